@@ -1,0 +1,13 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { CacheService } from './cache.service';
+import { HttpErrorFilter } from './errors/http-error.filter';
+import { NativeApiModule } from './native/native.module';
+
+@Global()
+@Module({
+  imports: [NativeApiModule],
+  providers: [CacheService, { provide: APP_FILTER, useClass: HttpErrorFilter }],
+  exports: [CacheService],
+})
+export class ApiModule {}

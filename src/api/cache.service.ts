@@ -1,0 +1,101 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { FastifyRequest } from 'fastify';
+import { Principal } from '../auth/principal';
+import { APP_CONFIG, AppConfig } from '../config/config';
+import { Clock } from '../config/clock';
+import { CacheCommand, CacheState, DomainError, liveEntry, liveKeys } from '../domain';
+import { Reply } from '../entities/cache-entity';
+import { EntityRegistry } from '../entities/entity-registry';
+import { Journal } from '../journal/journal';
+import { CacheNameRow, CacheNamesProjection } from '../projections/cache-names.projection';
+import { KeyListingProjection } from '../projections/key-listing.projection';
+import { CACHE_NAMES_RUNNER, KEY_LISTING_RUNNER } from '../projections/projections.module';
+import { ProjectionRunner } from '../projections/projection-runner';
+import { ApiError } from './errors/api-error';
+
+const DOMAIN_STATUS: Record<DomainError['code'], number> = {
+  CACHE_NOT_FOUND: 400,
+  KEY_NOT_FOUND: 400,
+  QUOTA_EXCEEDED: 400,
+  INVALID_ARGUMENT: 400,
+  VALUE_TOO_LARGE: 413,
+};
+
+/**
+ * The bridge every API family uses: wire-level requests become commands for the entity
+ * registry, and reads are answered from committed state or from projections.
+ */
+@Injectable()
+export class CacheService {
+  constructor(
+    private readonly registry: EntityRegistry,
+    private readonly journal: Journal,
+    private readonly clock: Clock,
+    private readonly names: CacheNamesProjection,
+    private readonly keyListing: KeyListingProjection,
+    @Inject(KEY_LISTING_RUNNER) private readonly keyListingRunner: ProjectionRunner,
+    @Inject(CACHE_NAMES_RUNNER) private readonly namesRunner: ProjectionRunner,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Sends a command; resolves with the reply, whether accepted or rejected. */
+  ask(principal: Principal, cacheName: string, command: CacheCommand): Promise<Reply> {
+    const quotaLimit = this.config.orgQuotaEnabled
+      ? (this.config.serviceLevelMaxBytes[principal.serviceLevel] ?? this.config.serviceLevelMaxBytes.free)
+      : undefined;
+    return this.registry.ask({ org: principal.org, name: cacheName }, command, { quotaLimit });
+  }
+
+  /** Sends a command and throws the native API error if it is rejected. */
+  async execute(principal: Principal, cacheName: string, command: CacheCommand): Promise<Reply & { ok: true }> {
+    const reply = await this.ask(principal, cacheName, command);
+    if (!reply.ok) throw toApiError(reply.error);
+    return reply;
+  }
+
+  state(principal: Principal, cacheName: string): Promise<CacheState> {
+    return this.registry.state({ org: principal.org, name: cacheName });
+  }
+
+  async value(principal: Principal, cacheName: string, key: string): Promise<Uint8Array | undefined> {
+    return liveEntry(await this.state(principal, cacheName), key, this.clock.now())?.value;
+  }
+
+  /** Live keys from the key-listing projection, once it has every event this cache committed. */
+  async keys(principal: Principal, cacheName: string): Promise<string[]> {
+    const ref = { org: principal.org, name: cacheName };
+    const state = await this.registry.state(ref);
+    if (state.status !== 'live') throw new ApiError(400, 'CACHE_NOT_FOUND', 'cache does not exist');
+    await this.keyListingRunner.waitFor(this.registry.entity(ref).lastOffset);
+    return this.keyListing.list(ref, this.clock.now());
+  }
+
+  /** Live keys straight from the entity's state (no projection). */
+  async liveKeys(principal: Principal, cacheName: string): Promise<string[]> {
+    return [...liveKeys(await this.state(principal, cacheName), this.clock.now())];
+  }
+
+  async cacheNames(principal: Principal): Promise<CacheNameRow[]> {
+    await this.namesRunner.waitFor(this.journal.highestOffset);
+    return this.names.list(principal.org);
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+}
+
+export function toApiError(error: DomainError | Error): Error {
+  if ('code' in error && error.code in DOMAIN_STATUS) {
+    return new ApiError(DOMAIN_STATUS[error.code as DomainError['code']], error.code, error.message);
+  }
+  return error as Error;
+}
+
+const MAX_DEVICE_ID = 256;
+
+/** Who and from where, for the event's audit fields. */
+export function commandMeta(principal: Principal, request: FastifyRequest): { by: string; device: string | null } {
+  const device = request.headers['x-device-id'];
+  return { by: principal.name, device: typeof device === 'string' && device.length > 0 ? device.slice(0, MAX_DEVICE_ID) : null };
+}

@@ -1,0 +1,56 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { AuthError } from '../../auth/auth.service';
+import { JournalUnavailableError } from '../../journal/journal';
+import { ApiError } from './api-error';
+import { errorFormatFor } from './error-format';
+
+const STATUS_CODES: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  406: 'NOT_ACCEPTABLE',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'TOO_MANY_REQUESTS',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+/** Maps any error to a status, a stable code and a message. Unknown errors are 500s, logged. */
+export function classify(error: unknown): { status: number; code: string; message: string } {
+  if (error instanceof ApiError) return { status: error.status, code: error.code, message: error.message };
+  if (error instanceof AuthError) return { status: 401, code: error.code, message: error.message };
+  if (error instanceof JournalUnavailableError) return { status: 503, code: error.code, message: error.message };
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    return { status, code: STATUS_CODES[status] ?? `HTTP_${status}`, message: error.message };
+  }
+  const fastifyError = error as { statusCode?: number; code?: string; message?: string };
+  if (fastifyError?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'the request body is larger than allowed (see MAX_VALUE_BYTES)' };
+  }
+  if (typeof fastifyError?.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    const status = fastifyError.statusCode;
+    return { status, code: STATUS_CODES[status] ?? `HTTP_${status}`, message: fastifyError.message ?? 'bad request' };
+  }
+  return { status: 500, code: 'INTERNAL', message: 'internal error' };
+}
+
+const logger = new Logger('HttpError');
+
+export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const { status, code, message } = classify(error);
+  if (status >= 500 && status !== 503) logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  const { contentType, body } = errorFormatFor(request.url).render(status, code, message);
+  void reply.status(status).header('content-type', contentType).send(body);
+}
+
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    sendError(error, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
+  }
+}

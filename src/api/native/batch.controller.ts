@@ -1,0 +1,68 @@
+import { Body, Controller, Delete, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { FastifyRequest } from 'fastify';
+import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
+import { CurrentPrincipal } from '../../auth/principal.decorator';
+import { Principal } from '../../auth/principal';
+import { CacheService, commandMeta } from '../cache.service';
+import { decodeBase64, parseInput } from '../validation';
+import { asBuffer } from './binary';
+import { BatchCacheRequestDto, BatchGetRequestDto } from './dto/native.dto';
+
+/**
+ * Batches: the whole body is validated first (one bad element: 400, nothing written), then
+ * every element is sent to its cache; elements of different caches run side by side.
+ */
+@Controller('batch')
+@UseGuards(BearerAuthGuard)
+export class BatchController {
+  constructor(private readonly caches: CacheService) {}
+
+  @Post()
+  @HttpCode(200)
+  async set(@CurrentPrincipal() principal: Principal, @Body() body: unknown, @Req() request: FastifyRequest) {
+    const { cacheRequests } = parseInput(BatchCacheRequestDto, body);
+    const meta = commandMeta(principal, request);
+    const results = await Promise.all(
+      cacheRequests.map(async ({ cacheName, key, value, ttlSeconds }) => {
+        const reply = await this.caches.ask(principal, cacheName, {
+          type: 'SetValue',
+          key,
+          value: decodeBase64(value),
+          ttlSeconds: ttlSeconds ?? 0,
+          ...meta,
+        });
+        return { cacheName, key, success: reply.ok };
+      }),
+    );
+    return { complete: results.every((r) => r.success), results };
+  }
+
+  @Post('get')
+  @HttpCode(200)
+  async get(@CurrentPrincipal() principal: Principal, @Body() body: unknown) {
+    const { getCachedBatch } = parseInput(BatchGetRequestDto, body);
+    const results = await Promise.all(
+      getCachedBatch.map(async ({ cacheName, key }) => {
+        const value = await this.caches.value(principal, cacheName, key);
+        return value === undefined
+          ? { cacheName, key, success: false }
+          : { cacheName, key, success: true, value: asBuffer(value).toString('base64') };
+      }),
+    );
+    return { complete: true, results };
+  }
+
+  @Delete()
+  @HttpCode(200)
+  async delete(@CurrentPrincipal() principal: Principal, @Body() body: unknown, @Req() request: FastifyRequest) {
+    const { getCachedBatch } = parseInput(BatchGetRequestDto, body);
+    const meta = commandMeta(principal, request);
+    const cacheDeleteResponses = await Promise.all(
+      getCachedBatch.map(async ({ cacheName, key }) => {
+        const reply = await this.caches.ask(principal, cacheName, { type: 'DeleteKey', key, ...meta });
+        return { cacheName, key, success: reply.ok };
+      }),
+    );
+    return { success: cacheDeleteResponses.every((r) => r.success), cacheDeleteResponses };
+  }
+}

@@ -1,0 +1,92 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
+import { CurrentPrincipal } from '../../auth/principal.decorator';
+import { Principal } from '../../auth/principal';
+import { CacheService, commandMeta } from '../cache.service';
+import { ApiError } from '../errors/api-error';
+import { decodeBase64, parseInput, parseTtlPath, pathParam } from '../validation';
+import { CacheRequestDto } from './dto/native.dto';
+import { asBuffer, requireBinaryBody } from './binary';
+
+/** Single cached objects, binary and JSON. */
+@Controller()
+@UseGuards(BearerAuthGuard)
+export class CacheController {
+  constructor(private readonly caches: CacheService) {}
+
+  @Get('get/:cacheName/:key')
+  async getJson(@CurrentPrincipal() principal: Principal, @Param('cacheName') rawName: string, @Param('key') rawKey: string) {
+    const cacheName = pathParam(rawName, 'cacheName');
+    const key = pathParam(rawKey, 'key');
+    const value = await this.caches.value(principal, cacheName, key);
+    return value === undefined
+      ? { cacheName, key, success: false }
+      : { cacheName, key, success: true, value: asBuffer(value).toString('base64') };
+  }
+
+  @Post('set')
+  @HttpCode(201)
+  async setJson(@CurrentPrincipal() principal: Principal, @Body() body: unknown, @Req() request: FastifyRequest): Promise<void> {
+    const { cacheName, key, value, ttlSeconds } = parseInput(CacheRequestDto, body);
+    await this.caches.execute(principal, cacheName, {
+      type: 'SetValue',
+      key,
+      value: decodeBase64(value),
+      ttlSeconds: ttlSeconds ?? 0,
+      ...commandMeta(principal, request),
+    });
+  }
+
+  @Get(':cacheName/:key')
+  async getBinary(
+    @CurrentPrincipal() principal: Principal,
+    @Param('cacheName') rawName: string,
+    @Param('key') rawKey: string,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const value = await this.caches.value(principal, pathParam(rawName, 'cacheName'), pathParam(rawKey, 'key'));
+    if (value === undefined) throw new ApiError(404, 'KEY_NOT_FOUND', 'key does not exist');
+    await reply.header('content-type', 'application/octet-stream').send(asBuffer(value));
+  }
+
+  @Post(':cacheName/:key')
+  @HttpCode(201)
+  async setBinary(
+    @CurrentPrincipal() principal: Principal,
+    @Param('cacheName') rawName: string,
+    @Param('key') rawKey: string,
+    @Req() request: FastifyRequest,
+  ): Promise<void> {
+    await this.setBinaryWithTtl(principal, rawName, rawKey, '0', request);
+  }
+
+  @Post(':cacheName/:key/:ttlSeconds')
+  @HttpCode(201)
+  async setBinaryWithTtl(
+    @CurrentPrincipal() principal: Principal,
+    @Param('cacheName') rawName: string,
+    @Param('key') rawKey: string,
+    @Param('ttlSeconds') rawTtl: string,
+    @Req() request: FastifyRequest,
+  ): Promise<void> {
+    const cacheName = pathParam(rawName, 'cacheName');
+    const key = pathParam(rawKey, 'key');
+    const ttlSeconds = parseTtlPath(rawTtl);
+    const value = requireBinaryBody(request.body);
+    await this.caches.execute(principal, cacheName, { type: 'SetValue', key, value, ttlSeconds, ...commandMeta(principal, request) });
+  }
+
+  @Delete(':cacheName/:key')
+  @HttpCode(202)
+  async delete(
+    @CurrentPrincipal() principal: Principal,
+    @Param('cacheName') rawName: string,
+    @Param('key') rawKey: string,
+    @Req() request: FastifyRequest,
+  ): Promise<void> {
+    const cacheName = pathParam(rawName, 'cacheName');
+    const key = pathParam(rawKey, 'key');
+    await this.caches.execute(principal, cacheName, { type: 'DeleteKey', key, ...commandMeta(principal, request) });
+  }
+}

@@ -1,0 +1,10 @@
+import { Module } from '@nestjs/common';
+import { BatchController } from './batch.controller';
+import { CacheNameController } from './cache-name.controller';
+import { CacheController } from './cache.controller';
+
+/** The native (Akka-Cache) REST API. Static routes are registered before `/:cacheName/:key`. */
+@Module({
+  controllers: [CacheNameController, BatchController, CacheController],
+})
+export class NativeApiModule {}

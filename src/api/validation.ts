@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { ApiError } from './errors/api-error';
+
+/** Validates input at the edge; failures are 400 INVALID_REQUEST naming the field. */
+export function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue.path.length > 0 ? issue.path.join('.') : 'body';
+  throw new ApiError(400, 'INVALID_REQUEST', `${where}: ${issue.message}`);
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+export const base64Value = z.string().regex(BASE64, 'must be standard base64 (RFC 4648, padded)');
+
+/** A cache name as clients send it: any text, 1 to 255 characters. */
+export const cacheNameField = z.string().min(1, 'must not be empty').max(255, 'must be at most 255 characters');
+/** A key: any text, 1 to 1024 characters. */
+export const keyField = z.string().min(1, 'must not be empty').max(1024, 'must be at most 1024 characters');
+/** Whole seconds >= 0 (0: no expiry), at most 100 years so absolute expiry stays exact. */
+export const ttlSecondsField = z.number().int('must be a whole number').min(0, 'must be >= 0').max(3_153_600_000, 'must be at most 100 years');
+
+export function decodeBase64(value: string): Buffer {
+  return Buffer.from(value, 'base64');
+}
+
+export function parseTtlPath(raw: string): number {
+  if (!/^\d{1,10}$/.test(raw)) throw new ApiError(400, 'INVALID_REQUEST', 'ttlSeconds: must be a whole number >= 0');
+  return parseInput(ttlSecondsField, Number(raw));
+}
+
+export function pathParam(value: string, field: 'cacheName' | 'key'): string {
+  return parseInput(field === 'cacheName' ? cacheNameField : keyField, value);
+}

@@ -1,0 +1,37 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule } from './app.module';
+import { ApiError } from './api/errors/api-error';
+import { AppConfig } from './config/config';
+import { Clock } from './config/clock';
+
+export interface CreateAppOptions {
+  readonly clock?: Clock;
+  readonly logger?: false | Array<'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal'>;
+}
+
+/** Builds the application (not yet listening): used by main.ts, the tests and the benchmark. */
+export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  // Base64 in JSON inflates values by 4/3; leave room for a full-size value plus the envelope.
+  const jsonLimit = Math.ceil((config.maxValueBytes * 4) / 3) + 1024 * 1024;
+  const adapter = new FastifyAdapter({ bodyLimit: jsonLimit, logger: false, routerOptions: { maxParamLength: 2048 } });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.clock), adapter, {
+    logger: options.logger ?? ['log', 'error', 'warn', 'fatal'],
+    bodyParser: false,
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  // Values are bytes: every non-JSON body is taken raw, limited to MAX_VALUE_BYTES.
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: jsonLimit }, (_request, body, done) => {
+    try {
+      done(null, body === '' ? undefined : JSON.parse(body as string));
+    } catch {
+      done(new ApiError(400, 'INVALID_JSON', 'the request body is not valid JSON'), undefined);
+    }
+  });
+  fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.maxValueBytes }, (_request, body, done) => done(null, body));
+  app.enableShutdownHooks();
+  await app.init();
+  await fastify.ready();
+  return app;
+}

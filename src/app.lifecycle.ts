@@ -1,0 +1,46 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { EntityRegistry } from './entities/entity-registry';
+import { Journal } from './journal/journal';
+import { Storage } from './journal/storage';
+import { CacheNamesProjection } from './projections/cache-names.projection';
+import { CACHE_NAMES_RUNNER, KEY_LISTING_RUNNER } from './projections/projections.module';
+import { ProjectionRunner } from './projections/projection-runner';
+
+/**
+ * Start: open the database, catch the projections up, recover every live cache (so that
+ * expiries that fell due while down are journaled and quotas are exact), then serve.
+ * Stop (after the HTTP server has closed): drain mailboxes, snapshot, close the database.
+ */
+@Injectable()
+export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Lifecycle');
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly journal: Journal,
+    private readonly registry: EntityRegistry,
+    private readonly names: CacheNamesProjection,
+    @Inject(KEY_LISTING_RUNNER) private readonly keyListing: ProjectionRunner,
+    @Inject(CACHE_NAMES_RUNNER) private readonly cacheNames: ProjectionRunner,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const started = Date.now();
+    await this.storage.open();
+    await this.journal.open();
+    await Promise.all([this.keyListing.start(), this.cacheNames.start()]);
+    const refs = [];
+    for await (const ref of this.names.allLive()) refs.push(ref);
+    const recovered = await this.registry.recoverAll(refs);
+    this.logger.log(`recovered ${recovered} caches up to offset ${this.journal.highestOffset} in ${Date.now() - started} ms`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.registry.stopAll();
+    await Promise.all([this.keyListing.waitFor(this.journal.highestOffset), this.cacheNames.waitFor(this.journal.highestOffset)]);
+    this.keyListing.stop();
+    this.cacheNames.stop();
+    await this.storage.close();
+    this.logger.log('journal flushed, snapshots written, database closed');
+  }
+}

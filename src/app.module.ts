@@ -1,0 +1,21 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ApiModule } from './api/api.module';
+import { AppLifecycle } from './app.lifecycle';
+import { AuthModule } from './auth/auth.module';
+import { AppConfig } from './config/config';
+import { Clock } from './config/clock';
+import { ConfigModule } from './config/config.module';
+import { EntitiesModule } from './entities/entities.module';
+import { JournalModule } from './journal/journal.module';
+import { ProjectionsModule } from './projections/projections.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, clock?: Clock): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ConfigModule.forRoot(config, clock), JournalModule, ProjectionsModule, EntitiesModule, AuthModule, ApiModule],
+      providers: [AppLifecycle],
+    };
+  }
+}

@@ -1,0 +1,18 @@
+import { Global, Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { APP_CONFIG, AppConfig } from '../config/config';
+import { AuthService, JWT_KEYS } from './auth.service';
+import { BearerAuthGuard } from './bearer-auth.guard';
+import { resolveJwtKeys } from './jwt-keys';
+
+@Global()
+@Module({
+  imports: [JwtModule.register({})],
+  providers: [
+    { provide: JWT_KEYS, useFactory: (config: AppConfig) => resolveJwtKeys(config), inject: [APP_CONFIG] },
+    AuthService,
+    BearerAuthGuard,
+  ],
+  exports: [AuthService, BearerAuthGuard, JWT_KEYS],
+})
+export class AuthModule {}

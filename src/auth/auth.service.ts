@@ -1,0 +1,81 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { APP_CONFIG, AppConfig } from '../config/config';
+import { Clock } from '../config/clock';
+import { JwtKeys } from './jwt-keys';
+import { Principal } from './principal';
+
+export const JWT_KEYS = Symbol('JWT_KEYS');
+
+export class AuthError extends Error {
+  readonly code = 'UNAUTHORIZED';
+}
+
+interface Verdict {
+  readonly principal: Principal;
+  /** ms since the epoch; Infinity for tokens without `exp`. */
+  readonly expiresAt: number;
+}
+
+const MAX_CACHED_TOKENS = 10_000;
+const MAX_CLAIM_LENGTH = 1024;
+
+/**
+ * Verifies each distinct token once and keeps its claims until the token's `exp`, in a
+ * bounded map (oldest first out): a signature check per request would cap throughput.
+ */
+@Injectable()
+export class AuthService {
+  private readonly verdicts = new Map<string, Verdict>();
+
+  constructor(
+    private readonly jwt: JwtService,
+    @Inject(JWT_KEYS) private readonly keys: JwtKeys,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  verify(token: string | undefined): Principal {
+    if (!token) throw new AuthError('a token is required');
+    const cached = this.verdicts.get(token);
+    if (cached !== undefined) {
+      if (cached.expiresAt > this.clock.now()) return cached.principal;
+      this.verdicts.delete(token);
+    }
+    let claims: Record<string, unknown>;
+    try {
+      claims = this.jwt.verify(token, {
+        secret: this.keys.verifyKey as never,
+        algorithms: this.keys.algorithms,
+        issuer: this.config.jwtIssuer,
+        clockTimestamp: Math.floor(this.clock.now() / 1000),
+      });
+    } catch (error) {
+      throw new AuthError(`invalid token: ${(error as Error).message}`);
+    }
+    const principal = toPrincipal(claims);
+    const expiresAt = typeof claims.exp === 'number' ? claims.exp * 1000 : Infinity;
+    if (this.verdicts.size >= MAX_CACHED_TOKENS) this.verdicts.delete(this.verdicts.keys().next().value!);
+    this.verdicts.set(token, { principal, expiresAt });
+    return principal;
+  }
+
+  /** Mints a token with the configured secret (HS256 only). */
+  sign(claims: { org: string; name: string; serviceLevel?: string }, expiresInSeconds?: number): string {
+    if (!this.keys.signKey) throw new AuthError('this service verifies with a public key and cannot mint tokens');
+    return this.jwt.sign(
+      { serviceLevel: 'free', ...claims },
+      { secret: this.keys.signKey as never, algorithm: 'HS256', ...(expiresInSeconds ? { expiresIn: expiresInSeconds } : {}), ...(this.config.jwtIssuer ? { issuer: this.config.jwtIssuer } : {}) },
+    );
+  }
+}
+
+function toPrincipal(claims: Record<string, unknown>): Principal {
+  const { org, name, serviceLevel, sub } = claims;
+  if (typeof org !== 'string' || org.length === 0 || org.length > MAX_CLAIM_LENGTH) {
+    throw new AuthError('invalid token: the org claim is missing or not a string');
+  }
+  const who = typeof name === 'string' ? name : typeof sub === 'string' ? sub : 'unknown';
+  const level = typeof serviceLevel === 'string' && serviceLevel.length > 0 ? serviceLevel : 'free';
+  return { org, name: who.slice(0, MAX_CLAIM_LENGTH), serviceLevel: level };
+}

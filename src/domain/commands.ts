@@ -1,0 +1,27 @@
+export interface CommandMeta {
+  /** The token's `name` claim. */
+  readonly by: string;
+  readonly device?: string | null;
+}
+
+export type CacheCommand =
+  /** Creates the cache, overwrites its description, or revives a deleted name. */
+  | (CommandMeta & { readonly type: 'CreateCache'; readonly description: string })
+  /** Changes the description of a live cache. */
+  | (CommandMeta & { readonly type: 'ChangeDescription'; readonly description: string })
+  | (CommandMeta & { readonly type: 'DeleteCache' })
+  | (CommandMeta & { readonly type: 'Flush' })
+  | (CommandMeta & {
+      readonly type: 'SetValue';
+      readonly key: string;
+      readonly value: Uint8Array;
+      /** Whole seconds; 0 or undefined means no expiry. */
+      readonly ttlSeconds?: number;
+      /** Bytes the tenant may still add; undefined means unlimited. Supplied by the shell. */
+      readonly quotaRemaining?: number;
+    })
+  | (CommandMeta & { readonly type: 'DeleteKey'; readonly key: string })
+  /** Sent by the expiry scheduler when a key's `expiresAt` has passed. */
+  | (CommandMeta & { readonly type: 'ExpireKey'; readonly key: string });
+
+export type CacheCommandType = CacheCommand['type'];

@@ -1,0 +1,14 @@
+/** Stable error codes: messages may change, codes may not. */
+export type DomainErrorCode =
+  | 'CACHE_NOT_FOUND'
+  | 'KEY_NOT_FOUND'
+  | 'QUOTA_EXCEEDED'
+  | 'VALUE_TOO_LARGE'
+  | 'INVALID_ARGUMENT';
+
+export interface DomainError {
+  readonly code: DomainErrorCode;
+  readonly message: string;
+}
+
+export const domainError = (code: DomainErrorCode, message: string): DomainError => ({ code, message });

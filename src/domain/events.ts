@@ -1,0 +1,30 @@
+/**
+ * Events are facts with absolute values, so replaying them is deterministic on any day:
+ * a Set carries its absolute `expiresAt`, never a relative TTL.
+ */
+export interface EventMeta {
+  /** Milliseconds since the epoch when the event was decided. */
+  readonly at: number;
+  /** Who caused it: the token's `name` claim (or `system` for the expiry scheduler). */
+  readonly by: string;
+  /** Optional device id the client sent with the request. */
+  readonly device: string | null;
+}
+
+export type CacheEvent =
+  | (EventMeta & { readonly type: 'Created'; readonly description: string })
+  | (EventMeta & { readonly type: 'DescriptionChanged'; readonly description: string })
+  | (EventMeta & { readonly type: 'CacheDeleted' })
+  | (EventMeta & { readonly type: 'Flushed' })
+  | (EventMeta & {
+      readonly type: 'Set';
+      readonly key: string;
+      readonly value: Uint8Array;
+      /** Absolute expiry in ms since the epoch; 0 means never. */
+      readonly expiresAt: number;
+    })
+  | (EventMeta & { readonly type: 'Deleted'; readonly key: string })
+  | (EventMeta & { readonly type: 'Expired'; readonly key: string });
+
+export type CacheEventType = CacheEvent['type'];
+export type EventOf<T extends CacheEventType> = Extract<CacheEvent, { type: T }>;

@@ -1,0 +1,51 @@
+import { CacheEvent } from './events';
+import { CacheState } from './state';
+
+/**
+ * Applies one committed event. The state is owned by the caller and updated in place
+ * (copying a cache of a million entries per event is not an option); replaying the same
+ * events on `initialState()` always yields the same state.
+ */
+export function evolve(state: CacheState, event: CacheEvent): CacheState {
+  state.version += 1;
+  switch (event.type) {
+    case 'Created':
+      state.status = 'live';
+      state.description = event.description;
+      return state;
+    case 'DescriptionChanged':
+      state.description = event.description;
+      return state;
+    case 'CacheDeleted':
+      state.status = 'deleted';
+      state.entries.clear();
+      state.bytes = 0;
+      return state;
+    case 'Flushed':
+      state.entries.clear();
+      state.bytes = 0;
+      return state;
+    case 'Set': {
+      const previous = state.entries.get(event.key);
+      if (previous !== undefined) state.bytes -= previous.value.byteLength;
+      state.entries.set(event.key, { value: event.value, expiresAt: event.expiresAt, version: state.version });
+      state.bytes += event.value.byteLength;
+      return state;
+    }
+    case 'Deleted':
+    case 'Expired': {
+      const previous = state.entries.get(event.key);
+      if (previous !== undefined) {
+        state.bytes -= previous.value.byteLength;
+        state.entries.delete(event.key);
+      }
+      return state;
+    }
+    default:
+      return assertNever(event);
+  }
+}
+
+export function assertNever(value: never): never {
+  throw new Error(`unhandled case: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,50 @@
+import { EntryMap, OverlayMap } from './entry-map';
+
+export interface Entry {
+  readonly value: Uint8Array;
+  /** Absolute expiry in ms since the epoch; 0 means never. */
+  readonly expiresAt: number;
+  /** Sequence number of the event that last set this entry (IronCache's `cas`). */
+  readonly version: number;
+}
+
+export type CacheStatus = 'absent' | 'live' | 'deleted';
+
+export interface CacheState {
+  status: CacheStatus;
+  description: string;
+  /** Number of events applied: equals the entity's sequence number. */
+  version: number;
+  /** Sum of the stored values' byte lengths, expired-but-not-yet-journaled ones included. */
+  bytes: number;
+  entries: EntryMap<Entry>;
+}
+
+export const initialState = (): CacheState => ({
+  status: 'absent',
+  description: '',
+  version: 0,
+  bytes: 0,
+  entries: new Map(),
+});
+
+/** A copy-on-write draft: evolving it leaves `state` untouched. */
+export const draftOf = (state: CacheState): CacheState => ({
+  ...state,
+  entries: new OverlayMap(state.entries),
+});
+
+export const isExpired = (entry: Entry, now: number): boolean =>
+  entry.expiresAt !== 0 && entry.expiresAt <= now;
+
+/** The entry a read may serve: never an expired one, whether or not `Expired` is journaled yet. */
+export const liveEntry = (state: CacheState, key: string, now: number): Entry | undefined => {
+  if (state.status !== 'live') return undefined;
+  const entry = state.entries.get(key);
+  return entry === undefined || isExpired(entry, now) ? undefined : entry;
+};
+
+export function* liveKeys(state: CacheState, now: number): IterableIterator<string> {
+  if (state.status !== 'live') return;
+  for (const [key, entry] of state.entries.entries()) if (!isExpired(entry, now)) yield key;
+}

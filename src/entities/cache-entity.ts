@@ -1,0 +1,233 @@
+import { Logger } from '@nestjs/common';
+import { createActor } from 'xstate';
+import { CacheCommand, CacheEvent, CacheState, DomainError, decide, draftOf, evolve, initialState } from '../domain';
+import { Envelope, Journal, JournalUnavailableError } from '../journal/journal';
+import { EntityRef, encodeEntityId } from '../journal/keys';
+import { LifecycleState, entityLifecycle } from './entity-lifecycle.machine';
+import { ExpiryScheduler } from './expiry-scheduler';
+import { OrgQuota } from './org-quota';
+
+export type Reply =
+  | { readonly ok: true; readonly envelopes: readonly Envelope[] }
+  | { readonly ok: false; readonly error: DomainError | JournalUnavailableError };
+
+export interface AskOptions {
+  /** The org's byte quota for this request (by the token's service level); undefined: none. */
+  readonly quotaLimit?: number;
+}
+
+interface Ask {
+  readonly command: CacheCommand;
+  readonly options: AskOptions | undefined;
+  readonly resolve: (reply: Reply) => void;
+}
+
+export interface EntityContext {
+  readonly journal: Journal;
+  readonly scheduler: ExpiryScheduler;
+  readonly quota: OrgQuota;
+  readonly now: () => number;
+  readonly snapshotEvery: number;
+}
+
+export class SequenceGapError extends Error {
+  readonly code = 'JOURNAL_SEQUENCE_GAP';
+}
+
+/** Most commands one group of decisions takes from the mailbox. */
+const MAX_BATCH = 1024;
+
+/**
+ * An actor per (org, cacheName): a mailbox drained one group at a time, the committed
+ * state, and its sequence number. A group of queued commands is decided one after the
+ * other on a copy-on-write draft, journaled in one append, and only then applied to the
+ * committed state, which reads see: a read never sees an event that is not on disk.
+ */
+export class CacheEntity {
+  private readonly logger = new Logger('CacheEntity');
+  readonly id: Buffer;
+  state: CacheState = initialState();
+  seq = 0;
+  /** Global offset of the newest event this entity committed in this process. */
+  lastOffset = 0;
+  lastTouched: number;
+  private snapshotSeq = 0;
+  private snapshotting: Promise<void> | undefined;
+  private mailbox: Ask[] = [];
+  private draining = false;
+  private drained: Array<() => void> = [];
+  private readonly actor = createActor(entityLifecycle);
+  lifecycle: LifecycleState = 'recovering';
+  readonly ready: Promise<void>;
+
+  constructor(
+    readonly ref: EntityRef,
+    private readonly ctx: EntityContext,
+    private readonly onFirstRecovery: (entity: CacheEntity) => void,
+  ) {
+    this.id = encodeEntityId(ref);
+    this.lastTouched = ctx.now();
+    this.actor.subscribe((snapshot) => {
+      this.lifecycle = snapshot.value as LifecycleState;
+    });
+    this.actor.start();
+    this.ready = this.recover();
+    this.ready.catch(() => undefined); // reported by recover(); askers get a failure reply
+  }
+
+  get isReady(): boolean {
+    return this.lifecycle === 'ready';
+  }
+
+  get isIdle(): boolean {
+    return !this.draining && this.mailbox.length === 0;
+  }
+
+  ask(command: CacheCommand, options?: AskOptions): Promise<Reply> {
+    this.lastTouched = this.ctx.now();
+    if (this.lifecycle === 'failed') {
+      return Promise.resolve({ ok: false, error: new JournalUnavailableError(new Error('cache could not be recovered')) });
+    }
+    return new Promise((resolve) => {
+      this.mailbox.push({ command, options, resolve });
+      if (!this.draining && this.isReady) void this.drain();
+    });
+  }
+
+  /** Resolves when the mailbox is empty and nothing is being written. */
+  whenDrained(): Promise<void> {
+    return this.isIdle ? Promise.resolve() : new Promise((resolve) => this.drained.push(resolve));
+  }
+
+  private async recover(): Promise<void> {
+    try {
+      const snapshot = await this.ctx.journal.loadSnapshot(this.id);
+      const state = snapshot?.state ?? initialState();
+      let seq = snapshot?.seq ?? 0;
+      for await (const record of this.ctx.journal.replay(this.id, seq + 1)) {
+        if (record.seq !== seq + 1) {
+          throw new SequenceGapError(`journal of ${JSON.stringify(this.ref)} jumps from seq ${seq} to ${record.seq}`);
+        }
+        evolve(state, record.event);
+        seq = record.seq;
+      }
+      this.state = state;
+      this.seq = seq;
+      this.snapshotSeq = snapshot?.seq ?? 0;
+      this.onFirstRecovery(this);
+      const now = this.ctx.now();
+      for (const [key, entry] of state.entries.entries()) {
+        if (entry.expiresAt !== 0) this.ctx.scheduler.schedule(this.ref, key, Math.max(entry.expiresAt, now));
+      }
+      this.actor.send({ type: 'RECOVERED' });
+      if (this.mailbox.length > 0) void this.drain();
+    } catch (error) {
+      this.logger.error(`recovery of ${JSON.stringify(this.ref)} failed: ${(error as Error).message}`);
+      this.actor.send({ type: 'RECOVERY_FAILED', reason: (error as Error).message });
+      const failure: Reply = { ok: false, error: new JournalUnavailableError(error) };
+      for (const ask of this.mailbox.splice(0)) ask.resolve(failure);
+      throw error;
+    }
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    while (this.mailbox.length > 0) {
+      const group = this.mailbox.length <= MAX_BATCH ? this.mailbox.splice(0) : this.mailbox.splice(0, MAX_BATCH);
+      await this.process(group);
+    }
+    this.draining = false;
+    for (const resolve of this.drained.splice(0)) resolve();
+  }
+
+  private async process(group: Ask[]): Promise<void> {
+    const now = this.ctx.now();
+    const { org } = this.ref;
+    const draft = draftOf(this.state);
+    const replies: Array<{ ask: Ask; error?: DomainError; from: number; count: number }> = [];
+    const events: CacheEvent[] = [];
+    let reserved = 0;
+    let released = 0;
+
+    for (const ask of group) {
+      let command = ask.command;
+      const limit = ask.options?.quotaLimit;
+      if (limit !== undefined && command.type === 'SetValue') {
+        command = { ...command, quotaRemaining: Math.max(0, limit - this.ctx.quota.usedBy(org)) };
+      }
+      const decision = decide(draft, command, now);
+      if (!decision.ok) {
+        replies.push({ ask, error: decision.error, from: 0, count: 0 });
+        continue;
+      }
+      const bytesBefore = draft.bytes;
+      for (const event of decision.events) evolve(draft, event);
+      const delta = draft.bytes - bytesBefore;
+      if (delta > 0) {
+        this.ctx.quota.add(org, delta);
+        reserved += delta;
+      } else released -= delta;
+      replies.push({ ask, from: events.length, count: decision.events.length });
+      events.push(...decision.events);
+    }
+
+    let envelopes: Envelope[] = [];
+    if (events.length > 0) {
+      try {
+        envelopes = await this.ctx.journal.append(this.ref, this.id, this.seq + 1, events);
+      } catch (error) {
+        this.ctx.quota.add(org, -reserved);
+        const failure: Reply = { ok: false, error: error as JournalUnavailableError };
+        for (const { ask } of replies) ask.resolve(failure);
+        return;
+      }
+      this.ctx.quota.add(org, -released);
+      for (const event of events) {
+        evolve(this.state, event);
+        if (event.type === 'Set' && event.expiresAt !== 0) this.ctx.scheduler.schedule(this.ref, event.key, event.expiresAt);
+      }
+      this.seq += events.length;
+      this.lastOffset = envelopes[envelopes.length - 1].offset;
+      this.maybeSnapshot();
+    }
+    for (const { ask, error, from, count } of replies) {
+      ask.resolve(error ? { ok: false, error } : { ok: true, envelopes: envelopes.slice(from, from + count) });
+    }
+  }
+
+  /**
+   * Snapshot every `snapshotEvery` events, but never more often than once per live entry,
+   * so that the O(state) cost of a snapshot stays O(1) per event for large caches.
+   */
+  private maybeSnapshot(): void {
+    const interval = Math.max(this.ctx.snapshotEvery, this.state.entries.size);
+    if (this.seq - this.snapshotSeq >= interval && this.snapshotting === undefined) void this.snapshot();
+  }
+
+  /** Writes a snapshot of the committed state if there are events since the last one. */
+  snapshot(): Promise<void> {
+    if (this.snapshotting) return this.snapshotting.then(() => this.snapshot());
+    if (this.seq === this.snapshotSeq || this.lifecycle === 'failed' || this.lifecycle === 'recovering') return Promise.resolve();
+    const seq = this.seq;
+    this.snapshotting = this.ctx.journal
+      .saveSnapshot(this.id, seq, this.state)
+      .then(() => {
+        this.snapshotSeq = seq;
+      })
+      .catch((error) => this.logger.warn(`snapshot of ${JSON.stringify(this.ref)} failed: ${(error as Error).message}`))
+      .finally(() => {
+        this.snapshotting = undefined;
+      });
+    return this.snapshotting;
+  }
+
+  /** Stops taking commands: drains, snapshots, and ends the lifecycle. */
+  async passivate(): Promise<void> {
+    if (this.lifecycle !== 'ready') return;
+    this.actor.send({ type: 'PASSIVATE' });
+    await this.whenDrained();
+    await this.snapshot();
+    this.actor.send({ type: 'STOPPED' });
+    this.actor.stop();
+  }
+}

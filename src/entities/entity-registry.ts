@@ -1,0 +1,110 @@
+import { Logger } from '@nestjs/common';
+import { CacheCommand, CacheState } from '../domain';
+import { EntityRef } from '../journal/keys';
+import { AskOptions, CacheEntity, EntityContext, Reply } from './cache-entity';
+
+export interface RegistryOptions {
+  readonly idleMs: number;
+}
+
+/**
+ * Finds or recovers the entity of an (org, cacheName). Orgs and names are kept in nested
+ * maps, never in a concatenated string, so tenants cannot collide.
+ */
+export class EntityRegistry {
+  private readonly logger = new Logger('EntityRegistry');
+  private readonly byOrg = new Map<string, Map<string, CacheEntity>>();
+  /** Entities whose bytes are in the org quota; bytes stay counted while passivated. */
+  private readonly counted = new Map<string, Set<string>>();
+  private sweeper: NodeJS.Timeout | undefined;
+  private stopping = false;
+
+  constructor(
+    private readonly ctx: EntityContext,
+    private readonly options: RegistryOptions,
+  ) {
+    const every = Math.max(1000, Math.min(options.idleMs / 2, 30_000));
+    this.sweeper = setInterval(() => this.passivateIdle(), every);
+    this.sweeper.unref();
+  }
+
+  entity(ref: EntityRef): CacheEntity {
+    let names = this.byOrg.get(ref.org);
+    if (names === undefined) this.byOrg.set(ref.org, (names = new Map()));
+    let entity = names.get(ref.name);
+    if (entity === undefined || entity.lifecycle === 'failed') {
+      entity = new CacheEntity(ref, this.ctx, (e) => this.countOnce(e));
+      names.set(ref.name, entity);
+    }
+    return entity;
+  }
+
+  ask(ref: EntityRef, command: CacheCommand, options?: AskOptions): Promise<Reply> {
+    return this.entity(ref).ask(command, options);
+  }
+
+  /** The committed state of a cache, recovering its entity if needed. */
+  async state(ref: EntityRef): Promise<CacheState> {
+    const entity = this.entity(ref);
+    if (!entity.isReady) await entity.ready;
+    entity.lastTouched = this.ctx.now();
+    return entity.state;
+  }
+
+  /** Recovers the given caches now (at start, so expiries and quotas are known). */
+  async recoverAll(refs: Iterable<EntityRef>, concurrency = 4): Promise<number> {
+    const queue = [...refs];
+    let recovered = 0;
+    const worker = async () => {
+      for (let ref = queue.shift(); ref !== undefined; ref = queue.shift()) {
+        await this.entity(ref).ready.then(
+          () => recovered++,
+          () => undefined,
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    return recovered;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const names of this.byOrg.values()) n += names.size;
+    return n;
+  }
+
+  /** Drains every mailbox and snapshots every entity (clean shutdown). */
+  async stopAll(): Promise<void> {
+    this.stopping = true;
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.ctx.scheduler.stop();
+    const all = [...this.byOrg.values()].flatMap((names) => [...names.values()]);
+    await Promise.all(all.map((entity) => entity.ready.catch(() => undefined).then(() => entity.whenDrained())));
+    await this.ctx.journal.whenIdle();
+    await Promise.all(all.map((entity) => entity.snapshot()));
+  }
+
+  private countOnce(entity: CacheEntity): void {
+    let names = this.counted.get(entity.ref.org);
+    if (names === undefined) this.counted.set(entity.ref.org, (names = new Set()));
+    if (names.has(entity.ref.name)) return;
+    names.add(entity.ref.name);
+    this.ctx.quota.add(entity.ref.org, entity.state.bytes);
+  }
+
+  private passivateIdle(): void {
+    if (this.stopping) return;
+    const now = this.ctx.now();
+    for (const [org, names] of this.byOrg) {
+      for (const [name, entity] of names) {
+        const idleFor = now - entity.lastTouched;
+        const forgettable = entity.isReady && entity.state.status === 'absent' && idleFor >= 1000;
+        if (entity.isReady && entity.isIdle && (idleFor >= this.options.idleMs || forgettable)) {
+          names.delete(name);
+          entity.passivate().catch((error) => this.logger.warn(`passivation of ${name} failed: ${(error as Error).message}`));
+        }
+      }
+      if (names.size === 0) this.byOrg.delete(org);
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import { mkdirSync } from 'node:fs';
+import type { AbstractSublevel } from 'abstract-level';
+import { Level } from 'level';
+
+type Bytes = Buffer;
+export type Sublevel = AbstractSublevel<Level<Bytes, Bytes>, string | Buffer | Uint8Array, Bytes, Bytes>;
+
+const BINARY = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const;
+
+/** One LevelDB under DATA_DIR, split into key spaces (sublevels). */
+export class Storage {
+  readonly db: Level<Bytes, Bytes>;
+  readonly journal: Sublevel;
+  readonly global: Sublevel;
+  readonly snapshots: Sublevel;
+  readonly projections: Sublevel;
+  readonly offsets: Sublevel;
+  readonly tasks: Sublevel;
+  readonly meta: Sublevel;
+
+  constructor(readonly location: string) {
+    mkdirSync(location, { recursive: true });
+    this.db = new Level<Bytes, Bytes>(location, BINARY);
+    const space = (name: string) => this.db.sublevel<Bytes, Bytes>(name, BINARY) as Sublevel;
+    this.journal = space('journal');
+    this.global = space('global');
+    this.snapshots = space('snapshots');
+    this.projections = space('projections');
+    this.offsets = space('offsets');
+    this.tasks = space('tasks');
+    this.meta = space('meta');
+  }
+
+  async open(): Promise<void> {
+    await this.db.open();
+    const formatKey = Buffer.from('format');
+    const format = await this.meta.get(formatKey);
+    if (format == null) await this.meta.put(formatKey, Buffer.from('1'));
+    else if (format.toString() !== '1') throw new Error(`unsupported data format ${format.toString()} in ${this.location}`);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.status === 'open') await this.db.close();
+  }
+}

@@ -1,0 +1,39 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { createApp } from './app.factory';
+import { AuthService, JWT_KEYS } from './auth/auth.service';
+import { JwtKeys } from './auth/jwt-keys';
+import { ConfigError, loadConfig } from './config/config';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const app = await createApp(config);
+  await app.listen(config.port, config.host);
+  const logger = new Logger('cachelog');
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.log(`listening on http://${config.host}:${port} with data in ${config.dataDir}`);
+  const keys = app.get<JwtKeys>(JWT_KEYS);
+  if (keys.secretFile) {
+    const token = app.get(AuthService).sign({ org: 'dev', name: 'dev' });
+    logger.log(`no JWT_SECRET or JWT_PUBLIC_KEY set: using the secret in ${keys.secretFile}${keys.generated ? ' (created now)' : ''}`);
+    logger.log(`a token for org "dev": ${token}`);
+    logger.log(`try: curl -H "Authorization: Bearer ${token}" http://${config.host}:${port}/cacheName/list`);
+  }
+  void JwtService;
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

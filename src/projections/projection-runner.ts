@@ -1,0 +1,155 @@
+import { Logger } from '@nestjs/common';
+import { Subject, Subscription, concatMap } from 'rxjs';
+import { Envelope, Journal } from '../journal/journal';
+import { readUint64BE, uint64BE } from '../journal/keys';
+import { Storage, Sublevel } from '../journal/storage';
+
+type Op = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+
+/**
+ * The read-model writes of one run of a projection. `checkpoint()` writes what has been
+ * collected so far together with the offset of the last envelope fully applied, in one
+ * LevelDB batch: rows and offset never disagree.
+ */
+export class ProjectionBatch {
+  private ops: Op[] = [];
+  appliedOffset: number;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly rows: Sublevel,
+    private readonly name: Buffer,
+    startOffset: number,
+  ) {
+    this.appliedOffset = startOffset;
+  }
+
+  put(key: Buffer, value: Buffer): void {
+    this.ops.push({ type: 'put', key, value });
+  }
+
+  del(key: Buffer): void {
+    this.ops.push({ type: 'del', key });
+  }
+
+  async checkpoint(): Promise<void> {
+    const ops = this.ops.map((op) => ({ ...op, sublevel: this.rows }));
+    this.ops = [];
+    await this.storage.db.batch(
+      [...ops, { type: 'put', sublevel: this.storage.offsets, key: this.name, value: uint64BE(this.appliedOffset) }] as never,
+    );
+  }
+}
+
+/** A read model maintained from committed events. */
+export interface Projection {
+  readonly name: string;
+  /** Where its rows live (a sublevel of the projections key space). */
+  readonly rows: Sublevel;
+  apply(envelope: Envelope, batch: ProjectionBatch): void | Promise<void>;
+}
+
+/**
+ * Runs a projection exactly once per event: on start it catches up from its stored
+ * offset, then follows the live stream; each run stores its rows and offset together.
+ * Runs are serialized with `concatMap`, so events are applied in offset order.
+ */
+export class ProjectionRunner {
+  private readonly logger: Logger;
+  private readonly jobs = new Subject<() => Promise<void>>();
+  private subscriptions: Subscription[] = [];
+  private offset = 0;
+  private waiters: Array<{ offset: number; resolve: () => void }> = [];
+  private readonly nameKey: Buffer;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly journal: Journal,
+    readonly projection: Projection,
+  ) {
+    this.logger = new Logger(`Projection:${projection.name}`);
+    this.nameKey = Buffer.from(projection.name);
+  }
+
+  get appliedOffset(): number {
+    return this.offset;
+  }
+
+  /** Catches up from the stored offset, then follows live events. */
+  async start(): Promise<void> {
+    const stored = await this.storage.offsets.get(this.nameKey);
+    this.offset = stored ? readUint64BE(stored, 0) : 0;
+    this.subscriptions.push(this.jobs.pipe(concatMap((job) => job())).subscribe());
+    this.subscriptions.push(
+      this.journal.committed$.subscribe((envelopes) => this.jobs.next(() => this.guard(() => this.run(envelopes)))),
+    );
+    await new Promise<void>((resolve) => this.jobs.next(() => this.guard(() => this.catchUp()).then(resolve)));
+  }
+
+  stop(): void {
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
+    this.subscriptions = [];
+  }
+
+  /** Resolves once every event up to `offset` is reflected in the read model. */
+  waitFor(offset: number): Promise<void> {
+    if (offset <= this.offset) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ offset, resolve }));
+  }
+
+  /** Drops every row and offset and rebuilds from the start of the journal. */
+  async rebuild(): Promise<void> {
+    await new Promise<void>((resolve, reject) =>
+      this.jobs.next(async () => {
+        try {
+          await this.projection.rows.clear();
+          await this.storage.offsets.del(this.nameKey);
+          this.offset = 0;
+          await this.catchUp();
+          resolve();
+        } catch (error) {
+          reject(error);
+        }
+      }),
+    );
+  }
+
+  private async catchUp(): Promise<void> {
+    for await (const chunk of this.journal.readGlobal(this.offset)) await this.run(chunk);
+  }
+
+  private async run(envelopes: readonly Envelope[]): Promise<void> {
+    const batch = new ProjectionBatch(this.storage, this.projection.rows, this.nameKey, this.offset);
+    for (const envelope of envelopes) {
+      if (envelope.offset <= batch.appliedOffset) continue;
+      await this.projection.apply(envelope, batch);
+      batch.appliedOffset = envelope.offset;
+    }
+    if (batch.appliedOffset === this.offset) return;
+    await batch.checkpoint();
+    this.advance(batch.appliedOffset);
+  }
+
+  private advance(offset: number): void {
+    this.offset = offset;
+    if (this.waiters.length === 0) return;
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiting) {
+      if (waiter.offset <= offset) waiter.resolve();
+      else this.waiters.push(waiter);
+    }
+  }
+
+  /** A failed run is logged and retried from the stored offset; the stream keeps going. */
+  private async guard(job: () => Promise<void>): Promise<void> {
+    try {
+      await job();
+    } catch (error) {
+      this.logger.error(`run failed at offset ${this.offset}: ${(error as Error).message}; catching up again`);
+      const stored = await this.storage.offsets.get(this.nameKey).catch(() => undefined);
+      this.offset = stored ? readUint64BE(stored, 0) : 0;
+      setTimeout(() => this.jobs.next(() => this.guard(() => this.catchUp())), 1000).unref();
+    }
+  }
+}
