@@ -39,7 +39,31 @@ const schema = z.object({
     .transform((v) => v === 'true'),
   FREE_SERVICE_LEVEL_MAX_BYTES: wholeNumber('FREE_SERVICE_LEVEL_MAX_BYTES', 3 * GiB, 0),
   ENTITY_IDLE_SECONDS: wholeNumber('ENTITY_IDLE_SECONDS', 600, 1),
+  JOURNAL_RETENTION: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const retention = parseRetention(raw);
+      if (retention === undefined) {
+        ctx.addIssue({ code: 'custom', message: `JOURNAL_RETENTION must be "all", "days:N" or "snapshots:K", got "${raw}"` });
+        return z.NEVER;
+      }
+      return retention;
+    }),
+  HISTORY_STREAM_BUFFER: wholeNumber('HISTORY_STREAM_BUFFER', 1000, 1),
 });
+
+/** How much history `compact` keeps: everything, events newer than N days, or events after the K-th latest snapshot. */
+export type RetentionPolicy = { readonly kind: 'all' } | { readonly kind: 'days'; readonly days: number } | { readonly kind: 'snapshots'; readonly count: number };
+
+export function parseRetention(raw: string | undefined): RetentionPolicy | undefined {
+  const text = raw?.trim() ?? '';
+  if (text === '' || text === 'all') return { kind: 'all' };
+  const match = /^(days|snapshots):(\d{1,6})$/.exec(text);
+  const n = match ? Number(match[2]) : 0;
+  if (!match || n < 1) return undefined;
+  return match[1] === 'days' ? { kind: 'days', days: n } : { kind: 'snapshots', count: n };
+}
 
 export interface AppConfig {
   readonly port: number;
@@ -55,6 +79,10 @@ export interface AppConfig {
   /** Byte quota per org, by the token's `serviceLevel`. */
   readonly serviceLevelMaxBytes: Readonly<Record<string, number>>;
   readonly entityIdleMs: number;
+  /** What `compact` keeps of the journal (JOURNAL_RETENTION); `all` by default. */
+  readonly retention?: RetentionPolicy;
+  /** Events an SSE history client may have waiting before it is dropped (HISTORY_STREAM_BUFFER). */
+  readonly historyStreamBuffer?: number;
 }
 
 export class ConfigError extends Error {}
@@ -82,6 +110,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     orgQuotaEnabled: e.ENABLE_ORG_SERVICE_LEVEL_SAAS,
     serviceLevelMaxBytes: { free: e.FREE_SERVICE_LEVEL_MAX_BYTES },
     entityIdleMs: e.ENTITY_IDLE_SECONDS * 1000,
+    retention: e.JOURNAL_RETENTION,
+    historyStreamBuffer: e.HISTORY_STREAM_BUFFER,
   };
 }
 

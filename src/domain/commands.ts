@@ -1,3 +1,5 @@
+import type { RestoreTarget } from './restore';
+
 export interface CommandMeta {
   /** The token's `name` claim. */
   readonly by: string;
@@ -22,6 +24,8 @@ export type CacheCommand =
     })
   | (CommandMeta & { readonly type: 'DeleteKey'; readonly key: string })
   /** Sent by the expiry scheduler when a key's `expiresAt` has passed. */
-  | (CommandMeta & { readonly type: 'ExpireKey'; readonly key: string });
+  | (CommandMeta & { readonly type: 'ExpireKey'; readonly key: string })
+  /** Appends the events that bring the cache back to `target` (a past state); history is never rewritten. */
+  | (CommandMeta & { readonly type: 'RestoreTo'; readonly target: RestoreTarget });
 
 export type CacheCommandType = CacheCommand['type'];

@@ -2,6 +2,7 @@ import { CacheCommand } from './commands';
 import { DomainError, domainError } from './errors';
 import { CacheEvent, EventMeta } from './events';
 import { assertNever } from './evolve';
+import { decideRestore } from './restore';
 import { CacheState, isExpired, liveEntry } from './state';
 
 export type Decision =
@@ -72,6 +73,9 @@ export function decide(state: CacheState, command: CacheCommand, now: number): D
         ? accept({ ...meta, type: 'Expired', key: command.key })
         : accept();
     }
+
+    case 'RestoreTo':
+      return accept(...decideRestore(state, command.target, meta, now));
 
     default:
       return assertNever(command);
