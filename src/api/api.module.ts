@@ -4,10 +4,11 @@ import { CacheService } from './cache.service';
 import { HttpErrorFilter } from './errors/http-error.filter';
 import { HistoryModule } from './history/history.module';
 import { NativeApiModule } from './native/native.module';
+import { TasksApiModule } from './tasks/tasks-api.module';
 
 @Global()
 @Module({
-  imports: [NativeApiModule, HistoryModule],
+  imports: [TasksApiModule, NativeApiModule, HistoryModule],
   providers: [CacheService, { provide: APP_FILTER, useClass: HttpErrorFilter }],
   exports: [CacheService],
 })
