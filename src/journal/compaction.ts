@@ -55,7 +55,8 @@ async function cutPoint(storage: Storage, journal: Journal, entityId: Buffer, po
  * Drops the entity's journal events at or before the cut point that no longer matter for
  * its state there, with their global-index and event-offset rows. History is dropped, never
  * rewritten: what stays are the events whose effect is still in the snapshot at the cut
- * (each live entry's last Set, the cache's last Created/DescriptionChanged/CacheDeleted),
+ * (each live entry's last Set, the cache's last Created/DescriptionChanged/CacheDeleted,
+ * and the event at the cut itself, so the journal's newest sequence number never moves back),
  * so that projections rebuilt from the global log still equal the live ones.
  * The compaction mark is written first: a crash half-way leaves a log that is valid, only
  * less compacted.
@@ -76,7 +77,8 @@ export async function compactEntity(
   const snapshot = await journal.loadSnapshot(entityId, cut);
   if (snapshot === undefined || snapshot.seq !== cut) return { throughSeq: before, dropped: 0, kept: 0, note: `the snapshot at seq ${cut} is unreadable` };
 
-  const keep = new Set<number>();
+  // The event at the cut stays too: the journal's newest seq must stay the entity's seq.
+  const keep = new Set<number>([cut]);
   for (const [, entry] of snapshot.state.entries.entries()) keep.add(entry.version);
   let lastCreated = 0;
   let lastDescription = 0;

@@ -104,10 +104,11 @@ describe('background tasks over HTTP', () => {
 
     const compacted = await run({ resource_title: 'cmp', action: 'compact', retention: 'snapshots:1' });
     expect(compacted.task_state).toBe('SUCCESS');
-    expect(compacted.result).toMatchObject({ throughSeq: 43, kept: 3 }); // Created + last Set of k1 and k2
-    expect(compacted.result!.dropped).toBe(40);
+    // kept: Created, the last Set of k1 and of k2, and the event at the cut (43: Deleted k0)
+    expect(compacted.result).toMatchObject({ throughSeq: 43, kept: 4 });
+    expect(compacted.result!.dropped).toBe(39);
     const events = (await http(`${app.url}/cacheName/cmp/events?limit=1000`, { token })).json().events;
-    expect(events.map((e: { seq: number }) => e.seq)).toEqual([1, 40, 41]); // Created, last Set of k1 (seq 40) and of k2 (seq 41)
+    expect(events.map((e: { seq: number }) => e.seq)).toEqual([1, 40, 41, 43]);
     expect((await http(`${app.url}/get/cmp/k1?at=20`, { token })).status).toBe(410);
     expect((await http(`${app.url}/get/cmp/k1?at=43`, { token })).json()).toMatchObject({ success: true, value: b64(before.k1!) });
 

@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { runCli } from './cli';
+
+/** `npm run token -- --org X --name Y [--service-level free]`: the CLI's `token` command. */
+runCli(['token', ...process.argv.slice(2)], { stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    console.error(error);
+    process.exitCode = 1;
+  },
+);
