@@ -74,7 +74,11 @@ export class TaskActions {
     const policy = task.params.retention !== undefined ? parseRetention(task.params.retention) : (this.config.retention ?? { kind: 'all' as const });
     if (policy === undefined) throw new TaskFailure(`retention "${task.params.retention}" is not "all", "days:N" or "snapshots:K"`);
     const entity = await this.readyEntity(ref);
-    await this.offsetsRunner.waitFor(this.journal.highestOffset);
+    // Every projection must have applied what is dropped: one that is behind would skip the
+    // dropped events on catch-up (readGlobal skips them) and could keep a row a dropped
+    // Deleted would have removed.
+    const highest = this.journal.highestOffset;
+    await Promise.all([this.keyListingRunner, this.namesRunner, this.offsetsRunner].map((runner) => runner.waitFor(highest)));
     const result = await compactEntity(this.storage, this.journal, entity.id, policy, this.clock.now(), (keys) => this.offsets.offsetsOf(keys));
     return { retention: task.params.retention ?? formatRetention(policy), ...result };
   }

@@ -1,4 +1,6 @@
-/** A Server-Sent-Events client over fetch: reads messages one at a time. */
+import { IncomingHttpHeaders, IncomingMessage, ClientRequest, request } from 'node:http';
+
+/** A Server-Sent-Events client over node:http: reads messages one at a time. */
 export interface SseMessage {
   readonly id?: string;
   readonly event: string;
@@ -7,18 +9,45 @@ export interface SseMessage {
 
 export class SseClient {
   private buffer = '';
-  private readonly decoder = new TextDecoder();
-  private constructor(
-    readonly status: number,
-    readonly headers: Headers,
-    private readonly reader: ReadableStreamDefaultReader<Uint8Array> | undefined,
-    private readonly controller: AbortController,
-  ) {}
+  private ended = false;
+  private wake: (() => void) | undefined;
 
-  static async open(url: string, headers: Record<string, string>): Promise<SseClient> {
-    const controller = new AbortController();
-    const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
-    return new SseClient(response.status, response.headers, response.body?.getReader(), controller);
+  private constructor(
+    private readonly req: ClientRequest,
+    private readonly res: IncomingMessage,
+  ) {
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      this.notify();
+    });
+    res.on('close', () => {
+      this.ended = true;
+      this.notify();
+    });
+  }
+
+  get status(): number {
+    return this.res.statusCode ?? 0;
+  }
+
+  get headers(): IncomingHttpHeaders {
+    return this.res.headers;
+  }
+
+  static open(url: string, headers: Record<string, string>): Promise<SseClient> {
+    return new Promise((resolve, reject) => {
+      const req = request(url, { headers: { accept: 'text/event-stream', ...headers }, agent: false });
+      req.on('response', (res) => resolve(new SseClient(req, res)));
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
   }
 
   /** The next message (comments skipped); undefined when the stream ended. */
@@ -41,9 +70,8 @@ export class SseClient {
         if (message.data.length === 0 && message.id === undefined) continue;
         return { id: message.id, event: message.event, data: message.data.join('\n') };
       }
-      const chunk = await this.reader?.read();
-      if (chunk === undefined || chunk.done) return undefined;
-      this.buffer += this.decoder.decode(chunk.value, { stream: true });
+      if (this.ended) return undefined;
+      await new Promise<void>((resolve) => (this.wake = resolve));
     }
   }
 
@@ -59,6 +87,6 @@ export class SseClient {
   }
 
   close(): void {
-    this.controller.abort();
+    this.req.destroy();
   }
 }

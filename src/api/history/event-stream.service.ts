@@ -40,7 +40,8 @@ export class EventStreamService implements OnModuleDestroy {
     raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
+      // one stream per connection: when the stream ends, so does the connection
+      connection: 'close',
       'x-accel-buffering': 'no',
     });
     raw.write('retry: 2000\n\n');
@@ -48,11 +49,17 @@ export class EventStreamService implements OnModuleDestroy {
     let subscription: Subscription | undefined;
     const heartbeat = setInterval(() => session.comment('keep-alive'), HEARTBEAT_MS);
     heartbeat.unref();
-    const session = new SseSession(raw, this.maxQueued, from, () => {
-      subscription?.unsubscribe();
-      clearInterval(heartbeat);
-      this.sessions.delete(session);
-    });
+    const session = new SseSession(
+      raw,
+      this.maxQueued,
+      from,
+      () => {
+        subscription?.unsubscribe();
+        clearInterval(heartbeat);
+        this.sessions.delete(session);
+      },
+      () => raw.socket?.destroy(),
+    );
     this.sessions.add(session);
 
     let live: Envelope[] | undefined = [];

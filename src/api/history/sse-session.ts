@@ -1,5 +1,8 @@
 import { Writable } from 'node:stream';
 
+/** How long a dropped client gets to read what was sent and the end event. */
+const END_GRACE_MS = 5_000;
+
 export type EndReason = 'slow-consumer' | 'shutdown' | 'error';
 
 /**
@@ -24,6 +27,8 @@ export class SseSession {
     private readonly maxQueued: number,
     fromSeq: number,
     private readonly onClose: () => void,
+    /** Cuts the connection of a client that does not take the end event (default: destroy `out`). */
+    private readonly kill: () => void = () => out.destroy(),
   ) {
     this.lastSeq = fromSeq - 1;
     this.sentSeq = fromSeq - 1;
@@ -63,9 +68,10 @@ export class SseSession {
     if (this.closed) return;
     const data = JSON.stringify({ reason, lastSeq: this.sentSeq, ...(message ? { message } : {}) });
     this.queue = [];
-    this.out.end(`event: end\ndata: ${data}\n\n`);
+    this.out.write(`event: end\ndata: ${data}\n\n`);
+    this.out.end();
     // A client that does not read would keep the socket (and its buffer) forever.
-    const timer = setTimeout(() => this.out.destroy(), 5_000);
+    const timer = setTimeout(this.kill, END_GRACE_MS);
     timer.unref();
     this.close();
   }
