@@ -30,7 +30,6 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     }
   });
   fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.maxValueBytes }, (_request, body, done) => done(null, body));
-  app.enableShutdownHooks();
   await app.init();
   await fastify.ready();
   return app;

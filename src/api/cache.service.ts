@@ -38,6 +38,19 @@ export class CacheService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** Decodes a base64 value from a JSON body, refusing one over MAX_VALUE_BYTES with 413. */
+  decodeValue(base64: string): Buffer {
+    // 3 bytes per 4 characters: refuse before allocating anything oversized.
+    if (Math.floor((base64.length * 3) / 4) - 2 > this.config.maxValueBytes) throw this.tooLarge();
+    const value = Buffer.from(base64, 'base64');
+    if (value.byteLength > this.config.maxValueBytes) throw this.tooLarge();
+    return value;
+  }
+
+  private tooLarge(): ApiError {
+    return new ApiError(413, 'VALUE_TOO_LARGE', `the value is larger than MAX_VALUE_BYTES (${this.config.maxValueBytes})`);
+  }
+
   /** Sends a command; resolves with the reply, whether accepted or rejected. */
   ask(principal: Principal, cacheName: string, command: CacheCommand): Promise<Reply> {
     const quotaLimit = this.config.orgQuotaEnabled

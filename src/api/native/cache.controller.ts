@@ -5,7 +5,7 @@ import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
 import { CacheService, commandMeta } from '../cache.service';
 import { ApiError } from '../errors/api-error';
-import { decodeBase64, parseInput, parseTtlPath, pathParam } from '../validation';
+import { parseInput, parseTtlPath, pathParam } from '../validation';
 import { CacheRequestDto } from './dto/native.dto';
 import { asBuffer, requireBinaryBody } from './binary';
 
@@ -32,7 +32,7 @@ export class CacheController {
     await this.caches.execute(principal, cacheName, {
       type: 'SetValue',
       key,
-      value: decodeBase64(value),
+      value: this.caches.decodeValue(value),
       ttlSeconds: ttlSeconds ?? 0,
       ...commandMeta(principal, request),
     });
