@@ -2,11 +2,12 @@ import { Global, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { CacheService } from './cache.service';
 import { HttpErrorFilter } from './errors/http-error.filter';
+import { IronCacheApiModule } from './ironcache/ironcache.module';
 import { NativeApiModule } from './native/native.module';
 
 @Global()
 @Module({
-  imports: [NativeApiModule],
+  imports: [NativeApiModule, IronCacheApiModule],
   providers: [CacheService, { provide: APP_FILTER, useClass: HttpErrorFilter }],
   exports: [CacheService],
 })
