@@ -3,11 +3,12 @@ import { APP_FILTER } from '@nestjs/core';
 import { CacheService } from './cache.service';
 import { HttpErrorFilter } from './errors/http-error.filter';
 import { IronCacheApiModule } from './ironcache/ironcache.module';
+import { MomentoApiModule } from './momento/momento.module';
 import { NativeApiModule } from './native/native.module';
 
 @Global()
 @Module({
-  imports: [NativeApiModule, IronCacheApiModule],
+  imports: [NativeApiModule, IronCacheApiModule, MomentoApiModule],
   providers: [CacheService, { provide: APP_FILTER, useClass: HttpErrorFilter }],
   exports: [CacheService],
 })
