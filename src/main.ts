@@ -37,13 +37,14 @@ async function main(): Promise<void> {
   await app.listen(config.port, config.host);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.log(`listening on http://${config.host}:${port} with data in ${config.dataDir}`);
+  const scheme = config.tls ? 'https' : 'http';
+  logger.log(`listening on ${scheme}://${config.host}:${port} with data in ${config.dataDir}`);
   const keys = app.get<JwtKeys>(JWT_KEYS);
   if (keys.secretFile) {
     const token = app.get(AuthService).sign({ org: 'dev', name: 'dev' });
     logger.log(`no JWT_SECRET or JWT_PUBLIC_KEY set: using the secret in ${keys.secretFile}${keys.generated ? ' (created now)' : ''}`);
     logger.log(`a token for org "dev": ${token}`);
-    logger.log(`try: curl -H "Authorization: Bearer ${token}" http://${config.host}:${port}/cacheName/list`);
+    logger.log(`try: curl -H "Authorization: Bearer ${token}" ${scheme}://${config.host}:${port}/cacheName/list`);
   }
 }
 

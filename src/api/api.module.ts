@@ -2,11 +2,13 @@ import { Global, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { CacheService } from './cache.service';
 import { HttpErrorFilter } from './errors/http-error.filter';
+import { IronCacheApiModule } from './ironcache/ironcache.module';
+import { MomentoApiModule } from './momento/momento.module';
 import { NativeApiModule } from './native/native.module';
 
 @Global()
 @Module({
-  imports: [NativeApiModule],
+  imports: [NativeApiModule, IronCacheApiModule, MomentoApiModule],
   providers: [CacheService, { provide: APP_FILTER, useClass: HttpErrorFilter }],
   exports: [CacheService],
 })

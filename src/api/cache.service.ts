@@ -3,7 +3,7 @@ import { FastifyRequest } from 'fastify';
 import { Principal } from '../auth/principal';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { Clock } from '../config/clock';
-import { CacheCommand, CacheState, DomainError, liveEntry, liveKeys } from '../domain';
+import { CacheCommand, CacheState, DomainError, Entry, liveEntry, liveKeys } from '../domain';
 import { Reply } from '../entities/cache-entity';
 import { EntityRegistry } from '../entities/entity-registry';
 import { Journal } from '../journal/journal';
@@ -19,6 +19,10 @@ const DOMAIN_STATUS: Record<DomainError['code'], number> = {
   QUOTA_EXCEEDED: 400,
   INVALID_ARGUMENT: 400,
   VALUE_TOO_LARGE: 413,
+  KEY_EXISTS: 409,
+  CAS_MISMATCH: 409,
+  NOT_A_NUMBER: 400,
+  EMPTY_VALUE_REJECTED: 400,
 };
 
 /**
@@ -72,6 +76,11 @@ export class CacheService {
 
   async value(principal: Principal, cacheName: string, key: string): Promise<Uint8Array | undefined> {
     return liveEntry(await this.state(principal, cacheName), key, this.clock.now())?.value;
+  }
+
+  /** The live entry of a key, with its version (IronCache's `cas`). */
+  async entry(principal: Principal, cacheName: string, key: string): Promise<Entry | undefined> {
+    return liveEntry(await this.state(principal, cacheName), key, this.clock.now());
   }
 
   /** Live keys from the key-listing projection, once it has every event this cache committed. */

@@ -5,3 +5,4 @@ export * from './errors';
 export * from './events';
 export * from './evolve';
 export * from './state';
+export * from './settings';
