@@ -14,7 +14,12 @@ export interface CreateAppOptions {
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   // Base64 in JSON inflates values by 4/3; leave room for a full-size value plus the envelope.
   const jsonLimit = Math.ceil((config.maxValueBytes * 4) / 3) + 1024 * 1024;
-  const adapter = new FastifyAdapter({ bodyLimit: jsonLimit, logger: false, routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true } });
+  const adapter = new FastifyAdapter({
+    bodyLimit: jsonLimit,
+    logger: false,
+    routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true },
+    ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),
+  });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.clock), adapter, {
     logger: options.logger ?? ['log', 'error', 'warn', 'fatal'],
     bodyParser: false,
@@ -30,7 +35,6 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     }
   });
   fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.maxValueBytes }, (_request, body, done) => done(null, body));
-  app.enableShutdownHooks();
   await app.init();
   await fastify.ready();
   return app;

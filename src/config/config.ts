@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -39,6 +40,10 @@ const schema = z.object({
     .transform((v) => v === 'true'),
   FREE_SERVICE_LEVEL_MAX_BYTES: wholeNumber('FREE_SERVICE_LEVEL_MAX_BYTES', 3 * GiB, 0),
   ENTITY_IDLE_SECONDS: wholeNumber('ENTITY_IDLE_SECONDS', 600, 1),
+  RATE_LIMITS: optionalText,
+  RATE_LIMIT_WINDOW_SECONDS: wholeNumber('RATE_LIMIT_WINDOW_SECONDS', 1, 1),
+  TLS_CERT: optionalText,
+  TLS_KEY: optionalText,
   JOURNAL_RETENTION: z
     .string()
     .optional()
@@ -79,6 +84,11 @@ export interface AppConfig {
   /** Byte quota per org, by the token's `serviceLevel`. */
   readonly serviceLevelMaxBytes: Readonly<Record<string, number>>;
   readonly entityIdleMs: number;
+  /** Requests per window and token, by the token's `serviceLevel`; empty: no rate limit. */
+  readonly rateLimits: Readonly<Record<string, number>>;
+  readonly rateLimitWindowMs: number;
+  /** PEM certificate and key: the service speaks HTTPS when set. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** What `compact` keeps of the journal (JOURNAL_RETENTION); `all` by default. */
   readonly retention?: RetentionPolicy;
   /** Events an SSE history client may have waiting before it is dropped (HISTORY_STREAM_BUFFER). */
@@ -98,6 +108,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError('invalid configuration: JWT_PUBLIC_KEY must be a PEM public key');
   }
   return {
+    ...loadRateLimits(e.RATE_LIMITS, e.RATE_LIMIT_WINDOW_SECONDS),
+    tls: loadTls(e.TLS_CERT, e.TLS_KEY),
     port: e.PORT,
     host: e.HOST,
     dataDir: resolve(e.DATA_DIR),
@@ -113,6 +125,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     retention: e.JOURNAL_RETENTION,
     historyStreamBuffer: e.HISTORY_STREAM_BUFFER,
   };
+}
+
+/** `RATE_LIMITS="free=100,pro=1000"`: requests per window (RATE_LIMIT_WINDOW_SECONDS) per token. */
+function loadRateLimits(raw: string | undefined, windowSeconds: number): Pick<AppConfig, 'rateLimits' | 'rateLimitWindowMs'> {
+  const rateLimits: Record<string, number> = {};
+  for (const part of (raw ?? '').split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
+    const match = /^([^=\s]+)\s*=\s*(\d+)$/.exec(part);
+    if (!match || !Number.isSafeInteger(Number(match[2])) || Number(match[2]) < 1) {
+      throw new ConfigError(`invalid configuration: RATE_LIMITS must look like "free=100,pro=1000" (requests >= 1), got "${part}"`);
+    }
+    rateLimits[match[1]] = Number(match[2]);
+  }
+  return { rateLimits, rateLimitWindowMs: windowSeconds * 1000 };
+}
+
+function loadTls(certPath: string | undefined, keyPath: string | undefined): AppConfig['tls'] {
+  if (certPath === undefined && keyPath === undefined) return undefined;
+  if (certPath === undefined || keyPath === undefined) throw new ConfigError('invalid configuration: set both TLS_CERT and TLS_KEY, or neither');
+  const read = (name: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new ConfigError(`invalid configuration: ${name} (${path}) cannot be read: ${(error as Error).message}`);
+    }
+  };
+  return { cert: read('TLS_CERT', certPath), key: read('TLS_KEY', keyPath) };
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -6,3 +6,4 @@ export * from './events';
 export * from './evolve';
 export * from './restore';
 export * from './state';
+export * from './settings';

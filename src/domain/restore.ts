@@ -1,8 +1,9 @@
 import { CacheEvent, EventMeta } from './events';
+import { sameSettings } from './settings';
 import { CacheState, Entry, isExpired } from './state';
 
 /** The part of a past state that `RestoreTo` brings back. */
-export type RestoreTarget = Pick<CacheState, 'status' | 'description' | 'entries'>;
+export type RestoreTarget = Pick<CacheState, 'status' | 'description' | 'entries' | 'settings'>;
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;
@@ -21,11 +22,15 @@ export function decideRestore(state: CacheState, target: RestoreTarget, meta: Ev
   for (const [key, entry] of target.entries.entries()) if (!isExpired(entry, now)) wanted.set(key, entry);
   const set = (key: string, entry: Entry): CacheEvent => ({ ...meta, type: 'Set', key, value: entry.value, expiresAt: entry.expiresAt });
 
+  const settings: CacheEvent = { ...meta, type: 'SettingsChanged', ...target.settings };
+
   if (state.status !== 'live') {
-    return [{ ...meta, type: 'Created', description: target.description }, ...[...wanted].map(([key, entry]) => set(key, entry))];
+    const created: CacheEvent = { ...meta, type: 'Created', description: target.description };
+    return [created, ...(sameSettings(state.settings, target.settings) ? [] : [settings]), ...[...wanted].map(([key, entry]) => set(key, entry))];
   }
   const events: CacheEvent[] = [];
   if (state.description !== target.description) events.push({ ...meta, type: 'DescriptionChanged', description: target.description });
+  if (!sameSettings(state.settings, target.settings)) events.push(settings);
   if (wanted.size === 0) {
     if (state.entries.size > 0) events.push({ ...meta, type: 'Flushed' });
     return events;

@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr';
-import { CacheEvent, CacheEventType, CacheState, Entry } from '../domain';
+import { CacheEvent, CacheEventType, CacheSettings, CacheState, DEFAULT_SETTINGS, Entry } from '../domain';
 
 /**
  * Compact binary encoding (MessagePack arrays, values as raw bytes: no base64 on disk).
@@ -15,6 +15,8 @@ const EVENT_FIELDS: Record<CacheEventType, { tag: number; fields: readonly strin
   Set: { tag: 5, fields: ['key', 'value', 'expiresAt'] },
   Deleted: { tag: 6, fields: ['key'] },
   Expired: { tag: 7, fields: ['key'] },
+  SettingsChanged: { tag: 8, fields: ['capacity', 'ttlSeconds', 'maxValueBytes', 'cacheNullValue'] },
+  Evicted: { tag: 9, fields: ['key'] },
 };
 
 const BY_TAG = new Map<number, { type: CacheEventType; fields: readonly string[] }>(
@@ -50,11 +52,22 @@ export function decodeEvent(bytes: Uint8Array): CacheEvent {
 
 const STATUS = ['absent', 'live', 'deleted'] as const;
 
-/** `[formatVersion, status, description, version, bytes, [key, value, expiresAt, entryVersion, ...]]` */
+/**
+ * `[formatVersion, status, description, version, bytes, [key, value, expiresAt, entryVersion, ...], settings]`;
+ * entries in recency order (least recently written first). Format 1 had no settings.
+ */
 export function encodeState(state: CacheState): Buffer {
   const flat: unknown[] = [];
   for (const [key, entry] of state.entries.entries()) flat.push(key, entry.value, entry.expiresAt, entry.version);
-  return packr.pack([1, STATUS.indexOf(state.status), state.description, state.version, state.bytes, flat]);
+  const { capacity, ttlSeconds, maxValueBytes, cacheNullValue } = state.settings;
+  return packr.pack([2, STATUS.indexOf(state.status), state.description, state.version, state.bytes, flat, [capacity, ttlSeconds, maxValueBytes, cacheNullValue]]);
+}
+
+function decodeSettings(raw: unknown): CacheSettings {
+  if (raw === undefined) return DEFAULT_SETTINGS;
+  if (!Array.isArray(raw) || raw.length !== 4) throw new CodecError('snapshot has unreadable settings');
+  const [capacity, ttlSeconds, maxValueBytes, cacheNullValue] = raw as [number, number, number, boolean];
+  return { capacity, ttlSeconds, maxValueBytes, cacheNullValue };
 }
 
 export function decodeState(bytes: Uint8Array): CacheState {
@@ -64,10 +77,10 @@ export function decodeState(bytes: Uint8Array): CacheState {
   } catch (cause) {
     throw new CodecError(`undecodable snapshot (${(cause as Error).message})`);
   }
-  if (!Array.isArray(record) || record[0] !== 1 || !Array.isArray(record[5])) {
+  if (!Array.isArray(record) || (record[0] !== 1 && record[0] !== 2) || !Array.isArray(record[5])) {
     throw new CodecError('snapshot has an unknown layout');
   }
-  const [, statusIndex, description, version, byteCount, flat] = record as [number, number, string, number, number, unknown[]];
+  const [, statusIndex, description, version, byteCount, flat, rawSettings] = record as [number, number, string, number, number, unknown[], unknown];
   const entries = new Map<string, Entry>();
   for (let i = 0; i < flat.length; i += 4) {
     entries.set(flat[i] as string, {
@@ -78,5 +91,5 @@ export function decodeState(bytes: Uint8Array): CacheState {
   }
   const status = STATUS[statusIndex];
   if (status === undefined) throw new CodecError('snapshot has an unknown status');
-  return { status, description, version, bytes: byteCount, entries };
+  return { status, description, version, bytes: byteCount, entries, settings: decodeSettings(rawSettings) };
 }

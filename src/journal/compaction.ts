@@ -55,7 +55,8 @@ async function cutPoint(storage: Storage, journal: Journal, entityId: Buffer, po
  * Drops the entity's journal events at or before the cut point that no longer matter for
  * its state there, with their global-index and event-offset rows. History is dropped, never
  * rewritten: what stays are the events whose effect is still in the snapshot at the cut
- * (each live entry's last Set, the cache's last Created/DescriptionChanged/CacheDeleted,
+ * (each live entry's last Set, in recency order as before; the cache's last Created,
+ * DescriptionChanged, SettingsChanged and CacheDeleted;
  * and the event at the cut itself, so the journal's newest sequence number never moves back),
  * so that projections rebuilt from the global log still equal the live ones.
  * The compaction mark is written first: a crash half-way leaves a log that is valid, only
@@ -83,12 +84,15 @@ export async function compactEntity(
   let lastCreated = 0;
   let lastDescription = 0;
   let lastDeleted = 0;
+  let lastSettings = 0;
   for await (const { seq, event } of journal.replay(entityId, 1, cut)) {
     if (event.type === 'Created') [lastCreated, lastDescription] = [seq, 0];
     else if (event.type === 'DescriptionChanged') lastDescription = seq;
-    else if (event.type === 'CacheDeleted') lastDeleted = seq;
+    else if (event.type === 'SettingsChanged') lastSettings = seq;
+    else if (event.type === 'CacheDeleted') [lastDeleted, lastSettings] = [seq, 0]; // deleting resets the settings
   }
   if (snapshot.state.status !== 'absent') [lastCreated, lastDescription].forEach((seq) => seq > 0 && keep.add(seq));
+  if (snapshot.state.status === 'live' && lastSettings > 0) keep.add(lastSettings);
   if (snapshot.state.status === 'deleted' && lastDeleted > 0) keep.add(lastDeleted);
 
   const mark = compactionMark(entityId, cut);

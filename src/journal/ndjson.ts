@@ -22,7 +22,11 @@ export function toNdjsonLine(ref: EntityRef, seq: number, event: CacheEvent, off
       break;
     case 'Deleted':
     case 'Expired':
+    case 'Evicted':
       base.key = event.key;
+      break;
+    case 'SettingsChanged':
+      Object.assign(base, { capacity: event.capacity, ttlSeconds: event.ttlSeconds, maxValueBytes: event.maxValueBytes, cacheNullValue: event.cacheNullValue });
       break;
     case 'Created':
     case 'DescriptionChanged':
@@ -42,6 +46,8 @@ const Line = z.discriminatedUnion('type', [
   z.object({ ...meta, type: z.literal('Set'), key: z.string(), value: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/), expiresAt: whole }),
   z.object({ ...meta, type: z.literal('Deleted'), key: z.string() }),
   z.object({ ...meta, type: z.literal('Expired'), key: z.string() }),
+  z.object({ ...meta, type: z.literal('Evicted'), key: z.string() }),
+  z.object({ ...meta, type: z.literal('SettingsChanged'), capacity: whole, ttlSeconds: whole, maxValueBytes: whole, cacheNullValue: z.boolean() }),
 ]);
 
 export class NdjsonError extends Error {

@@ -41,6 +41,18 @@ describe('RestoreTo: the events that bring a cache back to a past state', () => 
     given(past).when(restore(initialState())).then([{ ...meta(1_000), type: 'CacheDeleted' }]);
   });
 
+  it('brings the settings back before the entries', () => {
+    const settings: CacheEvent = { ...at(2), type: 'SettingsChanged', capacity: 2, ttlSeconds: 0, maxValueBytes: 0, cacheNullValue: true };
+    const past = [created(), settings, set('k', 'v')];
+    given([...past, { ...at(3), type: 'CacheDeleted' }])
+      .when(restore(stateOf(past)))
+      .then([
+        { ...meta(1_000), type: 'Created', description: '' },
+        { ...meta(1_000), type: 'SettingsChanged', capacity: 2, ttlSeconds: 0, maxValueBytes: 0, cacheNullValue: true },
+        { ...meta(1_000), type: 'Set', key: 'k', value: bytes('v'), expiresAt: 0 },
+      ]);
+  });
+
   it('decides nothing when the cache already is in the past state', () => {
     const past = [created(), set('k', 'v')];
     given([...past, set('k', 'w'), set('k', 'v')]).when(restore(stateOf(past))).thenNothing();

@@ -27,6 +27,7 @@ export interface WireEvent {
   readonly value?: string;
   readonly expiresAt?: string | null;
   readonly description?: string;
+  readonly settings?: { capacity: number; ttlSeconds: number; maxValueBytes: number; cacheNullValue: boolean };
 }
 
 export function toWireEvent(seq: number, offset: number | undefined, event: CacheEvent): WireEvent {
@@ -41,7 +42,10 @@ export function toWireEvent(seq: number, offset: number | undefined, event: Cach
       };
     case 'Deleted':
     case 'Expired':
+    case 'Evicted':
       return { ...base, key: event.key };
+    case 'SettingsChanged':
+      return { ...base, settings: { capacity: event.capacity, ttlSeconds: event.ttlSeconds, maxValueBytes: event.maxValueBytes, cacheNullValue: event.cacheNullValue } };
     case 'Created':
     case 'DescriptionChanged':
       return { ...base, description: event.description };

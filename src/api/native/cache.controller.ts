@@ -7,7 +7,7 @@ import { CacheService, commandMeta } from '../cache.service';
 import { ApiError } from '../errors/api-error';
 import { HistoryService } from '../history/history.service';
 import { PointQuery, isPointInTime } from '../history/point-in-time';
-import { decodeBase64, parseInput, parseTtlPath, pathParam } from '../validation';
+import { parseInput, parseTtlPath, pathParam } from '../validation';
 import { CacheRequestDto } from './dto/native.dto';
 import { asBuffer, requireBinaryBody } from './binary';
 
@@ -38,7 +38,7 @@ export class CacheController {
     await this.caches.execute(principal, cacheName, {
       type: 'SetValue',
       key,
-      value: decodeBase64(value),
+      value: this.caches.decodeValue(value),
       ttlSeconds: ttlSeconds ?? 0,
       ...commandMeta(principal, request),
     });

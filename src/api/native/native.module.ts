@@ -2,9 +2,15 @@ import { Module } from '@nestjs/common';
 import { BatchController } from './batch.controller';
 import { CacheNameController } from './cache-name.controller';
 import { CacheController } from './cache.controller';
+import { registerSettingsErrorFormat } from './settings-error.format';
+import { CacheSettingsController } from './settings.controller';
 
 /** The native (Akka-Cache) REST API. Static routes are registered before `/:cacheName/:key`. */
 @Module({
-  controllers: [CacheNameController, BatchController, CacheController],
+  controllers: [CacheNameController, CacheSettingsController, BatchController, CacheController],
 })
-export class NativeApiModule {}
+export class NativeApiModule {
+  constructor() {
+    registerSettingsErrorFormat();
+  }
+}
