@@ -44,7 +44,7 @@ export class TaskRunner {
   async start(): Promise<void> {
     await this.storage.db.open();
     const pending: TaskRecord[] = [];
-    for await (const task of this.store.all()) {
+    for await (const task of this.store.all((key, error) => this.logger.error(`task record ${JSON.stringify(key)} is unreadable (${error.message}); skipped`))) {
       this.counter = Math.max(this.counter, task.n);
       if (task.state === 'STARTED') await this.change(task, { type: 'FAIL' }, { reason: INTERRUPTED_REASON, finishedAt: this.clock.now() });
       else if (task.state === 'PENDING') pending.push(task);
@@ -52,6 +52,11 @@ export class TaskRunner {
     this.accepting = true;
     pending.sort((a, b) => a.n - b.n).forEach((task) => this.enqueue(task));
     if (pending.length > 0) this.logger.log(`resumed ${pending.length} pending tasks`);
+  }
+
+  /** False before the start and once shutdown began. */
+  get isAccepting(): boolean {
+    return this.accepting;
   }
 
   async submit(request: TaskRequest): Promise<TaskRecord> {

@@ -38,7 +38,12 @@ export class TaskStore {
 
   async get(id: string): Promise<TaskRecord | undefined> {
     const value = await this.storage.tasks.get(Buffer.from(id, 'utf8'));
-    return value === undefined ? undefined : (JSON.parse(value.toString('utf8')) as TaskRecord);
+    if (value === undefined) return undefined;
+    try {
+      return JSON.parse(value.toString('utf8')) as TaskRecord;
+    } catch {
+      return undefined; // unreadable (reported at start): as good as unknown
+    }
   }
 
   async put(record: TaskRecord): Promise<void> {
@@ -46,7 +51,17 @@ export class TaskStore {
     await this.storage.db.batch([op] as never, { sync: true });
   }
 
-  async *all(): AsyncGenerator<TaskRecord> {
-    for await (const value of this.storage.tasks.values()) yield JSON.parse(value.toString('utf8')) as TaskRecord;
+  /** Every stored task; an unreadable record is reported through `onBad` and skipped. */
+  async *all(onBad: (key: string, error: Error) => void = () => undefined): AsyncGenerator<TaskRecord> {
+    for await (const [key, value] of this.storage.tasks.iterator()) {
+      let record: TaskRecord;
+      try {
+        record = JSON.parse(value.toString('utf8')) as TaskRecord;
+      } catch (error) {
+        onBad(key.toString('utf8'), error as Error);
+        continue;
+      }
+      yield record;
+    }
   }
 }

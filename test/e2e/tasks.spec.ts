@@ -192,6 +192,7 @@ describe('background tasks over HTTP', () => {
     });
     await storage.tasks.put(Buffer.from('crashed'), Buffer.from(JSON.stringify(record('crashed', 100, 'STARTED'))));
     await storage.tasks.put(Buffer.from('waiting'), Buffer.from(JSON.stringify(record('waiting', 101, 'PENDING'))));
+    await storage.tasks.put(Buffer.from('torn'), Buffer.from('{"id":"torn","n":1')); // unreadable: skipped, not fatal
     await storage.close();
 
     app = await startTestApp({ dataDir: app.dataDir, clock });
@@ -202,5 +203,6 @@ describe('background tasks over HTTP', () => {
     const next = await run({ resource_title: 'r', action: 'snapshot' });
     expect(next.task_state).toBe('SUCCESS');
     expect(existsSync(join(app.dataDir, done.result!.file))).toBe(true);
+    expect((await http(`${app.url}/api/v1/cache/state/?task_id=torn`, { token })).status).toBe(404);
   });
 });

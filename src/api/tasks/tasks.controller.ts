@@ -89,6 +89,7 @@ export class TasksController {
     }
     const asOf = input.asOf !== undefined ? parsePoint({ asOf: input.asOf }) : undefined;
     const { by, device } = commandMeta(principal, request);
+    if (!this.tasks.isAccepting) throw new ApiError(503, 'TASKS_UNAVAILABLE', 'the service is starting or stopping; try again');
     const task = await this.tasks.submit({
       org: principal.org,
       cacheName,
