@@ -137,13 +137,16 @@ describe('the cachelog command line', () => {
     const users = encodeEntityId({ org: 'umbrella', name: 'users' });
     await storage.journal.put(withSeq(users, 3), Buffer.from([0xc1, 0xff, 0x00, 0x13]));
     await storage.journal.del(withSeq(encodeEntityId({ org: 'acme', name: 'sessions' }), 2));
+    const snapshot = await storage.snapshots.get(withSeq(users, 5)) ?? (await storage.snapshots.values({ limit: 1 }).all())[0];
+    await storage.snapshots.put(withSeq(encodeEntityId({ org: 'ghost', name: 'town' }), 5), snapshot!);
     await storage.close();
 
     const broken = await cli(['verify', '--data-dir', dataDir]);
     expect(broken.code).toBe(1);
     expect(broken.stdout).toContain('PROBLEM "umbrella"/"users": record seq 3 is undecodable');
     expect(broken.stdout).toContain('PROBLEM "acme"/"sessions": sequence gap: seq 1 is followed by seq 3');
-    expect(broken.stdout).toMatch(/^FAILED: .* 2 problems$/m);
+    expect(broken.stdout).toContain('PROBLEM "ghost"/"town": a snapshot at seq 5 but no journal');
+    expect(broken.stdout).toMatch(/^FAILED: .* 3 problems$/m);
   });
 
   it('replays a cache to a sequence number or a time, like a point-in-time read', async () => {

@@ -47,7 +47,8 @@ async function loadSnapshots(storage: Storage, id: Buffer): Promise<Map<number, 
  * Checks the journal of every cache in one pass over the journal key space (a cache's
  * events are adjacent there): sequence numbers without gaps (below a compaction mark gaps
  * are expected), every record decodable, every snapshot decodable and equal to the state
- * the journal gives at its sequence number, and snapshots not ahead of the journal.
+ * the journal gives at its sequence number, snapshots not ahead of the journal, and no
+ * snapshot of a cache without a journal.
  */
 export async function verifyJournal(storage: Storage, total: number, progress?: Progress): Promise<VerifyReport> {
   const problems: string[] = [];
@@ -55,6 +56,7 @@ export async function verifyJournal(storage: Storage, total: number, progress?: 
   let events = 0;
   let snapshots = 0;
   let current: EntityScan | undefined;
+  const seen = new Set<string>();
 
   const compare = (scan: EntityScan) => {
     const snapshot = scan.snapshots.get(scan.seq);
@@ -77,6 +79,7 @@ export async function verifyJournal(storage: Storage, total: number, progress?: 
     const compacted = await compactedThrough(storage, id);
     const scan: EntityScan = { ref, id, compacted, snapshots: await loadSnapshots(storage, id), state: undefined, seq: 0 };
     if (compacted === 0) scan.state = initialState();
+    seen.add(id.toString('hex'));
     caches++;
     return scan;
   };
@@ -111,6 +114,14 @@ export async function verifyJournal(storage: Storage, total: number, progress?: 
     }
   }
   if (current !== undefined) finish(current);
+  // Snapshots of caches that have no journal at all (compaction always keeps the newest event).
+  for await (const key of storage.snapshots.keys()) {
+    const { ref, length } = decodeEntityId(key);
+    if (!seen.has(key.subarray(0, length).toString('hex'))) {
+      snapshots++;
+      problems.push(`${label(ref)}: a snapshot at seq ${readUint64BE(key, length)} but no journal`);
+    }
+  }
   if (total > 0) progress?.update(Math.max(events, total));
   return { caches, events, snapshots, problems };
 }
