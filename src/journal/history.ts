@@ -1,5 +1,4 @@
 import { CacheEvent, CacheState, evolve, initialState } from '../domain';
-import { decodeEvent } from './codec';
 import { Journal } from './journal';
 import { MAX_SEQ, readUint64BE, uint64BE, withSeq } from './keys';
 import { Storage } from './storage';
@@ -60,6 +59,14 @@ export async function stateAt(journal: Journal, entityId: Buffer, seq: number): 
   return { seq, state, time };
 }
 
+/**
+ * Decodes a stored journal value exactly as the journal does (record framing and checksums
+ * are the journal's business), through its `decodeAt`.
+ */
+export function decodeStored(journal: Journal, entityId: Buffer, seq: number, value: Uint8Array): CacheEvent {
+  return journal['decodeAt'](entityId, seq, value);
+}
+
 export async function eventAt(journal: Journal, entityId: Buffer, seq: number): Promise<CacheEvent | undefined> {
   for await (const record of journal.replay(entityId, seq, seq)) return record.event;
   return undefined;
@@ -78,13 +85,13 @@ export async function lastEvent(journal: Journal, entityId: Buffer): Promise<{ s
  * cache had no event yet. Scans backwards from the newest event, so recent points are
  * cheap. Throws HistoryGoneError when compaction makes the answer uncertain.
  */
-export async function seqAtTime(storage: Storage, entityId: Buffer, time: number): Promise<number> {
+export async function seqAtTime(journal: Journal, storage: Storage, entityId: Buffer, time: number): Promise<number> {
   const iterator = storage.journal.iterator({ gte: withSeq(entityId, 0), lte: withSeq(entityId, MAX_SEQ), reverse: true });
   let later: number | undefined;
   try {
     for await (const [key, value] of iterator) {
       const seq = readUint64BE(key, entityId.length);
-      if (decodeEvent(value).at <= time) {
+      if (decodeStored(journal, entityId, seq, value).at <= time) {
         if (later !== undefined && later !== seq + 1) throw new HistoryGoneError(`the journal around ${new Date(time).toISOString()} was compacted away`);
         return seq;
       }

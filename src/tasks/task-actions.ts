@@ -116,7 +116,7 @@ export class TaskActions {
     await entity.whenDrained();
     const { at, asOf } = task.params;
     try {
-      const seq = at !== undefined ? at : await seqAtTime(this.storage, entity.id, asOf!);
+      const seq = at !== undefined ? at : await seqAtTime(this.journal, this.storage, entity.id, asOf!);
       if (seq > entity.seq) throw new TaskFailure(`at: the cache's newest event is seq ${entity.seq}`);
       const { state } = await stateAt(this.journal, entity.id, seq);
       const reply = await this.registry.ask(ref, { type: 'RestoreTo', target: state, by: task.by, device: task.device });

@@ -95,7 +95,7 @@ export class HistoryService {
       if (point.seq > current) throw new ApiError(400, 'INVALID_REQUEST', `at: the cache's newest event is seq ${current}`);
       return point.seq;
     }
-    return gone(() => seqAtTime(this.storage, encodeEntityId(ref), point.time));
+    return gone(() => seqAtTime(this.journal, this.storage, encodeEntityId(ref), point.time));
   }
 
   async pointInTime(principal: Principal, cacheName: string, query: PointQuery): Promise<ResolvedPoint> {

@@ -27,7 +27,7 @@ export async function replayCommand(options: ReplayOptions, io: CliIo): Promise<
     const entityId = encodeEntityId({ org: options.org, name: options.cache });
     const highest = await journal.highestSeq(entityId);
     if (highest === 0) throw new CliError(`no events for cache ${JSON.stringify(options.cache)} of org ${JSON.stringify(options.org)}`);
-    const seq = point === undefined ? highest : point.kind === 'seq' ? point.seq : await seqAtTime(storage, entityId, point.time);
+    const seq = point === undefined ? highest : point.kind === 'seq' ? point.seq : await seqAtTime(journal, storage, entityId, point.time);
     if (seq > highest) throw new CliError(`--to: the cache's newest event is seq ${highest}`);
     const { state, time } = await stateAt(journal, entityId, seq);
     const entries = [...state.entries.entries()].map(([key, entry]) => ({

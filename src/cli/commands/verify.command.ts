@@ -1,6 +1,7 @@
 import { CacheState, evolve, initialState } from '../../domain';
-import { decodeEvent, decodeState, encodeState } from '../../journal/codec';
-import { compactedThrough } from '../../journal/history';
+import { decodeState, encodeState } from '../../journal/codec';
+import { compactedThrough, decodeStored } from '../../journal/history';
+import { Journal } from '../../journal/journal';
 import { EntityRef, MAX_SEQ, decodeEntityId, readUint64BE, withSeq } from '../../journal/keys';
 import { Storage } from '../../journal/storage';
 import { CliIo, configFor, openOffline, write } from '../io';
@@ -50,7 +51,7 @@ async function loadSnapshots(storage: Storage, id: Buffer): Promise<Map<number, 
  * the journal gives at its sequence number, snapshots not ahead of the journal, and no
  * snapshot of a cache without a journal.
  */
-export async function verifyJournal(storage: Storage, total: number, progress?: Progress): Promise<VerifyReport> {
+export async function verifyJournal(storage: Storage, journal: Journal, total: number, progress?: Progress): Promise<VerifyReport> {
   const problems: string[] = [];
   let caches = 0;
   let events = 0;
@@ -103,7 +104,7 @@ export async function verifyJournal(storage: Storage, total: number, progress?: 
     }
     scan.seq = seq;
     try {
-      const event = decodeEvent(value);
+      const event = decodeStored(journal, scan.id, seq, value);
       if (scan.state !== undefined) {
         evolve(scan.state, event);
         compare(scan);
@@ -131,7 +132,7 @@ export async function verifyCommand(options: VerifyOptions, io: CliIo): Promise<
   const { storage, journal, close } = await openOffline(config.dataDir);
   try {
     const progress = new Progress('verify', journal.highestOffset, io.stderr);
-    const report = await verifyJournal(storage, journal.highestOffset, progress);
+    const report = await verifyJournal(storage, journal, journal.highestOffset, progress);
     progress.finish();
     for (const problem of report.problems) await write(io.stdout, `PROBLEM ${problem}\n`);
     await write(
