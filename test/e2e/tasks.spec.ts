@@ -122,6 +122,22 @@ describe('background tasks over HTTP', () => {
     expect(await keys('cmp')).toEqual([...before.keys, 'k9']);
   });
 
+  it('compacts a cache with settings and evictions, and rebuilt projections still equal the live state', async () => {
+    await set('lru', 'seed', 'x');
+    expect((await http(`${app.url}/cacheName/lru/settings`, { method: 'PUT', token, body: { capacity: 3 } })).status).toBe(200);
+    for (let i = 0; i < 12; i++) await set('lru', `k${i}`, `v${i}`);
+    const events = (await http(`${app.url}/cacheName/lru/events?limit=1000`, { token })).json().events;
+    expect(events.some((e: { type: string }) => e.type === 'Evicted')).toBe(true);
+    await run({ resource_title: 'lru', action: 'snapshot' });
+    const compacted = await run({ resource_title: 'lru', action: 'compact', retention: 'snapshots:1' });
+    expect(compacted.result!.dropped).toBeGreaterThan(0);
+    expect(await run({ resource_title: 'lru', action: 'rebuild' })).toMatchObject({ task_state: 'SUCCESS', result: { equal: true, keys: 3 } });
+    const kept = (await http(`${app.url}/cacheName/lru/events?limit=1000`, { token })).json().events.map((e: { type: string }) => e.type);
+    expect(kept).toEqual(['Created', 'SettingsChanged', 'Set', 'Set', 'Set']);
+    await set('lru', 'k12', 'v12'); // the capacity survived compaction: one more write evicts
+    expect(await keys('lru')).toEqual(['k10', 'k11', 'k12']);
+  });
+
   it('restores a past state by appending events, and the restored state survives a restart', async () => {
     await set('rs', 'a', 'a1');
     await set('rs', 'b', 'b1');
