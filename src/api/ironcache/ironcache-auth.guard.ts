@@ -1,8 +1,7 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
-import { AuthService } from '../../auth/auth.service';
-import { RequestWithPrincipal } from '../../auth/principal';
-import { RateLimiter } from '../../auth/rate-limiter';
+import { Principal } from '../../auth/principal';
+import { TokenAuthGuard } from '../../auth/token-auth.guard';
 import { ApiError } from '../errors/api-error';
 
 /**
@@ -10,21 +9,14 @@ import { ApiError } from '../errors/api-error';
  * project id in the path is the token's org; any other project is 403.
  */
 @Injectable()
-export class IronCacheAuthGuard implements CanActivate {
-  constructor(
-    private readonly auth: AuthService,
-    private readonly limiter: RateLimiter,
-  ) {}
+export class IronCacheAuthGuard extends TokenAuthGuard {
+  protected extractToken(request: FastifyRequest): string | undefined {
+    return ironCacheToken(request);
+  }
 
-  canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<FastifyRequest & RequestWithPrincipal>();
-    const token = ironCacheToken(request);
-    const principal = this.auth.verify(token);
+  protected authorize(principal: Principal, request: FastifyRequest): void {
     const projectId = (request.params as Record<string, string | undefined>).projectId;
     if (projectId !== principal.org) throw new ApiError(403, 'FORBIDDEN', 'this token has no access to that project');
-    this.limiter.admit(token!, principal);
-    request.principal = principal;
-    return true;
   }
 }
 

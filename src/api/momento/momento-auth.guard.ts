@@ -1,24 +1,12 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
-import { AuthService } from '../../auth/auth.service';
-import { RequestWithPrincipal } from '../../auth/principal';
-import { RateLimiter } from '../../auth/rate-limiter';
+import { TokenAuthGuard } from '../../auth/token-auth.guard';
 
 /** Momento tokens: `?token=<token>` or `Authorization: <token>` (with or without `Bearer`). */
 @Injectable()
-export class MomentoAuthGuard implements CanActivate {
-  constructor(
-    private readonly auth: AuthService,
-    private readonly limiter: RateLimiter,
-  ) {}
-
-  canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<FastifyRequest & RequestWithPrincipal>();
-    const token = momentoToken(request);
-    const principal = this.auth.verify(token);
-    this.limiter.admit(token!, principal);
-    request.principal = principal;
-    return true;
+export class MomentoAuthGuard extends TokenAuthGuard {
+  protected extractToken(request: FastifyRequest): string | undefined {
+    return momentoToken(request);
   }
 }
 
