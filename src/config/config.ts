@@ -39,6 +39,10 @@ const schema = z.object({
     .transform((v) => v === 'true'),
   FREE_SERVICE_LEVEL_MAX_BYTES: wholeNumber('FREE_SERVICE_LEVEL_MAX_BYTES', 3 * GiB, 0),
   ENTITY_IDLE_SECONDS: wholeNumber('ENTITY_IDLE_SECONDS', 600, 1),
+  REPAIR: z
+    .enum(['true', 'false'], { message: 'REPAIR must be "true" or "false"' })
+    .default('false')
+    .transform((v) => v === 'true'),
 });
 
 export interface AppConfig {
@@ -55,6 +59,8 @@ export interface AppConfig {
   /** Byte quota per org, by the token's `serviceLevel`. */
   readonly serviceLevelMaxBytes: Readonly<Record<string, number>>;
   readonly entityIdleMs: number;
+  /** REPAIR=true (or `--repair`): truncate a damaged journal to its last good record on start. */
+  readonly repair?: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -82,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     orgQuotaEnabled: e.ENABLE_ORG_SERVICE_LEVEL_SAAS,
     serviceLevelMaxBytes: { free: e.FREE_SERVICE_LEVEL_MAX_BYTES },
     entityIdleMs: e.ENTITY_IDLE_SECONDS * 1000,
+    repair: e.REPAIR,
   };
 }
 

@@ -104,13 +104,13 @@ export class CacheEntity {
       const snapshot = await this.ctx.journal.loadSnapshot(this.id);
       const state = snapshot?.state ?? initialState();
       let seq = snapshot?.seq ?? 0;
-      for await (const record of this.ctx.journal.replay(this.id, seq + 1)) {
-        if (record.seq !== seq + 1) {
-          throw new SequenceGapError(`journal of ${JSON.stringify(this.ref)} jumps from seq ${seq} to ${record.seq}`);
+      await this.ctx.journal.forEachEvent(this.id, seq + 1, (recordSeq, event) => {
+        if (recordSeq !== seq + 1) {
+          throw new SequenceGapError(`journal of ${JSON.stringify(this.ref)} jumps from seq ${seq} to ${recordSeq}`);
         }
-        evolve(state, record.event);
-        seq = record.seq;
-      }
+        evolve(state, event);
+        seq = recordSeq;
+      });
       this.state = state;
       this.seq = seq;
       this.snapshotSeq = snapshot?.seq ?? 0;

@@ -55,15 +55,20 @@ export class EntityRegistry {
   async recoverAll(refs: Iterable<EntityRef>, concurrency = 4): Promise<number> {
     const queue = [...refs];
     let recovered = 0;
+    let corrupt: Error | undefined;
     const worker = async () => {
       for (let ref = queue.shift(); ref !== undefined; ref = queue.shift()) {
         await this.entity(ref).ready.then(
           () => recovered++,
-          () => undefined,
+          (error: Error & { code?: string }) => {
+            if (error?.code === 'JOURNAL_CORRUPT' || error?.code === 'JOURNAL_SEQUENCE_GAP') corrupt ??= error;
+          },
         );
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
+    // A damaged journal stops the start (the caller names the record): serving around it would hide data loss.
+    if (corrupt) throw corrupt;
     return recovered;
   }
 
@@ -71,6 +76,13 @@ export class EntityRegistry {
     let n = 0;
     for (const names of this.byOrg.values()) n += names.size;
     return n;
+  }
+
+  /** Stops timers without draining (a start that failed). */
+  halt(): void {
+    this.stopping = true;
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.ctx.scheduler.stop();
   }
 
   /** Drains every mailbox and snapshots every entity (clean shutdown). */
