@@ -1,7 +1,9 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule } from './app.module';
 import { ApiError } from './api/errors/api-error';
+import { sendError } from './api/errors/http-error.filter';
 import { AppConfig } from './config/config';
 import { Clock } from './config/clock';
 
@@ -14,7 +16,17 @@ export interface CreateAppOptions {
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   // Base64 in JSON inflates values by 4/3; leave room for a full-size value plus the envelope.
   const jsonLimit = Math.ceil((config.maxValueBytes * 4) / 3) + 1024 * 1024;
-  const adapter = new FastifyAdapter({ bodyLimit: jsonLimit, logger: false, routerOptions: { maxParamLength: 2048 } });
+  const adapter = new FastifyAdapter({
+    bodyLimit: jsonLimit,
+    logger: false,
+    routerOptions: { maxParamLength: 2048 },
+    // Bad percent-encoding and oversize path parameters are refused by the router, before
+    // Nest: answer them in the API's error format too (found by the HTTP fuzzer).
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      const status = (error as { statusCode?: number }).statusCode ?? 400;
+      sendError(new ApiError(status, status === 414 ? 'URI_TOO_LONG' : 'INVALID_REQUEST', error.message), request, reply);
+    },
+  });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.clock), adapter, {
     logger: options.logger ?? ['log', 'error', 'warn', 'fatal'],
     bodyParser: false,
