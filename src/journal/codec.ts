@@ -1,5 +1,6 @@
 import { Packr } from 'msgpackr';
-import { CacheEvent, CacheEventType, CacheState, Entry } from '../domain';
+import { CacheEvent, CacheEventType, CacheState } from '../domain';
+import { CompactEntryMap } from '../domain/compact-entry-map';
 
 /**
  * Compact binary encoding (MessagePack arrays, values as raw bytes: no base64 on disk).
@@ -68,7 +69,7 @@ export function decodeState(bytes: Uint8Array): CacheState {
     throw new CodecError('snapshot has an unknown layout');
   }
   const [, statusIndex, description, version, byteCount, flat] = record as [number, number, string, number, number, unknown[]];
-  const entries = new Map<string, Entry>();
+  const entries = new CompactEntryMap();
   for (let i = 0; i < flat.length; i += 4) {
     entries.set(flat[i] as string, {
       value: flat[i + 1] as Uint8Array,

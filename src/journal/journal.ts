@@ -79,7 +79,7 @@ export interface SnapshotRecord {
 
 const SNAPSHOTS_KEPT = 2;
 const GLOBAL_READ_CHUNK = 512;
-const REPLAY_CHUNK = 1024;
+const REPLAY_CHUNK = 4096;
 /** Newest global records checked on every start. */
 const TAIL_CHECK = 1024;
 
@@ -258,15 +258,22 @@ export class Journal {
   async forEachEvent(entityId: Buffer, fromSeq: number, visit: (seq: number, event: CacheEvent) => void): Promise<void> {
     const iterator = this.storage.journal.iterator({ gte: withSeq(entityId, fromSeq), lte: withSeq(entityId, MAX_SEQ) });
     const idLength = entityId.length;
+    // The next chunk is read (on LevelDB's thread) while this one is decoded and applied.
+    let next: Promise<Array<[Buffer, Buffer]>> | undefined;
     try {
+      next = iterator.nextv(REPLAY_CHUNK);
       for (;;) {
-        const chunk = await iterator.nextv(REPLAY_CHUNK);
+        const chunk = await next;
         if (chunk.length === 0) break;
+        next = iterator.nextv(REPLAY_CHUNK);
         for (const [key, value] of chunk) {
           const seq = readUint64BE(key, idLength);
           visit(seq, this.decodeAt(entityId, seq, value));
         }
       }
+    } catch (error) {
+      await next?.catch(() => undefined);
+      throw error;
     } finally {
       await iterator.close();
     }
