@@ -105,10 +105,12 @@ export class CompactEntryMap implements EntryMap<Entry> {
     for (const [key, slot] of this.index) if (this.expiresAtOf[slot] !== 0) yield [key, this.expiresAtOf[slot]];
   }
 
-  /** The value bytes of a key without building an Entry (the GET path). */
-  valueOf(key: string): Uint8Array | undefined {
+  /** The value of a key unless missing or expired at `now`, without building an Entry (the GET path). */
+  liveValue(key: string, now: number): Uint8Array | undefined {
     const slot = this.index.get(key);
-    return slot === undefined ? undefined : this.valueAt(slot);
+    if (slot === undefined) return undefined;
+    const expiresAt = this.expiresAtOf[slot];
+    return expiresAt !== 0 && expiresAt <= now ? undefined : this.valueAt(slot);
   }
 
   private entryAt(slot: number): Entry {

@@ -51,6 +51,20 @@ export class EntityRegistry {
     return entity.state;
   }
 
+  /**
+   * The committed state of a cache: synchronously when its entity is ready (the GET hot
+   * path pays no promise), else a promise that resolves once it has recovered.
+   */
+  stateNow(ref: EntityRef): CacheState | Promise<CacheState> {
+    const names = this.byOrg.get(ref.org);
+    const entity = names?.get(ref.name);
+    if (entity !== undefined && entity.isReady) {
+      entity.lastTouched = this.ctx.now();
+      return entity.state;
+    }
+    return this.state(ref);
+  }
+
   /** Recovers the given caches now (at start, so expiries and quotas are known). */
   async recoverAll(refs: Iterable<EntityRef>, concurrency = 4): Promise<number> {
     const queue = [...refs];

@@ -45,9 +45,10 @@ export class CacheController {
     @Param('key') rawKey: string,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const value = await this.caches.value(principal, pathParam(rawName, 'cacheName'), pathParam(rawKey, 'key'));
+    const found = this.caches.valueNow(principal, pathParam(rawName, 'cacheName'), pathParam(rawKey, 'key'));
+    const value = found instanceof Promise ? await found : found;
     if (value === undefined) throw new ApiError(404, 'KEY_NOT_FOUND', 'key does not exist');
-    await reply.header('content-type', 'application/octet-stream').send(asBuffer(value));
+    void reply.header('content-type', 'application/octet-stream').send(asBuffer(value));
   }
 
   @Post(':cacheName/:key')
@@ -58,7 +59,7 @@ export class CacheController {
     @Param('key') rawKey: string,
     @Req() request: FastifyRequest,
   ): Promise<void> {
-    await this.setBinaryWithTtl(principal, rawName, rawKey, '0', request);
+    await this.set(principal, rawName, rawKey, 0, request);
   }
 
   @Post(':cacheName/:key/:ttlSeconds')
@@ -70,9 +71,12 @@ export class CacheController {
     @Param('ttlSeconds') rawTtl: string,
     @Req() request: FastifyRequest,
   ): Promise<void> {
+    await this.set(principal, rawName, rawKey, parseTtlPath(rawTtl), request);
+  }
+
+  private async set(principal: Principal, rawName: string, rawKey: string, ttlSeconds: number, request: FastifyRequest): Promise<void> {
     const cacheName = pathParam(rawName, 'cacheName');
     const key = pathParam(rawKey, 'key');
-    const ttlSeconds = parseTtlPath(rawTtl);
     const value = requireBinaryBody(request.body);
     await this.caches.execute(principal, cacheName, { type: 'SetValue', key, value, ttlSeconds, ...commandMeta(principal, request) });
   }
