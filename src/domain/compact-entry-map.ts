@@ -50,6 +50,11 @@ export class CompactEntryMap implements EntryMap<Entry> {
   }
 
   set(key: string, entry: Entry): this {
+    return this.setRaw(key, entry.value, 0, entry.value.byteLength, entry.expiresAt, entry.version);
+  }
+
+  /** `set` from bytes `src[offset, offset + length)` (copied), without an Entry (snapshot loading). */
+  setRaw(key: string, src: Uint8Array, offset: number, length: number, expiresAt: number, version: number): this {
     const existing = this.index.get(key);
     let slot: number;
     if (existing !== undefined) {
@@ -59,9 +64,9 @@ export class CompactEntryMap implements EntryMap<Entry> {
       slot = this.free.length > 0 ? this.free.pop()! : this.newSlot();
       this.index.set(key, slot);
     }
-    this.store(slot, entry.value);
-    this.expiresAtOf[slot] = entry.expiresAt;
-    this.versionOf[slot] = entry.version;
+    this.store(slot, src, offset, length);
+    this.expiresAtOf[slot] = expiresAt;
+    this.versionOf[slot] = version;
     this.maybeCompact();
     return this;
   }
@@ -98,6 +103,16 @@ export class CompactEntryMap implements EntryMap<Entry> {
 
   keys(): IterableIterator<string> {
     return this.index.keys();
+  }
+
+  /** Every entry as raw parts (its bytes are `src[offset, offset + length)`), in order. */
+  forEachRaw(visit: (key: string, src: Uint8Array, offset: number, length: number, expiresAt: number, version: number) => void): void {
+    for (const [key, slot] of this.index) {
+      const slab = this.slabOf[slot];
+      const length = this.lengthOf[slot];
+      if (slab === NO_SLAB) visit(key, this.large[slot]!, 0, length, this.expiresAtOf[slot], this.versionOf[slot]);
+      else visit(key, this.slabs[slab], this.offsetOf[slot], length, this.expiresAtOf[slot], this.versionOf[slot]);
+    }
   }
 
   /** Keys with an expiry and their `expiresAt`, without building Entries (recovery). */
@@ -141,18 +156,17 @@ export class CompactEntryMap implements EntryMap<Entry> {
     return slot;
   }
 
-  private store(slot: number, value: Uint8Array): void {
-    const length = value.byteLength;
+  private store(slot: number, src: Uint8Array, offset: number, length: number): void {
     this.liveBytes += length;
     this.lengthOf[slot] = length;
     if (length > LARGE_VALUE) {
       // Own copy: the caller's buffer may be a view into something much larger.
       this.slabOf[slot] = NO_SLAB;
-      this.large[slot] = Buffer.from(value);
+      this.large[slot] = Uint8Array.prototype.slice.call(src, offset, offset + length) as Uint8Array;
       return;
     }
     const slab = this.reserve(length);
-    this.slabs[slab].set(value, this.position);
+    this.slabs[slab].set(length === src.byteLength && offset === 0 ? src : src.subarray(offset, offset + length), this.position);
     this.slabOf[slot] = slab;
     this.offsetOf[slot] = this.position;
     this.position += length;
