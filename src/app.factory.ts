@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule } from './app.module';
 import { ApiError } from './api/errors/api-error';
 import { sendError } from './api/errors/http-error.filter';
+import { NativeFastRoutes } from './api/native/fast-routes';
 import { AppConfig } from './config/config';
 import { Clock } from './config/clock';
 
@@ -42,6 +43,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     }
   });
   fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.maxValueBytes }, (_request, body, done) => done(null, body));
+  // The hottest native routes bypass Nest's per-request machinery (same auth, checks, errors).
+  app.get(NativeFastRoutes).register(fastify);
   app.enableShutdownHooks();
   await app.init();
   await fastify.ready();

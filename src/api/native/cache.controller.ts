@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { FastifyReply, FastifyRequest } from 'fastify';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
+import { FastifyRequest } from 'fastify';
 import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
@@ -38,29 +38,7 @@ export class CacheController {
     });
   }
 
-  @Get(':cacheName/:key')
-  async getBinary(
-    @CurrentPrincipal() principal: Principal,
-    @Param('cacheName') rawName: string,
-    @Param('key') rawKey: string,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
-    const found = this.caches.valueNow(principal, pathParam(rawName, 'cacheName'), pathParam(rawKey, 'key'));
-    const value = found instanceof Promise ? await found : found;
-    if (value === undefined) throw new ApiError(404, 'KEY_NOT_FOUND', 'key does not exist');
-    void reply.header('content-type', 'application/octet-stream').send(asBuffer(value));
-  }
-
-  @Post(':cacheName/:key')
-  @HttpCode(201)
-  async setBinary(
-    @CurrentPrincipal() principal: Principal,
-    @Param('cacheName') rawName: string,
-    @Param('key') rawKey: string,
-    @Req() request: FastifyRequest,
-  ): Promise<void> {
-    await this.set(principal, rawName, rawKey, 0, request);
-  }
+  // GET and POST /:cacheName/:key (no TTL) are served by NativeFastRoutes, on Fastify directly.
 
   @Post(':cacheName/:key/:ttlSeconds')
   @HttpCode(201)

@@ -2,9 +2,11 @@ import { Module } from '@nestjs/common';
 import { BatchController } from './batch.controller';
 import { CacheNameController } from './cache-name.controller';
 import { CacheController } from './cache.controller';
+import { NativeFastRoutes } from './fast-routes';
 
 /** The native (Akka-Cache) REST API. Static routes are registered before `/:cacheName/:key`. */
 @Module({
   controllers: [CacheNameController, BatchController, CacheController],
+  providers: [NativeFastRoutes],
 })
 export class NativeApiModule {}
