@@ -170,7 +170,7 @@ export class CompactEntryMap implements EntryMap<Entry> {
     this.slabOf[slot] = slab;
     this.offsetOf[slot] = this.position;
     this.position += length;
-    this.large[slot] = undefined;
+    if (slot < this.large.length) this.large[slot] = undefined;
   }
 
   /** The slab with room for `length` more bytes at `position` (a new one if needed). */

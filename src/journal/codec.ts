@@ -130,7 +130,8 @@ function decodeStateV2(buf: Buffer): CacheState {
   const headLength = buf.readUInt32BE(6);
   let head: unknown;
   try {
-    head = packr.unpack(buf.subarray(SNAPSHOT_PREFIX, SNAPSHOT_PREFIX + headLength));
+    // A copy: msgpackr keeps its last input referenced, which would pin the whole snapshot.
+    head = packr.unpack(Buffer.from(buf.subarray(SNAPSHOT_PREFIX, SNAPSHOT_PREFIX + headLength)));
   } catch (cause) {
     throw new CodecError(`undecodable snapshot head (${(cause as Error).message})`);
   }

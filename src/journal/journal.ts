@@ -228,9 +228,15 @@ export class Journal {
    * and skipped, so recovery falls back to an older snapshot or to a full replay.
    */
   async loadSnapshot(entityId: Buffer, maxSeq = MAX_SEQ): Promise<SnapshotRecord | undefined> {
-    for await (const [key, value] of this.storage.snapshots.iterator({ gte: withSeq(entityId, 0), lte: withSeq(entityId, maxSeq), reverse: true })) {
+    // Keys first, then one value at a time: an iterator over values would read ahead the
+    // older snapshots too (each can be as large as the whole cache).
+    const keys: Buffer[] = [];
+    for await (const key of this.storage.snapshots.keys({ gte: withSeq(entityId, 0), lte: withSeq(entityId, maxSeq), reverse: true })) keys.push(key);
+    for (const key of keys) {
       const seq = readUint64BE(key, entityId.length);
       try {
+        const value = await this.storage.snapshots.get(key);
+        if (value === undefined) continue;
         return { seq, state: decodeState(value) };
       } catch (error) {
         const { ref } = decodeEntityId(entityId);
