@@ -245,7 +245,7 @@ async function throughput(): Promise<void> {
     servers.webdis = { port, child, extra: redis.child };
   }
   try {
-    log('prefilling 10k keys of 100 B and 16 keys of 1 MiB');
+    log('prefilling 10k keys of 100 B');
     await servers.cachelog.forked!.request({ cmd: 'fill', org: 'bench', cache: 'bench', sets: KEYS, keys: KEYS, valueBytes: 100 });
     if (redis) {
       const file = join(work, 'prefill.resp');
