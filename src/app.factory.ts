@@ -20,7 +20,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const adapter = new FastifyAdapter({
     bodyLimit: jsonLimit,
     logger: false,
-    routerOptions: { maxParamLength: 2048 },
+    routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true },
+    ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),
     // Bad percent-encoding and oversize path parameters are refused by the router, before
     // Nest: answer them in the API's error format too (found by the HTTP fuzzer).
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
@@ -45,7 +46,6 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.maxValueBytes }, (_request, body, done) => done(null, body));
   // The hottest native routes bypass Nest's per-request machinery (same auth, checks, errors).
   app.get(NativeFastRoutes).register(fastify);
-  app.enableShutdownHooks();
   await app.init();
   await fastify.ready();
   return app;

@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
 import { createApp } from './app.factory';
 import { AuthService, JWT_KEYS } from './auth/auth.service';
 import { JwtKeys } from './auth/jwt-keys';
@@ -18,19 +17,35 @@ async function main(): Promise<void> {
     throw error;
   }
   const app = await createApp(config);
-  await app.listen(config.port, config.host);
   const logger = new Logger('cachelog');
+  // Clean shutdown: stop listening, drain mailboxes, flush the journal, snapshot, exit 0.
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: shutting down`);
+    app.close().then(
+      () => process.exit(0),
+      (error) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  await app.listen(config.port, config.host);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.log(`listening on http://${config.host}:${port} with data in ${config.dataDir}`);
+  const scheme = config.tls ? 'https' : 'http';
+  logger.log(`listening on ${scheme}://${config.host}:${port} with data in ${config.dataDir}`);
   const keys = app.get<JwtKeys>(JWT_KEYS);
   if (keys.secretFile) {
     const token = app.get(AuthService).sign({ org: 'dev', name: 'dev' });
     logger.log(`no JWT_SECRET or JWT_PUBLIC_KEY set: using the secret in ${keys.secretFile}${keys.generated ? ' (created now)' : ''}`);
     logger.log(`a token for org "dev": ${token}`);
-    logger.log(`try: curl -H "Authorization: Bearer ${token}" http://${config.host}:${port}/cacheName/list`);
+    logger.log(`try: curl -H "Authorization: Bearer ${token}" ${scheme}://${config.host}:${port}/cacheName/list`);
   }
-  void JwtService;
 }
 
 main().catch((error) => {

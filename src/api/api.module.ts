@@ -2,11 +2,15 @@ import { Global, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { CacheService } from './cache.service';
 import { HttpErrorFilter } from './errors/http-error.filter';
+import { HistoryModule } from './history/history.module';
+import { IronCacheApiModule } from './ironcache/ironcache.module';
+import { MomentoApiModule } from './momento/momento.module';
 import { NativeApiModule } from './native/native.module';
+import { TasksApiModule } from './tasks/tasks-api.module';
 
 @Global()
 @Module({
-  imports: [NativeApiModule],
+  imports: [TasksApiModule, NativeApiModule, IronCacheApiModule, MomentoApiModule, HistoryModule],
   providers: [CacheService, { provide: APP_FILTER, useClass: HttpErrorFilter }],
   exports: [CacheService],
 })

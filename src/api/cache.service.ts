@@ -3,7 +3,7 @@ import { FastifyRequest } from 'fastify';
 import { Principal } from '../auth/principal';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { Clock } from '../config/clock';
-import { CacheCommand, CacheState, DomainError, liveEntry, liveKeys } from '../domain';
+import { CacheCommand, CacheState, DomainError, Entry, liveEntry, liveKeys } from '../domain';
 import { CompactEntryMap } from '../domain/compact-entry-map';
 import { Reply } from '../entities/cache-entity';
 import { EntityRegistry } from '../entities/entity-registry';
@@ -20,6 +20,10 @@ const DOMAIN_STATUS: Record<DomainError['code'], number> = {
   QUOTA_EXCEEDED: 400,
   INVALID_ARGUMENT: 400,
   VALUE_TOO_LARGE: 413,
+  KEY_EXISTS: 409,
+  CAS_MISMATCH: 409,
+  NOT_A_NUMBER: 400,
+  EMPTY_VALUE_REJECTED: 400,
 };
 
 /**
@@ -38,6 +42,19 @@ export class CacheService {
     @Inject(CACHE_NAMES_RUNNER) private readonly namesRunner: ProjectionRunner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /** Decodes a base64 value from a JSON body, refusing one over MAX_VALUE_BYTES with 413. */
+  decodeValue(base64: string): Buffer {
+    // 3 bytes per 4 characters: refuse before allocating anything oversized.
+    if (Math.floor((base64.length * 3) / 4) - 2 > this.config.maxValueBytes) throw this.tooLarge();
+    const value = Buffer.from(base64, 'base64');
+    if (value.byteLength > this.config.maxValueBytes) throw this.tooLarge();
+    return value;
+  }
+
+  private tooLarge(): ApiError {
+    return new ApiError(413, 'VALUE_TOO_LARGE', `the value is larger than MAX_VALUE_BYTES (${this.config.maxValueBytes})`);
+  }
 
   /** Sends a command; resolves with the reply, whether accepted or rejected. */
   ask(principal: Principal, cacheName: string, command: CacheCommand): Promise<Reply> {
@@ -74,6 +91,11 @@ export class CacheService {
     const entries = state.entries;
     if (entries instanceof CompactEntryMap) return entries.liveValue(key, this.clock.now());
     return liveEntry(state, key, this.clock.now())?.value;
+  }
+
+  /** The live entry of a key, with its version (IronCache's `cas`). */
+  async entry(principal: Principal, cacheName: string, key: string): Promise<Entry | undefined> {
+    return liveEntry(await this.state(principal, cacheName), key, this.clock.now());
   }
 
   /** Live keys from the key-listing projection, once it has every event this cache committed. */

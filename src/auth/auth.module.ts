@@ -3,6 +3,7 @@ import { JwtModule } from '@nestjs/jwt';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { AuthService, JWT_KEYS } from './auth.service';
 import { BearerAuthGuard } from './bearer-auth.guard';
+import { RateLimiter } from './rate-limiter';
 import { resolveJwtKeys } from './jwt-keys';
 
 @Global()
@@ -12,7 +13,8 @@ import { resolveJwtKeys } from './jwt-keys';
     { provide: JWT_KEYS, useFactory: (config: AppConfig) => resolveJwtKeys(config), inject: [APP_CONFIG] },
     AuthService,
     BearerAuthGuard,
+    RateLimiter,
   ],
-  exports: [AuthService, BearerAuthGuard, JWT_KEYS],
+  exports: [AuthService, BearerAuthGuard, JWT_KEYS, RateLimiter],
 })
 export class AuthModule {}

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -39,11 +40,39 @@ const schema = z.object({
     .transform((v) => v === 'true'),
   FREE_SERVICE_LEVEL_MAX_BYTES: wholeNumber('FREE_SERVICE_LEVEL_MAX_BYTES', 3 * GiB, 0),
   ENTITY_IDLE_SECONDS: wholeNumber('ENTITY_IDLE_SECONDS', 600, 1),
+  RATE_LIMITS: optionalText,
+  RATE_LIMIT_WINDOW_SECONDS: wholeNumber('RATE_LIMIT_WINDOW_SECONDS', 1, 1),
+  TLS_CERT: optionalText,
+  TLS_KEY: optionalText,
+  JOURNAL_RETENTION: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const retention = parseRetention(raw);
+      if (retention === undefined) {
+        ctx.addIssue({ code: 'custom', message: `JOURNAL_RETENTION must be "all", "days:N" or "snapshots:K", got "${raw}"` });
+        return z.NEVER;
+      }
+      return retention;
+    }),
+  HISTORY_STREAM_BUFFER: wholeNumber('HISTORY_STREAM_BUFFER', 1000, 1),
   REPAIR: z
     .enum(['true', 'false'], { message: 'REPAIR must be "true" or "false"' })
     .default('false')
     .transform((v) => v === 'true'),
 });
+
+/** How much history `compact` keeps: everything, events newer than N days, or events after the K-th latest snapshot. */
+export type RetentionPolicy = { readonly kind: 'all' } | { readonly kind: 'days'; readonly days: number } | { readonly kind: 'snapshots'; readonly count: number };
+
+export function parseRetention(raw: string | undefined): RetentionPolicy | undefined {
+  const text = raw?.trim() ?? '';
+  if (text === '' || text === 'all') return { kind: 'all' };
+  const match = /^(days|snapshots):(\d{1,6})$/.exec(text);
+  const n = match ? Number(match[2]) : 0;
+  if (!match || n < 1) return undefined;
+  return match[1] === 'days' ? { kind: 'days', days: n } : { kind: 'snapshots', count: n };
+}
 
 export interface AppConfig {
   readonly port: number;
@@ -59,6 +88,15 @@ export interface AppConfig {
   /** Byte quota per org, by the token's `serviceLevel`. */
   readonly serviceLevelMaxBytes: Readonly<Record<string, number>>;
   readonly entityIdleMs: number;
+  /** Requests per window and token, by the token's `serviceLevel`; empty: no rate limit. */
+  readonly rateLimits: Readonly<Record<string, number>>;
+  readonly rateLimitWindowMs: number;
+  /** PEM certificate and key: the service speaks HTTPS when set. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  /** What `compact` keeps of the journal (JOURNAL_RETENTION); `all` by default. */
+  readonly retention?: RetentionPolicy;
+  /** Events an SSE history client may have waiting before it is dropped (HISTORY_STREAM_BUFFER). */
+  readonly historyStreamBuffer?: number;
   /** REPAIR=true (or `--repair`): truncate a damaged journal to its last good record on start. */
   readonly repair?: boolean;
 }
@@ -76,6 +114,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError('invalid configuration: JWT_PUBLIC_KEY must be a PEM public key');
   }
   return {
+    ...loadRateLimits(e.RATE_LIMITS, e.RATE_LIMIT_WINDOW_SECONDS),
+    tls: loadTls(e.TLS_CERT, e.TLS_KEY),
     port: e.PORT,
     host: e.HOST,
     dataDir: resolve(e.DATA_DIR),
@@ -88,8 +128,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     orgQuotaEnabled: e.ENABLE_ORG_SERVICE_LEVEL_SAAS,
     serviceLevelMaxBytes: { free: e.FREE_SERVICE_LEVEL_MAX_BYTES },
     entityIdleMs: e.ENTITY_IDLE_SECONDS * 1000,
+    retention: e.JOURNAL_RETENTION,
+    historyStreamBuffer: e.HISTORY_STREAM_BUFFER,
     repair: e.REPAIR,
   };
+}
+
+/** `RATE_LIMITS="free=100,pro=1000"`: requests per window (RATE_LIMIT_WINDOW_SECONDS) per token. */
+function loadRateLimits(raw: string | undefined, windowSeconds: number): Pick<AppConfig, 'rateLimits' | 'rateLimitWindowMs'> {
+  const rateLimits: Record<string, number> = {};
+  for (const part of (raw ?? '').split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
+    const match = /^([^=\s]+)\s*=\s*(\d+)$/.exec(part);
+    if (!match || !Number.isSafeInteger(Number(match[2])) || Number(match[2]) < 1) {
+      throw new ConfigError(`invalid configuration: RATE_LIMITS must look like "free=100,pro=1000" (requests >= 1), got "${part}"`);
+    }
+    rateLimits[match[1]] = Number(match[2]);
+  }
+  return { rateLimits, rateLimitWindowMs: windowSeconds * 1000 };
+}
+
+function loadTls(certPath: string | undefined, keyPath: string | undefined): AppConfig['tls'] {
+  if (certPath === undefined && keyPath === undefined) return undefined;
+  if (certPath === undefined || keyPath === undefined) throw new ConfigError('invalid configuration: set both TLS_CERT and TLS_KEY, or neither');
+  const read = (name: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new ConfigError(`invalid configuration: ${name} (${path}) cannot be read: ${(error as Error).message}`);
+    }
+  };
+  return { cert: read('TLS_CERT', certPath), key: read('TLS_KEY', keyPath) };
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,3 +1,6 @@
+import type { RestoreTarget } from './restore';
+import { CacheSettings } from './settings';
+
 export interface CommandMeta {
   /** The token's `name` claim. */
   readonly by: string;
@@ -19,9 +22,23 @@ export type CacheCommand =
       readonly ttlSeconds?: number;
       /** Bytes the tenant may still add; undefined means unlimited. Supplied by the shell. */
       readonly quotaRemaining?: number;
+      /** `add`: only if the key is absent; `replace`: only if present; default: always. */
+      readonly mode?: SetMode;
+      /** Only if the key's current version (IronCache's `cas`) equals this. */
+      readonly ifVersion?: number;
+      /** Reject with CACHE_NOT_FOUND instead of creating a missing cache (Momento). */
+      readonly requireCache?: boolean;
     })
+  /** Adds `amount` to a decimal integer value (a missing key counts as 0); journaled as a Set of the result. */
+  | (CommandMeta & { readonly type: 'Increment'; readonly key: string; readonly amount: number })
+  /** Changes some settings; the rest keep their values. */
+  | (CommandMeta & { readonly type: 'ChangeSettings'; readonly settings: Partial<CacheSettings> })
   | (CommandMeta & { readonly type: 'DeleteKey'; readonly key: string })
   /** Sent by the expiry scheduler when a key's `expiresAt` has passed. */
-  | (CommandMeta & { readonly type: 'ExpireKey'; readonly key: string });
+  | (CommandMeta & { readonly type: 'ExpireKey'; readonly key: string })
+  /** Appends the events that bring the cache back to `target` (a past state); history is never rewritten. */
+  | (CommandMeta & { readonly type: 'RestoreTo'; readonly target: RestoreTarget });
+
+export type SetMode = 'upsert' | 'add' | 'replace';
 
 export type CacheCommandType = CacheCommand['type'];

@@ -2,6 +2,8 @@ import { CacheCommand } from './commands';
 import { DomainError, domainError } from './errors';
 import { CacheEvent, EventMeta } from './events';
 import { assertNever } from './evolve';
+import { decideRestore } from './restore';
+import { CacheSettings, sameSettings } from './settings';
 import { CacheState, isExpired, liveEntry } from './state';
 
 export type Decision =
@@ -43,19 +45,60 @@ export function decide(state: CacheState, command: CacheCommand, now: number): D
       if (!Number.isSafeInteger(ttl) || ttl < 0) {
         return reject(domainError('INVALID_ARGUMENT', 'ttlSeconds must be a whole number >= 0'));
       }
+      if (command.requireCache && state.status !== 'live') return cacheNotFound();
+      const invalid = checkValue(state, command.value);
+      if (invalid) return reject(invalid);
+      const current = liveEntry(state, command.key, now);
+      if (command.mode === 'add' && current !== undefined) {
+        return reject(domainError('KEY_EXISTS', 'the key already exists (add only stores new keys)'));
+      }
+      if ((command.mode === 'replace' || command.ifVersion !== undefined) && current === undefined) {
+        return reject(domainError('KEY_NOT_FOUND', 'key does not exist'));
+      }
+      if (command.ifVersion !== undefined && current!.version !== command.ifVersion) {
+        return reject(domainError('CAS_MISMATCH', 'the key was changed since (cas does not match)'));
+      }
       const previous = state.status === 'live' ? state.entries.get(command.key) : undefined;
       const growth = command.value.byteLength - (previous?.value.byteLength ?? 0);
       if (command.quotaRemaining !== undefined && growth > command.quotaRemaining) {
         return reject(domainError('QUOTA_EXCEEDED', 'the organisation has reached its byte quota'));
       }
-      const set: CacheEvent = {
-        ...meta,
-        type: 'Set',
-        key: command.key,
-        value: command.value,
-        expiresAt: ttl === 0 ? 0 : now + ttl * 1000,
+      const effectiveTtl = ttl === 0 ? state.settings.ttlSeconds : ttl;
+      return accept(...store(state, meta, command.key, command.value, effectiveTtl === 0 ? 0 : now + effectiveTtl * 1000));
+    }
+
+    case 'Increment': {
+      if (!Number.isSafeInteger(command.amount)) {
+        return reject(domainError('INVALID_ARGUMENT', 'amount must be a whole number'));
+      }
+      const current = liveEntry(state, command.key, now);
+      const base = current === undefined ? 0 : parseInteger(current.value);
+      if (base === undefined) return reject(domainError('NOT_A_NUMBER', 'the stored value is not a whole number'));
+      const result = base + command.amount;
+      if (!Number.isSafeInteger(result)) {
+        return reject(domainError('INVALID_ARGUMENT', 'the result is outside the safe integer range'));
+      }
+      const value = new TextEncoder().encode(String(result));
+      const invalid = checkValue(state, value);
+      if (invalid) return reject(invalid);
+      const ttl = state.settings.ttlSeconds;
+      const expiresAt = current !== undefined ? current.expiresAt : ttl === 0 ? 0 : now + ttl * 1000;
+      return accept(...store(state, meta, command.key, value, expiresAt));
+    }
+
+    case 'ChangeSettings': {
+      if (state.status !== 'live') return cacheNotFound();
+      const changes = command.settings;
+      const invalid = checkSettings(changes);
+      if (invalid) return reject(invalid);
+      const next: CacheSettings = {
+        capacity: changes.capacity ?? state.settings.capacity,
+        ttlSeconds: changes.ttlSeconds ?? state.settings.ttlSeconds,
+        maxValueBytes: changes.maxValueBytes ?? state.settings.maxValueBytes,
+        cacheNullValue: changes.cacheNullValue ?? state.settings.cacheNullValue,
       };
-      return state.status === 'live' ? accept(set) : accept({ ...meta, type: 'Created', description: '' }, set);
+      if (sameSettings(next, state.settings)) return accept();
+      return accept({ ...meta, type: 'SettingsChanged', ...next }, ...evictions(state, meta, 0, next.capacity));
     }
 
     case 'DeleteKey':
@@ -73,7 +116,72 @@ export function decide(state: CacheState, command: CacheCommand, now: number): D
         : accept();
     }
 
+    case 'RestoreTo':
+      return accept(...decideRestore(state, command.target, meta, now));
+
     default:
       return assertNever(command);
   }
+}
+
+/** Created if the cache is not live, evictions to make room for a new key, then the Set. */
+function store(state: CacheState, meta: EventMeta, key: string, value: Uint8Array, expiresAt: number): CacheEvent[] {
+  const events: CacheEvent[] = [];
+  if (state.status !== 'live') events.push({ ...meta, type: 'Created', description: '' });
+  events.push(...evictions(state, meta, state.entries.has(key) ? 0 : 1, state.settings.capacity));
+  events.push({ ...meta, type: 'Set', key, value, expiresAt });
+  return events;
+}
+
+/**
+ * Evicted events for the least recently written keys (the first in the entries' order),
+ * so that `incoming` more keys fit within `capacity` (0: unlimited).
+ */
+function evictions(state: CacheState, meta: EventMeta, incoming: number, capacity: number): CacheEvent[] {
+  if (capacity === 0 || state.status !== 'live') return [];
+  let excess = state.entries.size + incoming - capacity;
+  const events: CacheEvent[] = [];
+  if (excess <= 0) return events;
+  for (const key of state.entries.keys()) {
+    events.push({ ...meta, type: 'Evicted', key });
+    if (--excess === 0) break;
+  }
+  return events;
+}
+
+function checkValue(state: CacheState, value: Uint8Array): DomainError | undefined {
+  const { maxValueBytes, cacheNullValue } = state.settings;
+  if (maxValueBytes > 0 && value.byteLength > maxValueBytes) {
+    return domainError('VALUE_TOO_LARGE', `the value is larger than this cache's maxValueBytes (${maxValueBytes})`);
+  }
+  if (!cacheNullValue && value.byteLength === 0) {
+    return domainError('EMPTY_VALUE_REJECTED', 'this cache does not store empty values (cacheNullValue is false)');
+  }
+  return undefined;
+}
+
+const MAX_TTL_SECONDS = 3_153_600_000;
+
+function checkSettings(changes: Partial<CacheSettings>): DomainError | undefined {
+  const wholeNumber = (field: keyof CacheSettings, max = Number.MAX_SAFE_INTEGER) => {
+    const value = changes[field];
+    return value === undefined || (Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= max)
+      ? undefined
+      : domainError('INVALID_ARGUMENT', `${field} must be a whole number between 0 and ${max}`);
+  };
+  if (changes.cacheNullValue !== undefined && typeof changes.cacheNullValue !== 'boolean') {
+    return domainError('INVALID_ARGUMENT', 'cacheNullValue must be true or false');
+  }
+  return wholeNumber('capacity') ?? wholeNumber('ttlSeconds', MAX_TTL_SECONDS) ?? wholeNumber('maxValueBytes');
+}
+
+const DECIMAL = /^-?\d{1,16}$/;
+
+/** A value holding a decimal safe integer (as IronCache's increment requires), else undefined. */
+function parseInteger(value: Uint8Array): number | undefined {
+  if (value.byteLength > 17) return undefined;
+  const text = new TextDecoder().decode(value);
+  if (!DECIMAL.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : undefined;
 }

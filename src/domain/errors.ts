@@ -4,7 +4,11 @@ export type DomainErrorCode =
   | 'KEY_NOT_FOUND'
   | 'QUOTA_EXCEEDED'
   | 'VALUE_TOO_LARGE'
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  | 'KEY_EXISTS'
+  | 'CAS_MISMATCH'
+  | 'NOT_A_NUMBER'
+  | 'EMPTY_VALUE_REJECTED';
 
 export interface DomainError {
   readonly code: DomainErrorCode;

@@ -1,3 +1,5 @@
+import { CacheSettings } from './settings';
+
 /**
  * Events are facts with absolute values, so replaying them is deterministic on any day:
  * a Set carries its absolute `expiresAt`, never a relative TTL.
@@ -24,7 +26,11 @@ export type CacheEvent =
       readonly expiresAt: number;
     })
   | (EventMeta & { readonly type: 'Deleted'; readonly key: string })
-  | (EventMeta & { readonly type: 'Expired'; readonly key: string });
+  | (EventMeta & { readonly type: 'Expired'; readonly key: string })
+  /** The whole resulting settings, not a delta. */
+  | (EventMeta & { readonly type: 'SettingsChanged' } & CacheSettings)
+  /** The least recently written key, removed to keep the cache within its capacity. */
+  | (EventMeta & { readonly type: 'Evicted'; readonly key: string });
 
 export type CacheEventType = CacheEvent['type'];
 export type EventOf<T extends CacheEventType> = Extract<CacheEvent, { type: T }>;

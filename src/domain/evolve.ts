@@ -1,4 +1,5 @@
 import { CacheEvent } from './events';
+import { DEFAULT_SETTINGS } from './settings';
 import { CacheState } from './state';
 
 /**
@@ -20,6 +21,7 @@ export function evolve(state: CacheState, event: CacheEvent): CacheState {
       state.status = 'deleted';
       state.entries.clear();
       state.bytes = 0;
+      state.settings = DEFAULT_SETTINGS;
       return state;
     case 'Flushed':
       state.entries.clear();
@@ -27,13 +29,22 @@ export function evolve(state: CacheState, event: CacheEvent): CacheState {
       return state;
     case 'Set': {
       const previous = state.entries.get(event.key);
-      if (previous !== undefined) state.bytes -= previous.value.byteLength;
+      if (previous !== undefined) {
+        state.bytes -= previous.value.byteLength;
+        state.entries.delete(event.key); // a write makes the key the most recently used
+      }
       state.entries.set(event.key, { value: event.value, expiresAt: event.expiresAt, version: state.version });
       state.bytes += event.value.byteLength;
       return state;
     }
+    case 'SettingsChanged': {
+      const { capacity, ttlSeconds, maxValueBytes, cacheNullValue } = event;
+      state.settings = { capacity, ttlSeconds, maxValueBytes, cacheNullValue };
+      return state;
+    }
     case 'Deleted':
-    case 'Expired': {
+    case 'Expired':
+    case 'Evicted': {
       const previous = state.entries.get(event.key);
       if (previous !== undefined) {
         state.bytes -= previous.value.byteLength;

@@ -4,4 +4,6 @@ export * from './entry-map';
 export * from './errors';
 export * from './events';
 export * from './evolve';
+export * from './restore';
 export * from './state';
+export * from './settings';

@@ -1,4 +1,5 @@
 import { EntryMap, OverlayMap } from './entry-map';
+import { CacheSettings, DEFAULT_SETTINGS } from './settings';
 
 export interface Entry {
   readonly value: Uint8Array;
@@ -17,7 +18,13 @@ export interface CacheState {
   version: number;
   /** Sum of the stored values' byte lengths, expired-but-not-yet-journaled ones included. */
   bytes: number;
+  /**
+   * In recency order: the least recently written entry first. A Set moves its key to the
+   * end, so replay (and a snapshot, which keeps this order) rebuilds the same order.
+   */
   entries: EntryMap<Entry>;
+  /** Replaced as a whole on change, never mutated (drafts share it with the committed state). */
+  settings: CacheSettings;
 }
 
 export const initialState = (): CacheState => ({
@@ -26,6 +33,7 @@ export const initialState = (): CacheState => ({
   version: 0,
   bytes: 0,
   entries: new Map(),
+  settings: DEFAULT_SETTINGS,
 });
 
 /** A copy-on-write draft: evolving it leaves `state` untouched. */

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { CacheCommand, CacheState } from '../domain';
+import { JournalUnavailableError } from '../journal/journal';
 import { EntityRef } from '../journal/keys';
 import { AskOptions, CacheEntity, EntityContext, Reply } from './cache-entity';
 
@@ -46,7 +47,13 @@ export class EntityRegistry {
   /** The committed state of a cache, recovering its entity if needed. */
   async state(ref: EntityRef): Promise<CacheState> {
     const entity = this.entity(ref);
-    if (!entity.isReady) await entity.ready;
+    if (!entity.isReady) {
+      try {
+        await entity.ready;
+      } catch (error) {
+        throw new JournalUnavailableError(error);
+      }
+    }
     entity.lastTouched = this.ctx.now();
     return entity.state;
   }

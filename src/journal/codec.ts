@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr';
-import { CacheEvent, CacheEventType, CacheState } from '../domain';
+import { CacheEvent, CacheEventType, CacheSettings, CacheState, DEFAULT_SETTINGS } from '../domain';
 import { CompactEntryMap } from '../domain/compact-entry-map';
 import { crc32 } from './crc32';
 
@@ -17,6 +17,8 @@ const EVENT_FIELDS: Record<CacheEventType, { tag: number; fields: readonly strin
   Set: { tag: 5, fields: ['key', 'value', 'expiresAt'] },
   Deleted: { tag: 6, fields: ['key'] },
   Expired: { tag: 7, fields: ['key'] },
+  SettingsChanged: { tag: 8, fields: ['capacity', 'ttlSeconds', 'maxValueBytes', 'cacheNullValue'] },
+  Evicted: { tag: 9, fields: ['key'] },
 };
 
 const BY_TAG = new Map<number, { type: CacheEventType; fields: readonly string[] }>(
@@ -55,15 +57,24 @@ const STATUS = ['absent', 'live', 'deleted'] as const;
 /**
  * Snapshot layout 2 (written): `[0xc1][2][u32 crc32 of the rest][u32 headLength][head]`
  * then per entry `[u16 keyLength][key utf8][u32 valueLength][value][f64 expiresAt][f64 version]`,
- * where head is MessagePack `[status, description, version, bytes, count]`. Entries are
+ * where head is MessagePack `[status, description, version, bytes, count, settings]`. Entries are
  * read straight into the cache's slabs: no object per entry, no copy of the whole state
- * as a JS array (layout 1, a MessagePack array of everything, is still read).
+ * as a JS array (the MessagePack layouts, formatVersion 1 and 2 below, are still read).
+ * Entries keep their order (recency order: least recently written first).
  */
 const SNAPSHOT_MAGIC = 0xc1; // a byte MessagePack never uses, so layout 1 cannot start with it
 const SNAPSHOT_PREFIX = 10;
 
 export function encodeState(state: CacheState): Buffer {
-  const head = packr.pack([STATUS.indexOf(state.status), state.description, state.version, state.bytes, state.entries.size]);
+  const { capacity, ttlSeconds, maxValueBytes, cacheNullValue } = state.settings;
+  const head = packr.pack([
+    STATUS.indexOf(state.status),
+    state.description,
+    state.version,
+    state.bytes,
+    state.entries.size,
+    [capacity, ttlSeconds, maxValueBytes, cacheNullValue],
+  ]);
   const keys: Buffer[] = [];
   let size = SNAPSHOT_PREFIX + head.length;
   const visit = (key: string, valueLength: number) => {
@@ -99,6 +110,19 @@ export function encodeState(state: CacheState): Buffer {
   return out;
 }
 
+/** Settings as stored: `[capacity, ttlSeconds, maxValueBytes, cacheNullValue]`; absent in the oldest layout. */
+function decodeSettings(raw: unknown): CacheSettings {
+  if (raw === undefined) return DEFAULT_SETTINGS;
+  if (!Array.isArray(raw) || raw.length !== 4) throw new CodecError('snapshot has unreadable settings');
+  const [capacity, ttlSeconds, maxValueBytes, cacheNullValue] = raw as [number, number, number, boolean];
+  return { capacity, ttlSeconds, maxValueBytes, cacheNullValue };
+}
+
+/**
+ * Reads layout 2 (above), and the MessagePack layouts written before it: `[formatVersion,
+ * status, description, version, bytes, [key, value, expiresAt, entryVersion, ...], settings]`
+ * (formatVersion 1 had no settings).
+ */
 export function decodeState(bytes: Uint8Array): CacheState {
   if (bytes[0] === SNAPSHOT_MAGIC) return decodeStateV2(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   let record: unknown;
@@ -107,10 +131,10 @@ export function decodeState(bytes: Uint8Array): CacheState {
   } catch (cause) {
     throw new CodecError(`undecodable snapshot (${(cause as Error).message})`);
   }
-  if (!Array.isArray(record) || record[0] !== 1 || !Array.isArray(record[5])) {
+  if (!Array.isArray(record) || (record[0] !== 1 && record[0] !== 2) || !Array.isArray(record[5])) {
     throw new CodecError('snapshot has an unknown layout');
   }
-  const [, statusIndex, description, version, byteCount, flat] = record as [number, number, string, number, number, unknown[]];
+  const [, statusIndex, description, version, byteCount, flat, rawSettings] = record as [number, number, string, number, number, unknown[], unknown];
   const entries = new CompactEntryMap();
   for (let i = 0; i < flat.length; i += 4) {
     entries.set(flat[i] as string, {
@@ -121,7 +145,7 @@ export function decodeState(bytes: Uint8Array): CacheState {
   }
   const status = STATUS[statusIndex];
   if (status === undefined) throw new CodecError('snapshot has an unknown status');
-  return { status, description, version, bytes: byteCount, entries };
+  return { status, description, version, bytes: byteCount, entries, settings: decodeSettings(rawSettings) };
 }
 
 function decodeStateV2(buf: Buffer): CacheState {
@@ -136,7 +160,7 @@ function decodeStateV2(buf: Buffer): CacheState {
     throw new CodecError(`undecodable snapshot head (${(cause as Error).message})`);
   }
   if (!Array.isArray(head)) throw new CodecError('snapshot head is not an array');
-  const [statusIndex, description, version, byteCount, count] = head as [number, string, number, number, number];
+  const [statusIndex, description, version, byteCount, count, rawSettings] = head as [number, string, number, number, number, unknown];
   const status = STATUS[statusIndex];
   if (status === undefined) throw new CodecError('snapshot has an unknown status');
   const entries = new CompactEntryMap();
@@ -157,5 +181,5 @@ function decodeStateV2(buf: Buffer): CacheState {
     throw new CodecError(`truncated snapshot (${(cause as Error).message})`);
   }
   if (at !== buf.length) throw new CodecError('snapshot has trailing bytes');
-  return { status, description, version, bytes: byteCount, entries };
+  return { status, description, version, bytes: byteCount, entries, settings: decodeSettings(rawSettings) };
 }

@@ -19,6 +19,7 @@ export class KeyListingProjection implements Projection {
         return;
       case 'Deleted':
       case 'Expired':
+      case 'Evicted':
         batch.del(Buffer.concat([entityId, Buffer.from(event.key, 'utf8')]));
         return;
       case 'Flushed':

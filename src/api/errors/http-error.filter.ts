@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from '../../auth/auth.service';
+import { RateLimitedError } from '../../auth/rate-limiter';
 import { JournalUnavailableError } from '../../journal/journal';
 import { ApiError } from './api-error';
 import { errorFormatFor } from './error-format';
@@ -22,6 +23,7 @@ const STATUS_CODES: Record<number, string> = {
 export function classify(error: unknown): { status: number; code: string; message: string } {
   if (error instanceof ApiError) return { status: error.status, code: error.code, message: error.message };
   if (error instanceof AuthError) return { status: 401, code: error.code, message: error.message };
+  if (error instanceof RateLimitedError) return { status: 429, code: error.code, message: error.message };
   if (error instanceof JournalUnavailableError) return { status: 503, code: error.code, message: error.message };
   if (error instanceof HttpException) {
     const status = error.getStatus();
@@ -44,6 +46,7 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   const { status, code, message } = classify(error);
   if (status >= 500 && status !== 503) logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   const { contentType, body } = errorFormatFor(request.url).render(status, code, message);
+  if (error instanceof RateLimitedError) void reply.header('retry-after', String(error.retryAfterSeconds));
   void reply.status(status).header('content-type', contentType).send(body);
 }
 

@@ -4,7 +4,7 @@ import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
 import { CacheService, commandMeta } from '../cache.service';
-import { decodeBase64, parseInput } from '../validation';
+import { parseInput } from '../validation';
 import { asBuffer } from './binary';
 import { BatchCacheRequestDto, BatchGetRequestDto } from './dto/native.dto';
 
@@ -22,12 +22,13 @@ export class BatchController {
   async set(@CurrentPrincipal() principal: Principal, @Body() body: unknown, @Req() request: FastifyRequest) {
     const { cacheRequests } = parseInput(BatchCacheRequestDto, body);
     const meta = commandMeta(principal, request);
+    const values = cacheRequests.map(({ value }) => this.caches.decodeValue(value));
     const results = await Promise.all(
-      cacheRequests.map(async ({ cacheName, key, value, ttlSeconds }) => {
+      cacheRequests.map(async ({ cacheName, key, ttlSeconds }, i) => {
         const reply = await this.caches.ask(principal, cacheName, {
           type: 'SetValue',
           key,
-          value: decodeBase64(value),
+          value: values[i],
           ttlSeconds: ttlSeconds ?? 0,
           ...meta,
         });

@@ -1,10 +1,12 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, UseGuards } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
 import { CacheService, commandMeta } from '../cache.service';
 import { ApiError } from '../errors/api-error';
+import { HistoryService } from '../history/history.service';
+import { PointQuery, isPointInTime } from '../history/point-in-time';
 import { parseInput, pathParam } from '../validation';
 import { CacheNameCreateDto } from './dto/native.dto';
 
@@ -12,7 +14,10 @@ import { CacheNameCreateDto } from './dto/native.dto';
 @Controller('cacheName')
 @UseGuards(BearerAuthGuard)
 export class CacheNameController {
-  constructor(private readonly caches: CacheService) {}
+  constructor(
+    private readonly caches: CacheService,
+    private readonly history: HistoryService,
+  ) {}
 
   @Post()
   @HttpCode(201)
@@ -57,8 +62,9 @@ export class CacheNameController {
   }
 
   @Get(':cacheName/keys')
-  async keys(@CurrentPrincipal() principal: Principal, @Param('cacheName') rawName: string) {
+  async keys(@CurrentPrincipal() principal: Principal, @Param('cacheName') rawName: string, @Query() query?: PointQuery) {
     const cacheName = pathParam(rawName, 'cacheName');
+    if (isPointInTime(query)) return this.history.keysAt(principal, cacheName, query!);
     return { cacheName, keys: await this.caches.keys(principal, cacheName) };
   }
 }

@@ -1,11 +1,13 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
-import { FastifyRequest } from 'fastify';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
 import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
 import { CacheService, commandMeta } from '../cache.service';
 import { ApiError } from '../errors/api-error';
-import { decodeBase64, parseInput, parseTtlPath, pathParam } from '../validation';
+import { HistoryService } from '../history/history.service';
+import { PointQuery, isPointInTime } from '../history/point-in-time';
+import { parseInput, parseTtlPath, pathParam } from '../validation';
 import { CacheRequestDto } from './dto/native.dto';
 import { asBuffer, requireBinaryBody } from './binary';
 
@@ -13,12 +15,16 @@ import { asBuffer, requireBinaryBody } from './binary';
 @Controller()
 @UseGuards(BearerAuthGuard)
 export class CacheController {
-  constructor(private readonly caches: CacheService) {}
+  constructor(
+    private readonly caches: CacheService,
+    private readonly history: HistoryService,
+  ) {}
 
   @Get('get/:cacheName/:key')
-  async getJson(@CurrentPrincipal() principal: Principal, @Param('cacheName') rawName: string, @Param('key') rawKey: string) {
+  async getJson(@CurrentPrincipal() principal: Principal, @Param('cacheName') rawName: string, @Param('key') rawKey: string, @Query() query?: PointQuery) {
     const cacheName = pathParam(rawName, 'cacheName');
     const key = pathParam(rawKey, 'key');
+    if (isPointInTime(query)) return this.history.getJsonAt(principal, cacheName, key, query!);
     const value = await this.caches.value(principal, cacheName, key);
     return value === undefined
       ? { cacheName, key, success: false }
@@ -32,7 +38,7 @@ export class CacheController {
     await this.caches.execute(principal, cacheName, {
       type: 'SetValue',
       key,
-      value: decodeBase64(value),
+      value: this.caches.decodeValue(value),
       ttlSeconds: ttlSeconds ?? 0,
       ...commandMeta(principal, request),
     });

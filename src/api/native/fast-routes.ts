@@ -1,11 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthService } from '../../auth/auth.service';
+import { RateLimiter } from '../../auth/rate-limiter';
 import { Principal } from '../../auth/principal';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { CacheService, commandMeta } from '../cache.service';
 import { ApiError } from '../errors/api-error';
 import { sendError } from '../errors/http-error.filter';
+import { HistoryService } from '../history/history.service';
+import { PointQuery, isPointInTime } from '../history/point-in-time';
 import { pathParam } from '../validation';
 import { asBuffer, requireBinaryBody } from './binary';
 
@@ -14,16 +17,19 @@ type Params = { cacheName: string; key: string };
 const isJson = (request: FastifyRequest) => /^application\/json\b/i.test(request.headers['content-type'] ?? '');
 
 /**
- * The two hottest native routes, `GET /:cacheName/:key` and `POST /:cacheName/:key`,
- * registered on Fastify directly: the same auth, validation, commands and error bodies
- * as the Nest controllers, without Nest's per-request guard, param-decorator and pipe
- * machinery, which measured ~30 % of a GET hit (see docs/benchmarks.md).
+ * The two hottest native routes, `GET /:cacheName/:key` (with `?at=`/`?asOf=` reads of
+ * the past) and `POST /:cacheName/:key`, registered on Fastify directly: the same token
+ * check and rate limit, validation, commands and error bodies as the Nest controllers,
+ * without Nest's per-request guard, param-decorator and pipe machinery, which measured
+ * ~30 % of a GET hit (see docs/benchmarks.md). Fastify hooks (ETag / If-None-Match) apply.
  */
 @Injectable()
 export class NativeFastRoutes {
   constructor(
     private readonly auth: AuthService,
     private readonly caches: CacheService,
+    private readonly limiter: RateLimiter,
+    private readonly history: HistoryService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -71,14 +77,19 @@ export class NativeFastRoutes {
 
   private principal(request: FastifyRequest): Principal {
     const header = request.headers.authorization;
-    const token = header !== undefined && header.length > 7 && /^Bearer /i.test(header) ? header.slice(7).trim() : undefined;
-    return this.auth.verify(token);
+    const token = header !== undefined && /^Bearer /i.test(header) ? header.slice(7).trim() : undefined;
+    const principal = this.auth.verify(token);
+    this.limiter.admit(token!, principal); // as TokenAuthGuard does for the Nest routes
+    return principal;
   }
 
   private get(request: FastifyRequest<{ Params: Params }>, reply: FastifyReply): void {
     try {
       const principal = this.principal(request);
-      const found = this.caches.valueNow(principal, pathParam(request.params.cacheName, 'cacheName'), pathParam(request.params.key, 'key'));
+      const cacheName = pathParam(request.params.cacheName, 'cacheName');
+      const key = pathParam(request.params.key, 'key');
+      const query = request.query as PointQuery | undefined;
+      const found = isPointInTime(query) ? this.history.valueAt(principal, cacheName, key, query!) : this.caches.valueNow(principal, cacheName, key);
       if (found instanceof Promise) {
         found.then(
           (value) => this.sendValue(value, request, reply),

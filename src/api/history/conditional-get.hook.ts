@@ -1,0 +1,62 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AuthService } from '../../auth/auth.service';
+import { HistoryService } from './history.service';
+import { PointQuery, etagOf, isPointInTime, matchesIfNoneMatch, parsePoint, pointEtagOf } from './point-in-time';
+
+/**
+ * ETag and `If-None-Match` for every GET that reads one cache (any route with a
+ * `:cacheName` parameter, native and history alike): the tag is the cache's sequence number
+ * (or, for `?at=`/`?asOf=` reads, the sequence number of that point), and a match is
+ * answered 304 before the handler runs. Runs as a Fastify preHandler so handlers need no
+ * change; the tag is read before the handler, so it is never newer than the body.
+ * Requests it cannot judge (bad token, bad input) pass through for the handler to reject.
+ */
+@Injectable()
+export class ConditionalGetHook implements OnModuleInit {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly auth: AuthService,
+    private readonly history: HistoryService,
+  ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    fastify.addHook('preHandler', (request, reply) => this.handle(request, reply));
+  }
+
+  private async handle(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return;
+    const route = request.routeOptions.url;
+    if (route === undefined || !route.includes(':cacheName') || route.endsWith('/stream')) return;
+    const cacheName = (request.params as Record<string, unknown> | undefined)?.cacheName;
+    if (typeof cacheName !== 'string' || cacheName.length === 0 || cacheName.length > 255) return;
+    const header = request.headers.authorization;
+    let org: string;
+    try {
+      org = this.auth.verify(header !== undefined && /^Bearer /i.test(header) ? header.slice(7).trim() : undefined).org;
+    } catch {
+      return;
+    }
+    const ref = { org, name: cacheName };
+    let etag: string;
+    try {
+      const query = request.query as PointQuery | undefined;
+      if (isPointInTime(query)) {
+        etag = pointEtagOf(await this.history.resolve(ref, parsePoint(query!)));
+      } else {
+        const seq = await this.history.currentSeq(ref);
+        if (seq === 0) return;
+        etag = etagOf(seq);
+      }
+    } catch {
+      return;
+    }
+    void reply.header('etag', etag);
+    if (matchesIfNoneMatch(request.headers['if-none-match'], etag)) {
+      await reply.code(304).send();
+      return reply;
+    }
+  }
+}

@@ -1,0 +1,99 @@
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { FastifyReply } from 'fastify';
+import { Subscription } from 'rxjs';
+import { APP_CONFIG, AppConfig } from '../../config/config';
+import { Envelope, Journal } from '../../journal/journal';
+import { EntityRef, encodeEntityId } from '../../journal/keys';
+import { HistoryService, toWireEvent } from './history.service';
+import { SseSession } from './sse-session';
+
+const CATCH_UP_PAGE = 256;
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * `GET /cacheName/{cacheName}/events/stream`: the cache's events from `from` read from the
+ * journal (paced by the client), then live ones from `journal.committed$`. Live events that
+ * arrive during catch-up wait in a buffer of the same bound as the socket queue.
+ */
+@Injectable()
+export class EventStreamService implements OnModuleDestroy {
+  private readonly sessions = new Set<SseSession>();
+  private readonly maxQueued: number;
+
+  constructor(
+    private readonly journal: Journal,
+    private readonly history: HistoryService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.maxQueued = config.historyStreamBuffer ?? 1000;
+  }
+
+  get openSessions(): number {
+    return this.sessions.size;
+  }
+
+  async open(ref: EntityRef, from: number, reply: FastifyReply): Promise<void> {
+    const entityId = encodeEntityId(ref);
+    await this.history.currentSeq(ref);
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      // one stream per connection: when the stream ends, so does the connection
+      connection: 'close',
+      'x-accel-buffering': 'no',
+    });
+    raw.write('retry: 2000\n\n');
+
+    let subscription: Subscription | undefined;
+    const heartbeat = setInterval(() => session.comment('keep-alive'), HEARTBEAT_MS);
+    heartbeat.unref();
+    const session = new SseSession(
+      raw,
+      this.maxQueued,
+      from,
+      () => {
+        subscription?.unsubscribe();
+        clearInterval(heartbeat);
+        this.sessions.delete(session);
+      },
+      () => raw.socket?.destroy(),
+    );
+    this.sessions.add(session);
+
+    let live: Envelope[] | undefined = [];
+    subscription = this.journal.committed$.subscribe((envelopes) => {
+      for (const envelope of envelopes) {
+        if (!envelope.entityId.equals(entityId)) continue;
+        if (live === undefined) {
+          session.event(envelope.seq, toWireEvent(envelope.seq, envelope.offset, envelope.event));
+        } else if (live.push(envelope) > this.maxQueued) {
+          live = [];
+          session.end('slow-consumer', `more than ${this.maxQueued} live events arrived while catching up`);
+        }
+      }
+    });
+    if (session.isClosed) subscription.unsubscribe();
+
+    try {
+      let next = from;
+      for (;;) {
+        const page = await this.history.page(ref, next, CATCH_UP_PAGE);
+        for (const event of page.events) if (!session.event(event.seq, event)) return;
+        next = page.next;
+        await session.writable();
+        if (session.isClosed || !page.hasMore) break;
+      }
+      const buffered = live;
+      live = undefined;
+      for (const envelope of buffered) session.event(envelope.seq, toWireEvent(envelope.seq, envelope.offset, envelope.event));
+    } catch (error) {
+      session.end('error', (error as Error).message);
+    }
+  }
+
+  onModuleDestroy(): void {
+    for (const session of [...this.sessions]) session.end('shutdown');
+  }
+}

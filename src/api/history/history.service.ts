@@ -1,0 +1,164 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Principal } from '../../auth/principal';
+import { Clock } from '../../config/clock';
+import { CacheEvent, CacheState, liveEntry, liveKeys } from '../../domain';
+import { EntityRegistry } from '../../entities/entity-registry';
+import { HistoryGoneError, PointInTime, seqAtTime, stateAt } from '../../journal/history';
+import { Journal } from '../../journal/journal';
+import { EntityRef, MAX_SEQ, encodeEntityId, withSeq } from '../../journal/keys';
+import { Storage } from '../../journal/storage';
+import { EventOffsetsProjection } from '../../projections/event-offsets.projection';
+import { ProjectionRunner } from '../../projections/projection-runner';
+import { asBuffer } from '../native/binary';
+import { ApiError } from '../errors/api-error';
+import { Point, PointQuery, parsePoint } from './point-in-time';
+
+export const EVENT_OFFSETS_RUNNER = Symbol('EVENT_OFFSETS_RUNNER');
+
+/** One event as the history API shows it. Values are base64 only here, at the JSON edge. */
+export interface WireEvent {
+  readonly seq: number;
+  readonly offset: number | null;
+  readonly type: CacheEvent['type'];
+  readonly time: string;
+  readonly by: string;
+  readonly device: string | null;
+  readonly key?: string;
+  readonly value?: string;
+  readonly expiresAt?: string | null;
+  readonly description?: string;
+  readonly settings?: { capacity: number; ttlSeconds: number; maxValueBytes: number; cacheNullValue: boolean };
+}
+
+export function toWireEvent(seq: number, offset: number | undefined, event: CacheEvent): WireEvent {
+  const base = { seq, offset: offset ?? null, type: event.type, time: new Date(event.at).toISOString(), by: event.by, device: event.device };
+  switch (event.type) {
+    case 'Set':
+      return {
+        ...base,
+        key: event.key,
+        value: asBuffer(event.value).toString('base64'),
+        expiresAt: event.expiresAt === 0 ? null : new Date(event.expiresAt).toISOString(),
+      };
+    case 'Deleted':
+    case 'Expired':
+    case 'Evicted':
+      return { ...base, key: event.key };
+    case 'SettingsChanged':
+      return { ...base, settings: { capacity: event.capacity, ttlSeconds: event.ttlSeconds, maxValueBytes: event.maxValueBytes, cacheNullValue: event.cacheNullValue } };
+    case 'Created':
+    case 'DescriptionChanged':
+      return { ...base, description: event.description };
+    default:
+      return base;
+  }
+}
+
+export interface EventPage {
+  readonly events: WireEvent[];
+  /** `from` of the next page (also where to continue polling when `hasMore` is false). */
+  readonly next: number;
+  readonly hasMore: boolean;
+}
+
+/** A resolved point-in-time read: the state there and the time its expiries are judged at. */
+export interface ResolvedPoint extends PointInTime {
+  readonly now: number;
+}
+
+/**
+ * History of one cache: its events with offsets, and its state at a past sequence number
+ * or time, served from the nearest snapshot at or before that point plus the events after it.
+ */
+@Injectable()
+export class HistoryService {
+  constructor(
+    private readonly registry: EntityRegistry,
+    private readonly journal: Journal,
+    private readonly storage: Storage,
+    private readonly clock: Clock,
+    private readonly offsets: EventOffsetsProjection,
+    @Inject(EVENT_OFFSETS_RUNNER) private readonly offsetsRunner: ProjectionRunner,
+  ) {}
+
+  /** The cache's committed sequence number (0: it never had an event). */
+  async currentSeq(ref: EntityRef): Promise<number> {
+    const entity = this.registry.entity(ref);
+    if (!entity.isReady) await entity.ready;
+    return entity.seq;
+  }
+
+  /** The sequence number a point names; 400 beyond the newest event, 410 if compacted away. */
+  async resolve(ref: EntityRef, point: Point): Promise<number> {
+    const current = await this.currentSeq(ref);
+    if (point.kind === 'seq') {
+      if (point.seq > current) throw new ApiError(400, 'INVALID_REQUEST', `at: the cache's newest event is seq ${current}`);
+      return point.seq;
+    }
+    return gone(() => seqAtTime(this.journal, this.storage, encodeEntityId(ref), point.time));
+  }
+
+  async pointInTime(principal: Principal, cacheName: string, query: PointQuery): Promise<ResolvedPoint> {
+    const ref = { org: principal.org, name: cacheName };
+    const point = parsePoint(query);
+    const seq = await this.resolve(ref, point);
+    const found = await gone(() => stateAt(this.journal, encodeEntityId(ref), seq));
+    const now = point.kind === 'time' ? point.time : (found.time ?? 0);
+    return { ...found, now };
+  }
+
+  /** `GET /get/{cacheName}/{key}?at=|asOf=`: the JSON body the native read gives, as it was then. */
+  async getJsonAt(principal: Principal, cacheName: string, key: string, query: PointQuery) {
+    const value = await this.valueAt(principal, cacheName, key, query);
+    return value === undefined
+      ? { cacheName, key, success: false }
+      : { cacheName, key, success: true, value: asBuffer(value).toString('base64') };
+  }
+
+  async valueAt(principal: Principal, cacheName: string, key: string, query: PointQuery): Promise<Uint8Array | undefined> {
+    const { state, now } = await this.pointInTime(principal, cacheName, query);
+    return liveEntry(state, key, now)?.value;
+  }
+
+  /** `GET /cacheName/{cacheName}/keys?at=|asOf=` */
+  async keysAt(principal: Principal, cacheName: string, query: PointQuery): Promise<{ cacheName: string; keys: string[] }> {
+    const { state, now } = await this.pointInTime(principal, cacheName, query);
+    if (state.status !== 'live') throw new ApiError(400, 'CACHE_NOT_FOUND', 'cache did not exist at that point');
+    return { cacheName, keys: sortedKeys(state, now) };
+  }
+
+  /** Events with `seq >= from`, at most `limit`, with their global offsets. */
+  async page(ref: EntityRef, from: number, limit: number): Promise<EventPage> {
+    const entityId = encodeEntityId(ref);
+    const entity = this.registry.entity(ref);
+    if (!entity.isReady) await entity.ready;
+    const records: Array<{ seq: number; event: CacheEvent }> = [];
+    let hasMore = false;
+    for await (const record of this.journal.replay(entityId, Math.max(from, 1), MAX_SEQ)) {
+      if (records.length === limit) {
+        hasMore = true;
+        break;
+      }
+      records.push(record);
+    }
+    await this.offsetsRunner.waitFor(Math.min(entity.lastOffset, this.journal.highestOffset));
+    const offsets = await this.offsets.offsetsOf(records.map((r) => withSeq(entityId, r.seq)));
+    const events = records.map((r, i) => toWireEvent(r.seq, offsets[i], r.event));
+    const next = records.length > 0 ? records[records.length - 1].seq + 1 : Math.max(from, 1);
+    return { events, next, hasMore };
+  }
+}
+
+export function sortedKeys(state: CacheState, now: number): string[] {
+  // Byte order of the UTF-8 key, like the key-listing projection answers.
+  return [...liveKeys(state, now)].sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+}
+
+async function gone<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof HistoryGoneError) throw new ApiError(410, error.code, error.message);
+    throw error;
+  }
+}

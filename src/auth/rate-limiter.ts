@@ -1,0 +1,69 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../config/config';
+import { Clock } from '../config/clock';
+import { Principal } from './principal';
+
+export class RateLimitedError extends Error {
+  readonly code = 'RATE_LIMITED';
+  constructor(
+    readonly limit: number,
+    readonly windowSeconds: number,
+    readonly serviceLevel: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`rate limit exceeded: ${limit} requests per ${windowSeconds} s for service level "${serviceLevel}"; retry in ${retryAfterSeconds} s`);
+  }
+}
+
+interface Window {
+  start: number;
+  count: number;
+}
+
+const MAX_TRACKED_TOKENS = 10_000;
+
+/**
+ * Fixed-window request counting per token, with the limit of the token's `serviceLevel`
+ * (RATE_LIMITS; a level without its own limit uses `free`'s). Off when nothing is configured.
+ * Every API family's guard calls `admit` after the token is verified.
+ */
+@Injectable()
+export class RateLimiter {
+  private readonly windows = new Map<string, Window>();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  get enabled(): boolean {
+    return Object.keys(this.config.rateLimits).length > 0;
+  }
+
+  /** Counts one request; throws RateLimitedError when the token's window is full. */
+  admit(token: string, principal: Principal): void {
+    const limit = this.config.rateLimits[principal.serviceLevel] ?? this.config.rateLimits.free;
+    if (limit === undefined) return;
+    const now = this.clock.now();
+    const windowMs = this.config.rateLimitWindowMs;
+    let window = this.windows.get(token);
+    if (window === undefined || now - window.start >= windowMs) {
+      if (window === undefined && this.windows.size >= MAX_TRACKED_TOKENS) this.forgetEnded(now);
+      window = { start: now, count: 0 };
+      this.windows.set(token, window);
+    }
+    if (window.count >= limit) {
+      const retryAfter = Math.max(1, Math.ceil((window.start + windowMs - now) / 1000));
+      throw new RateLimitedError(limit, windowMs / 1000, principal.serviceLevel, retryAfter);
+    }
+    window.count += 1;
+  }
+
+  private forgetEnded(now: number): void {
+    for (const [token, window] of this.windows) {
+      if (now - window.start >= this.config.rateLimitWindowMs) this.windows.delete(token);
+    }
+    // Still full (every token is busy this window): drop the oldest.
+    if (this.windows.size >= MAX_TRACKED_TOKENS) this.windows.delete(this.windows.keys().next().value!);
+  }
+}

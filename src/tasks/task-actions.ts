@@ -1,0 +1,157 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { Inject, Injectable } from '@nestjs/common';
+import { EVENT_OFFSETS_RUNNER, sortedKeys } from '../api/history/history.service';
+import { APP_CONFIG, AppConfig, parseRetention } from '../config/config';
+import { Clock } from '../config/clock';
+import { EntityRegistry } from '../entities/entity-registry';
+import { compactEntity } from '../journal/compaction';
+import { HistoryGoneError, seqAtTime, stateAt } from '../journal/history';
+import { Journal } from '../journal/journal';
+import { EntityRef } from '../journal/keys';
+import { toNdjsonLine } from '../journal/ndjson';
+import { Storage } from '../journal/storage';
+import { CacheNamesProjection } from '../projections/cache-names.projection';
+import { EventOffsetsProjection } from '../projections/event-offsets.projection';
+import { KeyListingProjection } from '../projections/key-listing.projection';
+import { ProjectionRunner } from '../projections/projection-runner';
+import { CACHE_NAMES_RUNNER, KEY_LISTING_RUNNER } from '../projections/projections.module';
+import { TaskAction, TaskRecord } from './task.store';
+
+/** A failure whose message is the task's `reason`. */
+export class TaskFailure extends Error {
+  readonly code = 'TASK_FAILED';
+}
+
+/** What each task action does. Writes to a cache go through its entity's mailbox. */
+@Injectable()
+export class TaskActions {
+  constructor(
+    private readonly registry: EntityRegistry,
+    private readonly journal: Journal,
+    private readonly storage: Storage,
+    private readonly clock: Clock,
+    private readonly keyListing: KeyListingProjection,
+    private readonly names: CacheNamesProjection,
+    private readonly offsets: EventOffsetsProjection,
+    @Inject(KEY_LISTING_RUNNER) private readonly keyListingRunner: ProjectionRunner,
+    @Inject(CACHE_NAMES_RUNNER) private readonly namesRunner: ProjectionRunner,
+    @Inject(EVENT_OFFSETS_RUNNER) private readonly offsetsRunner: ProjectionRunner,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  run(task: TaskRecord): Promise<Record<string, unknown>> {
+    const ref = { org: task.org, name: task.cacheName };
+    const actions: Record<TaskAction, () => Promise<Record<string, unknown>>> = {
+      snapshot: () => this.snapshot(ref),
+      compact: () => this.compact(ref, task),
+      rebuild: () => this.rebuild(ref),
+      restore: () => this.restore(ref, task),
+      export: () => this.export(ref, task),
+    };
+    return actions[task.action]();
+  }
+
+  private async readyEntity(ref: EntityRef) {
+    const entity = this.registry.entity(ref);
+    if (!entity.isReady) await entity.ready;
+    return entity;
+  }
+
+  /** Snapshots the cache's committed state now (nothing to do if it has no new events). */
+  private async snapshot(ref: EntityRef) {
+    const entity = await this.readyEntity(ref);
+    await entity.whenDrained();
+    await entity.snapshot();
+    const latest = await this.journal.loadSnapshot(entity.id);
+    return { seq: entity.seq, snapshotSeq: latest?.seq ?? 0 };
+  }
+
+  /** Drops journal events before a snapshot, as far as the retention allows. */
+  private async compact(ref: EntityRef, task: TaskRecord) {
+    const policy = task.params.retention !== undefined ? parseRetention(task.params.retention) : (this.config.retention ?? { kind: 'all' as const });
+    if (policy === undefined) throw new TaskFailure(`retention "${task.params.retention}" is not "all", "days:N" or "snapshots:K"`);
+    const entity = await this.readyEntity(ref);
+    // Every projection must have applied what is dropped: one that is behind would skip the
+    // dropped events on catch-up (readGlobal skips them) and could keep a row a dropped
+    // Deleted would have removed.
+    const highest = this.journal.highestOffset;
+    await Promise.all([this.keyListingRunner, this.namesRunner, this.offsetsRunner].map((runner) => runner.waitFor(highest)));
+    const result = await compactEntity(this.storage, this.journal, entity.id, policy, this.clock.now(), (keys) => this.offsets.offsetsOf(keys));
+    return { retention: task.params.retention ?? formatRetention(policy), ...result };
+  }
+
+  /**
+   * Rebuilds the read models from the journal (whole projections: their rows are shared by
+   * all caches) and checks that this cache's rows equal its live state.
+   */
+  private async rebuild(ref: EntityRef) {
+    const entity = await this.readyEntity(ref);
+    await entity.whenDrained();
+    for (const runner of [this.keyListingRunner, this.namesRunner, this.offsetsRunner]) await runner.rebuild();
+    await Promise.all([this.keyListingRunner, this.namesRunner].map((runner) => runner.waitFor(entity.lastOffset)));
+    const now = this.clock.now();
+    const state = entity.state;
+    const problems: string[] = [];
+    if (state.status === 'live') {
+      const rebuilt = await this.keyListing.list(ref, now);
+      const live = sortedKeys(state, now);
+      if (JSON.stringify(rebuilt) !== JSON.stringify(live)) {
+        problems.push(`key listing has ${rebuilt.length} keys, the live state ${live.length}`);
+      }
+    }
+    const row = (await this.names.list(ref.org, true)).find((r) => r.cacheName === ref.name);
+    if (state.status === 'absent' ? row !== undefined : row === undefined || row.deleted !== (state.status === 'deleted') || row.description !== state.description) {
+      problems.push(`cache-names row ${JSON.stringify(row)} disagrees with the live state (${state.status})`);
+    }
+    if (problems.length > 0) throw new TaskFailure(`rebuilt projections differ from the live state: ${problems.join('; ')}`);
+    return { projections: ['key-listing', 'cache-names', 'event-offsets'], equal: true, seq: entity.seq, keys: state.entries.size };
+  }
+
+  /** Appends the events that bring the cache back to its state at `at`/`asOf`. */
+  private async restore(ref: EntityRef, task: TaskRecord) {
+    const entity = await this.readyEntity(ref);
+    await entity.whenDrained();
+    const { at, asOf } = task.params;
+    try {
+      const seq = at !== undefined ? at : await seqAtTime(this.journal, this.storage, entity.id, asOf!);
+      if (seq > entity.seq) throw new TaskFailure(`at: the cache's newest event is seq ${entity.seq}`);
+      const { state } = await stateAt(this.journal, entity.id, seq);
+      const reply = await this.registry.ask(ref, { type: 'RestoreTo', target: state, by: task.by, device: task.device });
+      if (!reply.ok) throw new TaskFailure(`${'code' in reply.error ? reply.error.code : 'ERROR'}: ${reply.error.message}`);
+      const appended = reply.envelopes.length;
+      return { restoredTo: seq, appended, seq: appended > 0 ? reply.envelopes[appended - 1].seq : entity.seq };
+    } catch (error) {
+      if (error instanceof HistoryGoneError) throw new TaskFailure(error.message);
+      throw error;
+    }
+  }
+
+  /** Writes the cache's events as NDJSON under DATA_DIR/exports. */
+  private async export(ref: EntityRef, task: TaskRecord) {
+    const entity = await this.readyEntity(ref);
+    const dir = join(this.config.dataDir, 'exports', encodeURIComponent(ref.org));
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, `${encodeURIComponent(ref.name)}.${task.id}.ndjson`);
+    const out = createWriteStream(file, { flags: 'wx' });
+    let events = 0;
+    let throughSeq = 0;
+    try {
+      for await (const { seq, event } of this.journal.replay(entity.id)) {
+        if (!out.write(toNdjsonLine(ref, seq, event))) await once(out, 'drain');
+        events++;
+        throughSeq = seq;
+      }
+    } finally {
+      out.end();
+      await once(out, 'close');
+    }
+    return { file: join('exports', encodeURIComponent(ref.org), `${encodeURIComponent(ref.name)}.${task.id}.ndjson`), events, throughSeq };
+  }
+}
+
+function formatRetention(policy: { kind: string; days?: number; count?: number }): string {
+  return policy.kind === 'days' ? `days:${policy.days}` : policy.kind === 'snapshots' ? `snapshots:${policy.count}` : 'all';
+}

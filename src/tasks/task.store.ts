@@ -1,0 +1,67 @@
+import { Storage } from '../journal/storage';
+import { TaskState } from './task.machine';
+
+export const TASK_ACTIONS = ['snapshot', 'compact', 'rebuild', 'restore', 'export'] as const;
+export type TaskAction = (typeof TASK_ACTIONS)[number];
+
+export interface TaskParams {
+  /** restore: the sequence number to go back to. */
+  readonly at?: number;
+  /** restore: the time (ms) to go back to. */
+  readonly asOf?: number;
+  /** compact: a retention that overrides JOURNAL_RETENTION for this run. */
+  readonly retention?: string;
+}
+
+export interface TaskRecord {
+  readonly id: string;
+  /** Submission order (process-wide, persisted): tasks of one cache run in this order. */
+  readonly n: number;
+  readonly org: string;
+  readonly cacheName: string;
+  readonly action: TaskAction;
+  readonly params: TaskParams;
+  readonly by: string;
+  readonly device: string | null;
+  readonly state: TaskState;
+  readonly createdAt: number;
+  readonly startedAt?: number;
+  readonly finishedAt?: number;
+  /** Why a task failed. */
+  readonly reason?: string;
+  readonly result?: Record<string, unknown>;
+}
+
+/** Task records in the `tasks` key space, by task id (small JSON documents, off the hot path). */
+export class TaskStore {
+  constructor(private readonly storage: Storage) {}
+
+  async get(id: string): Promise<TaskRecord | undefined> {
+    const value = await this.storage.tasks.get(Buffer.from(id, 'utf8'));
+    if (value === undefined) return undefined;
+    try {
+      return JSON.parse(value.toString('utf8')) as TaskRecord;
+    } catch {
+      return undefined; // unreadable (reported at start): as good as unknown
+    }
+  }
+
+  async put(record: TaskRecord): Promise<void> {
+    const op = { type: 'put', sublevel: this.storage.tasks, key: Buffer.from(record.id, 'utf8'), value: Buffer.from(JSON.stringify(record), 'utf8') };
+    await this.storage.db.batch([op] as never, { sync: true });
+  }
+
+  /** Every stored task; an unreadable record is reported through `onBad` and skipped. */
+  async *all(onBad: (key: string, error: Error) => void = () => undefined): AsyncGenerator<TaskRecord> {
+    for await (const [key, value] of this.storage.tasks.iterator()) {
+      let record: TaskRecord;
+      try {
+        record = JSON.parse(value.toString('utf8')) as TaskRecord;
+      } catch (error) {
+        onBad(key.toString('utf8'), error as Error);
+        continue;
+      }
+      yield record;
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
+
+describe('per-org byte quota by service level', () => {
+  let app: TestApp;
+  const env = { ENABLE_ORG_SERVICE_LEVEL_SAAS: 'true', FREE_SERVICE_LEVEL_MAX_BYTES: '100' };
+  const token = tokenFor({ org: 'quota', serviceLevel: 'free' });
+  beforeAll(async () => (app = await startTestApp({ env })));
+  afterAll(() => app.dispose());
+
+  it('counts every cache of the org exactly and refuses the write that would exceed it, writing nothing', async () => {
+    expect((await http(`${app.url}/q1/a`, { method: 'POST', token, body: Buffer.alloc(60) })).status).toBe(201);
+    expect((await http(`${app.url}/q2/b`, { method: 'POST', token, body: Buffer.alloc(40) })).status).toBe(201);
+    const refused = await http(`${app.url}/q2/c`, { method: 'POST', token, body: Buffer.alloc(1) });
+    expect(refused.status).toBe(400);
+    expect(refused.json().code).toBe('QUOTA_EXCEEDED');
+    expect((await http(`${app.url}/q2/c`, { token })).status).toBe(404);
+    // Overwriting with a smaller value frees bytes; deleting frees them all.
+    expect((await http(`${app.url}/q1/a`, { method: 'POST', token, body: Buffer.alloc(50) })).status).toBe(201);
+    expect((await http(`${app.url}/q2/c`, { method: 'POST', token, body: Buffer.alloc(10) })).status).toBe(201);
+    expect((await http(`${app.url}/q2/d`, { method: 'POST', token, body: Buffer.alloc(1) })).status).toBe(400);
+    expect((await http(`${app.url}/cacheName/q1`, { method: 'DELETE', token })).status).toBe(202);
+    expect((await http(`${app.url}/q2/d`, { method: 'POST', token, body: Buffer.alloc(50) })).status).toBe(201);
+    // Another org has its own quota.
+    expect((await http(`${app.url}/q1/a`, { method: 'POST', token: tokenFor({ org: 'other' }), body: Buffer.alloc(100) })).status).toBe(201);
+  });
+
+  it('is exact under concurrency across caches, and after a restart', async () => {
+    const racer = tokenFor({ org: 'racer' });
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => http(`${app.url}/r${i % 3}/k${i}`, { method: 'POST', token: racer, body: Buffer.alloc(10) })),
+    );
+    expect(results.filter((r) => r.status === 201)).toHaveLength(10);
+    expect(results.filter((r) => r.status === 400)).toHaveLength(20);
+
+    await app.close();
+    app = await startTestApp({ env, dataDir: app.dataDir });
+    expect((await http(`${app.url}/r0/more`, { method: 'POST', token: racer, body: Buffer.alloc(1) })).status).toBe(400);
+    const batch = await http(`${app.url}/batch`, { method: 'POST', token: racer, body: { cacheRequests: [{ cacheName: 'r1', key: 'x', value: 'AA==' }] } });
+    expect(batch.json()).toEqual({ complete: false, results: [{ cacheName: 'r1', key: 'x', success: false }] });
+  });
+
+  it('is not enforced unless ENABLE_ORG_SERVICE_LEVEL_SAAS=true', async () => {
+    const open = await startTestApp({ env: { FREE_SERVICE_LEVEL_MAX_BYTES: '10' } });
+    try {
+      expect((await http(`${open.url}/big/k`, { method: 'POST', token, body: Buffer.alloc(1000) })).status).toBe(201);
+    } finally {
+      await open.dispose();
+    }
+  });
+});

@@ -1,0 +1,26 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { http } from './test-app';
+
+export interface TaskView {
+  task_id: string;
+  task_state: 'PENDING' | 'STARTED' | 'SUCCESS' | 'FAILURE';
+  action: string;
+  reason?: string;
+  result?: Record<string, any>;
+}
+
+/** Submits a task over HTTP; returns its id (expects 200). */
+export async function submitTask(url: string, token: string, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<string> {
+  const response = await http(`${url}/api/v1/cache/refresh/`, { method: 'POST', token, body, headers });
+  if (response.status !== 200) throw new Error(`refresh answered ${response.status}: ${response.text}`);
+  return response.json().task_id;
+}
+
+/** Polls the task's state until it is final (the test's own timeout bounds it). */
+export async function finished(url: string, token: string, taskId: string): Promise<TaskView> {
+  for (;;) {
+    const view: TaskView = (await http(`${url}/api/v1/cache/state/?task_id=${encodeURIComponent(taskId)}`, { token })).json();
+    if (view.task_state === 'SUCCESS' || view.task_state === 'FAILURE') return view;
+    await sleep(5);
+  }
+}

@@ -1,0 +1,80 @@
+import { CacheEvent, DEFAULT_SETTINGS, decide, draftOf, evolve, initialState } from '../../src/domain';
+import { decodeState, encodeState } from '../../src/journal/codec';
+import { at, given } from '../support/given-when-then';
+
+const bytes = (text: string) => Buffer.from(text);
+const created: CacheEvent = { ...at(1), type: 'Created', description: '' };
+const capacity = (n: number): CacheEvent => ({ ...at(2), type: 'SettingsChanged', ...DEFAULT_SETTINGS, capacity: n });
+const set = (key: string, ms = 3): CacheEvent => ({ ...at(ms), type: 'Set', key, value: bytes(key), expiresAt: 0 });
+const who = { by: 'tester' };
+
+describe('decide: LRU eviction at capacity (recency = order of writes)', () => {
+  it('a new key beyond capacity evicts the least recently written key first', () => {
+    given([created, capacity(2), set('a'), set('b')]).when({ ...who, type: 'SetValue', key: 'c', value: bytes('c') }).then([
+      { ...at(1_000), type: 'Evicted', key: 'a' },
+      { ...at(1_000), type: 'Set', key: 'c', value: bytes('c'), expiresAt: 0 },
+    ]);
+  });
+
+  it('overwriting a key makes it the most recently written, so the other key is evicted', () => {
+    given([created, capacity(2), set('a'), set('b'), set('a')]).when({ ...who, type: 'SetValue', key: 'c', value: bytes('c') }).then([
+      { ...at(1_000), type: 'Evicted', key: 'b' },
+      { ...at(1_000), type: 'Set', key: 'c', value: bytes('c'), expiresAt: 0 },
+    ]);
+  });
+
+  it('overwriting an existing key at capacity evicts nothing', () => {
+    given([created, capacity(2), set('a'), set('b')]).when({ ...who, type: 'SetValue', key: 'a', value: bytes('x') }).then([
+      { ...at(1_000), type: 'Set', key: 'a', value: bytes('x'), expiresAt: 0 },
+    ]);
+  });
+
+  it('an increment of a new key also makes room', () => {
+    given([created, capacity(1), set('a')]).when({ ...who, type: 'Increment', key: 'n', amount: 1 }).then([
+      { ...at(1_000), type: 'Evicted', key: 'a' },
+      { ...at(1_000), type: 'Set', key: 'n', value: new TextEncoder().encode('1'), expiresAt: 0 },
+    ]);
+  });
+
+  it('lowering the capacity evicts the oldest keys in the same decision', () => {
+    given([created, set('a'), set('b'), set('c'), set('d')]).when({ ...who, type: 'ChangeSettings', settings: { capacity: 2 } }).then([
+      { ...at(1_000), type: 'SettingsChanged', ...DEFAULT_SETTINGS, capacity: 2 },
+      { ...at(1_000), type: 'Evicted', key: 'a' },
+      { ...at(1_000), type: 'Evicted', key: 'b' },
+    ]);
+  });
+
+  it('Evicted removes the key and its bytes', () => {
+    const state = [created, capacity(2), set('a'), set('bb'), { ...at(4), type: 'Evicted', key: 'a' } as CacheEvent].reduce(evolve, initialState());
+    expect([...state.entries.keys()]).toEqual(['bb']);
+    expect(state.bytes).toBe(2);
+  });
+
+  it('a group of commands decided on a draft evicts the same keys as one at a time on the committed state', () => {
+    const history = [created, capacity(3), set('a'), set('b'), set('c'), set('a')];
+    const committed = history.reduce(evolve, initialState());
+    const draft = draftOf(committed);
+    const fromDraft: CacheEvent[] = [];
+    for (const key of ['d', 'b', 'e', 'f']) {
+      const decision = decide(draft, { ...who, type: 'SetValue', key, value: bytes(key) }, 1_000);
+      if (!decision.ok) throw new Error('rejected');
+      decision.events.forEach((e) => evolve(draft, e));
+      fromDraft.push(...decision.events);
+    }
+    expect(fromDraft.filter((e) => e.type === 'Evicted').map((e) => (e as { key: string }).key)).toEqual(['b', 'c', 'a', 'd']);
+    expect([...committed.entries.keys()]).toEqual(['b', 'c', 'a']); // the draft left the committed state alone
+    fromDraft.forEach((e) => evolve(committed, e));
+    expect([...committed.entries.keys()]).toEqual([...draft.entries.keys()]);
+    expect([...committed.entries.keys()]).toEqual(['b', 'e', 'f']);
+  });
+
+  it('replay and a snapshot round trip keep the recency order and the settings', () => {
+    const history = [created, capacity(3), set('a'), set('b'), set('c'), set('a')];
+    const replayed = history.reduce(evolve, initialState());
+    const restored = decodeState(encodeState(replayed));
+    expect([...restored.entries.keys()]).toEqual(['b', 'c', 'a']);
+    expect(restored.settings).toEqual({ ...DEFAULT_SETTINGS, capacity: 3 });
+    const next = decide(restored, { ...who, type: 'SetValue', key: 'd', value: bytes('d') }, 1_000);
+    expect(next.ok && next.events[0]).toEqual({ ...at(1_000), type: 'Evicted', key: 'b' });
+  });
+});
