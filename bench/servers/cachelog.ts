@@ -60,6 +60,13 @@ async function main(): Promise<void> {
       }
     })();
   });
+  // Clean shutdown on SIGTERM, as dist/main.js does: drain, snapshot, close, exit 0.
+  process.once('SIGTERM', () => {
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
   announce(config.port, Math.round(process.uptime() * 1000));
   process.send?.({ type: 'recovered', recoveryMs });
 }
