@@ -1,7 +1,10 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule } from './app.module';
 import { ApiError } from './api/errors/api-error';
+import { sendError } from './api/errors/http-error.filter';
+import { NativeFastRoutes } from './api/native/fast-routes';
 import { AppConfig } from './config/config';
 import { Clock } from './config/clock';
 
@@ -19,6 +22,12 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     logger: false,
     routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true },
     ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),
+    // Bad percent-encoding and oversize path parameters are refused by the router, before
+    // Nest: answer them in the API's error format too (found by the HTTP fuzzer).
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      const status = (error as { statusCode?: number }).statusCode ?? 400;
+      sendError(new ApiError(status, status === 414 ? 'URI_TOO_LONG' : 'INVALID_REQUEST', error.message), request, reply);
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.clock), adapter, {
     logger: options.logger ?? ['log', 'error', 'warn', 'fatal'],
@@ -35,6 +44,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     }
   });
   fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.maxValueBytes }, (_request, body, done) => done(null, body));
+  // The hottest native routes bypass Nest's per-request machinery (same auth, checks, errors).
+  app.get(NativeFastRoutes).register(fastify);
   await app.init();
   await fastify.ready();
   return app;

@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from './config/config';
 import { EntityRegistry } from './entities/entity-registry';
 import { Journal } from './journal/journal';
 import { Storage } from './journal/storage';
 import { CacheNamesProjection } from './projections/cache-names.projection';
+import { KeyListingProjection } from './projections/key-listing.projection';
 import { CACHE_NAMES_RUNNER, KEY_LISTING_RUNNER } from './projections/projections.module';
 import { ProjectionRunner } from './projections/projection-runner';
 
@@ -22,17 +24,46 @@ export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly names: CacheNamesProjection,
     @Inject(KEY_LISTING_RUNNER) private readonly keyListing: ProjectionRunner,
     @Inject(CACHE_NAMES_RUNNER) private readonly cacheNames: ProjectionRunner,
+    private readonly keyRows: KeyListingProjection,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    try {
+      await this.start();
+    } catch (error) {
+      // Leave nothing open (a LevelDB lock would block the next attempt in this process).
+      this.registry.halt();
+      this.keyListing.stop();
+      this.cacheNames.stop();
+      await this.storage.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async start(): Promise<void> {
     const started = Date.now();
     await this.storage.open();
     await this.journal.open();
+    if (this.config.repair) await this.repair();
+    // The newest records are checked on every start; recovery checks every record it replays.
+    await this.journal.verifyTail();
     await Promise.all([this.keyListing.start(), this.cacheNames.start()]);
     const refs = [];
     for await (const ref of this.names.allLive()) refs.push(ref);
     const recovered = await this.registry.recoverAll(refs);
     this.logger.log(`recovered ${recovered} caches up to offset ${this.journal.highestOffset} in ${Date.now() - started} ms`);
+  }
+
+  /** `--repair`: finds the first damaged record and truncates the journal before it. */
+  private async repair(): Promise<void> {
+    const bad = await this.journal.findFirstCorrupt();
+    if (bad === undefined) {
+      this.logger.log('repair: the journal is intact, nothing to do');
+      return;
+    }
+    const removed = await this.journal.truncateFrom(bad, [this.keyRows.rows, this.names.rows]);
+    this.logger.warn(`repair: truncated the journal at global offset ${bad}: ${removed} event(s) removed; projections will be rebuilt`);
   }
 
   async onApplicationShutdown(): Promise<void> {

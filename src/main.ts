@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from './config/config';
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig();
+    config = loadConfig(process.argv.includes('--repair') ? { ...process.env, REPAIR: 'true' } : process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -49,6 +49,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  console.error(error);
+  if ((error as { code?: string })?.code === 'JOURNAL_CORRUPT' || (error as { code?: string })?.code === 'JOURNAL_SEQUENCE_GAP') {
+    console.error(`cachelog refuses to start: ${(error as Error).message}`);
+  } else console.error(error);
   process.exit(1);
 });

@@ -4,6 +4,7 @@ import { Principal } from '../auth/principal';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { Clock } from '../config/clock';
 import { CacheCommand, CacheState, DomainError, Entry, liveEntry, liveKeys } from '../domain';
+import { CompactEntryMap } from '../domain/compact-entry-map';
 import { Reply } from '../entities/cache-entity';
 import { EntityRegistry } from '../entities/entity-registry';
 import { Journal } from '../journal/journal';
@@ -75,7 +76,21 @@ export class CacheService {
   }
 
   async value(principal: Principal, cacheName: string, key: string): Promise<Uint8Array | undefined> {
-    return liveEntry(await this.state(principal, cacheName), key, this.clock.now())?.value;
+    return this.valueNow(principal, cacheName, key);
+  }
+
+  /** `value`, synchronously when the cache's entity is ready (the GET hot path). */
+  valueNow(principal: Principal, cacheName: string, key: string): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+    const state = this.registry.stateNow({ org: principal.org, name: cacheName });
+    if (state instanceof Promise) return state.then((s) => this.liveValue(s, key));
+    return this.liveValue(state, key);
+  }
+
+  private liveValue(state: CacheState, key: string): Uint8Array | undefined {
+    if (state.status !== 'live') return undefined;
+    const entries = state.entries;
+    if (entries instanceof CompactEntryMap) return entries.liveValue(key, this.clock.now());
+    return liveEntry(state, key, this.clock.now())?.value;
   }
 
   /** The live entry of a key, with its version (IronCache's `cas`). */

@@ -26,6 +26,15 @@ export function parseTtlPath(raw: string): number {
   return parseInput(ttlSecondsField, Number(raw));
 }
 
+const PATH_LIMITS = { cacheName: 255, key: 1024 } as const;
+
+/**
+ * A cacheName or key from the path: the same rules as `cacheNameField` / `keyField`,
+ * checked by hand because this runs on every request of the hot routes.
+ */
 export function pathParam(value: string, field: 'cacheName' | 'key'): string {
-  return parseInput(field === 'cacheName' ? cacheNameField : keyField, value);
+  if (typeof value !== 'string' || value.length === 0) throw new ApiError(400, 'INVALID_REQUEST', `${field}: must not be empty`);
+  const max = PATH_LIMITS[field];
+  if (value.length > max) throw new ApiError(400, 'INVALID_REQUEST', `${field}: must be at most ${max} characters`);
+  return value;
 }

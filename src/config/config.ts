@@ -56,6 +56,10 @@ const schema = z.object({
       return retention;
     }),
   HISTORY_STREAM_BUFFER: wholeNumber('HISTORY_STREAM_BUFFER', 1000, 1),
+  REPAIR: z
+    .enum(['true', 'false'], { message: 'REPAIR must be "true" or "false"' })
+    .default('false')
+    .transform((v) => v === 'true'),
 });
 
 /** How much history `compact` keeps: everything, events newer than N days, or events after the K-th latest snapshot. */
@@ -93,6 +97,8 @@ export interface AppConfig {
   readonly retention?: RetentionPolicy;
   /** Events an SSE history client may have waiting before it is dropped (HISTORY_STREAM_BUFFER). */
   readonly historyStreamBuffer?: number;
+  /** REPAIR=true (or `--repair`): truncate a damaged journal to its last good record on start. */
+  readonly repair?: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -124,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     entityIdleMs: e.ENTITY_IDLE_SECONDS * 1000,
     retention: e.JOURNAL_RETENTION,
     historyStreamBuffer: e.HISTORY_STREAM_BUFFER,
+    repair: e.REPAIR,
   };
 }
 

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createActor } from 'xstate';
 import { CacheCommand, CacheEvent, CacheState, DomainError, decide, draftOf, evolve, initialState } from '../domain';
+import { CompactEntryMap } from '../domain/compact-entry-map';
 import { Envelope, Journal, JournalUnavailableError } from '../journal/journal';
 import { EntityRef, encodeEntityId } from '../journal/keys';
 import { LifecycleState, entityLifecycle } from './entity-lifecycle.machine';
@@ -102,22 +103,27 @@ export class CacheEntity {
   private async recover(): Promise<void> {
     try {
       const snapshot = await this.ctx.journal.loadSnapshot(this.id);
-      const state = snapshot?.state ?? initialState();
+      // Committed entries live in a CompactEntryMap (values copied into slabs, no object per key).
+      const state = snapshot?.state ?? { ...initialState(), entries: new CompactEntryMap() };
       let seq = snapshot?.seq ?? 0;
-      for await (const record of this.ctx.journal.replay(this.id, seq + 1)) {
-        if (record.seq !== seq + 1) {
-          throw new SequenceGapError(`journal of ${JSON.stringify(this.ref)} jumps from seq ${seq} to ${record.seq}`);
+      await this.ctx.journal.forEachEvent(this.id, seq + 1, (recordSeq, event) => {
+        if (recordSeq !== seq + 1) {
+          throw new SequenceGapError(`journal of ${JSON.stringify(this.ref)} jumps from seq ${seq} to ${recordSeq}`);
         }
-        evolve(state, record.event);
-        seq = record.seq;
-      }
+        evolve(state, event);
+        seq = recordSeq;
+      });
       this.state = state;
       this.seq = seq;
       this.snapshotSeq = snapshot?.seq ?? 0;
       this.onFirstRecovery(this);
       const now = this.ctx.now();
-      for (const [key, entry] of state.entries.entries()) {
-        if (entry.expiresAt !== 0) this.ctx.scheduler.schedule(this.ref, key, Math.max(entry.expiresAt, now));
+      if (state.entries instanceof CompactEntryMap) {
+        for (const [key, expiresAt] of state.entries.expiring()) this.ctx.scheduler.schedule(this.ref, key, Math.max(expiresAt, now));
+      } else {
+        for (const [key, entry] of state.entries.entries()) {
+          if (entry.expiresAt !== 0) this.ctx.scheduler.schedule(this.ref, key, Math.max(entry.expiresAt, now));
+        }
       }
       this.actor.send({ type: 'RECOVERED' });
       if (this.mailbox.length > 0) void this.drain();

@@ -58,19 +58,38 @@ export class EntityRegistry {
     return entity.state;
   }
 
+  /**
+   * The committed state of a cache: synchronously when its entity is ready (the GET hot
+   * path pays no promise), else a promise that resolves once it has recovered.
+   */
+  stateNow(ref: EntityRef): CacheState | Promise<CacheState> {
+    const names = this.byOrg.get(ref.org);
+    const entity = names?.get(ref.name);
+    if (entity !== undefined && entity.isReady) {
+      entity.lastTouched = this.ctx.now();
+      return entity.state;
+    }
+    return this.state(ref);
+  }
+
   /** Recovers the given caches now (at start, so expiries and quotas are known). */
   async recoverAll(refs: Iterable<EntityRef>, concurrency = 4): Promise<number> {
     const queue = [...refs];
     let recovered = 0;
+    let corrupt: Error | undefined;
     const worker = async () => {
       for (let ref = queue.shift(); ref !== undefined; ref = queue.shift()) {
         await this.entity(ref).ready.then(
           () => recovered++,
-          () => undefined,
+          (error: Error & { code?: string }) => {
+            if (error?.code === 'JOURNAL_CORRUPT' || error?.code === 'JOURNAL_SEQUENCE_GAP') corrupt ??= error;
+          },
         );
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
+    // A damaged journal stops the start (the caller names the record): serving around it would hide data loss.
+    if (corrupt) throw corrupt;
     return recovered;
   }
 
@@ -78,6 +97,13 @@ export class EntityRegistry {
     let n = 0;
     for (const names of this.byOrg.values()) n += names.size;
     return n;
+  }
+
+  /** Stops timers without draining (a start that failed). */
+  halt(): void {
+    this.stopping = true;
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.ctx.scheduler.stop();
   }
 
   /** Drains every mailbox and snapshots every entity (clean shutdown). */

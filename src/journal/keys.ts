@@ -51,8 +51,11 @@ export function writeUint64BE(target: Buffer, value: number, offset: number): vo
 }
 
 export function readUint64BE(source: Uint8Array, offset: number): number {
-  const view = Buffer.from(source.buffer, source.byteOffset, source.byteLength);
-  return view.readUInt32BE(offset) * TWO_32 + view.readUInt32BE(offset + 4);
+  // Byte arithmetic, no Buffer view per call (this runs once per replayed event).
+  if (offset < 0 || offset + 8 > source.length) throw new RangeError(`no 8 bytes at offset ${offset} of ${source.length}`);
+  const hi = ((source[offset] << 24) | (source[offset + 1] << 16) | (source[offset + 2] << 8) | source[offset + 3]) >>> 0;
+  const lo = ((source[offset + 4] << 24) | (source[offset + 5] << 16) | (source[offset + 6] << 8) | source[offset + 7]) >>> 0;
+  return hi * TWO_32 + lo;
 }
 
 export function uint64BE(value: number): Buffer {

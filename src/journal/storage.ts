@@ -5,6 +5,8 @@ import { Level } from 'level';
 type Bytes = Buffer;
 export type Sublevel = AbstractSublevel<Level<Bytes, Bytes>, string | Buffer | Uint8Array, Bytes, Bytes>;
 
+export const DATA_FORMAT = '2';
+
 const BINARY = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const;
 
 /** One LevelDB under DATA_DIR, split into key spaces (sublevels). */
@@ -35,8 +37,9 @@ export class Storage {
     await this.db.open();
     const formatKey = Buffer.from('format');
     const format = await this.meta.get(formatKey);
-    if (format == null) await this.meta.put(formatKey, Buffer.from('1'));
-    else if (format.toString() !== '1') throw new Error(`unsupported data format ${format.toString()} in ${this.location}`);
+    // Format 2: every journal value carries a CRC-32 of its event (format 1 had none).
+    if (format == null) await this.meta.put(formatKey, Buffer.from(DATA_FORMAT));
+    else if (format.toString() !== DATA_FORMAT) throw new Error(`unsupported data format ${format.toString()} in ${this.location} (this version reads format ${DATA_FORMAT})`);
   }
 
   async close(): Promise<void> {

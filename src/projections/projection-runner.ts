@@ -4,6 +4,9 @@ import { Envelope, Journal } from '../journal/journal';
 import { readUint64BE, uint64BE } from '../journal/keys';
 import { Storage, Sublevel } from '../journal/storage';
 
+/** How long live events gather before a projection run writes them. */
+const LIVE_GATHER_MS = 5;
+
 type Op = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
 /**
@@ -59,6 +62,8 @@ export class ProjectionRunner {
   private readonly jobs = new Subject<() => Promise<void>>();
   private subscriptions: Subscription[] = [];
   private offset = 0;
+  private live: Array<readonly Envelope[]> = [];
+  private liveQueued = false;
   private waiters: Array<{ offset: number; resolve: () => void }> = [];
   private readonly nameKey: Buffer;
 
@@ -81,9 +86,29 @@ export class ProjectionRunner {
     this.offset = stored ? readUint64BE(stored, 0) : 0;
     this.subscriptions.push(this.jobs.pipe(concatMap((job) => job())).subscribe());
     this.subscriptions.push(
-      this.journal.committed$.subscribe((envelopes) => this.jobs.next(() => this.guard(() => this.run(envelopes)))),
+      this.journal.committed$.subscribe((envelopes) => this.enqueueLive(envelopes)),
     );
     await new Promise<void>((resolve) => this.jobs.next(() => this.guard(() => this.catchUp()).then(resolve)));
+  }
+
+  /**
+   * Live envelopes wait here while a run is writing; the next run takes all of them, so
+   * under load one LevelDB batch carries many group commits (not one batch each).
+   */
+  private enqueueLive(envelopes: readonly Envelope[]): void {
+    this.live.push(envelopes);
+    if (this.liveQueued) return;
+    this.liveQueued = true;
+    // A short wait gathers the group commits of the next few milliseconds into this run:
+    // one LevelDB write (and one wake-up of its thread) instead of one per group commit.
+    setTimeout(() => {
+      this.jobs.next(() => {
+        this.liveQueued = false;
+        const all = this.live.length === 1 ? this.live[0] : this.live.flat();
+        this.live = [];
+        return this.guard(() => this.run(all));
+      });
+    }, LIVE_GATHER_MS);
   }
 
   stop(): void {

@@ -23,7 +23,40 @@ export class ConditionalGetHook implements OnModuleInit {
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    fastify.addHook('preHandler', (request, reply) => this.handle(request, reply));
+    // A callback hook with a synchronous path for plain reads of a ready cache: an async
+    // hook cost every GET a promise and a microtask hop (issue 3's GET benchmark).
+    fastify.addHook('preHandler', (request, reply, done) => {
+      if (request.method !== 'GET' && request.method !== 'HEAD') return done();
+      if (this.handleNow(request, reply, done)) return;
+      this.handle(request, reply).then(
+        (answered) => answered !== reply && done(),
+        (error) => done(error as Error),
+      );
+    });
+  }
+
+  /** Handles a plain (not point-in-time) read of a ready cache synchronously; false: not handled. */
+  private handleNow(request: FastifyRequest, reply: FastifyReply, done: () => void): boolean {
+    if (isPointInTime(request.query as PointQuery | undefined)) return false;
+    const route = request.routeOptions.url;
+    if (route === undefined || !route.includes(':cacheName') || route.endsWith('/stream')) return (done(), true);
+    const cacheName = (request.params as Record<string, unknown> | undefined)?.cacheName;
+    if (typeof cacheName !== 'string' || cacheName.length === 0 || cacheName.length > 255) return (done(), true);
+    const header = request.headers.authorization;
+    let org: string;
+    try {
+      org = this.auth.verify(header !== undefined && /^Bearer /i.test(header) ? header.slice(7).trim() : undefined).org;
+    } catch {
+      return (done(), true);
+    }
+    const seq = this.history.currentSeqNow({ org, name: cacheName });
+    if (typeof seq !== 'number') return false;
+    if (seq === 0) return (done(), true);
+    const etag = etagOf(seq);
+    void reply.header('etag', etag);
+    if (matchesIfNoneMatch(request.headers['if-none-match'], etag)) void reply.code(304).send();
+    else done();
+    return true;
   }
 
   private async handle(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {

@@ -82,6 +82,12 @@ export class HistoryService {
   ) {}
 
   /** The cache's committed sequence number (0: it never had an event). */
+  /** `currentSeq`, synchronously when the entity is ready (the ETag check on every GET). */
+  currentSeqNow(ref: EntityRef): number | Promise<number> {
+    const entity = this.registry.entity(ref);
+    return entity.isReady ? entity.seq : this.currentSeq(ref);
+  }
+
   async currentSeq(ref: EntityRef): Promise<number> {
     const entity = this.registry.entity(ref);
     if (!entity.isReady) await entity.ready;

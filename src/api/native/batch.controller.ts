@@ -42,14 +42,15 @@ export class BatchController {
   @HttpCode(200)
   async get(@CurrentPrincipal() principal: Principal, @Body() body: unknown) {
     const { getCachedBatch } = parseInput(BatchGetRequestDto, body);
-    const results = await Promise.all(
-      getCachedBatch.map(async ({ cacheName, key }) => {
-        const value = await this.caches.value(principal, cacheName, key);
-        return value === undefined
-          ? { cacheName, key, success: false }
-          : { cacheName, key, success: true, value: asBuffer(value).toString('base64') };
-      }),
-    );
+    // Ready caches answer synchronously: no promise per element.
+    const results = [];
+    for (const { cacheName, key } of getCachedBatch) {
+      const found = this.caches.valueNow(principal, cacheName, key);
+      const value = found instanceof Promise ? await found : found;
+      results.push(
+        value === undefined ? { cacheName, key, success: false } : { cacheName, key, success: true, value: asBuffer(value).toString('base64') },
+      );
+    }
     return { complete: true, results };
   }
 

@@ -44,31 +44,7 @@ export class CacheController {
     });
   }
 
-  @Get(':cacheName/:key')
-  async getBinary(
-    @CurrentPrincipal() principal: Principal,
-    @Param('cacheName') rawName: string,
-    @Param('key') rawKey: string,
-    @Res() reply: FastifyReply,
-    @Query() query?: PointQuery,
-  ): Promise<void> {
-    const value = isPointInTime(query)
-      ? await this.history.valueAt(principal, pathParam(rawName, 'cacheName'), pathParam(rawKey, 'key'), query!)
-      : await this.caches.value(principal, pathParam(rawName, 'cacheName'), pathParam(rawKey, 'key'));
-    if (value === undefined) throw new ApiError(404, 'KEY_NOT_FOUND', 'key does not exist');
-    await reply.header('content-type', 'application/octet-stream').send(asBuffer(value));
-  }
-
-  @Post(':cacheName/:key')
-  @HttpCode(201)
-  async setBinary(
-    @CurrentPrincipal() principal: Principal,
-    @Param('cacheName') rawName: string,
-    @Param('key') rawKey: string,
-    @Req() request: FastifyRequest,
-  ): Promise<void> {
-    await this.setBinaryWithTtl(principal, rawName, rawKey, '0', request);
-  }
+  // GET and POST /:cacheName/:key (no TTL) are served by NativeFastRoutes, on Fastify directly.
 
   @Post(':cacheName/:key/:ttlSeconds')
   @HttpCode(201)
@@ -79,9 +55,12 @@ export class CacheController {
     @Param('ttlSeconds') rawTtl: string,
     @Req() request: FastifyRequest,
   ): Promise<void> {
+    await this.set(principal, rawName, rawKey, parseTtlPath(rawTtl), request);
+  }
+
+  private async set(principal: Principal, rawName: string, rawKey: string, ttlSeconds: number, request: FastifyRequest): Promise<void> {
     const cacheName = pathParam(rawName, 'cacheName');
     const key = pathParam(rawKey, 'key');
-    const ttlSeconds = parseTtlPath(rawTtl);
     const value = requireBinaryBody(request.body);
     await this.caches.execute(principal, cacheName, { type: 'SetValue', key, value, ttlSeconds, ...commandMeta(principal, request) });
   }

@@ -1,0 +1,455 @@
+/* eslint-disable @typescript-eslint/no-require-imports */
+import { ChildProcess, execSync, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { LoadResult, LoadSpec, RequestSpec, loadTool, runLoad } from './lib/load';
+import { Forked, HOST, forkServer, freePort, run, sleep, stop, waitForPort, which } from './lib/procs';
+
+/**
+ * `npm run bench [-- --quick]`: cachelog (from dist/) beside bare Fastify, bare NestJS on
+ * Fastify and Redis (appendfsync always) behind webdis, loaded from a separate process on
+ * loopback, targets alternated; then recovery and memory. Ends with one table, also
+ * written to docs/benchmarks.md.
+ */
+const QUICK = process.argv.includes('--quick');
+const RUNS = QUICK ? 1 : 3;
+const DURATION_S = QUICK ? 2 : 5;
+const CONNECTIONS = 50;
+const KEYS = 10_000;
+const RECOVERY_EVENTS = QUICK ? 100_000 : 1_000_000;
+const ROOT = join(__dirname, '..', '..');
+const TOOLS = join(__dirname);
+const SECRET = 'bench-secret-bench-secret-bench-secret';
+const work = mkdtempSync(join(tmpdir(), 'cachelog-bench-'));
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+type Target = 'cachelog' | 'fastify' | 'nest' | 'webdis';
+const TARGET_NAMES: Record<Target, string> = { cachelog: 'cachelog', fastify: 'bare Fastify', nest: 'bare NestJS', webdis: 'webdis + Redis' };
+
+function token(claims: Record<string, unknown>): string {
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const head = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}`;
+  return `${head}.${createHmac('sha256', SECRET).update(head).digest('base64url')}`;
+}
+const AUTH = { Authorization: `Bearer ${token({ org: 'bench', name: 'bench', serviceLevel: 'free' })}` };
+
+// ---------------------------------------------------------------- servers
+
+interface Running {
+  readonly port: number;
+  readonly child: ChildProcess;
+  readonly forked?: Forked;
+  readonly extra?: ChildProcess;
+}
+
+const serverScript = (name: string) => join(TOOLS, 'servers', `${name}.js`);
+
+async function startNode(name: string, env: Record<string, string>, execArgv: string[] = []): Promise<Running & { forked: Forked; readyMs: number }> {
+  const port = await freePort();
+  const started = Date.now();
+  const forked = forkServer(serverScript(name), [], { BENCH_PORT: String(port), ...env }, execArgv);
+  await forked.ready;
+  return { port, child: forked.child, forked, readyMs: Date.now() - started };
+}
+
+const cachelogEnv = (dataDir: string, extra: Record<string, string> = {}) => ({
+  DATA_DIR: dataDir,
+  JWT_SECRET: SECRET,
+  JOURNAL_SYNC: 'always',
+  ...extra,
+});
+
+const redisArgs = (dir: string, port: number, aof: boolean) => [
+  '--port', String(port), '--bind', HOST, '--dir', dir, '--save', '', '--protected-mode', 'no', '--daemonize', 'no',
+  '--appendonly', aof ? 'yes' : 'no', '--appendfsync', 'always', '--aof-use-rdb-preamble', 'no',
+  '--auto-aof-rewrite-percentage', '0', '--logfile', join(dir, 'redis.log'),
+];
+
+const redisCli = (port: number, ...args: string[]) => run('redis-cli', ['-h', HOST, '-p', String(port), ...args]).trim();
+
+async function startRedis(dir: string, aof: boolean): Promise<{ port: number; child: ChildProcess; readyMs: number }> {
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const started = Date.now();
+  const child = spawn('redis-server', redisArgs(dir, port, aof), { stdio: 'ignore' });
+  const deadline = Date.now() + 300_000;
+  while (Date.now() < deadline) {
+    const answer = run('redis-cli', ['-h', HOST, '-p', String(port), 'ping']).trim();
+    if (answer === 'PONG') return { port, child, readyMs: Date.now() - started };
+    await sleep(5);
+  }
+  throw new Error('redis did not start');
+}
+
+function redisPipe(port: number, file: string): void {
+  execSync(`redis-cli -h ${HOST} -p ${port} --pipe < ${file}`, { stdio: 'ignore', timeout: 600_000 });
+}
+
+function respSets(file: string, sets: number, keys: number, valueBytes: number, prefix = 'k'): void {
+  const value = 'v'.repeat(valueBytes);
+  const parts: string[] = [];
+  for (let i = 0; i < sets; i++) {
+    const key = `${prefix}${i % keys}`;
+    parts.push(`*3\r\n$3\r\nSET\r\n$${Buffer.byteLength(key)}\r\n${key}\r\n$${valueBytes}\r\n${value}\r\n`);
+  }
+  writeFileSync(file, parts.join(''));
+}
+
+function redisInfo(port: number, field: string): number {
+  const info = redisCli(port, 'info', 'memory');
+  const match = new RegExp(`^${field}:(\\d+)`, 'm').exec(info);
+  return match ? Number(match[1]) : NaN;
+}
+
+// ---------------------------------------------------------------- workloads
+
+interface Workload {
+  readonly id: string;
+  readonly title: string;
+  readonly specs: Partial<Record<Target, Omit<LoadSpec, 'port' | 'durationS' | 'connections'>>>;
+}
+
+const get100 = (prefix: string, suffix = ''): RequestSpec => ({ method: 'GET', prefix, suffix, keyed: true });
+const set100 = (method: 'POST' | 'PUT', prefix: string, bytes = 100): RequestSpec => ({ method, prefix, keyed: true, body: { bytes }, contentType: 'application/octet-stream' });
+const batchBody = JSON.stringify({ getCachedBatch: Array.from({ length: 100 }, (_, i) => ({ cacheName: 'bench', key: `k${i * 97}` })) });
+const batchGet: RequestSpec = { method: 'POST', prefix: '/batch/get', keyed: false, body: batchBody, contentType: 'application/json' };
+const mget: RequestSpec = { method: 'GET', prefix: `/MGET/${Array.from({ length: 100 }, (_, i) => `k${i * 97}`).join('/')}`, keyed: false };
+
+const WORKLOADS: Workload[] = [
+  {
+    id: 'get',
+    title: 'GET hit, 100 B, 10k keys',
+    specs: {
+      cachelog: { headers: AUTH, read: get100('/bench/k'), writePct: 0, keys: KEYS },
+      fastify: { headers: {}, read: get100('/bench/k'), writePct: 0, keys: KEYS },
+      nest: { headers: {}, read: get100('/bench/k'), writePct: 0, keys: KEYS },
+      webdis: { headers: {}, read: get100('/GET/k', '.txt'), writePct: 0, keys: KEYS },
+    },
+  },
+  {
+    id: 'set',
+    title: 'durable SET, 100 B, 10k keys',
+    specs: {
+      cachelog: { headers: AUTH, read: set100('POST', '/bench/k'), writePct: 0, keys: KEYS },
+      fastify: { headers: {}, read: set100('POST', '/bench/k'), writePct: 0, keys: KEYS },
+      nest: { headers: {}, read: set100('POST', '/bench/k'), writePct: 0, keys: KEYS },
+      webdis: { headers: {}, read: set100('PUT', '/SET/k'), writePct: 0, keys: KEYS },
+    },
+  },
+  {
+    id: 'mix',
+    title: '95 % GET / 5 % SET, 100 B',
+    specs: {
+      cachelog: { headers: AUTH, read: get100('/bench/k'), write: set100('POST', '/bench/k'), writePct: 5, keys: KEYS },
+      fastify: { headers: {}, read: get100('/bench/k'), write: set100('POST', '/bench/k'), writePct: 5, keys: KEYS },
+      nest: { headers: {}, read: get100('/bench/k'), write: set100('POST', '/bench/k'), writePct: 5, keys: KEYS },
+      webdis: { headers: {}, read: get100('/GET/k', '.txt'), write: set100('PUT', '/SET/k'), writePct: 5, keys: KEYS },
+    },
+  },
+  {
+    id: 'big',
+    title: 'durable SET, 1 MiB, 16 keys',
+    specs: {
+      cachelog: { headers: AUTH, read: set100('POST', '/big/b', 1 << 20), writePct: 0, keys: 16 },
+      fastify: { headers: {}, read: set100('POST', '/big/b', 1 << 20), writePct: 0, keys: 16 },
+      nest: { headers: {}, read: set100('POST', '/big/b', 1 << 20), writePct: 0, keys: 16 },
+      webdis: { headers: {}, read: set100('PUT', '/SET/b', 1 << 20), writePct: 0, keys: 16 },
+    },
+  },
+  {
+    id: 'batch',
+    title: 'POST /batch/get, 100 keys',
+    specs: {
+      cachelog: { headers: AUTH, read: batchGet, writePct: 0, keys: 1 },
+      fastify: { headers: {}, read: batchGet, writePct: 0, keys: 1 },
+      nest: { headers: {}, read: batchGet, writePct: 0, keys: 1 },
+      webdis: { headers: {}, read: mget, writePct: 0, keys: 1 },
+    },
+  },
+];
+
+const median = (values: number[]) => {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+// ---------------------------------------------------------------- report
+
+interface Row {
+  readonly figure: string;
+  readonly values: Partial<Record<Target | 'redis', string>>;
+  readonly ratios: string;
+}
+const rows: Row[] = [];
+const notes: string[] = [];
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
+
+function versions(): Record<string, string> {
+  const v = (pkg: string) => {
+    try {
+      return (require(join(ROOT, 'node_modules', pkg, 'package.json')) as { version: string }).version;
+    } catch {
+      return 'n/a';
+    }
+  };
+  const firstLine = (cmd: string) => {
+    try {
+      return execSync(cmd, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n')[0];
+    } catch {
+      return 'not installed';
+    }
+  };
+  return {
+    node: process.version,
+    cachelog: (require(join(ROOT, 'package.json')) as { version: string }).version,
+    fastify: v('fastify'),
+    '@nestjs/core': v('@nestjs/core'),
+    level: v('level'),
+    'classic-level': v('classic-level'),
+    redis: which('redis-server') ? firstLine('redis-server --version') : 'not installed',
+    webdis: which('webdis') ? firstLine("dpkg-query -W -f='${Version}' webdis 2>/dev/null || echo installed") : 'not installed',
+    wrk: which('wrk') ? firstLine('wrk --version 2>&1 || true') : 'not installed',
+    autocannon: v('autocannon'),
+  };
+}
+
+// ---------------------------------------------------------------- phases
+
+async function throughput(): Promise<void> {
+  const haveRedis = !!which('redis-server');
+  const haveWebdis = !!which('webdis');
+  if (!haveRedis) log('redis-server is not installed (apt-get install -y redis-server): the Redis baseline is left out');
+  if (!haveWebdis) log('webdis is not installed (apt-get install -y webdis): the webdis + Redis baseline is left out');
+  if (!which('wrk')) log('wrk is not installed (apt-get install -y wrk): using autocannon as the load generator');
+
+  const servers: Partial<Record<Target, Running>> = {};
+  const cachelogDir = join(work, 'throughput-cachelog');
+  servers.cachelog = await startNode('cachelog', cachelogEnv(cachelogDir, { MAX_VALUE_BYTES: String(2 << 20) }));
+  servers.fastify = await startNode('bare-fastify', {});
+  servers.nest = await startNode('bare-nest', {});
+  let redis: { port: number; child: ChildProcess } | undefined;
+  if (haveRedis && haveWebdis) {
+    redis = await startRedis(join(work, 'throughput-redis'), true);
+    const port = await freePort();
+    const config = join(work, 'webdis.json');
+    writeFileSync(
+      config,
+      JSON.stringify({ redis_host: HOST, redis_port: redis.port, http_host: HOST, http_port: port, threads: 2, pool_size: 20, daemonize: false, database: 0, verbosity: 0, logfile: join(work, 'webdis.log'), acl: [{ disabled: ['DEBUG'] }] }),
+    );
+    const child = spawn('webdis', [config], { stdio: 'ignore' });
+    await waitForPort(port);
+    servers.webdis = { port, child, extra: redis.child };
+  }
+  try {
+    log('prefilling 10k keys of 100 B');
+    await servers.cachelog.forked!.request({ cmd: 'fill', org: 'bench', cache: 'bench', sets: KEYS, keys: KEYS, valueBytes: 100 });
+    if (redis) {
+      const file = join(work, 'prefill.resp');
+      respSets(file, KEYS, KEYS, 100);
+      redisPipe(redis.port, file);
+    }
+    const targets = (Object.keys(servers) as Target[]).filter((t) => servers[t]);
+    for (const workload of WORKLOADS) {
+      const results: Partial<Record<Target, LoadResult[]>> = {};
+      for (let r = 0; r < RUNS; r++) {
+        for (const target of targets) {
+          const spec = workload.specs[target];
+          if (!spec) continue;
+          const result = await runLoad({ ...spec, port: servers[target]!.port, durationS: DURATION_S, connections: CONNECTIONS }, work);
+          (results[target] ??= []).push(result);
+          log(`${workload.id.padEnd(6)} run ${r + 1}/${RUNS} ${TARGET_NAMES[target].padEnd(15)} ${fmt(result.rps).padStart(8)} req/s  p50 ${fmt(result.p50Ms, 2)} ms  p99 ${fmt(result.p99Ms, 2)} ms  errors ${result.errors}`);
+        }
+      }
+      const rps = (t: Target) => median((results[t] ?? []).map((x) => x.rps));
+      const p99 = (t: Target) => median((results[t] ?? []).map((x) => x.p99Ms));
+      const ratio = (base: Target) => {
+        const a = results.cachelog ?? [];
+        const b = results[base] ?? [];
+        return median(a.map((x, i) => (b[i] ? x.rps / b[i].rps : NaN)));
+      };
+      const ratios = targets.filter((t) => t !== 'cachelog').map((t) => `${fmt(ratio(t), 2)}× ${TARGET_NAMES[t]}`).join(', ');
+      const errors = (t: Target) => (results[t] ?? []).reduce((n, x) => n + x.errors, 0);
+      rows.push({
+        figure: `${workload.title}: req/s`,
+        values: Object.fromEntries(targets.map((t) => [t, fmt(rps(t))])),
+        ratios,
+      });
+      rows.push({ figure: `${workload.title}: p99 ms`, values: Object.fromEntries(targets.map((t) => [t, fmt(p99(t), 2)])), ratios: '' });
+      for (const t of targets) if (errors(t) > 0) notes.push(`${workload.title}: ${TARGET_NAMES[t]} had ${errors(t)} errors or non-2xx answers`);
+    }
+  } finally {
+    for (const server of Object.values(servers)) {
+      await stop(server?.child);
+      await stop(server?.extra);
+    }
+    rmSync(cachelogDir, { recursive: true, force: true });
+  }
+}
+
+interface Mem {
+  readonly rss: number;
+  readonly heapUsed: number;
+  readonly external: number;
+}
+
+interface Dataset {
+  readonly id: string;
+  readonly title: string;
+  readonly sets: number;
+  readonly keys: number;
+}
+
+async function recovery(): Promise<void> {
+  const haveRedis = !!which('redis-server');
+  const datasets: Dataset[] = [
+    { id: 'distinct', title: `${fmt(RECOVERY_EVENTS)} events, ${fmt(RECOVERY_EVENTS)} distinct keys`, sets: RECOVERY_EVENTS, keys: RECOVERY_EVENTS },
+    { id: 'overwrite', title: `${fmt(RECOVERY_EVENTS)} events over ${fmt(RECOVERY_EVENTS / 10)} keys`, sets: RECOVERY_EVENTS, keys: RECOVERY_EVENTS / 10 },
+  ];
+  const execArgv = ['--expose-gc'];
+  // An empty service, for the memory baseline.
+  const emptyDir = join(work, 'empty');
+  const empty = await startNode('cachelog', cachelogEnv(emptyDir), execArgv);
+  const memEmpty = await empty.forked.request<Mem>({ cmd: 'mem' });
+  await stop(empty.child);
+
+  for (const d of datasets) {
+    const dir = join(work, `recovery-${d.id}`);
+    log(`recovery: writing ${d.title} (cachelog, through the entity registry)`);
+    const filler = await startNode('cachelog', cachelogEnv(dir, { JOURNAL_SYNC: 'none' }));
+    const fill = await filler.forked.request<{ ms: number }>({ cmd: 'fill', org: 'bench', cache: 'big', sets: d.sets, keys: d.keys, valueBytes: 100 });
+    await stop(filler.child, 'SIGTERM', 120_000); // clean shutdown: snapshots written
+    run(process.execPath, [serverScript('drop-snapshots'), dir, '--settle']);
+    log(`  filled in ${fill.ms} ms`);
+
+    const withSnapshot = await startNode('cachelog', cachelogEnv(dir), execArgv);
+    let mem: Mem | undefined;
+    if (d.id === 'distinct') mem = await withSnapshot.forked.request({ cmd: 'mem' });
+    await stop(withSnapshot.child, 'SIGKILL');
+    run(process.execPath, [serverScript('drop-snapshots'), dir]);
+    run(process.execPath, [serverScript('drop-snapshots'), dir, '--settle']);
+    const journalOnly = await startNode('cachelog', cachelogEnv(dir), execArgv);
+    if (d.id === 'distinct') {
+      const memReplay = await journalOnly.forked.request<Mem>({ cmd: 'mem' });
+      notes.push(
+        `memory after a full replay instead of a snapshot load: ${fmt((memReplay.rss - memEmpty.rss) / d.keys)} B RSS/key, ${fmt((memReplay.heapUsed + memReplay.external - memEmpty.heapUsed - memEmpty.external) / d.keys)} B heap + external/key`,
+      );
+    }
+    await stop(journalOnly.child, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    log(`  cachelog restart: journal only ${journalOnly.readyMs} ms, with snapshot ${withSnapshot.readyMs} ms`);
+
+    let redisAof = NaN;
+    let redisRdb = NaN;
+    let redisMem = NaN;
+    if (haveRedis) {
+      const rdir = join(work, `redis-${d.id}`);
+      const first = await startRedis(rdir, true);
+      redisCli(first.port, 'config', 'set', 'appendfsync', 'everysec'); // only to write the data faster
+      const emptyUsed = redisInfo(first.port, 'used_memory');
+      const file = join(work, `${d.id}.resp`);
+      respSets(file, d.sets, d.keys, 100);
+      redisPipe(first.port, file);
+      rmSync(file);
+      redisCli(first.port, 'config', 'set', 'appendfsync', 'always');
+      const used = redisInfo(first.port, 'used_memory');
+      redisMem = (used - emptyUsed) / d.keys;
+      redisCli(first.port, 'save'); // dump.rdb of the same data
+      await stop(first.child);
+      const aof = await startRedis(rdir, true);
+      redisAof = aof.readyMs;
+      await stop(aof.child, 'SIGKILL');
+      const rdb = await startRedis(rdir, false);
+      redisRdb = rdb.readyMs;
+      await stop(rdb.child, 'SIGKILL');
+      rmSync(rdir, { recursive: true, force: true });
+      log(`  redis restart: AOF ${redisAof} ms, RDB ${redisRdb} ms`);
+    }
+    const eps = (ms: number) => fmt(d.sets / (ms / 1000));
+    rows.push({
+      figure: `restart, ${d.title}, journal only / AOF: s (events/s)`,
+      values: { cachelog: `${fmt(journalOnly.readyMs / 1000, 2)} (${eps(journalOnly.readyMs)})`, redis: `${fmt(redisAof / 1000, 2)} (${eps(redisAof)})` },
+      ratios: `${fmt(redisAof / journalOnly.readyMs, 2)}× Redis AOF speed`,
+    });
+    rows.push({
+      figure: `restart, ${d.title}, with snapshot / RDB: s`,
+      values: { cachelog: fmt(withSnapshot.readyMs / 1000, 2), redis: fmt(redisRdb / 1000, 2) },
+      ratios: `${fmt(redisRdb / withSnapshot.readyMs, 2)}× Redis RDB speed`,
+    });
+    if (mem) {
+      const rssPerKey = (mem.rss - memEmpty.rss) / d.keys;
+      const heapPerKey = (mem.heapUsed + mem.external - memEmpty.heapUsed - memEmpty.external) / d.keys;
+      rows.push({ figure: `memory per key, ${fmt(d.keys)} keys × 100 B: RSS B`, values: { cachelog: fmt(rssPerKey), redis: `${fmt(redisMem)} (used_memory)` }, ratios: `${fmt(rssPerKey / redisMem, 2)}× Redis` });
+      rows.push({ figure: `memory per key, ${fmt(d.keys)} keys × 100 B: V8 heap + external (slabs) B`, values: { cachelog: fmt(heapPerKey), redis: `${fmt(redisMem)} (used_memory)` }, ratios: `${fmt(heapPerKey / redisMem, 2)}× Redis` });
+    }
+  }
+}
+
+function table(): string {
+  const header = ['figure', 'cachelog', 'bare Fastify', 'bare NestJS', 'webdis + Redis', 'Redis', 'ratio'];
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
+  for (const row of rows) {
+    const v = row.values;
+    lines.push(`| ${[row.figure, v.cachelog ?? '', v.fastify ?? '', v.nest ?? '', v.webdis ?? '', v.redis ?? '', row.ratios].join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const uptimeBefore = execSync('uptime', { encoding: 'utf8' }).trim();
+  const started = Date.now();
+  log(`cachelog benchmark${QUICK ? ' (--quick)' : ''}: ${RUNS} run(s) of ${DURATION_S} s per target and workload, ${CONNECTIONS} connections, load by ${loadTool()}`);
+  log(`load before: ${uptimeBefore}`);
+  if (!existsSync(join(ROOT, 'dist', 'app.factory.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  await throughput();
+  await recovery();
+  const uptimeAfter = execSync('uptime', { encoding: 'utf8' }).trim();
+  const tableText = table();
+  log('');
+  const v = versions();
+  const cpu = cpus();
+  const extra = existsSync(join(ROOT, 'bench', 'notes.md')) ? readFileSync(join(ROOT, 'bench', 'notes.md'), 'utf8') : '';
+  const doc = [
+    '# Benchmarks',
+    '',
+    `Generated by \`npm run bench${QUICK ? ' -- --quick' : ''}\` on ${new Date().toISOString()} in ${fmt((Date.now() - started) / 1000)} s.`,
+    '',
+    '## Machine and versions',
+    '',
+    `- ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB, ${platform()} ${release()}`,
+    `- load before: \`${uptimeBefore}\``,
+    `- load after: \`${uptimeAfter}\` (the machine is shared with other engineers' test runs: figures are noisy)`,
+    ...Object.entries(v).map(([name, version]) => `- ${name}: ${version}`),
+    '',
+    '## Method',
+    '',
+    `- Every server runs in its own process; the load generator (${loadTool()}) is another process, on loopback, ${CONNECTIONS} connections, ${DURATION_S} s per run, ${RUNS} run(s), targets alternated A B C D A B C D; figures are medians of the runs, ratios the median of the per-round ratios.`,
+    '- cachelog runs from `dist/` with `JOURNAL_SYNC=always` (a 2xx is sent after fsync) and a real JWT; Redis runs with `appendonly yes`, `appendfsync always` behind webdis (2 threads).',
+    '- Bare Fastify / bare NestJS: the same routes answering a constant 100-byte value, 201 for POST, and a computed batch answer.',
+    '- Restart: time from spawning the process until it answers (cachelog: listening after recovering every cache and catching projections up, Node and Nest boot included (~0.4 s); Redis: PING answered after loading). The data is written through the entity registry (`JOURNAL_SYNC=none` only to write it faster), stopped cleanly, and the directory opened and closed once untimed so LevelDB has flushed its own log. "journal only": snapshots deleted, the whole journal replayed; Redis loads the same data from its AOF (no RDB preamble) or its RDB.',
+    '- Memory: RSS, and V8 heap used + external memory (the value slabs), after a full GC, loaded minus an empty service, per key; Redis: `used_memory` loaded minus empty.',
+    '',
+    '## Results',
+    '',
+    tableText,
+    '',
+    ...(notes.length ? ['Notes from this run:', '', ...notes.map((n) => `- ${n}`), ''] : []),
+    extra,
+  ].join('\n');
+  mkdirSync(join(ROOT, 'docs'), { recursive: true });
+  writeFileSync(join(ROOT, 'docs', QUICK ? 'benchmarks-quick.md' : 'benchmarks.md'), doc);
+  log(`written to docs/${QUICK ? 'benchmarks-quick.md' : 'benchmarks.md'}`);
+  for (const n of notes) log(`note: ${n}`);
+  log('');
+  log(tableText);
+}
+
+main()
+  .catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(() => rmSync(work, { recursive: true, force: true }));

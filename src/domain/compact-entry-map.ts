@@ -1,0 +1,210 @@
+import { EntryMap } from './entry-map';
+import type { Entry } from './state';
+
+const SLAB_BYTES = 1 << 20;
+/** Values larger than this get their own buffer instead of a place in a slab. */
+const LARGE_VALUE = 64 * 1024;
+const NO_SLAB = -1;
+
+/**
+ * The committed entries of a cache, stored compactly: a `Map<key, slot>` and, per slot,
+ * numbers in typed arrays; value bytes are copied into shared 1 MiB slabs (large values
+ * keep their own buffer). Per key this costs the Map entry, the key string, ~28 bytes of
+ * slot fields and the value bytes, instead of an Entry object, a Buffer view object and
+ * the whole journal record the view would keep alive.
+ *
+ * Slabs are append-only: a value's bytes are never overwritten, so an Entry handed out by
+ * `get` (a view into a slab) stays valid after the key is changed. Space freed by
+ * overwrites and deletes is reclaimed by copying the live values into fresh slabs once it
+ * exceeds the live bytes (amortized O(1) per write).
+ *
+ * It implements the `EntryMap` the domain uses, with `Map` semantics, insertion order
+ * included, so `decide` and `evolve` work on it unchanged.
+ */
+export class CompactEntryMap implements EntryMap<Entry> {
+  private index = new Map<string, number>();
+  private slabOf = new Int32Array(16);
+  private offsetOf = new Int32Array(16);
+  private lengthOf = new Int32Array(16);
+  private expiresAtOf = new Float64Array(16);
+  private versionOf = new Float64Array(16);
+  private large: Array<Uint8Array | undefined> = [];
+  private free: number[] = [];
+  private nextSlot = 0;
+  private slabs: Buffer[] = [];
+  private position = SLAB_BYTES;
+  private liveBytes = 0;
+  private garbageBytes = 0;
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  get(key: string): Entry | undefined {
+    const slot = this.index.get(key);
+    return slot === undefined ? undefined : this.entryAt(slot);
+  }
+
+  has(key: string): boolean {
+    return this.index.has(key);
+  }
+
+  set(key: string, entry: Entry): this {
+    return this.setRaw(key, entry.value, 0, entry.value.byteLength, entry.expiresAt, entry.version);
+  }
+
+  /** `set` from bytes `src[offset, offset + length)` (copied), without an Entry (snapshot loading). */
+  setRaw(key: string, src: Uint8Array, offset: number, length: number, expiresAt: number, version: number): this {
+    const existing = this.index.get(key);
+    let slot: number;
+    if (existing !== undefined) {
+      this.release(existing);
+      slot = existing;
+    } else {
+      slot = this.free.length > 0 ? this.free.pop()! : this.newSlot();
+      this.index.set(key, slot);
+    }
+    this.store(slot, src, offset, length);
+    this.expiresAtOf[slot] = expiresAt;
+    this.versionOf[slot] = version;
+    this.maybeCompact();
+    return this;
+  }
+
+  delete(key: string): boolean {
+    const slot = this.index.get(key);
+    if (slot === undefined) return false;
+    this.release(slot);
+    this.free.push(slot);
+    this.index.delete(key);
+    this.maybeCompact();
+    return true;
+  }
+
+  clear(): void {
+    this.index = new Map();
+    this.slabOf = new Int32Array(16);
+    this.offsetOf = new Int32Array(16);
+    this.lengthOf = new Int32Array(16);
+    this.expiresAtOf = new Float64Array(16);
+    this.versionOf = new Float64Array(16);
+    this.large = [];
+    this.free = [];
+    this.nextSlot = 0;
+    this.slabs = [];
+    this.position = SLAB_BYTES;
+    this.liveBytes = 0;
+    this.garbageBytes = 0;
+  }
+
+  *entries(): IterableIterator<[string, Entry]> {
+    for (const [key, slot] of this.index) yield [key, this.entryAt(slot)];
+  }
+
+  keys(): IterableIterator<string> {
+    return this.index.keys();
+  }
+
+  /** Every entry as raw parts (its bytes are `src[offset, offset + length)`), in order. */
+  forEachRaw(visit: (key: string, src: Uint8Array, offset: number, length: number, expiresAt: number, version: number) => void): void {
+    for (const [key, slot] of this.index) {
+      const slab = this.slabOf[slot];
+      const length = this.lengthOf[slot];
+      if (slab === NO_SLAB) visit(key, this.large[slot]!, 0, length, this.expiresAtOf[slot], this.versionOf[slot]);
+      else visit(key, this.slabs[slab], this.offsetOf[slot], length, this.expiresAtOf[slot], this.versionOf[slot]);
+    }
+  }
+
+  /** Keys with an expiry and their `expiresAt`, without building Entries (recovery). */
+  *expiring(): IterableIterator<[string, number]> {
+    for (const [key, slot] of this.index) if (this.expiresAtOf[slot] !== 0) yield [key, this.expiresAtOf[slot]];
+  }
+
+  /** The value of a key unless missing or expired at `now`, without building an Entry (the GET path). */
+  liveValue(key: string, now: number): Uint8Array | undefined {
+    const slot = this.index.get(key);
+    if (slot === undefined) return undefined;
+    const expiresAt = this.expiresAtOf[slot];
+    return expiresAt !== 0 && expiresAt <= now ? undefined : this.valueAt(slot);
+  }
+
+  private entryAt(slot: number): Entry {
+    return { value: this.valueAt(slot), expiresAt: this.expiresAtOf[slot], version: this.versionOf[slot] };
+  }
+
+  private valueAt(slot: number): Uint8Array {
+    const slab = this.slabOf[slot];
+    if (slab === NO_SLAB) return this.large[slot]!;
+    const offset = this.offsetOf[slot];
+    return this.slabs[slab].subarray(offset, offset + this.lengthOf[slot]);
+  }
+
+  private newSlot(): number {
+    const slot = this.nextSlot++;
+    if (slot >= this.slabOf.length) {
+      const grow = <T extends Int32Array | Float64Array>(from: T): T => {
+        const to = new (from.constructor as new (n: number) => T)(from.length * 2);
+        to.set(from);
+        return to;
+      };
+      this.slabOf = grow(this.slabOf);
+      this.offsetOf = grow(this.offsetOf);
+      this.lengthOf = grow(this.lengthOf);
+      this.expiresAtOf = grow(this.expiresAtOf);
+      this.versionOf = grow(this.versionOf);
+    }
+    return slot;
+  }
+
+  private store(slot: number, src: Uint8Array, offset: number, length: number): void {
+    this.liveBytes += length;
+    this.lengthOf[slot] = length;
+    if (length > LARGE_VALUE) {
+      // Own copy: the caller's buffer may be a view into something much larger.
+      this.slabOf[slot] = NO_SLAB;
+      this.large[slot] = Uint8Array.prototype.slice.call(src, offset, offset + length) as Uint8Array;
+      return;
+    }
+    const slab = this.reserve(length);
+    this.slabs[slab].set(length === src.byteLength && offset === 0 ? src : src.subarray(offset, offset + length), this.position);
+    this.slabOf[slot] = slab;
+    this.offsetOf[slot] = this.position;
+    this.position += length;
+    if (slot < this.large.length) this.large[slot] = undefined;
+  }
+
+  /** The slab with room for `length` more bytes at `position` (a new one if needed). */
+  private reserve(length: number): number {
+    if (this.slabs.length === 0 || this.position + length > SLAB_BYTES) {
+      this.slabs.push(Buffer.allocUnsafeSlow(SLAB_BYTES));
+      this.position = 0;
+    }
+    return this.slabs.length - 1;
+  }
+
+  private release(slot: number): void {
+    const length = this.lengthOf[slot];
+    this.liveBytes -= length;
+    if (this.slabOf[slot] === NO_SLAB) this.large[slot] = undefined;
+    else this.garbageBytes += length;
+  }
+
+  private maybeCompact(): void {
+    if (this.garbageBytes < 4 * SLAB_BYTES || this.garbageBytes < this.liveBytes) return;
+    const old = this.slabs;
+    this.slabs = [];
+    this.position = SLAB_BYTES;
+    for (const slot of this.index.values()) {
+      const slab = this.slabOf[slot];
+      if (slab === NO_SLAB) continue;
+      const length = this.lengthOf[slot];
+      const offset = this.offsetOf[slot];
+      const target = this.reserve(length);
+      old[slab].copy(this.slabs[target], this.position, offset, offset + length);
+      this.slabOf[slot] = target;
+      this.offsetOf[slot] = this.position;
+      this.position += length;
+    }
+    this.garbageBytes = 0;
+  }
+}

@@ -1,0 +1,26 @@
+import * as zlib from 'node:zlib';
+
+/**
+ * CRC-32 (IEEE 802.3, the polynomial of zlib and gzip) of a journal record. Node has it
+ * natively as `zlib.crc32` since 20.15 / 22.2; on older Node a small table-driven version
+ * computes the same value, so data written by either can be read by either.
+ */
+const TABLE = (() => {
+  const table = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c;
+  }
+  return table;
+})();
+
+export function crc32Portable(bytes: Uint8Array): number {
+  let crc = -1;
+  for (let i = 0; i < bytes.length; i++) crc = TABLE[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
+  return (crc ^ -1) >>> 0;
+}
+
+const native = (zlib as unknown as { crc32?: (data: Uint8Array) => number }).crc32;
+
+export const crc32: (bytes: Uint8Array) => number = typeof native === 'function' ? (bytes) => native(bytes) : crc32Portable;
