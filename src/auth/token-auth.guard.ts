@@ -23,11 +23,16 @@ export abstract class TokenAuthGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<FastifyRequest & RequestWithPrincipal>();
+    request.principal = this.authenticate(request);
+    return true;
+  }
+
+  /** The caller of this request, or an AuthError / ApiError / RateLimitedError. */
+  authenticate(request: FastifyRequest): Principal {
     const token = this.extractToken(request);
     const principal = this.auth.verify(token);
     this.authorize(principal, request);
     this.limiter.admit(token!, principal);
-    request.principal = principal;
-    return true;
+    return principal;
   }
 }

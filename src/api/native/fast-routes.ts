@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AuthService } from '../../auth/auth.service';
-import { RateLimiter } from '../../auth/rate-limiter';
+import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
 import { Principal } from '../../auth/principal';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { CacheService, commandMeta } from '../cache.service';
@@ -26,9 +25,8 @@ const isJson = (request: FastifyRequest) => /^application\/json\b/i.test(request
 @Injectable()
 export class NativeFastRoutes {
   constructor(
-    private readonly auth: AuthService,
+    private readonly bearer: BearerAuthGuard,
     private readonly caches: CacheService,
-    private readonly limiter: RateLimiter,
     private readonly history: HistoryService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -76,11 +74,7 @@ export class NativeFastRoutes {
   }
 
   private principal(request: FastifyRequest): Principal {
-    const header = request.headers.authorization;
-    const token = header !== undefined && /^Bearer /i.test(header) ? header.slice(7).trim() : undefined;
-    const principal = this.auth.verify(token);
-    this.limiter.admit(token!, principal); // as TokenAuthGuard does for the Nest routes
-    return principal;
+    return this.bearer.authenticate(request);
   }
 
   private get(request: FastifyRequest<{ Params: Params }>, reply: FastifyReply): void {
