@@ -4,9 +4,11 @@ import { EntityRegistry } from './entities/entity-registry';
 import { Journal } from './journal/journal';
 import { Storage } from './journal/storage';
 import { CacheNamesProjection } from './projections/cache-names.projection';
-import { KeyListingProjection } from './projections/key-listing.projection';
 import { CACHE_NAMES_RUNNER, KEY_LISTING_RUNNER } from './projections/projections.module';
 import { ProjectionRunner } from './projections/projection-runner';
+
+/** How long a clean shutdown waits for projections to apply the last events. */
+const PROJECTION_DRAIN_MS = 10_000;
 
 /**
  * Start: open the database, catch the projections up, recover every live cache (so that
@@ -24,7 +26,6 @@ export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly names: CacheNamesProjection,
     @Inject(KEY_LISTING_RUNNER) private readonly keyListing: ProjectionRunner,
     @Inject(CACHE_NAMES_RUNNER) private readonly cacheNames: ProjectionRunner,
-    private readonly keyRows: KeyListingProjection,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -62,13 +63,17 @@ export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
       this.logger.log('repair: the journal is intact, nothing to do');
       return;
     }
-    const removed = await this.journal.truncateFrom(bad, [this.keyRows.rows, this.names.rows]);
+    const removed = await this.journal.truncateFrom(bad);
     this.logger.warn(`repair: truncated the journal at global offset ${bad}: ${removed} event(s) removed; projections will be rebuilt`);
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.registry.stopAll();
-    await Promise.all([this.keyListing.waitFor(this.journal.highestOffset), this.cacheNames.waitFor(this.journal.highestOffset)]);
+    for (const runner of [this.keyListing, this.cacheNames]) {
+      if (!(await runner.reached(this.journal.highestOffset, PROJECTION_DRAIN_MS))) {
+        this.logger.warn(`projection ${runner.projection.name} is behind at shutdown; it catches up from its stored offset on the next start`);
+      }
+    }
     this.keyListing.stop();
     this.cacheNames.stop();
     await this.storage.close();

@@ -64,7 +64,7 @@ export async function stateAt(journal: Journal, entityId: Buffer, seq: number): 
  * are the journal's business), through its `decodeAt`.
  */
 export function decodeStored(journal: Journal, entityId: Buffer, seq: number, value: Uint8Array): CacheEvent {
-  return journal['decodeAt'](entityId, seq, value);
+  return journal.decodeAt(entityId, seq, value);
 }
 
 export async function eventAt(journal: Journal, entityId: Buffer, seq: number): Promise<CacheEvent | undefined> {

@@ -327,7 +327,7 @@ export class Journal {
    * suffix, so per-entity sequences stay gapless), snapshots past the new ends, and the
    * projections' offsets past it (they then rebuild). Returns how many events were removed.
    */
-  async truncateFrom(fromOffset: number, projectionRows: Storage['projections'][]): Promise<number> {
+  async truncateFrom(fromOffset: number): Promise<number> {
     const removed: Array<{ global: Buffer; key: Buffer }> = [];
     for await (const [key, value] of this.storage.global.iterator({ gte: uint64BE(fromOffset) })) removed.push({ global: key, key: value });
     const firstRemovedSeq = new Map<string, { entityId: Buffer; seq: number }>();
@@ -350,7 +350,8 @@ export class Journal {
     // Projections may have applied removed events: they are rebuilt from scratch on this start.
     if (removed.length > 0) {
       await this.storage.offsets.clear();
-      for (const rows of projectionRows) await rows.clear();
+      await this.storage.projections.clear(); // every projection's rows: nested sublevels share the range
+
     }
     this.lastOffset = Math.min(this.lastOffset, fromOffset - 1);
     return removed.length;

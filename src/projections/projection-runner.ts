@@ -44,6 +44,13 @@ export class ProjectionBatch {
   }
 }
 
+export class ProjectionUnavailableError extends Error {
+  readonly code = 'PROJECTION_UNAVAILABLE';
+  constructor(name: string) {
+    super(`the ${name} read model is not being maintained (the service is stopping)`);
+  }
+}
+
 /** A read model maintained from committed events. */
 export interface Projection {
   readonly name: string;
@@ -64,7 +71,8 @@ export class ProjectionRunner {
   private offset = 0;
   private live: Array<readonly Envelope[]> = [];
   private liveQueued = false;
-  private waiters: Array<{ offset: number; resolve: () => void }> = [];
+  private waiters: Array<{ offset: number; resolve: () => void; reject: (error: Error) => void }> = [];
+  private stopped = false;
   private readonly nameKey: Buffer;
 
   constructor(
@@ -111,15 +119,32 @@ export class ProjectionRunner {
     }, LIVE_GATHER_MS);
   }
 
+  /** Stops following the journal; whoever still waits for an offset is told it will not come. */
   stop(): void {
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.subscriptions = [];
+    this.stopped = true;
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiting) waiter.reject(new ProjectionUnavailableError(this.projection.name));
   }
 
   /** Resolves once every event up to `offset` is reflected in the read model. */
   waitFor(offset: number): Promise<void> {
     if (offset <= this.offset) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ offset, resolve }));
+    if (this.stopped) return Promise.reject(new ProjectionUnavailableError(this.projection.name));
+    return new Promise((resolve, reject) => this.waiters.push({ offset, resolve, reject }));
+  }
+
+  /** Waits for `offset` at most `ms`; true when it was reached. */
+  async reached(offset: number, ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    try {
+      return await Promise.race([this.waitFor(offset).then(() => true), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Drops every row and offset and rebuilds from the start of the journal. */

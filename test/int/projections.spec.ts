@@ -121,4 +121,15 @@ describe('projections', () => {
     expect(again.appliedOffset).toBe(offset);
     again.stop();
   });
+
+  it('tells whoever waits for an offset that it will not come once the runner stops', async () => {
+    const runner = new ProjectionRunner(storage, journal, new CacheNamesProjection(storage));
+    await runner.start();
+    const pending = runner.waitFor(journal.highestOffset + 1);
+    expect(await runner.reached(journal.highestOffset + 1, 20)).toBe(false);
+    runner.stop();
+    await expect(pending).rejects.toMatchObject({ code: 'PROJECTION_UNAVAILABLE' });
+    await expect(runner.waitFor(journal.highestOffset + 1)).rejects.toMatchObject({ code: 'PROJECTION_UNAVAILABLE' });
+    await expect(runner.waitFor(0)).resolves.toBeUndefined();
+  });
 });

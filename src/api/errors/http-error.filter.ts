@@ -3,6 +3,7 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from '../../auth/auth.service';
 import { RateLimitedError } from '../../auth/rate-limiter';
 import { JournalUnavailableError } from '../../journal/journal';
+import { ProjectionUnavailableError } from '../../projections/projection-runner';
 import { ApiError } from './api-error';
 import { errorFormatFor } from './error-format';
 
@@ -24,7 +25,9 @@ export function classify(error: unknown): { status: number; code: string; messag
   if (error instanceof ApiError) return { status: error.status, code: error.code, message: error.message };
   if (error instanceof AuthError) return { status: 401, code: error.code, message: error.message };
   if (error instanceof RateLimitedError) return { status: 429, code: error.code, message: error.message };
-  if (error instanceof JournalUnavailableError) return { status: 503, code: error.code, message: error.message };
+  if (error instanceof JournalUnavailableError || error instanceof ProjectionUnavailableError) {
+    return { status: 503, code: error.code, message: error.message };
+  }
   if (error instanceof HttpException) {
     const status = error.getStatus();
     return { status, code: STATUS_CODES[status] ?? `HTTP_${status}`, message: error.message };

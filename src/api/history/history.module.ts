@@ -43,7 +43,7 @@ export class HistoryModule implements OnApplicationBootstrap, BeforeApplicationS
   /** Stops following the log; events committed later are caught up on the next start. */
   async beforeApplicationShutdown(): Promise<void> {
     await this.journal.whenIdle();
-    await this.runner.waitFor(this.journal.highestOffset);
+    await this.runner.reached(this.journal.highestOffset, 10_000);
     this.runner.stop();
   }
 }
