@@ -32,6 +32,7 @@ const schema = z.object({
   JWT_PUBLIC_KEY: optionalText,
   JWT_ISSUER: optionalText,
   SNAPSHOT_EVERY: wholeNumber('SNAPSHOT_EVERY', 1000, 1),
+  SNAPSHOTS_KEPT: wholeNumber('SNAPSHOTS_KEPT', 2, 1),
   JOURNAL_SYNC: z.enum(['always', 'none'], { message: 'JOURNAL_SYNC must be "always" or "none"' }).default('always'),
   MAX_VALUE_BYTES: wholeNumber('MAX_VALUE_BYTES', 4 * MiB, 1),
   ENABLE_ORG_SERVICE_LEVEL_SAAS: z
@@ -82,6 +83,8 @@ export interface AppConfig {
   readonly jwtPublicKey?: string;
   readonly jwtIssuer?: string;
   readonly snapshotEvery: number;
+  /** Snapshots kept per cache, newest first. */
+  readonly snapshotsKept: number;
   readonly journalSync: 'always' | 'none';
   readonly maxValueBytes: number;
   readonly orgQuotaEnabled: boolean;
@@ -123,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     jwtPublicKey: e.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
     jwtIssuer: e.JWT_ISSUER,
     snapshotEvery: e.SNAPSHOT_EVERY,
+    snapshotsKept: e.SNAPSHOTS_KEPT,
     journalSync: e.JOURNAL_SYNC,
     maxValueBytes: e.MAX_VALUE_BYTES,
     orgQuotaEnabled: e.ENABLE_ORG_SERVICE_LEVEL_SAAS,

@@ -77,7 +77,6 @@ export interface SnapshotRecord {
   readonly state: CacheState;
 }
 
-const SNAPSHOTS_KEPT = 2;
 const GLOBAL_READ_CHUNK = 512;
 const REPLAY_CHUNK = 4096;
 /** Newest global records checked on every start. */
@@ -98,9 +97,14 @@ export class Journal {
   private lastOffset = 0;
   private idle: Array<() => void> = [];
 
+  /**
+   * @param snapshotsKept snapshots kept per cache (newest first): more of them let
+   *   point-in-time reads start nearer their point and `snapshots:K` retention cut deeper.
+   */
   constructor(
     private readonly storage: Storage,
     private readonly sync: SyncPolicy = 'always',
+    private readonly snapshotsKept = 2,
   ) {}
 
   async open(): Promise<void> {
@@ -219,7 +223,7 @@ export class Journal {
     for await (const key of this.storage.snapshots.keys({ gte: withSeq(entityId, 0), lt: withSeq(entityId, seq), reverse: true })) {
       older.push(key);
     }
-    const stale = older.slice(SNAPSHOTS_KEPT - 1);
+    const stale = older.slice(this.snapshotsKept - 1);
     if (stale.length > 0) await this.storage.snapshots.batch(stale.map((key) => ({ type: 'del' as const, key })));
   }
 

@@ -123,6 +123,18 @@ describe('Journal over real LevelDB', () => {
     await storage.close();
   });
 
+  it('keeps as many snapshots as configured (SNAPSHOTS_KEPT)', async () => {
+    const storage = new Storage(dir.path);
+    await storage.open();
+    const journal = new Journal(storage, 'always', 3);
+    for (const seq of [10, 20, 30, 40]) await journal.saveSnapshot(id, seq, initialState());
+    const seqs: number[] = [];
+    for await (const key of storage.snapshots.keys()) seqs.push(key.readUInt32BE(key.length - 4));
+    expect(seqs).toEqual([20, 30, 40]);
+    expect((await journal.loadSnapshot(id, 25))?.seq).toBe(20);
+    await storage.close();
+  });
+
   it('rejects every append of a batch when the write fails, and burns no entity sequence', async () => {
     const { storage, journal } = await open(dir.path);
     await storage.db.close();
