@@ -4,16 +4,7 @@ import { Clock } from '../config/clock';
 import { Storage } from '../journal/storage';
 import { TaskActions } from './task-actions';
 import { TaskEvent, nextTaskState } from './task.machine';
-import { TaskAction, TaskParams, TaskRecord, TaskStore } from './task.store';
-
-export interface TaskRequest {
-  readonly org: string;
-  readonly cacheName: string;
-  readonly action: TaskAction;
-  readonly params: TaskParams;
-  readonly by: string;
-  readonly device: string | null;
-}
+import { TaskRecord, TaskRequest, TaskStore } from './task.store';
 
 /** Reason recorded for a task that was running when the process stopped. */
 export const INTERRUPTED_REASON = 'the process stopped while the task was running; submit it again';

@@ -13,16 +13,20 @@ export interface TaskParams {
   readonly retention?: string;
 }
 
-export interface TaskRecord {
-  readonly id: string;
-  /** Submission order (process-wide, persisted): tasks of one cache run in this order. */
-  readonly n: number;
+/** What a client asks for. */
+export interface TaskRequest {
   readonly org: string;
   readonly cacheName: string;
   readonly action: TaskAction;
   readonly params: TaskParams;
   readonly by: string;
   readonly device: string | null;
+}
+
+export interface TaskRecord extends TaskRequest {
+  readonly id: string;
+  /** Submission order (process-wide, persisted): tasks of one cache run in this order. */
+  readonly n: number;
   readonly state: TaskState;
   readonly createdAt: number;
   readonly startedAt?: number;
