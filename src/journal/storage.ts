@@ -33,6 +33,11 @@ export class Storage {
     this.meta = space('meta');
   }
 
+  /** The key space of one projection's rows, nested in `projections`. */
+  projectionRows(name: string): Sublevel {
+    return this.projections.sublevel<Bytes, Bytes>(name, BINARY) as unknown as Sublevel;
+  }
+
   async open(): Promise<void> {
     await this.db.open();
     const formatKey = Buffer.from('format');

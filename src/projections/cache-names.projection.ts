@@ -18,7 +18,7 @@ export class CacheNamesProjection implements Projection {
   readonly rows: Sublevel;
 
   constructor(storage: Storage) {
-    this.rows = storage.projections.sublevel('names', { keyEncoding: 'buffer', valueEncoding: 'buffer' }) as unknown as Sublevel;
+    this.rows = storage.projectionRows('names');
   }
 
   async apply({ entityId, event }: Envelope, batch: ProjectionBatch): Promise<void> {

@@ -13,7 +13,7 @@ export class EventOffsetsProjection implements Projection {
   readonly rows: Sublevel;
 
   constructor(storage: Storage) {
-    this.rows = storage.projections.sublevel('event-offsets', { keyEncoding: 'buffer', valueEncoding: 'buffer' }) as unknown as Sublevel;
+    this.rows = storage.projectionRows('event-offsets');
   }
 
   apply({ entityId, seq, offset }: Envelope, batch: ProjectionBatch): void {

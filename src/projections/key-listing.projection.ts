@@ -9,7 +9,7 @@ export class KeyListingProjection implements Projection {
   readonly rows: Sublevel;
 
   constructor(storage: Storage) {
-    this.rows = storage.projections.sublevel('keys', { keyEncoding: 'buffer', valueEncoding: 'buffer' }) as unknown as Sublevel;
+    this.rows = storage.projectionRows('keys');
   }
 
   async apply({ entityId, event }: Envelope, batch: ProjectionBatch): Promise<void> {
