@@ -195,16 +195,7 @@ export class CacheEntity {
       this.seq += events.length;
       this.lastOffset = envelopes[envelopes.length - 1].offset;
       this.maybeSnapshot();
-      // Replies go out on the next check phase: the journal's next group commit (which the
-      // drain loop feeds right after this returns) is handed to LevelDB first, so its fsync
-      // overlaps the writing of these responses. The events are on disk and applied already.
-      setImmediate(() => this.reply(replies, envelopes));
-      return;
     }
-    this.reply(replies, envelopes);
-  }
-
-  private reply(replies: Array<{ ask: Ask; error?: DomainError; from: number; count: number }>, envelopes: Envelope[]): void {
     for (const { ask, error, from, count } of replies) {
       ask.resolve(error ? { ok: false, error } : { ok: true, envelopes: envelopes.slice(from, from + count) });
     }

@@ -136,11 +136,6 @@ export class Journal {
 
   private async writeBatch(): Promise<void> {
     this.scheduled = false;
-    if (this.pending.length === 0) {
-      this.writing = false;
-      for (const resolve of this.idle.splice(0)) resolve();
-      return;
-    }
     this.writing = true;
     const appends = this.pending;
     this.pending = [];
@@ -162,15 +157,8 @@ export class Journal {
     try {
       await this.storage.db.batch(ops as never, { sync: this.sync === 'always' });
       this.lastOffset = offset;
-      // The next batch is scheduled before the appenders hear back: whatever they append
-      // while handling this result (in microtasks) joins it, and it is handed to LevelDB in
-      // this loop turn, before replies deferred with setImmediate are written to sockets.
-      this.scheduled = true;
-      setImmediate(() => void this.writeBatch());
       appends.forEach((append, i) => append.resolve(results[i]));
       this.committed$.next(results.flat());
-      this.writing = false;
-      return;
     } catch (cause) {
       const error = new JournalUnavailableError(cause);
       this.logger.error(error.message);
