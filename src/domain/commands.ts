@@ -30,7 +30,13 @@ export type CacheCommand =
       readonly requireCache?: boolean;
     })
   /** Adds `amount` to a decimal integer value (a missing key counts as 0); journaled as a Set of the result. */
-  | (CommandMeta & { readonly type: 'Increment'; readonly key: string; readonly amount: number })
+  | (CommandMeta & {
+      readonly type: 'Increment';
+      readonly key: string;
+      readonly amount: number;
+      /** Bytes the tenant may still add; undefined means unlimited. Supplied by the shell. */
+      readonly quotaRemaining?: number;
+    })
   /** Changes some settings; the rest keep their values. */
   | (CommandMeta & { readonly type: 'ChangeSettings'; readonly settings: Partial<CacheSettings> })
   | (CommandMeta & { readonly type: 'DeleteKey'; readonly key: string })

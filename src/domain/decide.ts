@@ -81,6 +81,10 @@ export function decide(state: CacheState, command: CacheCommand, now: number): D
       const value = new TextEncoder().encode(String(result));
       const invalid = checkValue(state, value);
       if (invalid) return reject(invalid);
+      const previous = state.status === 'live' ? state.entries.get(command.key) : undefined;
+      if (command.quotaRemaining !== undefined && value.byteLength - (previous?.value.byteLength ?? 0) > command.quotaRemaining) {
+        return reject(domainError('QUOTA_EXCEEDED', 'the organisation has reached its byte quota'));
+      }
       const ttl = state.settings.ttlSeconds;
       const expiresAt = current !== undefined ? current.expiresAt : ttl === 0 ? 0 : now + ttl * 1000;
       return accept(...store(state, meta, command.key, value, expiresAt));

@@ -39,6 +39,20 @@ describe('per-org byte quota by service level', () => {
     expect(batch.json()).toEqual({ complete: false, results: [{ cacheName: 'r1', key: 'x', success: false }] });
   });
 
+  it('applies to IronCache increments too', async () => {
+    const counter = tokenFor({ org: 'counter' });
+    expect((await http(`${app.url}/c/filler`, { method: 'POST', token: counter, body: Buffer.alloc(85) })).status).toBe(201);
+    const put = await http(`${app.url}/1/projects/counter/caches/c/items/n`, { method: 'PUT', token: counter, body: { value: '9'.repeat(15) } });
+    expect(put.status).toBe(200);
+    const grow = await http(`${app.url}/1/projects/counter/caches/c/items/n/increment`, { method: 'POST', token: counter, body: { amount: 1 } });
+    expect(grow.status).toBe(403); // IronCache answers an exceeded quota with 403
+    expect(grow.json().msg).toMatch(/quota/);
+    const read = await http(`${app.url}/1/projects/counter/caches/c/items/n`, { token: counter });
+    expect(read.json().value).toBe('9'.repeat(15));
+    const shrink = await http(`${app.url}/1/projects/counter/caches/c/items/n/increment`, { method: 'POST', token: counter, body: { amount: -1 } });
+    expect(shrink.json()).toEqual({ msg: 'Added', value: 999999999999998 });
+  });
+
   it('is not enforced unless ENABLE_ORG_SERVICE_LEVEL_SAAS=true', async () => {
     const open = await startTestApp({ env: { FREE_SERVICE_LEVEL_MAX_BYTES: '10' } });
     try {

@@ -25,6 +25,15 @@ describe('decide: atomic increment, journaled as the resulting value', () => {
     expect(d2.ok && valueOf(d2.events)).toBe('-10');
   });
 
+  it('counts the growth of the value against the quota, like any write', () => {
+    const set: CacheEvent = { ...at(2), type: 'Set', key: 'n', value: bytes('99'), expiresAt: 0 };
+    given([created, set]).when({ ...who, type: 'Increment', key: 'n', amount: 1, quotaRemaining: 0 }).thenRejected('QUOTA_EXCEEDED');
+    const ok = given([created, set]).when({ ...who, type: 'Increment', key: 'n', amount: 1, quotaRemaining: 1 }).decision;
+    expect(ok.ok && valueOf(ok.events)).toBe('100');
+    const same = given([created, set]).when({ ...who, type: 'Increment', key: 'n', amount: -1, quotaRemaining: 0 }).decision;
+    expect(same.ok && valueOf(same.events)).toBe('98');
+  });
+
   it('rejects a non-numeric value with NOT_A_NUMBER', () => {
     for (const text of ['abc', '1.5', '', ' 1', '12345678901234567890']) {
       const set: CacheEvent = { ...at(2), type: 'Set', key: 'n', value: bytes(text), expiresAt: 0 };
