@@ -5,11 +5,12 @@ import { createSecretKey } from 'node:crypto';
 import { tempDir } from '../support/temp-dir';
 import { TEST_SECRET, http, startTestApp } from '../support/test-app';
 
-const CLI = join(__dirname, '..', '..', 'dist', 'cli', 'token.js');
+/** What `npm run token -- ...` runs. */
+const CLI = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 
 describe('npm run token', () => {
   it('mints a token with the configured secret that the service accepts', async () => {
-    const token = execFileSync(process.execPath, [CLI, '--org', 'minted', '--name', 'Bob', '--service-level', 'gold'], {
+    const token = execFileSync(process.execPath, [CLI, 'token', '--org', 'minted', '--name', 'Bob', '--service-level', 'gold'], {
       env: { ...process.env, JWT_SECRET: TEST_SECRET },
     })
       .toString()
@@ -28,7 +29,7 @@ describe('npm run token', () => {
     const dir = tempDir();
     try {
       const env = { ...process.env, DATA_DIR: dir.path, JWT_SECRET: '' };
-      const token = execFileSync(process.execPath, [CLI, '--org', 'dev', '--name', 'me'], { env }).toString().trim();
+      const token = execFileSync(process.execPath, [CLI, 'token', '--org', 'dev', '--name', 'me'], { env }).toString().trim();
       const { statSync } = await import('node:fs');
       expect(statSync(join(dir.path, 'jwt-secret')).mode & 0o777).toBe(0o600);
       const app = await startTestApp({ dataDir: dir.path, env: { JWT_SECRET: '' } });
@@ -43,6 +44,6 @@ describe('npm run token', () => {
   });
 
   it('explains its usage when an argument is missing', () => {
-    expect(() => execFileSync(process.execPath, [CLI, '--org', 'x'], { stdio: 'pipe' })).toThrow(/usage: npm run token/);
+    expect(() => execFileSync(process.execPath, [CLI, 'token', '--org', 'x'], { stdio: 'pipe' })).toThrow(/missing --name/);
   });
 });
