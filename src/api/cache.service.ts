@@ -65,10 +65,20 @@ export class CacheService {
   }
 
   /** Sends a command and throws the native API error if it is rejected. */
-  async execute(principal: Principal, cacheName: string, command: CacheCommand): Promise<Reply & { ok: true }> {
+  /**
+   * Sends a command and throws if it is rejected: a domain rejection as the error the
+   * caller's API family answers with (`toError`, the native format by default), a storage
+   * failure as it is (503).
+   */
+  async execute(
+    principal: Principal,
+    cacheName: string,
+    command: CacheCommand,
+    toError: RejectionMapper = nativeRejection,
+  ): Promise<Reply & { ok: true }> {
     const reply = await this.ask(principal, cacheName, command);
-    if (!reply.ok) throw toApiError(reply.error);
-    return reply;
+    if (reply.ok) return reply;
+    throw rejectionError(reply.error, toError);
   }
 
   state(principal: Principal, cacheName: string): Promise<CacheState> {
@@ -122,11 +132,14 @@ export class CacheService {
   }
 }
 
-export function toApiError(error: DomainError | Error): Error {
-  if ('code' in error && error.code in DOMAIN_STATUS) {
-    return new ApiError(DOMAIN_STATUS[error.code as DomainError['code']], error.code, error.message);
-  }
-  return error as Error;
+/** How an API family words a domain rejection. */
+export type RejectionMapper = (error: DomainError) => Error;
+
+export const nativeRejection: RejectionMapper = (error) => new ApiError(DOMAIN_STATUS[error.code], error.code, error.message);
+
+/** Domain rejections are plain data; anything thrown (a storage failure) stays as it is. */
+export function rejectionError(error: DomainError | Error, toError: RejectionMapper): Error {
+  return error instanceof Error ? error : toError(error);
 }
 
 const MAX_DEVICE_ID = 256;

@@ -130,10 +130,7 @@ export class IronCacheController {
   }
 
   private async send(principal: Principal, cacheName: string, command: CacheCommand) {
-    const reply = await this.caches.ask(principal, cacheName, command);
-    if (reply.ok) return reply.envelopes;
-    if ('code' in reply.error && reply.error.code in IRON_ERRORS) throw ironError(reply.error.code as DomainError['code'], reply.error.message);
-    throw reply.error;
+    return (await this.caches.execute(principal, cacheName, command, (error) => ironError(error.code, error.message))).envelopes;
   }
 }
 

@@ -3,7 +3,7 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
 import { CacheCommand, DomainError } from '../../domain';
-import { CacheService, commandMeta } from '../cache.service';
+import { CacheService, commandMeta, rejectionError } from '../cache.service';
 import { ApiError } from '../errors/api-error';
 import { asBuffer } from '../native/binary';
 import { keyField, parseInput, pathParam, ttlSecondsField } from '../validation';
@@ -66,19 +66,15 @@ export class MomentoController {
     const key = momentoKey(query);
     const reply = await this.caches.ask(principal, cacheName, { type: 'DeleteKey', key, ...commandMeta(principal, request) });
     // Momento deletes are idempotent: a key that is not there is deleted already.
-    if (!reply.ok && !('code' in reply.error && reply.error.code === 'KEY_NOT_FOUND')) this.fail(reply.error);
+    if (!reply.ok && !('code' in reply.error && reply.error.code === 'KEY_NOT_FOUND')) throw rejectionError(reply.error, toMomentoError);
   }
 
   private async send(principal: Principal, cacheName: string, command: CacheCommand): Promise<void> {
-    const reply = await this.caches.ask(principal, cacheName, command);
-    if (!reply.ok) this.fail(reply.error);
-  }
-
-  private fail(error: DomainError | Error): never {
-    if ('code' in error && error.code in MOMENTO_ERRORS) throw momentoError(error.code as DomainError['code'], error.message);
-    throw error;
+    await this.caches.execute(principal, cacheName, command, toMomentoError);
   }
 }
+
+const toMomentoError = (error: DomainError) => momentoError(error.code, error.message);
 
 function momentoError(code: DomainError['code'], detail?: string): ApiError {
   const [status, text] = MOMENTO_ERRORS[code];
