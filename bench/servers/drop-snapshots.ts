@@ -6,7 +6,7 @@ import { join } from 'node:path';
  * With `--settle`, only opens and closes it: LevelDB then writes its recovered log to a
  * table, so a timed start is not charged for the fill's last unflushed writes.
  */
-const { Storage } = require(join(__dirname, '..', '..', '..', 'dist', 'journal', 'storage'));
+const { Storage } = require(join(__dirname, '..', '..', '..', 'dist', 'journal', 'leveldb', 'storage'));
 
 async function main(): Promise<void> {
   const storage = new Storage(process.argv[2]);

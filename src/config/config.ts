@@ -33,6 +33,7 @@ const schema = z.object({
   JWT_ISSUER: optionalText,
   SNAPSHOT_EVERY: wholeNumber('SNAPSHOT_EVERY', 1000, 1),
   SNAPSHOTS_KEPT: wholeNumber('SNAPSHOTS_KEPT', 2, 1),
+  JOURNAL: z.enum(['leveldb', 'memory'], { message: 'JOURNAL must be "leveldb" or "memory"' }).default('leveldb'),
   JOURNAL_SYNC: z.enum(['always', 'none'], { message: 'JOURNAL_SYNC must be "always" or "none"' }).default('always'),
   MAX_VALUE_BYTES: wholeNumber('MAX_VALUE_BYTES', 4 * MiB, 1),
   ENABLE_ORG_SERVICE_LEVEL_SAAS: z
@@ -86,6 +87,8 @@ export interface AppConfig {
   /** Snapshots kept per cache, newest first. */
   readonly snapshotsKept: number;
   readonly journalSync: 'always' | 'none';
+  /** Which journal implementation (JOURNAL): `leveldb` under DATA_DIR, or `memory` (nothing kept). */
+  readonly journal?: 'leveldb' | 'memory';
   readonly maxValueBytes: number;
   readonly orgQuotaEnabled: boolean;
   /** Byte quota per org, by the token's `serviceLevel`. */
@@ -128,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     snapshotEvery: e.SNAPSHOT_EVERY,
     snapshotsKept: e.SNAPSHOTS_KEPT,
     journalSync: e.JOURNAL_SYNC,
+    journal: e.JOURNAL,
     maxValueBytes: e.MAX_VALUE_BYTES,
     orgQuotaEnabled: e.ENABLE_ORG_SERVICE_LEVEL_SAAS,
     serviceLevelMaxBytes: { free: e.FREE_SERVICE_LEVEL_MAX_BYTES },

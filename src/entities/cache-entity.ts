@@ -3,6 +3,7 @@ import { createActor } from 'xstate';
 import { CacheCommand, CacheEvent, CacheState, DomainError, decide, draftOf, evolve, initialState } from '../domain';
 import { CompactEntryMap } from '../domain/compact-entry-map';
 import { Envelope, Journal, JournalUnavailableError } from '../journal/journal';
+import { SnapshotStore } from '../journal/snapshot-store';
 import { EntityRef, encodeEntityId } from '../journal/keys';
 import { LifecycleState, entityLifecycle } from './entity-lifecycle.machine';
 import { ExpiryScheduler } from './expiry-scheduler';
@@ -25,6 +26,7 @@ interface Ask {
 
 export interface EntityContext {
   readonly journal: Journal;
+  readonly snapshots: SnapshotStore;
   readonly scheduler: ExpiryScheduler;
   readonly quota: OrgQuota;
   readonly now: () => number;
@@ -110,11 +112,11 @@ export class CacheEntity {
 
   private async recover(): Promise<void> {
     try {
-      const snapshot = await this.ctx.journal.loadSnapshot(this.id);
+      const snapshot = await this.ctx.snapshots.load(this.ref);
       // Committed entries live in a CompactEntryMap (values copied into slabs, no object per key).
       const state = snapshot?.state ?? { ...initialState(), entries: new CompactEntryMap() };
       let seq = snapshot?.seq ?? 0;
-      await this.ctx.journal.forEachEvent(this.id, seq + 1, (recordSeq, event) => {
+      await this.ctx.journal.forEachEvent(this.ref, seq + 1, (recordSeq, event) => {
         if (recordSeq !== seq + 1) {
           throw new SequenceGapError(`journal of ${JSON.stringify(this.ref)} jumps from seq ${seq} to ${recordSeq}`);
         }
@@ -188,10 +190,12 @@ export class CacheEntity {
     let envelopes: Envelope[] = [];
     if (events.length > 0) {
       try {
-        envelopes = await this.ctx.journal.append(this.ref, this.id, this.seq + 1, events);
+        envelopes = await this.ctx.journal.append(this.ref, this.seq, events);
       } catch (error) {
         this.ctx.quota.add(org, -reserved);
-        const failure: Reply = { ok: false, error: error as JournalUnavailableError };
+        // A sequence conflict means another writer went first (a shared log): this entity's
+        // state is stale, so it answers 503 like any journal failure.
+        const failure: Reply = { ok: false, error: error instanceof JournalUnavailableError ? error : new JournalUnavailableError(error) };
         for (const { ask } of replies) ask.resolve(failure);
         return;
       }
@@ -225,8 +229,8 @@ export class CacheEntity {
     if (this.snapshotting) return this.snapshotting.then(() => this.snapshot());
     if (this.seq === this.snapshotSeq || this.lifecycle === 'failed' || this.lifecycle === 'recovering') return Promise.resolve();
     const seq = this.seq;
-    this.snapshotting = this.ctx.journal
-      .saveSnapshot(this.id, seq, this.state)
+    this.snapshotting = this.ctx.snapshots
+      .save(this.ref, seq, this.state)
       .then(() => {
         this.snapshotSeq = seq;
       })

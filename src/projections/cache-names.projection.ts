@@ -1,7 +1,7 @@
 import { Packr } from 'msgpackr';
 import { Envelope } from '../journal/journal';
 import { EntityRef, decodeEntityId, encodeOrgPrefix, prefixEnd } from '../journal/keys';
-import { Storage, Sublevel } from '../journal/storage';
+import { ReadModelStore, projectionSpace } from '../journal/read-model-store';
 import { Projection, ProjectionBatch } from './projection-runner';
 
 const packr = new Packr({ useRecords: false });
@@ -15,11 +15,9 @@ export interface CacheNameRow {
 /** Per org: every cache name with its description and whether it is deleted. Row key: entityId. */
 export class CacheNamesProjection implements Projection {
   readonly name = 'cache-names';
-  readonly rows: Sublevel;
+  readonly space = projectionSpace('names');
 
-  constructor(storage: Storage) {
-    this.rows = storage.projectionRows('names');
-  }
+  constructor(private readonly store: ReadModelStore) {}
 
   async apply({ entityId, event }: Envelope, batch: ProjectionBatch): Promise<void> {
     switch (event.type) {
@@ -29,7 +27,7 @@ export class CacheNamesProjection implements Projection {
         return;
       case 'CacheDeleted': {
         await batch.checkpoint(); // the description may have been put earlier in this run
-        const previous = await this.rows.get(entityId);
+        const previous = await this.store.get(this.space, entityId);
         const description = previous ? (packr.unpack(previous) as [string, boolean])[0] : '';
         batch.put(entityId, packr.pack([description, true]));
         return;
@@ -43,7 +41,7 @@ export class CacheNamesProjection implements Projection {
   async list(org: string, includeDeleted = false): Promise<CacheNameRow[]> {
     const prefix = encodeOrgPrefix(org);
     const out: CacheNameRow[] = [];
-    for await (const [key, value] of this.rows.iterator({ gte: prefix, lt: prefixEnd(prefix) })) {
+    for await (const [key, value] of this.store.entries(this.space, { gte: prefix, lt: prefixEnd(prefix) })) {
       const [description, deleted] = packr.unpack(value) as [string, boolean];
       if (deleted && !includeDeleted) continue;
       out.push({ cacheName: decodeEntityId(key).ref.name, description, deleted });
@@ -53,7 +51,7 @@ export class CacheNamesProjection implements Projection {
 
   /** Every live cache of every org (for recovery at start). */
   async *allLive(): AsyncGenerator<EntityRef> {
-    for await (const [key, value] of this.rows.iterator()) {
+    for await (const [key, value] of this.store.entries(this.space)) {
       const [, deleted] = packr.unpack(value) as [string, boolean];
       if (!deleted) yield decodeEntityId(key).ref;
     }

@@ -1,16 +1,14 @@
 import { Envelope } from '../journal/journal';
 import { EntityRef, encodeEntityId, prefixEnd, readUint64BE, uint64BE } from '../journal/keys';
-import { Storage, Sublevel } from '../journal/storage';
+import { ReadModelStore, projectionSpace } from '../journal/read-model-store';
 import { Projection, ProjectionBatch } from './projection-runner';
 
 /** Per cache: its keys and their `expiresAt`. Row key: `[entityId][key utf8]`. */
 export class KeyListingProjection implements Projection {
   readonly name = 'key-listing';
-  readonly rows: Sublevel;
+  readonly space = projectionSpace('keys');
 
-  constructor(storage: Storage) {
-    this.rows = storage.projectionRows('keys');
-  }
+  constructor(private readonly store: ReadModelStore) {}
 
   async apply({ entityId, event }: Envelope, batch: ProjectionBatch): Promise<void> {
     switch (event.type) {
@@ -26,7 +24,7 @@ export class KeyListingProjection implements Projection {
       case 'CacheDeleted':
         // Rows of this run are not in the database yet: write them first, then clear.
         await batch.checkpoint();
-        for await (const key of this.rows.keys({ gt: entityId, lt: prefixEnd(entityId) })) batch.del(key);
+        for await (const [key] of this.store.entries(this.space, { gt: entityId, lt: prefixEnd(entityId) })) batch.del(key);
         return;
       default:
         return;
@@ -37,7 +35,7 @@ export class KeyListingProjection implements Projection {
   async list(ref: EntityRef, now: number): Promise<string[]> {
     const prefix = encodeEntityId(ref);
     const keys: string[] = [];
-    for await (const [row, value] of this.rows.iterator({ gt: prefix, lt: prefixEnd(prefix) })) {
+    for await (const [row, value] of this.store.entries(this.space, { gt: prefix, lt: prefixEnd(prefix) })) {
       const expiresAt = readUint64BE(value, 0);
       if (expiresAt === 0 || expiresAt > now) keys.push(row.toString('utf8', prefix.length));
     }

@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { Journal } from '../journal/journal';
-import { Storage } from '../journal/storage';
+import { ReadModelStore } from '../journal/read-model-store';
 import { CacheNamesProjection } from './cache-names.projection';
 import { KeyListingProjection } from './key-listing.projection';
 import { ProjectionRunner } from './projection-runner';
@@ -11,17 +11,17 @@ export const CACHE_NAMES_RUNNER = Symbol('CACHE_NAMES_RUNNER');
 @Global()
 @Module({
   providers: [
-    { provide: KeyListingProjection, useFactory: (storage: Storage) => new KeyListingProjection(storage), inject: [Storage] },
-    { provide: CacheNamesProjection, useFactory: (storage: Storage) => new CacheNamesProjection(storage), inject: [Storage] },
+    { provide: KeyListingProjection, useFactory: (store: ReadModelStore) => new KeyListingProjection(store), inject: [ReadModelStore] },
+    { provide: CacheNamesProjection, useFactory: (store: ReadModelStore) => new CacheNamesProjection(store), inject: [ReadModelStore] },
     {
       provide: KEY_LISTING_RUNNER,
-      useFactory: (storage: Storage, journal: Journal, projection: KeyListingProjection) => new ProjectionRunner(storage, journal, projection),
-      inject: [Storage, Journal, KeyListingProjection],
+      useFactory: (store: ReadModelStore, journal: Journal, projection: KeyListingProjection) => new ProjectionRunner(store, journal, projection),
+      inject: [ReadModelStore, Journal, KeyListingProjection],
     },
     {
       provide: CACHE_NAMES_RUNNER,
-      useFactory: (storage: Storage, journal: Journal, projection: CacheNamesProjection) => new ProjectionRunner(storage, journal, projection),
-      inject: [Storage, Journal, CacheNamesProjection],
+      useFactory: (store: ReadModelStore, journal: Journal, projection: CacheNamesProjection) => new ProjectionRunner(store, journal, projection),
+      inject: [ReadModelStore, Journal, CacheNamesProjection],
     },
   ],
   exports: [KeyListingProjection, CacheNamesProjection, KEY_LISTING_RUNNER, CACHE_NAMES_RUNNER],

@@ -3,21 +3,20 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { Inject, Injectable } from '@nestjs/common';
-import { EVENT_OFFSETS_RUNNER, sortedKeys } from '../api/history/history.service';
 import { APP_CONFIG, AppConfig, parseRetention } from '../config/config';
 import { Clock } from '../config/clock';
 import { EntityRegistry } from '../entities/entity-registry';
 import { compactEntity } from '../journal/compaction';
-import { HistoryGoneError, seqAtTime, stateAt } from '../journal/history';
+import { HistoryGoneError, stateAt } from '../journal/history';
 import { Journal } from '../journal/journal';
 import { EntityRef } from '../journal/keys';
 import { toNdjsonLine } from '../journal/ndjson';
-import { Storage } from '../journal/storage';
+import { SnapshotStore } from '../journal/snapshot-store';
 import { CacheNamesProjection } from '../projections/cache-names.projection';
-import { EventOffsetsProjection } from '../projections/event-offsets.projection';
 import { KeyListingProjection } from '../projections/key-listing.projection';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { CACHE_NAMES_RUNNER, KEY_LISTING_RUNNER } from '../projections/projections.module';
+import { sortedLiveKeys } from '../domain';
 import { TaskAction, TaskRecord } from './task.store';
 
 /** A failure whose message is the task's `reason`. */
@@ -31,14 +30,12 @@ export class TaskActions {
   constructor(
     private readonly registry: EntityRegistry,
     private readonly journal: Journal,
-    private readonly storage: Storage,
+    private readonly snapshots: SnapshotStore,
     private readonly clock: Clock,
     private readonly keyListing: KeyListingProjection,
     private readonly names: CacheNamesProjection,
-    private readonly offsets: EventOffsetsProjection,
     @Inject(KEY_LISTING_RUNNER) private readonly keyListingRunner: ProjectionRunner,
     @Inject(CACHE_NAMES_RUNNER) private readonly namesRunner: ProjectionRunner,
-    @Inject(EVENT_OFFSETS_RUNNER) private readonly offsetsRunner: ProjectionRunner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -65,7 +62,7 @@ export class TaskActions {
     const entity = await this.readyEntity(ref);
     await entity.whenDrained();
     await entity.snapshot();
-    const latest = await this.journal.loadSnapshot(entity.id);
+    const latest = await this.snapshots.load(ref);
     return { seq: entity.seq, snapshotSeq: latest?.seq ?? 0 };
   }
 
@@ -78,8 +75,9 @@ export class TaskActions {
     // dropped events on catch-up (readGlobal skips them) and could keep a row a dropped
     // Deleted would have removed.
     const highest = this.journal.highestOffset;
-    await Promise.all([this.keyListingRunner, this.namesRunner, this.offsetsRunner].map((runner) => runner.waitFor(highest)));
-    const result = await compactEntity(this.storage, this.journal, entity.id, policy, this.clock.now(), (keys) => this.offsets.offsetsOf(keys));
+    await Promise.all([this.keyListingRunner, this.namesRunner].map((runner) => runner.waitFor(highest)));
+    await entity.whenDrained();
+    const result = await compactEntity(this.journal, this.snapshots, ref, policy, this.clock.now());
     return { retention: task.params.retention ?? formatRetention(policy), ...result };
   }
 
@@ -90,14 +88,14 @@ export class TaskActions {
   private async rebuild(ref: EntityRef) {
     const entity = await this.readyEntity(ref);
     await entity.whenDrained();
-    for (const runner of [this.keyListingRunner, this.namesRunner, this.offsetsRunner]) await runner.rebuild();
+    for (const runner of [this.keyListingRunner, this.namesRunner]) await runner.rebuild();
     await Promise.all([this.keyListingRunner, this.namesRunner].map((runner) => runner.waitFor(entity.lastOffset)));
     const now = this.clock.now();
     const state = entity.state;
     const problems: string[] = [];
     if (state.status === 'live') {
       const rebuilt = await this.keyListing.list(ref, now);
-      const live = sortedKeys(state, now);
+      const live = sortedLiveKeys(state, now);
       if (JSON.stringify(rebuilt) !== JSON.stringify(live)) {
         problems.push(`key listing has ${rebuilt.length} keys, the live state ${live.length}`);
       }
@@ -107,7 +105,7 @@ export class TaskActions {
       problems.push(`cache-names row ${JSON.stringify(row)} disagrees with the live state (${state.status})`);
     }
     if (problems.length > 0) throw new TaskFailure(`rebuilt projections differ from the live state: ${problems.join('; ')}`);
-    return { projections: ['key-listing', 'cache-names', 'event-offsets'], equal: true, seq: entity.seq, keys: state.entries.size };
+    return { projections: ['key-listing', 'cache-names'], equal: true, seq: entity.seq, keys: state.entries.size };
   }
 
   /** Appends the events that bring the cache back to its state at `at`/`asOf`. */
@@ -116,9 +114,9 @@ export class TaskActions {
     await entity.whenDrained();
     const { at, asOf } = task.params;
     try {
-      const seq = at !== undefined ? at : await seqAtTime(this.journal, this.storage, entity.id, asOf!);
+      const seq = at !== undefined ? at : await this.journal.seqAtTime(ref, asOf!);
       if (seq > entity.seq) throw new TaskFailure(`at: the cache's newest event is seq ${entity.seq}`);
-      const { state } = await stateAt(this.journal, entity.id, seq);
+      const { state } = await stateAt(this.journal, this.snapshots, ref, seq);
       const reply = await this.registry.ask(ref, { type: 'RestoreTo', target: state, by: task.by, device: task.device });
       if (!reply.ok) throw new TaskFailure(`${'code' in reply.error ? reply.error.code : 'ERROR'}: ${reply.error.message}`);
       const appended = reply.envelopes.length;
@@ -139,7 +137,7 @@ export class TaskActions {
     let events = 0;
     let throughSeq = 0;
     try {
-      for await (const { seq, event } of this.journal.replay(entity.id)) {
+      for await (const { seq, event } of this.journal.replay(ref)) {
         if (!out.write(toNdjsonLine(ref, seq, event))) await once(out, 'drain');
         events++;
         throughSeq = seq;

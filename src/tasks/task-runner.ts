@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../config/clock';
-import { Storage } from '../journal/storage';
 import { TaskActions } from './task-actions';
 import { TaskEvent, nextTaskState } from './task.machine';
 import { TaskRecord, TaskRequest, TaskStore } from './task.store';
@@ -28,12 +27,10 @@ export class TaskRunner {
     private readonly store: TaskStore,
     private readonly actions: TaskActions,
     private readonly clock: Clock,
-    private readonly storage: Storage,
   ) {}
 
   /** Loads the stored tasks: fails interrupted ones, queues pending ones again. */
   async start(): Promise<void> {
-    await this.storage.db.open();
     const pending: TaskRecord[] = [];
     for await (const task of this.store.all((key, error) => this.logger.error(`task record ${JSON.stringify(key)} is unreadable (${error.message}); skipped`))) {
       this.counter = Math.max(this.counter, task.n);

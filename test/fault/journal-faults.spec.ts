@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Storage } from '../../src/journal/storage';
+import { JournalBackend } from '../../src/journal/journal-backend';
+import { LevelDbBackend } from '../../src/journal/leveldb/leveldb-backend';
+import { Storage } from '../../src/journal/leveldb/storage';
 import { readUint64BE } from '../../src/journal/keys';
 import { TEST_SECRET, TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 import { tempDir } from '../support/temp-dir';
@@ -40,7 +42,7 @@ describe('a journal write that fails', () => {
   it('answers 503 JOURNAL_UNAVAILABLE while the database is closed, changes nothing, and recovers', async () => {
     app = await startTestApp();
     expect((await put(app, 'c', 'k1', 'one')).status).toBe(201);
-    const storage = app.app.get(Storage);
+    const storage = (app.app.get(JournalBackend) as LevelDbBackend).storage;
     const before = (await journalRecords(storage)).length;
     await storage.db.close();
 
@@ -54,7 +56,7 @@ describe('a journal write that fails', () => {
     expect((await get(app, 'c', 'k1')).text).toBe('one');
 
     await storage.db.open();
-    for (const space of [storage.journal, storage.global, storage.snapshots, storage.projections, storage.offsets, storage.meta]) await space.open();
+    for (const space of [storage.journal, storage.global, storage.eventOffsets, storage.snapshots, storage.projections, storage.offsets, storage.meta]) await space.open();
     expect((await journalRecords(storage)).length).toBe(before);
     expect((await put(app, 'c', 'k2', 'two')).status).toBe(201);
     expect((await get(app, 'c', 'k2')).text).toBe('two');
@@ -74,7 +76,7 @@ describe('a journal write that fails', () => {
   it('answers 503 when the disk is full (ENOSPC from the batch) and leaves the state as it was', async () => {
     app = await startTestApp();
     expect((await put(app, 'c', 'k1', 'one')).status).toBe(201);
-    const storage = app.app.get(Storage);
+    const storage = (app.app.get(JournalBackend) as LevelDbBackend).storage;
     const batch = storage.db.batch.bind(storage.db);
     let failures = 2;
     // Fault injection at the storage boundary: the next two batches fail as a full disk does.
@@ -129,6 +131,11 @@ describe('a damaged journal record', () => {
       expect((await get(repaired, 'c', 'k4')).status).toBe(404);
       // The projections were rebuilt without the removed event; writing goes on without a gap.
       expect((await http(`${repaired.url}/cacheName/c/keys`, { token })).json().keys.sort()).toEqual(['k0', 'k1', 'k2', 'k3']);
+      // History offsets are there at once (they were null until the next restart when a
+      // runner that was started before the repair kept them).
+      const history = (await http(`${repaired.url}/cacheName/c/events`, { token })).json().events as Array<{ seq: number; offset: number | null }>;
+      expect(history.length).toBeGreaterThan(0);
+      expect(history.map((e) => e.offset)).toEqual(history.map((e) => e.seq));
       expect((await put(repaired, 'c', 'k4', 'again')).status).toBe(201);
     } finally {
       await repaired.close();

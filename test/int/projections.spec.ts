@@ -1,7 +1,8 @@
 import { CacheEvent } from '../../src/domain';
 import { Journal } from '../../src/journal/journal';
-import { EntityRef, encodeEntityId } from '../../src/journal/keys';
-import { Storage, Sublevel } from '../../src/journal/storage';
+import { EntityRef } from '../../src/journal/keys';
+import { LevelDbBackend } from '../../src/journal/leveldb/leveldb-backend';
+import { ReadModelStore } from '../../src/journal/read-model-store';
 import { CacheNamesProjection } from '../../src/projections/cache-names.projection';
 import { KeyListingProjection } from '../../src/projections/key-listing.projection';
 import { ProjectionRunner } from '../../src/projections/projection-runner';
@@ -11,35 +12,35 @@ const meta = { at: 1, by: 't', device: null };
 const created: CacheEvent = { ...meta, type: 'Created', description: 'd' };
 const set = (key: string, expiresAt = 0): CacheEvent => ({ ...meta, type: 'Set', key, value: Buffer.from(key), expiresAt });
 
-async function dump(rows: Sublevel): Promise<string[]> {
+async function dump(store: ReadModelStore, space: string): Promise<string[]> {
   const out: string[] = [];
-  for await (const [key, value] of rows.iterator()) out.push(`${key.toString('hex')}=${value.toString('hex')}`);
+  for await (const [key, value] of store.entries(space)) out.push(`${key.toString('hex')}=${value.toString('hex')}`);
   return out;
 }
 
 describe('projections', () => {
   let dir: ReturnType<typeof tempDir>;
-  let storage: Storage;
+  let backend: LevelDbBackend;
+  let storage: ReadModelStore;
   let journal: Journal;
   const seqs = new Map<string, number>();
 
   async function append(ref: EntityRef, ...events: CacheEvent[]) {
     const key = JSON.stringify(ref);
-    const first = (seqs.get(key) ?? 0) + 1;
-    seqs.set(key, first + events.length - 1);
-    await journal.append(ref, encodeEntityId(ref), first, events);
+    const current = seqs.get(key) ?? 0;
+    seqs.set(key, current + events.length);
+    await journal.append(ref, current, events);
   }
 
   beforeEach(async () => {
     dir = tempDir();
-    storage = new Storage(dir.path);
-    await storage.open();
-    journal = new Journal(storage, 'none');
-    await journal.open();
+    backend = new LevelDbBackend(dir.path, { sync: 'none' });
+    await backend.open();
+    ({ journal, readModels: storage } = backend);
     seqs.clear();
   });
   afterEach(async () => {
-    await storage.close();
+    await backend.close();
     dir.cleanup();
   });
 
@@ -93,12 +94,12 @@ describe('projections', () => {
     const restarted = new ProjectionRunner(storage, journal, keys);
     await restarted.start();
     expect(restarted.appliedOffset).toBe(journal.highestOffset);
-    const incremental = await dump(keys.rows);
+    const incremental = await dump(storage, keys.space);
     expect(await keys.list(a, 0)).toEqual(['k2', 'k3']);
     expect(await keys.list(b, 0)).toEqual(['z']);
 
     await restarted.rebuild();
-    expect(await dump(keys.rows)).toEqual(incremental);
+    expect(await dump(storage, keys.space)).toEqual(incremental);
     restarted.stop();
   });
 
@@ -110,12 +111,11 @@ describe('projections', () => {
     await runner.waitFor(journal.highestOffset);
     runner.stop();
     const offset = runner.appliedOffset;
-    await storage.close();
+    await backend.close();
 
-    storage = new Storage(dir.path);
-    await storage.open();
-    journal = new Journal(storage, 'none');
-    await journal.open();
+    backend = new LevelDbBackend(dir.path, { sync: 'none' });
+    await backend.open();
+    ({ journal, readModels: storage } = backend);
     const again = new ProjectionRunner(storage, journal, new CacheNamesProjection(storage));
     await again.start();
     expect(again.appliedOffset).toBe(offset);

@@ -5,8 +5,9 @@ import { ExpiryScheduler } from '../../src/entities/expiry-scheduler';
 import { OrgQuota } from '../../src/entities/org-quota';
 import { decodeState, encodeState } from '../../src/journal/codec';
 import { Journal } from '../../src/journal/journal';
-import { EntityRef, encodeEntityId } from '../../src/journal/keys';
-import { Storage, Sublevel } from '../../src/journal/storage';
+import { EntityRef } from '../../src/journal/keys';
+import { LevelDbBackend } from '../../src/journal/leveldb/leveldb-backend';
+import { ReadModelStore } from '../../src/journal/read-model-store';
 import { CacheNamesProjection } from '../../src/projections/cache-names.projection';
 import { KeyListingProjection } from '../../src/projections/key-listing.projection';
 import { ProjectionRunner } from '../../src/projections/projection-runner';
@@ -52,13 +53,13 @@ function comparable(state: CacheState) {
   };
 }
 
-async function dump(rows: Sublevel): Promise<string[]> {
+async function dump(store: ReadModelStore, space: string): Promise<string[]> {
   const out: string[] = [];
-  for await (const [key, value] of rows.iterator()) out.push(`${key.toString('hex')}=${value.toString('hex')}`);
+  for await (const [key, value] of store.entries(space)) out.push(`${key.toString('hex')}=${value.toString('hex')}`);
   return out;
 }
 
-async function replayTo(journal: Journal, id: Buffer, from: CacheState, fromSeq: number, toSeq = Number.MAX_SAFE_INTEGER): Promise<CacheState> {
+async function replayTo(journal: Journal, id: EntityRef, from: CacheState, fromSeq: number, toSeq = Number.MAX_SAFE_INTEGER): Promise<CacheState> {
   for await (const { event } of journal.replay(id, fromSeq, toSeq)) evolve(from, event);
   return from;
 }
@@ -68,13 +69,12 @@ describe('replay and projections (property)', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 25 }), fc.integer({ min: 1, max: 6 }), async (steps, snapshotEvery) => {
         const dir = tempDir('cachelog-prop-');
-        const storage = new Storage(dir.path);
-        await storage.open();
+        const backend = new LevelDbBackend(dir.path, { sync: 'none' });
+        await backend.open();
+        const { journal, snapshots, readModels: storage } = backend;
         let now = Date.UTC(2026, 0, 1);
-        const journal = new Journal(storage, 'none');
-        await journal.open();
         const scheduler = new ExpiryScheduler(() => now, () => undefined);
-        const registry = new EntityRegistry({ journal, scheduler, quota: new OrgQuota(), now: () => now, snapshotEvery }, { idleMs: 3_600_000 });
+        const registry = new EntityRegistry({ journal, snapshots, scheduler, quota: new OrgQuota(), now: () => now, snapshotEvery }, { idleMs: 3_600_000 });
         const keyListing = new KeyListingProjection(storage);
         const names = new CacheNamesProjection(storage);
         const runners = [new ProjectionRunner(storage, journal, keyListing), new ProjectionRunner(storage, journal, names)];
@@ -88,7 +88,7 @@ describe('replay and projections (property)', () => {
           for (const runner of runners) await runner.waitFor(journal.highestOffset);
 
           for (const ref of REFS) {
-            const id = encodeEntityId(ref);
+            const id = ref;
             const live = comparable(await registry.state(ref));
             const seq = live.version;
             // From scratch.
@@ -100,15 +100,15 @@ describe('replay and projections (property)', () => {
               expect(comparable(await replayTo(journal, id, restored, at + 1))).toEqual(live);
             }
             // From the stored snapshot, as recovery does.
-            const stored = await journal.loadSnapshot(id);
+            const stored = await snapshots.load(id);
             if (seq > 0) expect(stored).toBeDefined();
             if (stored) expect(comparable(await replayTo(journal, id, stored.state, stored.seq + 1))).toEqual(live);
           }
 
           for (const runner of runners) {
-            const maintained = await dump(runner.projection.rows);
+            const maintained = await dump(storage, runner.projection.space);
             await runner.rebuild();
-            expect(await dump(runner.projection.rows)).toEqual(maintained);
+            expect(await dump(storage, runner.projection.space)).toEqual(maintained);
           }
           // The key listing holds exactly the keys of the live state.
           for (const ref of REFS) {
@@ -119,7 +119,7 @@ describe('replay and projections (property)', () => {
         } finally {
           for (const runner of runners) runner.stop();
           registry.halt();
-          await storage.close();
+          await backend.close();
           dir.cleanup();
         }
       }),

@@ -12,7 +12,7 @@ const HEARTBEAT_MS = 15_000;
 
 /**
  * `GET /cacheName/{cacheName}/events/stream`: the cache's events from `from` read from the
- * journal (paced by the client), then live ones from `journal.committed$`. Live events that
+ * journal (paced by the client), then live ones from `journal.follow()`. Live events that
  * arrive during catch-up wait in a buffer of the same bound as the socket queue.
  */
 @Injectable()
@@ -63,7 +63,7 @@ export class EventStreamService implements OnModuleDestroy {
     this.sessions.add(session);
 
     let live: Envelope[] | undefined = [];
-    subscription = this.journal.committed$.subscribe((envelopes) => {
+    subscription = this.journal.follow(this.journal.highestOffset).subscribe((envelopes) => {
       for (const envelope of envelopes) {
         if (!envelope.entityId.equals(entityId)) continue;
         if (live === undefined) {

@@ -9,7 +9,7 @@ export const DATA_FORMAT = '2';
 
 const BINARY = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const;
 
-/** One LevelDB under DATA_DIR, split into key spaces (sublevels). */
+/** One LevelDB under DATA_DIR, split into key spaces (sublevels). Only `src/journal/leveldb/` uses it. */
 export class Storage {
   readonly db: Level<Bytes, Bytes>;
   readonly journal: Sublevel;
@@ -17,6 +17,8 @@ export class Storage {
   readonly snapshots: Sublevel;
   readonly projections: Sublevel;
   readonly offsets: Sublevel;
+  /** The global offset of every event by its journal key, written in the events' own batch. */
+  readonly eventOffsets: Sublevel;
   readonly tasks: Sublevel;
   readonly meta: Sublevel;
 
@@ -29,6 +31,7 @@ export class Storage {
     this.snapshots = space('snapshots');
     this.projections = space('projections');
     this.offsets = space('offsets');
+    this.eventOffsets = space('event-offsets');
     this.tasks = space('tasks');
     this.meta = space('meta');
   }
