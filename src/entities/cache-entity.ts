@@ -74,7 +74,8 @@ export class CacheEntity {
   constructor(
     readonly ref: EntityRef,
     private readonly ctx: EntityContext,
-    private readonly onFirstRecovery: (entity: CacheEntity) => void,
+    /** Resolves when a write made for this cache while it was not loaded is done. */
+    private readonly after: Promise<void> = Promise.resolve(),
   ) {
     this.id = encodeEntityId(ref);
     this.lastTouched = ctx.now();
@@ -112,6 +113,8 @@ export class CacheEntity {
 
   private async recover(): Promise<void> {
     try {
+      await this.after;
+      await this.ctx.quota.load(this.ref.org);
       const snapshot = await this.ctx.snapshots.load(this.ref);
       // Committed entries live in a CompactEntryMap (values copied into slabs, no object per key).
       const state = snapshot?.state ?? { ...initialState(), entries: new CompactEntryMap() };
@@ -126,7 +129,6 @@ export class CacheEntity {
       this.state = state;
       this.seq = seq;
       this.snapshotSeq = snapshot?.seq ?? 0;
-      this.onFirstRecovery(this);
       const now = this.ctx.now();
       if (state.entries instanceof CompactEntryMap) {
         for (const [key, expiresAt] of state.entries.expiring()) this.ctx.scheduler.schedule(this.ref, key, Math.max(expiresAt, now));
@@ -163,7 +165,6 @@ export class CacheEntity {
     const replies: Array<{ ask: Ask; error?: DomainError; from: number; count: number }> = [];
     const events: CacheEvent[] = [];
     let reserved = 0;
-    let released = 0;
 
     for (const ask of group) {
       let command = ask.command;
@@ -180,9 +181,9 @@ export class CacheEntity {
       for (const event of decision.events) evolve(draft, event);
       const delta = draft.bytes - bytesBefore;
       if (delta > 0) {
-        this.ctx.quota.add(org, delta);
+        this.ctx.quota.reserve(org, delta);
         reserved += delta;
-      } else released -= delta;
+      }
       replies.push({ ask, from: events.length, count: decision.events.length });
       events.push(...decision.events);
     }
@@ -192,14 +193,15 @@ export class CacheEntity {
       try {
         envelopes = await this.ctx.journal.append(this.ref, this.seq, events);
       } catch (error) {
-        this.ctx.quota.add(org, -reserved);
+        this.ctx.quota.release(org, reserved);
         // A sequence conflict means another writer went first (a shared log): this entity's
         // state is stale, so it answers 503 like any journal failure.
         const failure: Reply = { ok: false, error: error instanceof JournalUnavailableError ? error : new JournalUnavailableError(error) };
         for (const { ask } of replies) ask.resolve(failure);
         return;
       }
-      this.ctx.quota.add(org, -released);
+      // The journal's org total now holds this group's growth and shrinkage.
+      this.ctx.quota.release(org, reserved);
       for (const event of events) {
         evolve(this.state, event);
         if (event.type === 'Set' && event.expiresAt !== 0) this.ctx.scheduler.schedule(this.ref, event.key, event.expiresAt);

@@ -1,16 +1,23 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { Clock } from '../config/clock';
+import { InlineReadModels } from '../journal/inline-read-models';
 import { Journal } from '../journal/journal';
 import { SnapshotStore } from '../journal/snapshot-store';
 import { EntityRegistry } from './entity-registry';
 import { ExpiryScheduler } from './expiry-scheduler';
+import { ExpirySweeper } from './expiry-sweeper';
 import { OrgQuota } from './org-quota';
 
 @Global()
 @Module({
   providers: [
-    OrgQuota,
+    { provide: OrgQuota, useFactory: (readModels: InlineReadModels) => new OrgQuota(readModels), inject: [InlineReadModels] },
+    {
+      provide: ExpirySweeper,
+      useFactory: (readModels: InlineReadModels, registry: EntityRegistry, clock: Clock) => new ExpirySweeper(readModels, registry, () => clock.now()),
+      inject: [InlineReadModels, EntityRegistry, Clock],
+    },
     {
       provide: EntityRegistry,
       useFactory: (journal: Journal, snapshots: SnapshotStore, clock: Clock, quota: OrgQuota, config: AppConfig) => {
@@ -25,6 +32,6 @@ import { OrgQuota } from './org-quota';
       inject: [Journal, SnapshotStore, Clock, OrgQuota, APP_CONFIG],
     },
   ],
-  exports: [EntityRegistry, OrgQuota],
+  exports: [EntityRegistry, OrgQuota, ExpirySweeper],
 })
 export class EntitiesModule {}

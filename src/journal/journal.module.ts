@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/config';
+import { InlineReadModels } from './inline-read-models';
 import { Journal } from './journal';
 import { JournalBackend } from './journal-backend';
 import { LevelDbBackend } from './leveldb/leveldb-backend';
@@ -21,7 +22,8 @@ export function createBackend(config: AppConfig): JournalBackend {
     { provide: Journal, useFactory: (backend: JournalBackend) => backend.journal, inject: [JournalBackend] },
     { provide: SnapshotStore, useFactory: (backend: JournalBackend) => backend.snapshots, inject: [JournalBackend] },
     { provide: ReadModelStore, useFactory: (backend: JournalBackend) => backend.readModels, inject: [JournalBackend] },
+    { provide: InlineReadModels, useFactory: (backend: JournalBackend) => backend.inline, inject: [JournalBackend] },
   ],
-  exports: [JournalBackend, Journal, SnapshotStore, ReadModelStore],
+  exports: [JournalBackend, Journal, SnapshotStore, ReadModelStore, InlineReadModels],
 })
 export class JournalModule {}

@@ -12,10 +12,7 @@ import { Journal } from '../journal/journal';
 import { EntityRef } from '../journal/keys';
 import { toNdjsonLine } from '../journal/ndjson';
 import { SnapshotStore } from '../journal/snapshot-store';
-import { CacheNamesProjection } from '../projections/cache-names.projection';
-import { KeyListingProjection } from '../projections/key-listing.projection';
-import { ProjectionRunner } from '../projections/projection-runner';
-import { CACHE_NAMES_RUNNER, KEY_LISTING_RUNNER } from '../projections/projections.module';
+import { InlineReadModels } from '../journal/inline-read-models';
 import { sortedLiveKeys } from '../domain';
 import { TaskAction, TaskRecord } from './task.store';
 
@@ -32,10 +29,7 @@ export class TaskActions {
     private readonly journal: Journal,
     private readonly snapshots: SnapshotStore,
     private readonly clock: Clock,
-    private readonly keyListing: KeyListingProjection,
-    private readonly names: CacheNamesProjection,
-    @Inject(KEY_LISTING_RUNNER) private readonly keyListingRunner: ProjectionRunner,
-    @Inject(CACHE_NAMES_RUNNER) private readonly namesRunner: ProjectionRunner,
+    private readonly readModels: InlineReadModels,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -71,41 +65,36 @@ export class TaskActions {
     const policy = task.params.retention !== undefined ? parseRetention(task.params.retention) : (this.config.retention ?? { kind: 'all' as const });
     if (policy === undefined) throw new TaskFailure(`retention "${task.params.retention}" is not "all", "days:N" or "snapshots:K"`);
     const entity = await this.readyEntity(ref);
-    // Every projection must have applied what is dropped: one that is behind would skip the
-    // dropped events on catch-up (readGlobal skips them) and could keep a row a dropped
-    // Deleted would have removed.
-    const highest = this.journal.highestOffset;
-    await Promise.all([this.keyListingRunner, this.namesRunner].map((runner) => runner.waitFor(highest)));
+    // The inline read models applied every event in its own write: nothing is behind.
     await entity.whenDrained();
     const result = await compactEntity(this.journal, this.snapshots, ref, policy, this.clock.now());
     return { retention: task.params.retention ?? formatRetention(policy), ...result };
   }
 
   /**
-   * Rebuilds the read models from the journal (whole projections: their rows are shared by
-   * all caches) and checks that this cache's rows equal its live state.
+   * Rebuilds the inline read models from the journal (whole: their rows are shared by all
+   * caches; appends wait meanwhile) and checks that this cache's rows equal its live state.
    */
   private async rebuild(ref: EntityRef) {
     const entity = await this.readyEntity(ref);
     await entity.whenDrained();
-    for (const runner of [this.keyListingRunner, this.namesRunner]) await runner.rebuild();
-    await Promise.all([this.keyListingRunner, this.namesRunner].map((runner) => runner.waitFor(entity.lastOffset)));
+    await this.readModels.rebuild();
     const now = this.clock.now();
     const state = entity.state;
     const problems: string[] = [];
     if (state.status === 'live') {
-      const rebuilt = await this.keyListing.list(ref, now);
+      const rebuilt = await this.readModels.listKeys(ref, now);
       const live = sortedLiveKeys(state, now);
       if (JSON.stringify(rebuilt) !== JSON.stringify(live)) {
         problems.push(`key listing has ${rebuilt.length} keys, the live state ${live.length}`);
       }
     }
-    const row = (await this.names.list(ref.org, true)).find((r) => r.cacheName === ref.name);
+    const row = (await this.readModels.listCaches(ref.org, true)).find((r) => r.cacheName === ref.name);
     if (state.status === 'absent' ? row !== undefined : row === undefined || row.deleted !== (state.status === 'deleted') || row.description !== state.description) {
       problems.push(`cache-names row ${JSON.stringify(row)} disagrees with the live state (${state.status})`);
     }
     if (problems.length > 0) throw new TaskFailure(`rebuilt projections differ from the live state: ${problems.join('; ')}`);
-    return { projections: ['key-listing', 'cache-names'], equal: true, seq: entity.seq, keys: state.entries.size };
+    return { projections: ['key-listing', 'cache-names', 'org-bytes', 'expiry-index'], equal: true, seq: entity.seq, keys: state.entries.size };
   }
 
   /** Appends the events that bring the cache back to its state at `at`/`asOf`. */

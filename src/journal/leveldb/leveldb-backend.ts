@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { JournalBackend, StartCheck } from '../journal-backend';
 import { SyncPolicy } from '../journal';
 import { LevelDbJournalRepair } from './journal-repair';
+import { LevelDbInlineReadModels } from './leveldb-inline-read-models';
 import { LevelDbJournal } from './leveldb-journal';
 import { LevelDbReadModels } from './leveldb-read-models';
 import { LevelDbSnapshotStore } from './leveldb-snapshot-store';
@@ -20,6 +21,7 @@ export class LevelDbBackend extends JournalBackend {
   readonly journal: LevelDbJournal;
   readonly snapshots: LevelDbSnapshotStore;
   readonly readModels: LevelDbReadModels;
+  readonly inline: LevelDbInlineReadModels;
   readonly repair: LevelDbJournalRepair;
 
   constructor(location: string, options: LevelDbOptions = {}) {
@@ -28,6 +30,7 @@ export class LevelDbBackend extends JournalBackend {
     this.journal = new LevelDbJournal(this.storage, options.sync ?? 'always');
     this.snapshots = new LevelDbSnapshotStore(this.storage, options.snapshotsKept ?? 2);
     this.readModels = new LevelDbReadModels(this.storage);
+    this.inline = this.journal.inline;
     this.repair = new LevelDbJournalRepair(this.storage);
   }
 
@@ -45,6 +48,7 @@ export class LevelDbBackend extends JournalBackend {
       } else {
         const removed = await this.repair.truncateFrom(bad);
         await this.journal.reload();
+        await this.inline.rebuild();
         this.logger.warn(`repair: truncated the journal at global offset ${bad}: ${removed} event(s) removed; projections will be rebuilt`);
         result = { removed, cutAt: bad };
       }

@@ -19,6 +19,11 @@ export class Storage {
   readonly offsets: Sublevel;
   /** The global offset of every event by its journal key, written in the events' own batch. */
   readonly eventOffsets: Sublevel;
+  /** Inline read models, written in the events' own batch: key rows, cache names, org byte totals, expiry index. */
+  readonly listing: Sublevel;
+  readonly names: Sublevel;
+  readonly orgBytes: Sublevel;
+  readonly expiry: Sublevel;
   readonly tasks: Sublevel;
   readonly meta: Sublevel;
 
@@ -32,6 +37,10 @@ export class Storage {
     this.projections = space('projections');
     this.offsets = space('offsets');
     this.eventOffsets = space('event-offsets');
+    this.listing = space('listing');
+    this.names = space('names');
+    this.orgBytes = space('org-bytes');
+    this.expiry = space('expiry');
     this.tasks = space('tasks');
     this.meta = space('meta');
   }
