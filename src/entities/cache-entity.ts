@@ -166,7 +166,7 @@ export class CacheEntity {
     for (const ask of group) {
       let command = ask.command;
       const limit = ask.options?.quotaLimit;
-      if (limit !== undefined && (command.type === 'SetValue' || command.type === 'Increment')) {
+      if (limit !== undefined && (command.type === 'SetValue' || command.type === 'Increment' || command.type === 'RestoreTo')) {
         command = { ...command, quotaRemaining: Math.max(0, limit - this.ctx.quota.usedBy(org)) };
       }
       const decision = decide(draft, command, now);
