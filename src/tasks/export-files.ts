@@ -55,8 +55,10 @@ export async function writeNewFile(path: string, lines: AsyncIterable<string>, t
   const failed = new Promise<never>((_, reject) => out.on('error', (error) => reject((failure = error))));
   failed.catch(() => undefined);
   let written = 0;
+  let created = false;
   try {
     await Promise.race([new Promise<void>((resolve) => out.once('open', () => resolve())), failed]);
+    created = true; // from here on the file is ours to remove
     for await (const line of lines) {
       if (failure) throw failure;
       const bytes = Buffer.byteLength(line);
@@ -69,7 +71,7 @@ export async function writeNewFile(path: string, lines: AsyncIterable<string>, t
   } catch (error) {
     out.destroy();
     await new Promise<void>((resolve) => (out.closed ? resolve() : out.once('close', () => resolve())));
-    await rm(path, { force: true }).catch(() => undefined);
+    if (created) await rm(path, { force: true }).catch(() => undefined);
     throw error;
   }
 }

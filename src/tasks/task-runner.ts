@@ -62,8 +62,8 @@ export class TaskRunner {
       if (task.state === 'STARTED') await this.change(task, { type: 'FAIL' }, { reason: INTERRUPTED_REASON, finishedAt: this.clock.now() });
       else if (task.state === 'PENDING') pending.push(task);
     }
-    this.accepting = true;
-    let resumed = 0;
+    // Decide every pending task before any runs: a running task's end must not free room mid-way.
+    const resume: TaskRecord[] = [];
     for (const task of pending.sort((a, b) => a.n - b.n)) {
       if ((task.attempts ?? 0) > 0) {
         await this.change(task, { type: 'FAIL' }, { reason: INTERRUPTED_REASON, finishedAt: this.clock.now() });
@@ -71,10 +71,12 @@ export class TaskRunner {
         await this.change(task, { type: 'FAIL' }, { reason: OVER_LIMIT_REASON, finishedAt: this.clock.now() });
       } else {
         this.count(task.org, 1);
-        this.enqueue(task);
-        resumed++;
+        resume.push(task);
       }
     }
+    this.accepting = true;
+    resume.forEach((task) => this.enqueue(task));
+    const resumed = resume.length;
     if (resumed > 0) this.logger.log(`resumed ${resumed} pending tasks`);
     const every = Math.max(1000, Math.min(this.config.taskRetentionMs / 2, PRUNE_EVERY_MS));
     this.pruner = setInterval(() => void this.prune(), every);
