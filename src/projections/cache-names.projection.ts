@@ -54,6 +54,12 @@ export class CacheNamesProjection implements Projection {
     return 1;
   }
 
+  /** Whether the read model has this cache as live. */
+  async isLive(ref: EntityRef): Promise<boolean> {
+    const row = await this.rows.get(encodeEntityId(ref));
+    return row !== undefined && !(packr.unpack(row) as [string, boolean])[1];
+  }
+
   /** The org's caches, live ones only unless `includeDeleted`. */
   async list(org: string, includeDeleted = false): Promise<CacheNameRow[]> {
     const prefix = encodeOrgPrefix(org);
