@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { Storage } from './storage';
+import type { Storage } from './storage';
 
 /** The first wait before reopening after a fault; it doubles up to the configured maximum. */
 const FIRST_BACKOFF_MS = 100;
@@ -20,7 +20,8 @@ export function describeStorageFault(cause: unknown): string {
 
 /**
  * After a failed write, LevelDB keeps refusing writes until it is reopened (a failed sync
- * poisons the handle). The healer closes and reopens the database, with backoff, until a
+ * poisons the handle). Every writer (journal, projections, task records) reports its
+ * failed writes here. The healer closes and reopens the database, with backoff, until a
  * synced probe write succeeds: writes then resume without a restart. Meanwhile `healing`
  * is true and writers fail fast instead of piling onto a broken handle.
  */
