@@ -28,6 +28,7 @@ export function describeStorageFault(cause: unknown): string {
 export class StorageHealer {
   private readonly logger = new Logger('Storage');
   private current: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
 
   constructor(
     private readonly storage: Storage,
@@ -43,6 +44,12 @@ export class StorageHealer {
     return this.current ?? Promise.resolve();
   }
 
+  /** Stops reopening (a clean shutdown): resolves once no reopen is under way. */
+  stop(): Promise<void> {
+    this.wake?.();
+    return this.healed;
+  }
+
   /** A write failed: starts reopening (once; later failures join the running attempt). */
   failed(cause: unknown): void {
     if (this.current !== undefined || this.storage.isClosed) return;
@@ -53,7 +60,15 @@ export class StorageHealer {
   private async heal(): Promise<void> {
     let wait = FIRST_BACKOFF_MS;
     for (let attempt = 1; ; attempt++) {
-      await new Promise<void>((resolve) => setTimeout(resolve, wait).unref());
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        timer.unref();
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
       if (this.storage.isClosed) return; // shut down meanwhile
       try {
         await this.storage.reopen();

@@ -85,6 +85,7 @@ export class Storage {
 
   async close(): Promise<void> {
     this.closedForGood = true;
+    await this.healer.stop(); // a reopen under way must not outlive the close
     if (this.db.status === 'open') await this.db.close();
   }
 }
