@@ -3,10 +3,11 @@ import { FastifyRequest } from 'fastify';
 import { Principal } from '../auth/principal';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { Clock } from '../config/clock';
-import { CacheCommand, CacheState, DomainError, Entry, liveEntry, liveKeys } from '../domain';
+import { CacheCommand, CacheState, DomainError, Entry, domainError, liveEntry, liveKeys } from '../domain';
 import { CompactEntryMap } from '../domain/compact-entry-map';
 import { Reply } from '../entities/cache-entity';
 import { EntityRegistry } from '../entities/entity-registry';
+import { OrgCaches } from '../entities/org-caches';
 import { CacheNameRow, InlineReadModels } from '../journal/inline-read-models';
 import { ApiError } from './errors/api-error';
 
@@ -20,6 +21,7 @@ const DOMAIN_STATUS: Record<DomainError['code'], number> = {
   CAS_MISMATCH: 409,
   NOT_A_NUMBER: 400,
   EMPTY_VALUE_REJECTED: 400,
+  CACHE_LIMIT_REACHED: 409,
 };
 
 /**
@@ -33,6 +35,7 @@ export class CacheService {
     private readonly clock: Clock,
     private readonly readModels: InlineReadModels,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly orgCaches: OrgCaches,
   ) {}
 
   /** Decodes a base64 value from a JSON body, refusing one over MAX_VALUE_BYTES with 413. */
@@ -53,7 +56,24 @@ export class CacheService {
     const quotaLimit = this.config.orgQuotaEnabled
       ? (this.config.serviceLevelMaxBytes[principal.serviceLevel] ?? this.config.serviceLevelMaxBytes.free)
       : undefined;
-    return this.registry.ask({ org: principal.org, name: cacheName }, command, { quotaLimit });
+    const ref = { org: principal.org, name: cacheName };
+    if (mayCreateCache(command) && !this.registry.isLiveNow(ref)) {
+      if (!this.orgCaches.enter(ref.org, ref.name)) return this.askAtLimit(ref, command, quotaLimit);
+      return this.registry.ask(ref, command, { quotaLimit }).finally(() => this.orgCaches.leave(ref.org, ref.name));
+    }
+    return this.registry.ask(ref, command, { quotaLimit });
+  }
+
+  /**
+   * An org at MAX_CACHES_PER_ORG (counting names on their way): a command for a cache that
+   * does not exist is refused here, without recovering an entity for it (a batch over
+   * thousands of new names stays cheap). The entity checks again when the command is decided.
+   */
+  private async askAtLimit(ref: { org: string; name: string }, command: CacheCommand, quotaLimit: number | undefined): Promise<Reply> {
+    if (!(await this.readModels.isLive(ref))) {
+      return { ok: false, error: domainError('CACHE_LIMIT_REACHED', `the organisation has ${this.orgCaches.limit} caches (MAX_CACHES_PER_ORG); delete one first`) };
+    }
+    return this.registry.ask(ref, command, { quotaLimit });
   }
 
   /** Sends a command and throws the native API error if it is rejected. */
@@ -120,6 +140,11 @@ export class CacheService {
   now(): number {
     return this.clock.now();
   }
+}
+
+/** Commands that create their cache when it does not exist. */
+function mayCreateCache(command: CacheCommand): boolean {
+  return command.type === 'CreateCache' || command.type === 'Increment' || (command.type === 'SetValue' && !command.requireCache);
 }
 
 /** How an API family words a domain rejection. */

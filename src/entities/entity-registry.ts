@@ -73,6 +73,12 @@ export class EntityRegistry {
     return this.state(ref);
   }
 
+  /** True when the cache's entity is in memory, recovered and live (no I/O). */
+  isLiveNow(ref: EntityRef): boolean {
+    const entity = this.byOrg.get(ref.org)?.get(ref.name);
+    return entity !== undefined && entity.isReady && entity.state.status === 'live';
+  }
+
   /** The entity of a cache if it is in memory (recovering or ready), without loading it. */
   loaded(ref: EntityRef): CacheEntity | undefined {
     const entity = this.byOrg.get(ref.org)?.get(ref.name);

@@ -1,4 +1,4 @@
-import { CacheEvent } from '../domain';
+import { CacheEvent, CacheState } from '../domain';
 import { EntityRef } from './keys';
 
 /**
@@ -31,10 +31,24 @@ export abstract class InlineReadModels {
   abstract orgBytesNow(org: string): number | undefined;
   /** Entries with `expiresAt <= until`, soonest first, at most `limit`. */
   abstract dueExpiries(until: number, limit: number): Promise<DueExpiry[]>;
-  /** Recomputes every row from the journal (after a repair, or to check them). */
+  /** Whether the cache is there and not deleted. */
+  abstract isLive(ref: EntityRef): Promise<boolean>;
+  /** Recomputes every row from the journal (offline `cachelog rebuild`, after a repair, or to check them). */
   abstract rebuild(): Promise<void>;
+  /**
+   * Makes one cache's rows equal to those its committed state implies, with no append
+   * written meanwhile; other caches' rows are not touched. `state()` is asked once no
+   * append is being written; undefined from it (the cache has a write under way) leaves
+   * everything as it was and answers undefined. Otherwise answers how many rows were wrong.
+   */
+  abstract repairCache(ref: EntityRef, state: () => CacheState | undefined): Promise<RepairedRows | undefined>;
   /** Every row, as text, in a stable order (to compare maintained rows with a rebuild). */
   abstract dump(): Promise<string[]>;
+}
+
+export interface RepairedRows {
+  readonly 'key-listing': number;
+  readonly 'cache-names': number;
 }
 
 /** A key row: when the entry expires (0: never) and its value's size. */
@@ -57,6 +71,7 @@ export interface ReadModelRows {
   putKey(entityId: Buffer, key: string, row: KeyRow): void;
   delKey(entityId: Buffer, key: string): void;
   putName(entityId: Buffer, row: NameRow): void;
+  delName(entityId: Buffer): void;
   putExpiry(expiresAt: number, entityId: Buffer, key: string): void;
   delExpiry(expiresAt: number, entityId: Buffer, key: string): void;
   addOrgBytes(org: string, delta: number): void;
@@ -99,4 +114,39 @@ export function applyToReadModels(rows: ReadModelRows, ref: EntityRef, entityId:
     case 'SettingsChanged':
       return;
   }
+}
+
+/** Makes one cache's rows equal to what `state` implies (its entries, expired ones not yet journaled included). */
+export function repairRows(rows: ReadModelRows, ref: EntityRef, entityId: Buffer, state: CacheState): RepairedRows {
+  let keys = 0;
+  const desired = new Map<string, KeyRow>();
+  for (const [key, entry] of state.entries.entries()) desired.set(key, { expiresAt: entry.expiresAt, bytes: entry.value.byteLength });
+  const put = (key: string, row: KeyRow) => {
+    rows.putKey(entityId, key, row);
+    if (row.expiresAt !== 0) rows.putExpiry(row.expiresAt, entityId, key);
+    rows.addOrgBytes(ref.org, row.bytes);
+  };
+  for (const [key, row] of [...rows.keyRows(entityId)]) {
+    const want = desired.get(key);
+    desired.delete(key);
+    if (want !== undefined && want.expiresAt === row.expiresAt && want.bytes === row.bytes) continue;
+    keys++;
+    rows.delKey(entityId, key);
+    if (row.expiresAt !== 0) rows.delExpiry(row.expiresAt, entityId, key);
+    rows.addOrgBytes(ref.org, -row.bytes);
+    if (want !== undefined) put(key, want);
+  }
+  for (const [key, row] of desired) {
+    keys++;
+    put(key, row);
+  }
+  const expected = state.status === 'absent' ? undefined : { description: state.description, deleted: state.status === 'deleted' };
+  const actual = rows.nameRow(entityId);
+  let names = 0;
+  if (expected === undefined ? actual !== undefined : actual === undefined || actual.description !== expected.description || actual.deleted !== expected.deleted) {
+    names = 1;
+    if (expected === undefined) rows.delName(entityId);
+    else rows.putName(entityId, expected);
+  }
+  return { 'key-listing': keys, 'cache-names': names };
 }

@@ -22,6 +22,7 @@ const IRON_ERRORS: Record<DomainError['code'], [number, string]> = {
   CAS_MISMATCH: [409, 'Item was changed since (cas does not match); nothing stored.'],
   NOT_A_NUMBER: [400, 'Value is not a number; cannot increment.'],
   EMPTY_VALUE_REJECTED: [400, 'This cache does not store empty values.'],
+  CACHE_LIMIT_REACHED: [403, 'Project over its cache limit.'],
 };
 
 /**

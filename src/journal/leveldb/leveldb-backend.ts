@@ -11,6 +11,8 @@ import { Storage } from './storage';
 export interface LevelDbOptions {
   readonly sync?: SyncPolicy;
   readonly snapshotsKept?: number;
+  /** The longest wait between two reopen attempts after a failed write. */
+  readonly reopenMaxBackoffMs?: number;
 }
 
 /** The embedded default: one LevelDB under DATA_DIR holds the journal, snapshots and read models. */
@@ -26,7 +28,7 @@ export class LevelDbBackend extends JournalBackend {
 
   constructor(location: string, options: LevelDbOptions = {}) {
     super();
-    this.storage = new Storage(location);
+    this.storage = new Storage(location, { reopenMaxBackoffMs: options.reopenMaxBackoffMs });
     this.journal = new LevelDbJournal(this.storage, options.sync ?? 'always');
     this.snapshots = new LevelDbSnapshotStore(this.storage, options.snapshotsKept ?? 2);
     this.readModels = new LevelDbReadModels(this.storage);

@@ -1,6 +1,7 @@
 import { Packr } from 'msgpackr';
+import { CacheState } from '../../domain';
 import { Envelope } from '../journal';
-import { CacheNameRow, DueExpiry, InlineReadModels, KeyRow, NameRow, ReadModelRows, applyToReadModels } from '../inline-read-models';
+import { CacheNameRow, DueExpiry, InlineReadModels, KeyRow, NameRow, ReadModelRows, RepairedRows, applyToReadModels, repairRows } from '../inline-read-models';
 import { EntityRef, decodeEntityId, encodeEntityId, encodeOrgPrefix, prefixEnd, readUint64BE, uint64BE, writeUint64BE } from '../keys';
 import { Storage, Sublevel } from './storage';
 
@@ -73,7 +74,7 @@ class BatchRows implements ReadModelRows {
   private readonly keyOverlay = new Map<string, Map<string, KeyRow | null>>();
   private readonly scanned = new Set<string>();
   private readonly nameBase = new Map<string, NameRow | undefined>();
-  private readonly nameOverlay = new Map<string, { entityId: Buffer; row: NameRow }>();
+  private readonly nameOverlay = new Map<string, { entityId: Buffer; row: NameRow | null }>();
   private readonly expiryOverlay = new Map<string, { key: Buffer; put: boolean }>();
   readonly orgDeltas = new Map<string, number>();
 
@@ -148,7 +149,12 @@ class BatchRows implements ReadModelRows {
 
   nameRow(entityId: Buffer): NameRow | undefined {
     const id = latin1(entityId);
-    return this.nameOverlay.get(id)?.row ?? this.nameBase.get(id);
+    const overlay = this.nameOverlay.get(id);
+    return overlay !== undefined ? (overlay.row ?? undefined) : this.nameBase.get(id);
+  }
+
+  delName(entityId: Buffer): void {
+    this.nameOverlay.set(latin1(entityId), { entityId, row: null });
   }
 
   private overlayOf(entityId: Buffer): Map<string, KeyRow | null> {
@@ -197,7 +203,10 @@ class BatchRows implements ReadModelRows {
         out.push(row === null ? { type: 'del', key: rowKey } : { type: 'put', key: rowKey, value: encodeKeyRow(row) });
       }
     }
-    for (const { entityId, row } of this.nameOverlay.values()) out.push({ type: 'put', key: Buffer.concat([this.spaces.names, entityId]), value: encodeNameRow(row) });
+    for (const { entityId, row } of this.nameOverlay.values()) {
+      const key = Buffer.concat([this.spaces.names, entityId]);
+      out.push(row === null ? { type: 'del', key } : { type: 'put', key, value: encodeNameRow(row) });
+    }
     for (const { key, put } of this.expiryOverlay.values()) out.push(put ? { type: 'put', key, value: EMPTY } : { type: 'del', key });
   }
 }
@@ -235,6 +244,10 @@ export class LevelDbInlineReadModels extends InlineReadModels {
     const rows = new BatchRows(this.spaces);
     await rows.prefetch(this.storage, envelopes);
     for (const { ref, entityId, event } of envelopes) applyToReadModels(rows, ref, entityId, event);
+    return this.finish(rows, out);
+  }
+
+  private async finish(rows: BatchRows, out: RawOp[]): Promise<() => void> {
     rows.ops(out);
     const totals = new Map<string, number>();
     for (const [org, delta] of rows.orgDeltas) {
@@ -282,6 +295,28 @@ export class LevelDbInlineReadModels extends InlineReadModels {
 
   orgBytes(org: string): Promise<number> {
     return this.orgTotal(org);
+  }
+
+  async isLive(ref: EntityRef): Promise<boolean> {
+    const row = await this.storage.names.get(encodeEntityId(ref));
+    return row !== undefined && !decodeNameRow(row).deleted;
+  }
+
+  repairCache(ref: EntityRef, state: () => CacheState | undefined): Promise<RepairedRows | undefined> {
+    return this.exclusive(async () => {
+      const entityId = encodeEntityId(ref);
+      const rows = new BatchRows(this.spaces);
+      // As if the cache were deleted: the prefetch reads all its key rows and its name row.
+      await rows.prefetch(this.storage, [{ ref, entityId, seq: 0, offset: 0, event: { type: 'CacheDeleted', at: 0, by: '', device: null } }]);
+      const current = state();
+      if (current === undefined) return undefined;
+      const repaired = repairRows(rows, ref, entityId, current);
+      const ops: RawOp[] = [];
+      const written = await this.finish(rows, ops);
+      if (ops.length > 0) await this.storage.db.batch(ops as never, { sync: true });
+      written();
+      return repaired;
+    });
   }
 
   orgBytesNow(org: string): number | undefined {

@@ -41,6 +41,7 @@ export class LevelDbJournal extends Journal {
   private idle: Array<() => void> = [];
   /** Each entity's committed seq, once known (the single-writer check is in memory). */
   private readonly seqs = new Map<string, number>();
+  private lastFault: unknown;
   readonly inline: LevelDbInlineReadModels;
   private readonly prefix: { journal: Buffer; global: Buffer; eventOffsets: Buffer };
 
@@ -127,6 +128,13 @@ export class LevelDbJournal extends Journal {
     this.writing = true;
     const appends = this.pending;
     this.pending = [];
+    if (this.storage.healer.healing) {
+      // The handle is being reopened: fail fast, leave the database alone.
+      const error = new JournalUnavailableError(this.lastFault);
+      for (const append of appends) append.reject(error);
+      this.finishBatch();
+      return;
+    }
     const prefix = this.prefix;
     const ops: RawOp[] = [];
     const all: Envelope[] = [];
@@ -164,9 +172,15 @@ export class LevelDbJournal extends Journal {
       if (accepted.length > 0) this.committed.next(accepted.length === 1 ? accepted[0].envelopes : accepted.flatMap((a) => a.envelopes));
     } catch (cause) {
       const error = new JournalUnavailableError(cause);
-      this.logger.error(error.message);
+      this.logger.error(`a journal write failed: ${(cause as Error)?.message ?? String(cause)}`);
+      this.lastFault = cause;
+      this.storage.healer.failed(cause); // a failed write poisons LevelDB's handle until it is reopened
       for (const { append } of accepted) append.reject(error);
     }
+    this.finishBatch();
+  }
+
+  private finishBatch(): void {
     this.writing = false;
     if (this.pending.length > 0) {
       this.scheduled = true;

@@ -1,5 +1,6 @@
 import { Envelope } from '../journal';
-import { CacheNameRow, DueExpiry, InlineReadModels, KeyRow, NameRow, ReadModelRows, applyToReadModels } from '../inline-read-models';
+import { CacheState } from '../../domain';
+import { CacheNameRow, DueExpiry, InlineReadModels, KeyRow, NameRow, ReadModelRows, RepairedRows, applyToReadModels, repairRows } from '../inline-read-models';
 import { EntityRef, decodeEntityId, entityIdOf } from '../keys';
 
 const latin1 = (bytes: Buffer) => bytes.toString('latin1');
@@ -50,6 +51,10 @@ export class MemoryInlineReadModels extends InlineReadModels implements ReadMode
     this.names.set(latin1(entityId), { entityId, row });
   }
 
+  delName(entityId: Buffer): void {
+    this.names.delete(latin1(entityId));
+  }
+
   putExpiry(expiresAt: number, entityId: Buffer, key: string): void {
     this.expiry.set(JSON.stringify([expiresAt, latin1(entityId), key]), { ref: decodeEntityId(entityId).ref, key, expiresAt });
   }
@@ -87,6 +92,17 @@ export class MemoryInlineReadModels extends InlineReadModels implements ReadMode
 
   async dueExpiries(until: number, limit: number): Promise<DueExpiry[]> {
     return [...this.expiry.values()].filter((e) => e.expiresAt <= until).sort((a, b) => a.expiresAt - b.expiresAt).slice(0, limit);
+  }
+
+  async isLive(ref: EntityRef): Promise<boolean> {
+    const row = this.names.get(latin1(entityIdOf(ref)))?.row;
+    return row !== undefined && !row.deleted;
+  }
+
+  /** Synchronous: no commit runs meanwhile. */
+  async repairCache(ref: EntityRef, state: () => CacheState | undefined): Promise<RepairedRows | undefined> {
+    const current = state();
+    return current === undefined ? undefined : repairRows(this, ref, entityIdOf(ref), current);
   }
 
   async rebuild(): Promise<void> {
