@@ -32,6 +32,8 @@ export interface EntityContext {
   readonly quota: OrgQuota;
   readonly now: () => number;
   readonly snapshotEvery: number;
+  /** Snapshot once this many bytes were journaled since the last one (SNAPSHOT_BYTES); see maybeSnapshot. */
+  readonly snapshotBytes?: number;
   /** Live caches per org (MAX_CACHES_PER_ORG); absent: no limit. */
   readonly caches?: OrgCaches;
 }
@@ -40,13 +42,22 @@ export class SequenceGapError extends Error {
   readonly code = 'JOURNAL_SEQUENCE_GAP';
 }
 
-/**
- * A large cache is snapshotted at most once per this many events per live entry. At 1, a
- * durable SET load over 10k keys snapshotted every ~0.7 s (a synchronous encode of the whole
- * cache plus a ~1.3 MB LevelDB write); with snapshots off, p99 fell from ~14 to ~10 ms
- * (bench/notes.md). Recovery replays at most this many events per live entry past one.
- */
-const SNAPSHOT_ENTRY_FACTOR = 4;
+/** Bytes a snapshot or a journal record takes per entry or event besides keys and values (an estimate). */
+const RECORD_OVERHEAD_BYTES = 32;
+
+/** About what an event adds to the journal (and so to a replay after a crash). */
+function journaledBytes(event: CacheEvent): number {
+  switch (event.type) {
+    case 'Set':
+      return RECORD_OVERHEAD_BYTES + event.key.length + event.value.byteLength;
+    case 'Deleted':
+    case 'Expired':
+    case 'Evicted':
+      return RECORD_OVERHEAD_BYTES + event.key.length;
+    default:
+      return RECORD_OVERHEAD_BYTES;
+  }
+}
 
 /** Most commands one group of decisions takes from the mailbox. */
 const MAX_BATCH = 1024;
@@ -66,6 +77,8 @@ export class CacheEntity {
   lastOffset = 0;
   lastTouched: number;
   private snapshotSeq = 0;
+  /** Bytes journaled since the last snapshot: what a restart after `kill -9` replays. */
+  private bytesSinceSnapshot = 0;
   private snapshotting: Promise<void> | undefined;
   private mailbox: Ask[] = [];
   private draining = false;
@@ -122,16 +135,19 @@ export class CacheEntity {
       // Committed entries live in a CompactEntryMap (values copied into slabs, no object per key).
       const state = snapshot?.state ?? { ...initialState(), entries: new CompactEntryMap() };
       let seq = snapshot?.seq ?? 0;
+      let tail = 0;
       await this.ctx.journal.forEachEvent(this.ref, seq + 1, (recordSeq, event) => {
         if (recordSeq !== seq + 1) {
           throw new SequenceGapError(`journal of ${JSON.stringify(this.ref)} jumps from seq ${seq} to ${recordSeq}`);
         }
         evolve(state, event);
         seq = recordSeq;
+        tail += journaledBytes(event);
       });
       this.state = state;
       this.seq = seq;
       this.snapshotSeq = snapshot?.seq ?? 0;
+      this.bytesSinceSnapshot = tail;
       const now = this.ctx.now();
       if (state.entries instanceof CompactEntryMap) {
         for (const [key, expiresAt] of state.entries.expiring()) this.ctx.scheduler.schedule(this.ref, key, Math.max(expiresAt, now));
@@ -230,6 +246,7 @@ export class CacheEntity {
       caches?.release(org, slotsFreed);
       for (const event of events) {
         evolve(this.state, event);
+        this.bytesSinceSnapshot += journaledBytes(event);
         if (event.type === 'Set' && event.expiresAt !== 0) this.ctx.scheduler.schedule(this.ref, event.key, event.expiresAt);
       }
       this.seq += events.length;
@@ -242,14 +259,18 @@ export class CacheEntity {
   }
 
   /**
-   * Snapshot every `snapshotEvery` events, but never more often than once per
-   * SNAPSHOT_ENTRY_FACTOR live entries' worth of events, so that the O(state) cost of a
-   * snapshot (a synchronous encode on the event loop, then a value as large as the cache
-   * written to LevelDB) stays a small O(1) per event for large caches.
+   * The snapshot policy, by bytes: a snapshot is taken once the bytes journaled since the
+   * last one reach the snapshot's own size (so its O(state) cost, a synchronous encode and a
+   * value as large as the cache, stays at most about one byte per byte written), and either
+   * SNAPSHOT_EVERY events or SNAPSHOT_BYTES bytes have passed. What a restart after `kill -9`
+   * replays per cache is then bounded by max(SNAPSHOT_BYTES, the cache's size) bytes.
    */
   private maybeSnapshot(): void {
-    const interval = Math.max(this.ctx.snapshotEvery, SNAPSHOT_ENTRY_FACTOR * this.state.entries.size);
-    if (this.seq - this.snapshotSeq >= interval && this.snapshotting === undefined) void this.snapshot();
+    if (this.snapshotting !== undefined) return;
+    const snapshotSize = this.state.bytes + RECORD_OVERHEAD_BYTES * this.state.entries.size;
+    if (this.bytesSinceSnapshot < snapshotSize) return;
+    const snapshotBytes = this.ctx.snapshotBytes ?? Number.POSITIVE_INFINITY;
+    if (this.seq - this.snapshotSeq >= this.ctx.snapshotEvery || this.bytesSinceSnapshot >= snapshotBytes) void this.snapshot();
   }
 
   /** Writes a snapshot of the committed state if there are events since the last one. */
@@ -257,10 +278,12 @@ export class CacheEntity {
     if (this.snapshotting) return this.snapshotting.then(() => this.snapshot());
     if (this.seq === this.snapshotSeq || this.lifecycle === 'failed' || this.lifecycle === 'recovering') return Promise.resolve();
     const seq = this.seq;
+    const covered = this.bytesSinceSnapshot;
     this.snapshotting = this.ctx.snapshots
       .save(this.ref, seq, this.state)
       .then(() => {
         this.snapshotSeq = seq;
+        this.bytesSinceSnapshot -= covered;
       })
       .catch((error) => this.logger.warn(`snapshot of ${JSON.stringify(this.ref)} failed: ${(error as Error).message}`))
       .finally(() => {

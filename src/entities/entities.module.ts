@@ -33,7 +33,7 @@ import { OrgQuota } from './org-quota';
         const scheduler = new ExpiryScheduler(now, (ref, key) => {
           void registry?.ask(ref, { type: 'ExpireKey', key, by: 'system' });
         });
-        registry = new EntityRegistry({ journal, snapshots, scheduler, quota, caches, now, snapshotEvery: config.snapshotEvery }, { idleMs: config.entityIdleMs });
+        registry = new EntityRegistry({ journal, snapshots, scheduler, quota, caches, now, snapshotEvery: config.snapshotEvery, snapshotBytes: config.snapshotBytes }, { idleMs: config.entityIdleMs });
         return registry;
       },
       inject: [Journal, SnapshotStore, Clock, OrgQuota, APP_CONFIG, OrgCaches],
