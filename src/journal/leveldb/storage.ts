@@ -98,6 +98,12 @@ export class Storage {
   async close(): Promise<void> {
     this.closedForGood = true;
     await this.healer.stop(); // a reopen under way must not outlive the close
-    if (this.db.status === 'open') await this.db.close();
+    if (this.db.status !== 'open') return;
+    // LevelDB replays its write-ahead log on open, and a clean shutdown's snapshots of large
+    // caches sit in it (1M keys: ~130 MB, ~0.7 s of the next start). Compacting a one-key
+    // range flushes the memtable to a table first, so the next open has no log to replay.
+    const formatKey = Buffer.from(`${this.meta.prefix}format`, 'utf8');
+    await (this.db as unknown as { compactRange(start: Buffer, end: Buffer): Promise<void> }).compactRange(formatKey, formatKey).catch(() => undefined);
+    await this.db.close();
   }
 }
