@@ -138,7 +138,8 @@ function store(state: CacheState, meta: EventMeta, key: string, value: Uint8Arra
 }
 
 /**
- * Evicted events for the least recently written keys (the first in the entries' order),
+ * Evicted events for the least recently used keys (the first in the entries' order: reads
+ * and writes both count, see `touch`); the choice is journaled, never recomputed on replay,
  * so that `incoming` more keys fit within `capacity` (0: unlimited).
  */
 function evictions(state: CacheState, meta: EventMeta, incoming: number, capacity: number): CacheEvent[] {
