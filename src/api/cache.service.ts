@@ -22,6 +22,7 @@ const DOMAIN_STATUS: Record<DomainError['code'], number> = {
   KEY_EXISTS: 409,
   CAS_MISMATCH: 409,
   NOT_A_NUMBER: 400,
+  NUMBER_OUT_OF_RANGE: 400,
   EMPTY_VALUE_REJECTED: 400,
 };
 

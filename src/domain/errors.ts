@@ -8,6 +8,7 @@ export type DomainErrorCode =
   | 'KEY_EXISTS'
   | 'CAS_MISMATCH'
   | 'NOT_A_NUMBER'
+  | 'NUMBER_OUT_OF_RANGE'
   | 'EMPTY_VALUE_REJECTED';
 
 export interface DomainError {

@@ -61,7 +61,7 @@ describe('decide: LRU eviction at capacity (recency = reads and writes)', () => 
   });
 
   it('an increment of a new key also makes room', () => {
-    given([created, capacity(1), set('a')]).when({ ...who, type: 'Increment', key: 'n', amount: 1 }).then([
+    given([created, capacity(1), set('a')]).when({ ...who, type: 'Increment', key: 'n', amount: 1n }).then([
       { ...at(1_000), type: 'Evicted', key: 'a' },
       { ...at(1_000), type: 'Set', key: 'n', value: new TextEncoder().encode('1'), expiresAt: 0 },
     ]);
