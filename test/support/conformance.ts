@@ -8,6 +8,8 @@ export interface ResponseSpec {
   readonly contentType?: RegExp;
   /** JSON Schema of a JSON body (validated with ajv); absent: any body of that type. */
   readonly schema?: object;
+  /** A text body (not JSON) must match this. */
+  readonly text?: RegExp;
   /** No body at all (201/202/204). */
   readonly empty?: boolean;
 }
@@ -86,6 +88,7 @@ export class Conformance {
     }
     const contentType = response.headers.get('content-type') ?? '';
     expect({ response: key, contentType }).toEqual({ response: key, contentType: expect.stringMatching(spec.contentType!) });
+    if (spec.text !== undefined) expect({ response: key, text: response.text }).toEqual({ response: key, text: expect.stringMatching(spec.text) });
     if (spec.schema === undefined) return;
     let validate = this.compiled.get(spec.schema);
     if (validate === undefined) this.compiled.set(spec.schema, (validate = this.ajv.compile(spec.schema)));
