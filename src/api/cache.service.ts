@@ -3,9 +3,10 @@ import { FastifyRequest } from 'fastify';
 import { Principal } from '../auth/principal';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { Clock } from '../config/clock';
-import { CacheCommand, CacheState, DomainError, Entry, liveKeys } from '../domain';
+import { CacheCommand, CacheState, DomainError, Entry, domainError, liveKeys } from '../domain';
 import { Reply } from '../entities/cache-entity';
 import { EntityRegistry } from '../entities/entity-registry';
+import { OrgCaches } from '../entities/org-caches';
 import { Journal } from '../journal/journal';
 import { CacheNameRow, CacheNamesProjection } from '../projections/cache-names.projection';
 import { KeyListingProjection } from '../projections/key-listing.projection';
@@ -24,6 +25,7 @@ const DOMAIN_STATUS: Record<DomainError['code'], number> = {
   NOT_A_NUMBER: 400,
   NUMBER_OUT_OF_RANGE: 400,
   EMPTY_VALUE_REJECTED: 400,
+  CACHE_LIMIT_REACHED: 409,
 };
 
 /**
@@ -41,6 +43,7 @@ export class CacheService {
     @Inject(KEY_LISTING_RUNNER) private readonly keyListingRunner: ProjectionRunner,
     @Inject(CACHE_NAMES_RUNNER) private readonly namesRunner: ProjectionRunner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly orgCaches: OrgCaches,
   ) {}
 
   /** Decodes a base64 value from a JSON body, refusing one over MAX_VALUE_BYTES with 413. */
@@ -61,7 +64,24 @@ export class CacheService {
     const quotaLimit = this.config.orgQuotaEnabled
       ? (this.config.serviceLevelMaxBytes[principal.serviceLevel] ?? this.config.serviceLevelMaxBytes.free)
       : undefined;
-    return this.registry.ask({ org: principal.org, name: cacheName }, command, { quotaLimit });
+    const ref = { org: principal.org, name: cacheName };
+    if (mayCreateCache(command) && !this.registry.isLiveNow(ref)) {
+      if (!this.orgCaches.enter(ref.org, ref.name)) return this.askAtLimit(ref, command, quotaLimit);
+      return this.registry.ask(ref, command, { quotaLimit }).finally(() => this.orgCaches.leave(ref.org, ref.name));
+    }
+    return this.registry.ask(ref, command, { quotaLimit });
+  }
+
+  /**
+   * An org at MAX_CACHES_PER_ORG (counting names on their way): a command for a cache that
+   * does not exist is refused here, without recovering an entity for it (a batch over
+   * thousands of new names stays cheap). The entity checks again when the command is decided.
+   */
+  private async askAtLimit(ref: { org: string; name: string }, command: CacheCommand, quotaLimit: number | undefined): Promise<Reply> {
+    if (!(await this.names.isLive(ref))) {
+      return { ok: false, error: domainError('CACHE_LIMIT_REACHED', `the organisation has ${this.orgCaches.limit} caches (MAX_CACHES_PER_ORG); delete one first`) };
+    }
+    return this.registry.ask(ref, command, { quotaLimit });
   }
 
   /** Sends a command and throws the native API error if it is rejected. */
@@ -125,6 +145,11 @@ export class CacheService {
   now(): number {
     return this.clock.now();
   }
+}
+
+/** Commands that create their cache when it does not exist. */
+function mayCreateCache(command: CacheCommand): boolean {
+  return command.type === 'CreateCache' || command.type === 'Increment' || (command.type === 'SetValue' && !command.requireCache);
 }
 
 /** How an API family words a domain rejection. */

@@ -46,7 +46,12 @@ export type CacheCommand =
   /** Sent by the expiry scheduler when a key's `expiresAt` has passed. */
   | (CommandMeta & { readonly type: 'ExpireKey'; readonly key: string })
   /** Appends the events that bring the cache back to `target` (a past state); history is never rewritten. */
-  | (CommandMeta & { readonly type: 'RestoreTo'; readonly target: RestoreTarget });
+  | (CommandMeta & {
+      readonly type: 'RestoreTo';
+      readonly target: RestoreTarget;
+      /** Bytes the tenant may still add; undefined means unlimited. Supplied by the shell. */
+      readonly quotaRemaining?: number;
+    });
 
 export type SetMode = 'upsert' | 'add' | 'replace';
 

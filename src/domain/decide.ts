@@ -2,7 +2,7 @@ import { CacheCommand } from './commands';
 import { DomainError, domainError } from './errors';
 import { CacheEvent, EventMeta } from './events';
 import { assertNever } from './evolve';
-import { decideRestore } from './restore';
+import { decideRestore, restoredBytes } from './restore';
 import { CacheSettings, sameSettings } from './settings';
 import { CacheState, isExpired, liveEntry } from './state';
 
@@ -123,8 +123,14 @@ export function decide(state: CacheState, command: CacheCommand, now: number): D
         : accept();
     }
 
-    case 'RestoreTo':
+    case 'RestoreTo': {
+      // Restored bytes are charged like any write: a restore that would pass the quota appends nothing.
+      const growth = restoredBytes(command.target, now) - (state.status === 'live' ? state.bytes : 0);
+      if (command.quotaRemaining !== undefined && growth > command.quotaRemaining) {
+        return reject(domainError('QUOTA_EXCEEDED', `the restore would add ${growth} bytes; the organisation has ${command.quotaRemaining} left of its byte quota`));
+      }
       return accept(...decideRestore(state, command.target, meta, now));
+    }
 
     default:
       return assertNever(command);

@@ -1,11 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { createActor } from 'xstate';
-import { CacheCommand, CacheEvent, CacheState, DomainError, Entry, decide, draftOf, evolve, initialState, useEntry } from '../domain';
+import { CacheCommand, CacheEvent, CacheState, DomainError, Entry, decide, domainError, draftOf, evolve, initialState, useEntry } from '../domain';
 import { CompactEntryMap } from '../domain/compact-entry-map';
 import { Envelope, Journal, JournalUnavailableError } from '../journal/journal';
 import { EntityRef, encodeEntityId } from '../journal/keys';
 import { LifecycleState, entityLifecycle } from './entity-lifecycle.machine';
 import { ExpiryScheduler } from './expiry-scheduler';
+import { OrgCaches } from './org-caches';
 import { OrgQuota } from './org-quota';
 
 export type Reply =
@@ -29,6 +30,8 @@ export interface EntityContext {
   readonly quota: OrgQuota;
   readonly now: () => number;
   readonly snapshotEvery: number;
+  /** Live caches per org (MAX_CACHES_PER_ORG); absent: no limit. */
+  readonly caches?: OrgCaches;
 }
 
 export class SequenceGapError extends Error {
@@ -182,9 +185,21 @@ export class CacheEntity {
   }
 
   private async process(group: Ask[]): Promise<void> {
-    const now = this.ctx.now();
     const { org } = this.ref;
+    const caches = this.ctx.caches;
+    if (caches !== undefined && !caches.isLoaded(org)) {
+      try {
+        await caches.load(org); // once per org and process
+      } catch (error) {
+        const failure: Reply = { ok: false, error: new JournalUnavailableError(error) };
+        for (const ask of group) ask.resolve(failure);
+        return;
+      }
+    }
+    const now = this.ctx.now();
     const draft = draftOf(this.state);
+    let slotsTaken = 0;
+    let slotsFreed = 0;
     const replies: Array<{ ask: Ask; error?: DomainError; from: number; count: number }> = [];
     const events: CacheEvent[] = [];
     let reserved = 0;
@@ -193,7 +208,7 @@ export class CacheEntity {
     for (const ask of group) {
       let command = ask.command;
       const limit = ask.options?.quotaLimit;
-      if (limit !== undefined && (command.type === 'SetValue' || command.type === 'Increment')) {
+      if (limit !== undefined && (command.type === 'SetValue' || command.type === 'Increment' || command.type === 'RestoreTo')) {
         command = { ...command, quotaRemaining: Math.max(0, limit - this.ctx.quota.usedBy(org)) };
       }
       const decision = decide(draft, command, now);
@@ -201,8 +216,17 @@ export class CacheEntity {
         replies.push({ ask, error: decision.error, from: 0, count: 0 });
         continue;
       }
+      const wasLive = draft.status === 'live';
+      if (caches !== undefined && !wasLive && decision.events.some((event) => event.type === 'Created')) {
+        if (!caches.tryTake(org)) {
+          replies.push({ ask, error: domainError('CACHE_LIMIT_REACHED', `the organisation has ${caches.limit} caches (MAX_CACHES_PER_ORG); delete one first`), from: 0, count: 0 });
+          continue;
+        }
+        slotsTaken++;
+      }
       const bytesBefore = draft.bytes;
       for (const event of decision.events) evolve(draft, event);
+      if (wasLive && draft.status !== 'live') slotsFreed++;
       const delta = draft.bytes - bytesBefore;
       if (delta > 0) {
         this.ctx.quota.add(org, delta);
@@ -218,11 +242,13 @@ export class CacheEntity {
         envelopes = await this.ctx.journal.append(this.ref, this.id, this.seq + 1, events);
       } catch (error) {
         this.ctx.quota.add(org, -reserved);
+        caches?.release(org, slotsTaken);
         const failure: Reply = { ok: false, error: error as JournalUnavailableError };
         for (const { ask } of replies) ask.resolve(failure);
         return;
       }
       this.ctx.quota.add(org, -released);
+      caches?.release(org, slotsFreed);
       for (const event of events) {
         evolve(this.state, event);
         if (event.type === 'Set' && event.expiresAt !== 0) this.ctx.scheduler.schedule(this.ref, event.key, event.expiresAt);

@@ -24,6 +24,7 @@ const IRON_ERRORS: Record<DomainError['code'], [number, string]> = {
   NOT_A_NUMBER: [400, 'Value is not an integer; cannot increment.'],
   NUMBER_OUT_OF_RANGE: [400, 'Number out of the 64-bit signed integer range.'],
   EMPTY_VALUE_REJECTED: [400, 'This cache does not store empty values.'],
+  CACHE_LIMIT_REACHED: [403, 'Project over its cache limit.'],
 };
 
 /**
