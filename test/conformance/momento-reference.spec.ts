@@ -1,5 +1,5 @@
 import { Storage } from '../../src/journal/storage';
-import { Addition, Conformance, Operations, ResponseSpec } from '../support/conformance';
+import { Addition, Conformance, healed, Operations, ResponseSpec } from '../support/conformance';
 import { HttpResult, TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
@@ -47,7 +47,7 @@ describe('Momento HTTP API against the Momento reference (seeds/002)', () => {
   const conformance = new Conformance({ operations: OPERATIONS, additions: ADDITIONS });
 
   beforeAll(async () => {
-    app = await startTestApp({ env: { MAX_VALUE_BYTES: '1000', RATE_LIMITS: 'free=100000,trickle=1', RATE_LIMIT_WINDOW_SECONDS: '3600' } });
+    app = await startTestApp({ env: { MAX_VALUE_BYTES: '1000', RATE_LIMITS: 'free=100000,trickle=1', RATE_LIMIT_WINDOW_SECONDS: '3600', JOURNAL_REOPEN_MAX_BACKOFF_MS: '200' } });
     expect((await http(`${app.url}/cacheName`, { method: 'POST', token, body: { cacheName: 'm1' } })).status).toBe(201);
   });
   afterAll(() => app?.dispose());
@@ -95,8 +95,7 @@ describe('Momento HTTP API against the Momento reference (seeds/002)', () => {
     try {
       expect((await call('PUT /cache/{cacheName}', 'm1', 'key=down&ttl_seconds=60', { body: Buffer.from('v') })).status).toBe(503);
     } finally {
-      await storage.db.open();
-      for (const space of [storage.journal, storage.global, storage.snapshots, storage.projections, storage.offsets, storage.meta]) await space.open();
+      await healed(() => http(`${app.url}/m1/down`, { method: 'POST', token: token, body: Buffer.from('v') }));
     }
   });
 

@@ -116,3 +116,11 @@ export class Conformance {
     expect(missing).toEqual([]);
   }
 }
+
+/** Retries a write until the journal, which reopens the database by itself after a failure, acknowledges it again. */
+export async function healed(write: () => Promise<HttpResult>): Promise<void> {
+  for (let status = (await write()).status; status !== 201; status = (await write()).status) {
+    expect(status).toBe(503);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
