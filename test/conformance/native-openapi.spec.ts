@@ -58,6 +58,7 @@ const ADDITIONS: Record<number, Addition> = {
   405: { why: 'a verb the path does not serve, with `Allow`', response: NATIVE_ERROR },
   413: { why: 'a value over `MAX_VALUE_BYTES`', response: NATIVE_ERROR },
   415: { why: 'a JSON body sent to a binary write', response: NATIVE_ERROR },
+  409: { why: 'the org has `MAX_CACHES_PER_ORG` caches (`CACHE_LIMIT_REACHED`)', response: NATIVE_ERROR },
   429: { why: "the token's rate limit (`RATE_LIMITS`)", response: NATIVE_ERROR },
   503: { why: 'the journal cannot be written (`JOURNAL_UNAVAILABLE`)', response: NATIVE_ERROR },
 };
@@ -85,7 +86,7 @@ describe('native API against the upstream Akka-Cache OpenAPI document (v3.0.4)',
     schemas: [{ $id: SPEC_ID, components: doc.components }],
   });
 
-  beforeAll(async () => (app = await startTestApp({ env: { MAX_VALUE_BYTES: '1000', RATE_LIMITS: 'free=100000,trickle=1', RATE_LIMIT_WINDOW_SECONDS: '3600', JOURNAL_REOPEN_MAX_BACKOFF_MS: '200' } })));
+  beforeAll(async () => (app = await startTestApp({ env: { MAX_VALUE_BYTES: '1000', RATE_LIMITS: 'free=100000,trickle=1', RATE_LIMIT_WINDOW_SECONDS: '3600', JOURNAL_REOPEN_MAX_BACKOFF_MS: '200', MAX_CACHES_PER_ORG: '20' } })));
   afterAll(() => app?.dispose());
 
   /** Sends `METHOD /template` with the params filled in (URL-encoded) and checks the answer. */
@@ -176,6 +177,12 @@ describe('native API against the upstream Akka-Cache OpenAPI document (v3.0.4)',
     const trickle = tokenFor({ org: 'openapi', serviceLevel: 'trickle' });
     expect((await call('GET /cacheName/list', {}, { token: trickle })).status).toBe(200);
     expect((await call('GET /cacheName/list', {}, { token: trickle })).status).toBe(429);
+  });
+
+  it('409 when the org has MAX_CACHES_PER_ORG caches', async () => {
+    const crowded = tokenFor({ org: 'openapi-crowded' });
+    for (let i = 0; i < 20; i++) expect((await call('POST /cacheName', {}, { token: crowded, body: { cacheName: `c${i}` } })).status).toBe(201);
+    expect((await call('POST /cacheName', {}, { token: crowded, body: { cacheName: 'one-too-many' } })).status).toBe(409);
   });
 
   it('503 when the journal cannot be written, in the native error format', async () => {
