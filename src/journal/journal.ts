@@ -103,17 +103,17 @@ export class Journal {
    * @param snapshotsKept snapshots kept per cache (newest first): more of them let
    *   point-in-time reads start nearer their point and `snapshots:K` retention cut deeper.
    */
-  /** Reopens the database after a failed write; appends fail fast while it works. */
-  readonly healer: StorageHealer;
   private lastFault: unknown;
 
   constructor(
     private readonly storage: Storage,
     private readonly sync: SyncPolicy = 'always',
     private readonly snapshotsKept = 2,
-    options: { readonly reopenMaxBackoffMs?: number } = {},
-  ) {
-    this.healer = new StorageHealer(storage, options.reopenMaxBackoffMs);
+  ) {}
+
+  /** Reopens the database after a failed write; appends fail fast while it works. */
+  get healer(): StorageHealer {
+    return this.storage.healer;
   }
 
   async open(): Promise<void> {

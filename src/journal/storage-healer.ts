@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { Storage } from './storage';
+import type { Storage } from './storage';
 
 /** The first wait before reopening after a fault; it doubles up to the configured maximum. */
 const FIRST_BACKOFF_MS = 100;
@@ -20,13 +20,15 @@ export function describeStorageFault(cause: unknown): string {
 
 /**
  * After a failed write, LevelDB keeps refusing writes until it is reopened (a failed sync
- * poisons the handle). The healer closes and reopens the database, with backoff, until a
+ * poisons the handle). Every writer (journal, projections, task records) reports its
+ * failed writes here. The healer closes and reopens the database, with backoff, until a
  * synced probe write succeeds: writes then resume without a restart. Meanwhile `healing`
  * is true and writers fail fast instead of piling onto a broken handle.
  */
 export class StorageHealer {
   private readonly logger = new Logger('Storage');
   private current: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
 
   constructor(
     private readonly storage: Storage,
@@ -42,6 +44,12 @@ export class StorageHealer {
     return this.current ?? Promise.resolve();
   }
 
+  /** Stops reopening (a clean shutdown): resolves once no reopen is under way. */
+  stop(): Promise<void> {
+    this.wake?.();
+    return this.healed;
+  }
+
   /** A write failed: starts reopening (once; later failures join the running attempt). */
   failed(cause: unknown): void {
     if (this.current !== undefined || this.storage.isClosed) return;
@@ -52,7 +60,15 @@ export class StorageHealer {
   private async heal(): Promise<void> {
     let wait = FIRST_BACKOFF_MS;
     for (let attempt = 1; ; attempt++) {
-      await new Promise<void>((resolve) => setTimeout(resolve, wait).unref());
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        timer.unref();
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
       if (this.storage.isClosed) return; // shut down meanwhile
       try {
         await this.storage.reopen();

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { AbstractSublevel } from 'abstract-level';
 import { Level } from 'level';
+import { StorageHealer } from './storage-healer';
 
 type Bytes = Buffer;
 export type Sublevel = AbstractSublevel<Level<Bytes, Bytes>, string | Buffer | Uint8Array, Bytes, Bytes>;
@@ -22,8 +23,15 @@ export class Storage {
   /** Every key space made, nested ones included: a reopened database does not reopen them. */
   private readonly spaces: Sublevel[] = [];
   private closedForGood = false;
+  /** Reopens the database after a failed write (see StorageHealer). */
+  readonly healer: StorageHealer;
 
-  constructor(readonly location: string) {
+  /** @param options.reopenMaxBackoffMs the longest wait between two reopen attempts after a fault. */
+  constructor(
+    readonly location: string,
+    options: { readonly reopenMaxBackoffMs?: number } = {},
+  ) {
+    this.healer = new StorageHealer(this, options.reopenMaxBackoffMs);
     mkdirSync(location, { recursive: true });
     this.db = new Level<Bytes, Bytes>(location, BINARY);
     const space = (name: string) => this.remember(this.db.sublevel<Bytes, Bytes>(name, BINARY) as Sublevel);
@@ -77,6 +85,7 @@ export class Storage {
 
   async close(): Promise<void> {
     this.closedForGood = true;
+    await this.healer.stop(); // a reopen under way must not outlive the close
     if (this.db.status === 'open') await this.db.close();
   }
 }

@@ -40,7 +40,10 @@ export class ProjectionBatch {
     const ops = this.ops;
     this.ops = [];
     ops.push({ type: 'put', sublevel: this.storage.offsets, key: this.name, value: uint64BE(this.appliedOffset) });
-    await this.storage.db.batch(ops as never);
+    await this.storage.db.batch(ops as never).catch((error) => {
+      this.storage.healer.failed(error); // a failed write poisons LevelDB's handle until it is reopened
+      throw error;
+    });
   }
 }
 

@@ -188,11 +188,28 @@ export class TaskRunner {
     } catch (error) {
       this.logger.warn(`task ${task.id} (${task.action} of ${JSON.stringify(task.cacheName)}) failed: ${(error as Error)?.message ?? String(error)}`);
       const reason = this.clientReason(error);
-      await this.change(task, { type: 'FAIL' }, { reason, finishedAt: this.clock.now() }).catch((e) =>
-        this.logger.error(`task ${task.id} could not be marked FAILURE: ${(e as Error).message}`),
-      );
+      await this.recordFailure(task, reason);
     } finally {
       this.count(task.org, -1);
+    }
+  }
+
+  /**
+   * Marks the task FAILURE. When storage is failing too (a full disk fails the task and its
+   * record alike), tries again once the storage has been reopened, a few times.
+   */
+  private async recordFailure(task: TaskRecord, reason: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.change(task, { type: 'FAIL' }, { reason, finishedAt: this.clock.now() });
+        return;
+      } catch (error) {
+        if (attempt >= 3 || this.stopping) {
+          this.logger.error(`task ${task.id} could not be marked FAILURE: ${(error as Error).message}`);
+          return;
+        }
+        await this.storage.healer.healed;
+      }
     }
   }
 

@@ -56,7 +56,12 @@ export class TaskStore {
 
   async put(record: TaskRecord): Promise<void> {
     const op = { type: 'put', sublevel: this.storage.tasks, key: Buffer.from(record.id, 'utf8'), value: Buffer.from(JSON.stringify(record), 'utf8') };
-    await this.storage.db.batch([op] as never, { sync: true });
+    try {
+      await this.storage.db.batch([op] as never, { sync: true });
+    } catch (error) {
+      this.storage.healer.failed(error); // a failed write poisons LevelDB's handle until it is reopened
+      throw error;
+    }
   }
 
   async delete(id: string): Promise<void> {

@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { basename, join } from 'node:path';
 import { Storage } from '../../src/journal/storage';
 import { orgExportDir } from '../../src/tasks/export-files';
 import { ManualClock } from '../support/manual-clock';
+import { smallDisk } from '../support/small-disk';
 import { finished, submitTask } from '../support/tasks';
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
@@ -15,6 +16,24 @@ async function writeTaskRecords(dataDir: string, records: Array<Record<string, u
   await storage.open();
   for (const record of records) await storage.tasks.put(Buffer.from(String(record.id)), Buffer.from(JSON.stringify(record)));
   await storage.close();
+}
+
+/** Fills the disk with 1 MiB files until it is full; returns them (removing one frees 1 MiB). */
+function fillDisk(dir: string): string[] {
+  const files: string[] = [];
+  for (let i = 0; ; i++) {
+    const path = join(dir, `filler-${i}`);
+    files.push(path);
+    const fd = openSync(path, 'w');
+    try {
+      for (let k = 0; k < 16; k++) writeSync(fd, Buffer.alloc(64 * 1024, 1));
+    } catch (error) {
+      expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
+      return files;
+    } finally {
+      closeSync(fd);
+    }
+  }
 }
 
 describe('tasks never take the process down (issue 8, finding 1)', () => {
@@ -59,6 +78,41 @@ describe('tasks never take the process down (issue 8, finding 1)', () => {
     await sleep(200);
     const after = (await http(`${app.url}/api/v1/cache/state/?task_id=${failed.task_id}`, { token })).json();
     expect(after).toMatchObject({ task_state: 'FAILURE', reason: failed.reason, finished_at: failed.finished_at });
+  });
+
+  it('ends an export whose write stream fails mid-file (a full disk) FAILURE, removes the partial file, and stays up', async () => {
+    const disk = smallDisk(16 * 1024 * 1024);
+    try {
+      app = await startTestApp({ dataDir: join(disk.path, 'data') });
+      await set('small', 'k', 'v');
+      const value = 'x'.repeat(48 * 1024);
+      for (let i = 0; i < 20; i++) expect((await set('big', `k${i}`, value)).status).toBe(201);
+      expect((await run('small', 'export')).task_state).toBe('SUCCESS'); // the org's directory exists now
+      const exportsDir = join(app.dataDir, orgExportDir('acme'));
+      const before = readdirSync(exportsDir);
+      if (disk.mounted) {
+        // About 1 MiB left: room for task records, not for the ~1.3 MB export.
+        const fillers = fillDisk(disk.path);
+        rmSync(fillers[0]);
+        const failed = await run('big', 'export');
+        expect(failed).toMatchObject({ task_state: 'FAILURE', reason: expect.stringMatching(/^ENOSPC: /) });
+        expect(failed.reason).not.toContain(disk.path);
+        expect(readdirSync(exportsDir)).toEqual(before);
+        fillers.slice(1).forEach((f) => rmSync(f));
+      } else {
+        // No mount allowed: a file where the org's directory goes fails the export too (in mkdir;
+        // test/unit/export-files.spec.ts covers errors inside the stream without a mount).
+        rmSync(exportsDir, { recursive: true });
+        writeFileSync(exportsDir, 'not a directory');
+        expect((await run('big', 'export')).task_state).toBe('FAILURE');
+        rmSync(exportsDir);
+      }
+      expect((await http(`${app.url}/get/big/k0`, { token })).json()).toMatchObject({ success: true });
+      expect((await run('big', 'export')).task_state).toBe('SUCCESS');
+    } finally {
+      await app?.close();
+      disk.cleanup();
+    }
   });
 
   it('fails at the next start a task that had been started (the crash case), and does not run it', async () => {
