@@ -3,8 +3,7 @@ import { FastifyRequest } from 'fastify';
 import { Principal } from '../auth/principal';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { Clock } from '../config/clock';
-import { CacheCommand, CacheState, DomainError, Entry, domainError, liveEntry, liveKeys } from '../domain';
-import { CompactEntryMap } from '../domain/compact-entry-map';
+import { CacheCommand, CacheState, DomainError, Entry, domainError, liveKeys } from '../domain';
 import { Reply } from '../entities/cache-entity';
 import { EntityRegistry } from '../entities/entity-registry';
 import { OrgCaches } from '../entities/org-caches';
@@ -20,6 +19,7 @@ const DOMAIN_STATUS: Record<DomainError['code'], number> = {
   KEY_EXISTS: 409,
   CAS_MISMATCH: 409,
   NOT_A_NUMBER: 400,
+  NUMBER_OUT_OF_RANGE: 400,
   EMPTY_VALUE_REJECTED: 400,
   CACHE_LIMIT_REACHED: 409,
 };
@@ -97,27 +97,22 @@ export class CacheService {
     return this.registry.state({ org: principal.org, name: cacheName });
   }
 
+  /** The live value of a key; a hit counts as use for the cache's LRU eviction. */
   async value(principal: Principal, cacheName: string, key: string): Promise<Uint8Array | undefined> {
     return this.valueNow(principal, cacheName, key);
   }
 
   /** `value`, synchronously when the cache's entity is ready (the GET hot path). */
   valueNow(principal: Principal, cacheName: string, key: string): Uint8Array | undefined | Promise<Uint8Array | undefined> {
-    const state = this.registry.stateNow({ org: principal.org, name: cacheName });
-    if (state instanceof Promise) return state.then((s) => this.liveValue(s, key));
-    return this.liveValue(state, key);
+    const entity = this.registry.entityNow({ org: principal.org, name: cacheName });
+    if (entity instanceof Promise) return entity.then((e) => e.useValue(key, this.clock.now()));
+    return entity.useValue(key, this.clock.now());
   }
 
-  private liveValue(state: CacheState, key: string): Uint8Array | undefined {
-    if (state.status !== 'live') return undefined;
-    const entries = state.entries;
-    if (entries instanceof CompactEntryMap) return entries.liveValue(key, this.clock.now());
-    return liveEntry(state, key, this.clock.now())?.value;
-  }
-
-  /** The live entry of a key, with its version (IronCache's `cas`). */
+  /** The live entry of a key, with its version (IronCache's `cas`); a hit counts as use. */
   async entry(principal: Principal, cacheName: string, key: string): Promise<Entry | undefined> {
-    return liveEntry(await this.state(principal, cacheName), key, this.clock.now());
+    const entity = await this.registry.entityNow({ org: principal.org, name: cacheName });
+    return entity.useEntry(key, this.clock.now());
   }
 
   /** Live keys from the journal's key listing (exact once a write is acknowledged). */

@@ -73,6 +73,16 @@ export class EntityRegistry {
     return this.state(ref);
   }
 
+  /** `stateNow` for the entity itself (reads that count as use go through it). */
+  entityNow(ref: EntityRef): CacheEntity | Promise<CacheEntity> {
+    const entity = this.byOrg.get(ref.org)?.get(ref.name);
+    if (entity !== undefined && entity.isReady) {
+      entity.lastTouched = this.ctx.now();
+      return entity;
+    }
+    return this.state(ref).then(() => this.entity(ref));
+  }
+
   /** True when the cache's entity is in memory, recovered and live (no I/O). */
   isLiveNow(ref: EntityRef): boolean {
     const entity = this.byOrg.get(ref.org)?.get(ref.name);
