@@ -15,10 +15,7 @@ export async function rebuildCommand(options: RebuildOptions, io: CliIo): Promis
   const config = configFor(io, options.dataDir);
   const backend = await openOffline(config.dataDir);
   try {
-    await backend.inline.rebuild();
-    await backend.storage.offsets.clear();
-    await backend.storage.projections.clear();
-    await backend.syncToDisk();
+    await backend.rebuildReadModels();
     await write(io.stdout, `rebuilt key-listing, cache-names, org-bytes, expiry-index and event-offsets through offset ${backend.journal.highestOffset}\n`);
     return 0;
   } finally {

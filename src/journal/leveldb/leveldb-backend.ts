@@ -7,6 +7,7 @@ import { LevelDbJournal } from './leveldb-journal';
 import { LevelDbReadModels } from './leveldb-read-models';
 import { LevelDbSnapshotStore } from './leveldb-snapshot-store';
 import { Storage } from './storage';
+import { ScanProgress, VerifyReport, verifyJournal } from './verify';
 
 export interface LevelDbOptions {
   readonly sync?: SyncPolicy;
@@ -58,6 +59,22 @@ export class LevelDbBackend extends JournalBackend {
     // The newest records are checked on every start; recovery checks every record it replays.
     await this.repair.verifyTail();
     return result;
+  }
+
+  /**
+   * Offline `cachelog rebuild`: every inline read model from the whole log, and the runner
+   * projections' rows and offsets cleared (they rebuild on the next start).
+   */
+  async rebuildReadModels(): Promise<void> {
+    await this.inline.rebuild();
+    await this.storage.offsets.clear();
+    await this.storage.projections.clear(); // every projection's rows: nested sublevels share the range
+    await this.syncToDisk();
+  }
+
+  /** Offline `cachelog verify`: see verifyJournal. */
+  verify(progress?: ScanProgress): Promise<VerifyReport> {
+    return verifyJournal(this.storage, this.journal.highestOffset, progress);
   }
 
   /** Forces what was written without sync onto the disk (offline tools that write with sync off). */
