@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { storedText } from '../../validation';
 
 /** `expires_in`: at most 30 days; 0 or absent uses the cache's default TTL. */
 export const MAX_EXPIRES_IN = 2_592_000;
@@ -10,7 +11,7 @@ const casField = z.union([
 
 export const PutItemDto = z
   .object({
-    value: z.union([z.string(), z.number().finite()], { message: 'must be a string or a number' }),
+    value: z.union([storedText, z.number().finite()], { message: 'must be a string or a number' }),
     expires_in: z.number().int('must be a whole number').min(0, 'must be >= 0').max(MAX_EXPIRES_IN, `must be at most ${MAX_EXPIRES_IN}`).optional(),
     replace: z.boolean({ message: 'must be true or false' }).optional(),
     add: z.boolean({ message: 'must be true or false' }).optional(),

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { base64Value, cacheNameField, keyField, ttlSecondsField } from '../../validation';
+import { base64Value, cacheNameField, keyField, storedText, ttlSecondsField } from '../../validation';
 
 export const CacheNameCreateDto = z.object({
   cacheName: cacheNameField,
-  description: z.string().max(4096, 'must be at most 4096 characters').optional(),
+  description: storedText.max(4096, 'must be at most 4096 characters').optional(),
 });
 
 export const CacheRequestDto = z.object({
