@@ -18,16 +18,20 @@ export interface CreateAppOptions {
 
 /** How often Node checks the request and headers timeouts (its default, 30 s, would let a trickled body live that long past them). */
 const TIMEOUT_CHECK_MS = 1000;
+const MAX_ENCODED_KEY = 12 * 1024;
+/** Room in the request line for a percent-encoded name and key of full length (Node's default is 16 KiB). */
+const MAX_HEADER_BYTES = 32 * 1024;
 
 /** Builds the application (not yet listening): used by main.ts, the tests and the benchmark. */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const edge = config.edge;
-  const serverOptions = { headersTimeout: edge.headersTimeoutMs, connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_MS, edge.headersTimeoutMs) };
+  const serverOptions = { maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: edge.headersTimeoutMs, connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_MS, edge.headersTimeoutMs) };
   const adapter = new FastifyAdapter({
     // Each route's own limit applies (see api/edge/body-limits.ts); this is the largest.
     bodyLimit: Math.max(edge.maxValueJsonBytes, edge.maxBatchBodyBytes),
     logger: false,
-    routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true },
+    // A key is up to 1024 code points; percent-encoded, each takes at most 12 characters.
+    routerOptions: { maxParamLength: MAX_ENCODED_KEY, ignoreTrailingSlash: true },
     // Server timeouts: an idle socket, a slow request and an idle keep-alive connection end.
     connectionTimeout: edge.connectionIdleTimeoutMs,
     requestTimeout: edge.requestTimeoutMs,

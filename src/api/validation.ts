@@ -49,7 +49,22 @@ const PATH_LIMITS = { cacheName: 255, key: 1024 } as const;
 export function pathParam(value: string, field: 'cacheName' | 'key'): string {
   if (typeof value !== 'string' || value.length === 0) throw new ApiError(400, 'INVALID_REQUEST', `${field}: must not be empty`);
   const max = PATH_LIMITS[field];
-  if (value.length > max) throw new ApiError(400, 'INVALID_REQUEST', `${field}: must be at most ${max} characters`);
+  // Characters are code points, as zod counts them in bodies; fewer UTF-16 units than the
+  // limit are always few enough code points, so only longer text is counted.
+  if (value.length > max && codePoints(value, max) > max) throw new ApiError(400, 'INVALID_REQUEST', `${field}: must be at most ${max} characters`);
   if (!isWellFormed(value)) throw new ApiError(400, 'INVALID_REQUEST', `${field}: ${NOT_WELL_FORMED}`);
   return value;
+}
+
+/** Code points in `text`, counted up to `max + 1`. */
+function codePoints(text: string, max: number): number {
+  let count = 0;
+  for (let i = 0; i < text.length && count <= max; i++, count++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+  }
+  return count;
 }
