@@ -4,6 +4,7 @@ import { CacheService } from './cache.service';
 import { HttpEdge } from './edge/http-edge';
 import { HttpErrorFilter } from './errors/http-error.filter';
 import { HistoryModule } from './history/history.module';
+import { MethodNotAllowed } from './method-not-allowed';
 import { IronCacheApiModule } from './ironcache/ironcache.module';
 import { MomentoApiModule } from './momento/momento.module';
 import { NativeApiModule } from './native/native.module';
@@ -12,7 +13,7 @@ import { TasksApiModule } from './tasks/tasks-api.module';
 @Global()
 @Module({
   imports: [TasksApiModule, NativeApiModule, IronCacheApiModule, MomentoApiModule, HistoryModule],
-  providers: [CacheService, HttpEdge, { provide: APP_FILTER, useClass: HttpErrorFilter }],
+  providers: [CacheService, HttpEdge, MethodNotAllowed, { provide: APP_FILTER, useClass: HttpErrorFilter }],
   exports: [CacheService, HttpEdge],
 })
 export class ApiModule {}

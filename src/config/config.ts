@@ -57,6 +57,11 @@ const schema = z.object({
       return retention;
     }),
   HISTORY_STREAM_BUFFER: wholeNumber('HISTORY_STREAM_BUFFER', 1000, 1),
+  MAX_CACHES_PER_ORG: wholeNumber('MAX_CACHES_PER_ORG', 10_000, 1),
+  MAX_PENDING_TASKS_PER_ORG: wholeNumber('MAX_PENDING_TASKS_PER_ORG', 100, 1),
+  MAX_EXPORT_BYTES_PER_ORG: wholeNumber('MAX_EXPORT_BYTES_PER_ORG', GiB, 0),
+  TASK_RETENTION_SECONDS: wholeNumber('TASK_RETENTION_SECONDS', 7 * 24 * 3600, 1),
+  JOURNAL_REOPEN_MAX_BACKOFF_MS: wholeNumber('JOURNAL_REOPEN_MAX_BACKOFF_MS', 5000, 10),
   REPAIR: z
     .enum(['true', 'false'], { message: 'REPAIR must be "true" or "false"' })
     .default('false')
@@ -144,6 +149,16 @@ export interface AppConfig {
   readonly historyStreamBuffer?: number;
   /** REPAIR=true (or `--repair`): truncate a damaged journal to its last good record on start. */
   readonly repair?: boolean;
+  /** Live caches an org may have (MAX_CACHES_PER_ORG); creating one more is refused. */
+  readonly maxCachesPerOrg: number;
+  /** Tasks of an org that may wait or run at once (MAX_PENDING_TASKS_PER_ORG); 429 beyond. */
+  readonly maxPendingTasksPerOrg: number;
+  /** Bytes of an org's export files on disk (MAX_EXPORT_BYTES_PER_ORG). */
+  readonly maxExportBytesPerOrg: number;
+  /** Finished task records and their export files are deleted this long after they finished. */
+  readonly taskRetentionMs: number;
+  /** After a storage fault the journal reopens itself, waiting at most this long between attempts. */
+  readonly journalReopenMaxBackoffMs: number;
   readonly edge: EdgeLimits;
 }
 
@@ -178,6 +193,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     retention: e.JOURNAL_RETENTION,
     historyStreamBuffer: e.HISTORY_STREAM_BUFFER,
     repair: e.REPAIR,
+    maxCachesPerOrg: e.MAX_CACHES_PER_ORG,
+    maxPendingTasksPerOrg: e.MAX_PENDING_TASKS_PER_ORG,
+    maxExportBytesPerOrg: e.MAX_EXPORT_BYTES_PER_ORG,
+    taskRetentionMs: e.TASK_RETENTION_SECONDS * 1000,
+    journalReopenMaxBackoffMs: e.JOURNAL_REOPEN_MAX_BACKOFF_MS,
     edge: loadEdgeLimits(e),
   };
 }

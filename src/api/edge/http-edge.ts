@@ -10,7 +10,8 @@ import { APP_CONFIG, AppConfig } from '../../config/config';
 import { ApiError } from '../errors/api-error';
 import { sendError } from '../errors/http-error.filter';
 import { BodyLimits, bodyLimitsFor, isJsonContentType } from './body-limits';
-import { parseJsonBody } from './json-body';
+import { parseJsonBody } from '../json-body';
+import { parseBoundedJson } from './json-body';
 
 /**
  * The one place every request enters: in Fastify's `onRequest`, before any body is read or
@@ -47,7 +48,8 @@ export class HttpEdge {
       readBody(payload, this.limitsOf(request).json, (error, body) => {
         if (error) return done(error, undefined);
         try {
-          done(null, parseJsonBody(body!.toString('utf8'), this.config.edge.maxJsonDepth));
+          // JSON.parse, or the family's own parser (IronCache keeps numbers' exact text).
+          done(null, parseBoundedJson(body!.toString('utf8'), this.config.edge.maxJsonDepth, (text) => parseJsonBody(request.url, text)));
         } catch (parseError) {
           done(parseError as Error, undefined);
         }

@@ -29,14 +29,17 @@ export function exceedsJsonDepth(text: string, max: number): boolean {
   return false;
 }
 
-/** JSON.parse behind the depth check; an empty body is `undefined`. 400 with a stable code otherwise. */
-export function parseJsonBody(text: string, maxDepth: number): unknown {
+/**
+ * A JSON body parsed behind the depth check, by `parse` (JSON.parse, or the family's own, see
+ * ../json-body.ts); an empty body is `undefined`. 400 with a stable code otherwise.
+ */
+export function parseBoundedJson(text: string, maxDepth: number, parse: (text: string) => unknown = JSON.parse): unknown {
   if (text === '') return undefined;
   if (exceedsJsonDepth(text, maxDepth)) {
     throw new ApiError(400, 'JSON_TOO_DEEP', `the request body nests arrays or objects deeper than ${maxDepth} levels (MAX_JSON_DEPTH)`);
   }
   try {
-    return JSON.parse(text);
+    return parse(text);
   } catch {
     throw new ApiError(400, 'INVALID_JSON', 'the request body is not valid JSON');
   }

@@ -68,7 +68,7 @@ export class BatchController {
     }
     const results = getCachedBatch.map(({ cacheName, key }, i) => {
       const value = values[i];
-      return value === undefined ? { cacheName, key, success: false } : { cacheName, key, success: true, value: asBuffer(value).toString('base64') };
+      return value === undefined ? { cacheName, key, success: false, value: '' } : { cacheName, key, success: true, value: asBuffer(value).toString('base64') };
     });
     return { complete: true, results };
   }
