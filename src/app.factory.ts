@@ -3,11 +3,12 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule } from './app.module';
 import { ApiError } from './api/errors/api-error';
-import { sendError } from './api/errors/http-error.filter';
+import { reportStorageFaultsTo, sendError } from './api/errors/http-error.filter';
 import { parseJsonBody } from './api/json-body';
 import { NativeFastRoutes } from './api/native/fast-routes';
 import { AppConfig } from './config/config';
 import { Clock } from './config/clock';
+import { Storage } from './journal/storage';
 
 export interface CreateAppOptions {
   readonly clock?: Clock;
@@ -35,6 +36,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
+  reportStorageFaultsTo(fastify, app.get(Storage).healer);
   // Values are bytes: every non-JSON body is taken raw, limited to MAX_VALUE_BYTES.
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: jsonLimit }, (request, body, done) => {

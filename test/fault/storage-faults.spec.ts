@@ -1,6 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Journal } from '../../src/journal/journal';
+import { encodeEntityId, uint64BE } from '../../src/journal/keys';
 import { Storage } from '../../src/journal/storage';
+import { ProjectionRunner } from '../../src/projections/projection-runner';
 import { HttpResult, TestApp, http, startTestApp, tokenFor } from '../support/test-app';
+import { tempDir } from '../support/temp-dir';
 
 const org = 'heal';
 const token = tokenFor({ org });
@@ -37,7 +41,7 @@ const probes = (taskId: string): Probe[] => [
   { name: 'native key listing (read model)', family: 'native', send: native('/cacheName/seeded/keys'), healthy: 200 },
   { name: 'native key listing, new cache', family: 'native', send: native('/cacheName/fresh-f/keys'), healthy: 400 },
   { name: 'native history (journal)', family: 'native', send: native('/cacheName/seeded/events'), healthy: 200 },
-  { name: 'native point-in-time read (journal)', family: 'native', send: native('/seeded/k?at=1'), healthy: 200 },
+  { name: 'native point-in-time read (journal)', family: 'native', send: native('/seeded/k?at=2'), healthy: 200 },
   { name: 'task list', family: 'native', send: native('/api/v1/cache'), healthy: 200 },
   { name: 'task state (task records)', family: 'native', send: native(`/api/v1/cache/state?task_id=${taskId}`), healthy: 200 },
   { name: 'task submission', family: 'native', send: native('/api/v1/cache/refresh', { method: 'POST', body: { resource_title: 'seeded', action: 'export' } }), healthy: 200, writes: true },
@@ -76,10 +80,14 @@ describe('a storage fault', () => {
 
   // The first case is the reported one: only reads reach the storage (recoveries of caches
   // never loaded, read models, history, task records), and no write reports the fault.
+  // The third: no cache is recovered either, only reads of read models, history and task
+  // records meet it, and report it on their way to the client.
+  const readModels = ['native cache list (read model)', 'native history (journal)', 'task state (task records)', 'IronCache cache list (read model)'];
   it.each([
-    ['that only reads meet', (probe: Probe) => !probe.writes],
-    ['that reads and writes meet', () => true],
-  ])('%s: 503 in every family, healed once storage is back, then every request answers normally', async (_case, included) => {
+    ['that only reads meet', (probe: Probe) => !probe.writes, 'IronCache write, new cache'],
+    ['that reads and writes meet', () => true, 'IronCache write, new cache'],
+    ['that only reads of read models, history and task records meet', (probe: Probe) => readModels.includes(probe.name), 'native cache list (read model)'],
+  ])('%s: 503 in every family, healed once storage is back, then every request answers normally', async (_case, included, healedWhen) => {
     app = await startTestApp({ env: { JOURNAL_REOPEN_MAX_BACKOFF_MS: '200' } });
     expect((await http(`${app.url}/seeded/k`, { method: 'POST', token, body: Buffer.from('before') })).status).toBe(201);
     const submitted = await http(`${app.url}/api/v1/cache/refresh`, { method: 'POST', token, body: { resource_title: 'seeded', action: 'export' } });
@@ -87,7 +95,8 @@ describe('a storage fault', () => {
     // The task's own record writes must not be what reports the fault.
     const taskState = () => http(`${app.url}/api/v1/cache/state?task_id=${submitted.json().task_id}`, { token });
     while ((await taskState()).json().task_state !== 'SUCCESS') await sleep(50);
-    const all = probes(submitted.json().task_id).filter(included);
+    const everything = probes(submitted.json().task_id);
+    const all = everything.filter(included);
 
     // The fault: the database handle is gone, and reopening it fails (naming a server file) until storage is back.
     const storage = app.app.get(Storage);
@@ -109,24 +118,24 @@ describe('a storage fault', () => {
       await sleep(300);
     }
     // Nothing that needs the storage pretended to succeed.
-    for (const name of ['native write, new cache (fast route)', 'IronCache write, new cache', 'Momento write, new cache', 'native cache list (read model)', 'task state (task records)']) {
-      expect(refused).toContain(name);
+    for (const name of ['native write, new cache (fast route)', 'IronCache write, new cache', 'Momento write, new cache', ...readModels]) {
+      if (all.some((probe) => probe.name === name)) expect(refused).toContain(name);
     }
     // Served from memory meanwhile.
     expect((await http(`${app.url}/seeded/k`, { token })).text).toBe('before');
 
-    // Storage is back: only reads of caches never loaded (the reported case) reach it, and they heal it.
+    // Storage is back; nothing reopens the database but the reports of the failures above.
     down = false;
-    const ironWrite = all.find((probe) => probe.name === 'IronCache write, new cache')!;
+    const poll = all.find((probe) => probe.name === healedWhen)!;
     const deadline = Date.now() + 20_000;
     let last: HttpResult;
     do {
       await sleep(100);
-      last = await answered(app, ironWrite);
-    } while (last.status !== 200 && Date.now() < deadline);
-    expect(`${last.status} ${last.text}`).toMatch(/^200 /);
+      last = await answered(app, poll);
+    } while (last.status !== poll.healthy && Date.now() < deadline);
+    expect(`${last.status} ${last.text}`).toMatch(new RegExp(`^${poll.healthy} `));
 
-    for (const probe of all) {
+    for (const probe of everything) {
       const answer = await answered(app, probe);
       expect({ probe: probe.name, status: answer.status, body: answer.status === probe.healthy ? '' : answer.text }).toEqual({ probe: probe.name, status: probe.healthy, body: '' });
     }
@@ -137,4 +146,43 @@ describe('a storage fault', () => {
     expect((await http(`${app.url}/seeded/k`, { method: 'POST', token, body: Buffer.from('after') })).status).toBe(201);
     expect((await http(`${app.url}/seeded/k`, { token })).text).toBe('after');
   }, 60_000);
+});
+
+describe('a projection run that a storage fault fails (no client involved)', () => {
+  it('reports it (the database is reopened), catches up from its stored offset and applies each event once', async () => {
+    const dir = tempDir();
+    const storage = new Storage(dir.path, { reopenMaxBackoffMs: 100 });
+    await storage.open();
+    const journal = new Journal(storage);
+    await journal.open();
+    const applied: number[] = [];
+    const rows = storage.projectionRows('probe');
+    // Reads its rows while applying, as read models do: the read meets the fault.
+    const runner = new ProjectionRunner(storage, journal, {
+      name: 'probe',
+      rows,
+      apply: async (envelope, batch) => {
+        await rows.get(uint64BE(envelope.offset - 1));
+        applied.push(envelope.offset);
+        batch.put(uint64BE(envelope.offset), Buffer.from('applied'));
+      },
+    });
+    try {
+      await runner.start();
+      const ref = { org: 'o', name: 'c' };
+      const meta = { at: 1, by: 'tester', device: null };
+      await journal.append(ref, encodeEntityId(ref), 1, [{ ...meta, type: 'Created', description: '' }]);
+      await runner.waitFor(1);
+      await journal.append(ref, encodeEntityId(ref), 2, [{ ...meta, type: 'Flushed' }]);
+      await storage.db.close(); // before the live run (it gathers for a few ms): its read fails
+
+      await runner.waitFor(2); // only once the database was reopened; the test's timeout bounds it
+      expect(applied).toEqual([1, 2]);
+      expect((await rows.get(uint64BE(2)))?.toString()).toBe('applied');
+    } finally {
+      runner.stop();
+      await storage.close();
+      dir.cleanup();
+    }
+  }, 20_000);
 });

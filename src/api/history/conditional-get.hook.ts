@@ -50,7 +50,10 @@ export class ConditionalGetHook implements OnModuleInit {
       return (done(), true);
     }
     const seq = this.history.currentSeqNow({ org, name: cacheName });
-    if (typeof seq !== 'number') return false;
+    if (typeof seq !== 'number') {
+      seq.catch(() => undefined); // `handle` asks again and answers (a failed recovery included)
+      return false;
+    }
     if (seq === 0) return (done(), true);
     const etag = etagOf(seq);
     void reply.header('etag', etag);
