@@ -57,6 +57,8 @@ export class StorageUnavailableError extends Error {
 export class StorageHealer {
   private readonly logger = new Logger('Storage');
   private current: Promise<void> | undefined;
+  /** A probe write under way after a read fault on an open database (see `report`). */
+  private checking: Promise<void> | undefined;
   /** The newest fault reported (what fail-fast refusals name while the database is reopened). */
   lastFault: unknown;
   private wake: (() => void) | undefined;
@@ -72,7 +74,7 @@ export class StorageHealer {
 
   /** Resolves once the storage takes writes again (or is closed for good). */
   get healed(): Promise<void> {
-    return this.current ?? Promise.resolve();
+    return this.checking !== undefined ? this.checking.then(() => this.healed) : (this.current ?? Promise.resolve());
   }
 
   /** Stops reopening (a clean shutdown): resolves once no reopen is under way. */
@@ -92,7 +94,15 @@ export class StorageHealer {
    */
   report(error: unknown): void {
     const fault = storageFaultOf(error);
-    if (fault !== undefined) this.start(error, fault.code);
+    if (fault === undefined || this.current !== undefined || this.storage.isClosed) return;
+    if (NOT_OPEN.test(fault.code) || !this.storage.isOpen) return this.start(error, fault.code);
+    // An I/O error of a read on an open database: a reopen stalls every other operation, and
+    // one tenant's reads of a damaged record could repeat it at will. A synced probe write
+    // decides instead: only when it fails too is the database reopened.
+    this.checking ??= this.storage
+      .probeWrite()
+      .catch((probeError: unknown) => this.start(probeError, storageFaultOf(probeError)?.code))
+      .finally(() => (this.checking = undefined));
   }
 
   private start(cause: unknown, code: string | undefined): void {

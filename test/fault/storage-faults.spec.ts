@@ -186,3 +186,45 @@ describe('a projection run that a storage fault fails (no client involved)', () 
     }
   }, 20_000);
 });
+
+describe('a read that fails with an I/O error while the database is open', () => {
+  const ioError = (dir: string) => Object.assign(new Error(`IO error: ${dir}/000005.ldb: Input/output error`), { code: 'LEVEL_IO_ERROR' });
+
+  async function openStorage(body: (storage: Storage, reopens: () => number) => Promise<void>): Promise<void> {
+    const dir = tempDir();
+    const storage = new Storage(dir.path, { reopenMaxBackoffMs: 100 });
+    await storage.open();
+    let reopened = 0;
+    const reopen = storage.reopen.bind(storage);
+    storage.reopen = () => (reopened++, reopen());
+    try {
+      await body(storage, () => reopened);
+    } finally {
+      await storage.close();
+      dir.cleanup();
+    }
+  }
+
+  it('is checked with a probe write: a tenant reading a damaged record cannot make the database reopen', async () => {
+    await openStorage(async (storage, reopens) => {
+      for (let i = 0; i < 20; i++) storage.healer.report(ioError(storage.location));
+      await storage.healer.healed;
+      expect(reopens()).toBe(0);
+      expect(storage.isOpen).toBe(true);
+      expect(storage.healer.healing).toBe(false);
+    });
+  });
+
+  it('reopens the database when the probe write fails too', async () => {
+    await openStorage(async (storage, reopens) => {
+      const probe = storage.probeWrite.bind(storage);
+      let failing = true;
+      storage.probeWrite = () => (failing ? ((failing = false), Promise.reject(ioError(storage.location))) : probe());
+      storage.healer.report(ioError(storage.location));
+      await storage.healer.healed;
+      expect(reopens()).toBe(1);
+      expect(storage.isOpen).toBe(true);
+      expect(await storage.meta.get(Buffer.from('probe'))).toBeDefined();
+    });
+  });
+});
