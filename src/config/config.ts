@@ -64,6 +64,7 @@ const schema = z.object({
   MAX_EXPORT_BYTES_PER_ORG: wholeNumber('MAX_EXPORT_BYTES_PER_ORG', GiB, 0),
   TASK_RETENTION_SECONDS: wholeNumber('TASK_RETENTION_SECONDS', 7 * 24 * 3600, 1),
   JOURNAL_REOPEN_MAX_BACKOFF_MS: wholeNumber('JOURNAL_REOPEN_MAX_BACKOFF_MS', 5000, 10),
+  INLINE_ROW_CACHE_ENTRIES: wholeNumber('INLINE_ROW_CACHE_ENTRIES', 50_000, 0),
   REPAIR: z
     .enum(['true', 'false'], { message: 'REPAIR must be "true" or "false"' })
     .default('false')
@@ -165,6 +166,8 @@ export interface AppConfig {
   readonly taskRetentionMs: number;
   /** After a storage fault the journal reopens itself, waiting at most this long between attempts. */
   readonly journalReopenMaxBackoffMs: number;
+  /** Key-listing rows the LevelDB journal keeps in memory, so an overwrite's group commit needs no read first (0: off). */
+  readonly inlineRowCacheEntries?: number;
   readonly edge: EdgeLimits;
 }
 
@@ -206,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     maxExportBytesPerOrg: e.MAX_EXPORT_BYTES_PER_ORG,
     taskRetentionMs: e.TASK_RETENTION_SECONDS * 1000,
     journalReopenMaxBackoffMs: e.JOURNAL_REOPEN_MAX_BACKOFF_MS,
+    inlineRowCacheEntries: e.INLINE_ROW_CACHE_ENTRIES,
     edge: loadEdgeLimits(e),
   };
 }

@@ -12,7 +12,7 @@ import { SnapshotStore } from './snapshot-store';
 export function createBackend(config: AppConfig): JournalBackend {
   return config.journal === 'memory'
     ? new MemoryBackend({ snapshotsKept: config.snapshotsKept })
-    : new LevelDbBackend(config.dataDir, { sync: config.journalSync, snapshotsKept: config.snapshotsKept, reopenMaxBackoffMs: config.journalReopenMaxBackoffMs });
+    : new LevelDbBackend(config.dataDir, { sync: config.journalSync, snapshotsKept: config.snapshotsKept, reopenMaxBackoffMs: config.journalReopenMaxBackoffMs, rowCacheEntries: config.inlineRowCacheEntries });
 }
 
 @Global()

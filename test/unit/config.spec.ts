@@ -12,6 +12,7 @@ describe('configuration from the environment', () => {
       maxExportBytesPerOrg: 1024 ** 3,
       taskRetentionMs: 7 * 24 * 3600 * 1000,
       journalReopenMaxBackoffMs: 5000,
+      inlineRowCacheEntries: 50_000,
     });
   });
 
@@ -31,6 +32,7 @@ describe('configuration from the environment', () => {
     [{ MAX_EXPORT_BYTES_PER_ORG: '-1' }, /MAX_EXPORT_BYTES_PER_ORG must be a whole number >= 0/],
     [{ TASK_RETENTION_SECONDS: '0' }, /TASK_RETENTION_SECONDS must be a whole number >= 1/],
     [{ JOURNAL_REOPEN_MAX_BACKOFF_MS: '5' }, /JOURNAL_REOPEN_MAX_BACKOFF_MS must be a whole number >= 10/],
+    [{ INLINE_ROW_CACHE_ENTRIES: '-1' }, /INLINE_ROW_CACHE_ENTRIES must be a whole number >= 0/],
   ])('refuses %o with a clear message', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

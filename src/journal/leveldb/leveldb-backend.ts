@@ -14,6 +14,8 @@ export interface LevelDbOptions {
   readonly snapshotsKept?: number;
   /** The longest wait between two reopen attempts after a failed write. */
   readonly reopenMaxBackoffMs?: number;
+  /** Inline key rows kept in memory so overwrites need no read before their write (0: none). */
+  readonly rowCacheEntries?: number;
 }
 
 /** The embedded default: one LevelDB under DATA_DIR holds the journal, snapshots and read models. */
@@ -30,7 +32,7 @@ export class LevelDbBackend extends JournalBackend {
   constructor(location: string, options: LevelDbOptions = {}) {
     super();
     this.storage = new Storage(location, { reopenMaxBackoffMs: options.reopenMaxBackoffMs });
-    this.journal = new LevelDbJournal(this.storage, options.sync ?? 'always');
+    this.journal = new LevelDbJournal(this.storage, options.sync ?? 'always', options.rowCacheEntries);
     this.snapshots = new LevelDbSnapshotStore(this.storage, options.snapshotsKept ?? 2);
     this.readModels = new LevelDbReadModels(this.storage);
     this.inline = this.journal.inline;

@@ -48,9 +48,10 @@ export class LevelDbJournal extends Journal {
   constructor(
     private readonly storage: Storage,
     private readonly sync: SyncPolicy = 'always',
+    rowCacheEntries?: number,
   ) {
     super();
-    this.inline = new LevelDbInlineReadModels(storage, (after) => this.read(after), (fn) => this.exclusive(fn));
+    this.inline = new LevelDbInlineReadModels(storage, (after) => this.read(after), (fn) => this.exclusive(fn), rowCacheEntries);
     const prefix = (sublevel: Sublevel) => Buffer.from(sublevel.prefix, 'utf8');
     this.prefix = { journal: prefix(storage.journal), global: prefix(storage.global), eventOffsets: prefix(storage.eventOffsets) };
   }
@@ -178,6 +179,7 @@ export class LevelDbJournal extends Journal {
       const error = new JournalUnavailableError(cause);
       this.logger.error(`a journal write failed: ${(cause as Error)?.message ?? String(cause)}`);
       this.lastFault = cause;
+      this.inline.forget(); // the batch may or may not be on disk: cached rows are reread
       this.storage.healer.failed(cause); // a failed write poisons LevelDB's handle until it is reopened
       for (const { append } of accepted) append.reject(error);
     }
