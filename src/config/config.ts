@@ -70,6 +70,7 @@ const schema = z.object({
   MAX_CONTROL_BODY_BYTES: wholeNumber('MAX_CONTROL_BODY_BYTES', 64 * 1024, 1),
   MAX_BATCH_BODY_BYTES: wholeNumber('MAX_BATCH_BODY_BYTES', 0, 0),
   MAX_BATCH_ELEMENTS: wholeNumber('MAX_BATCH_ELEMENTS', 10_000, 1),
+  MAX_EVENTS_PER_COMMAND: wholeNumber('MAX_EVENTS_PER_COMMAND', 50_000, 1),
   MAX_JSON_DEPTH: wholeNumber('MAX_JSON_DEPTH', 16, 2),
   MAX_RESPONSE_BYTES: wholeNumber('MAX_RESPONSE_BYTES', 32 * MiB, 1024),
   EVENTS_PAGE_MAX_BYTES: wholeNumber('EVENTS_PAGE_MAX_BYTES', 8 * MiB, 1),
@@ -93,6 +94,8 @@ export interface EdgeLimits {
   /** JSON body of `POST|DELETE /batch` and `POST /batch/get`. */
   readonly maxBatchBodyBytes: number;
   readonly maxBatchElements: number;
+  /** Events one command may append (a capacity cut's evictions, a restore's sets): one write, one pause of the event loop. */
+  readonly maxEventsPerCommand: number;
   /** Arrays and objects nested deeper than this are refused before JSON.parse. */
   readonly maxJsonDepth: number;
   /** A response that carries many values or names (batch get, key and name listings). */
@@ -216,6 +219,7 @@ function loadEdgeLimits(e: z.infer<typeof schema>): EdgeLimits {
     maxValueJsonBytes,
     maxBatchBodyBytes: e.MAX_BATCH_BODY_BYTES || maxValueJsonBytes,
     maxBatchElements: e.MAX_BATCH_ELEMENTS,
+    maxEventsPerCommand: e.MAX_EVENTS_PER_COMMAND,
     maxJsonDepth: e.MAX_JSON_DEPTH,
     maxResponseBytes: e.MAX_RESPONSE_BYTES,
     eventsPageMaxBytes: e.EVENTS_PAGE_MAX_BYTES,

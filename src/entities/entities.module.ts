@@ -32,7 +32,7 @@ import { OrgQuota } from './org-quota';
         const scheduler = new ExpiryScheduler(now, (ref, key) => {
           void registry?.ask(ref, { type: 'ExpireKey', key, by: 'system' });
         });
-        registry = new EntityRegistry({ journal, scheduler, quota, caches, now, snapshotEvery: config.snapshotEvery }, { idleMs: config.entityIdleMs });
+        registry = new EntityRegistry({ journal, scheduler, quota, caches, now, snapshotEvery: config.snapshotEvery, maxEventsPerCommand: config.edge.maxEventsPerCommand }, { idleMs: config.entityIdleMs });
         return registry;
       },
       inject: [Journal, Clock, OrgQuota, APP_CONFIG, OrgCaches],

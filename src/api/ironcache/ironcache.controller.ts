@@ -26,6 +26,7 @@ const IRON_ERRORS: Record<DomainError['code'], [number, string]> = {
   NUMBER_OUT_OF_RANGE: [400, 'Number out of the 64-bit signed integer range.'],
   EMPTY_VALUE_REJECTED: [400, 'This cache does not store empty values.'],
   CACHE_LIMIT_REACHED: [403, 'Project over its cache limit.'],
+  TOO_MANY_EVENTS: [409, 'The command would change too many keys at once.'],
 };
 
 /**

@@ -22,6 +22,7 @@ const MOMENTO_ERRORS: Record<DomainError['code'], [number, string]> = {
   NUMBER_OUT_OF_RANGE: [400, 'Number out of range'],
   EMPTY_VALUE_REJECTED: [400, 'This cache does not store empty values'],
   CACHE_LIMIT_REACHED: [429, 'Account limits exceeded: the organisation has reached its maximum number of caches'],
+  TOO_MANY_EVENTS: [409, 'The command would change too many keys at once'],
 };
 
 interface KeyQuery {

@@ -5,7 +5,7 @@ import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { CacheSettings } from '../../domain';
-import { CacheService, commandMeta } from '../cache.service';
+import { CacheService, commandMeta, nativeRejection, rejectionError } from '../cache.service';
 import { ApiError } from '../errors/api-error';
 import { parseInput, pathParam } from '../validation';
 import { CacheSettingsDto } from './dto/settings.dto';
@@ -47,7 +47,8 @@ export class CacheSettingsController {
     if (!reply.ok) {
       if ('code' in reply.error && reply.error.code === 'CACHE_NOT_FOUND') throw notFound(cacheName);
       if ('code' in reply.error && reply.error.code === 'INVALID_ARGUMENT') throw new ApiError(400, 'INVALID_REQUEST', reply.error.message);
-      throw reply.error;
+      // Any other rejection (TOO_MANY_EVENTS: a capacity cut that evicts too many keys) in the native wording.
+      throw rejectionError(reply.error, nativeRejection);
     }
     return toWire(cacheName, (await this.caches.state(principal, cacheName)).settings);
   }
