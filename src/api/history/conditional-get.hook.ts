@@ -49,7 +49,10 @@ export class ConditionalGetHook implements OnModuleInit {
     const org = nativeOrg(request);
     if (org === undefined) return (done(), true);
     const seq = this.history.currentSeqNow({ org, name: cacheName });
-    if (typeof seq !== 'number') return false;
+    if (typeof seq !== 'number') {
+      seq.catch(() => undefined); // `handle` asks again and answers (a failed recovery included)
+      return false;
+    }
     if (seq === 0) return (done(), true);
     const etag = etagOf(seq);
     void reply.header('etag', etag);
