@@ -23,7 +23,8 @@ describe('OpenAPI 3.1 document (/docs/json) and Swagger UI (/docs)', () => {
   const token = tokenFor({ org: 'docs' });
 
   beforeAll(async () => {
-    t = await startTestApp();
+    // Small limits, so that the cache limit and the point-in-time replay limit answer too.
+    t = await startTestApp({ env: { MAX_CACHES_PER_ORG: '2', POINT_IN_TIME_MAX_EVENTS: '1' } });
     const response = await http(`${t.url}/docs/json`);
     expect(response.status).toBe(200);
     document = response.json();
@@ -68,8 +69,10 @@ describe('OpenAPI 3.1 document (/docs/json) and Swagger UI (/docs)', () => {
       for (const method of Object.keys(item)) router.on(method.toUpperCase() as 'GET', path.replace(/\{([^}]+)\}/g, ':$1'), () => undefined, { path, method });
     }
     const undocumented: string[] = [];
+    const seen = new Set<number>();
     const call = async (method: string, path: string, options: { token?: string | null; body?: unknown; headers?: Record<string, string> } = {}) => {
       const response = await http(`${t.url}${path}`, { method, token: options.token === null ? undefined : (options.token ?? token), body: options.body, headers: options.headers });
+      seen.add(response.status);
       const found = router.find(method as 'GET', path.split('?')[0]);
       const { path: documented, method: verb } = (found?.store ?? {}) as { path?: string; method?: string };
       if (documented === undefined || document.paths[documented][verb!].responses[String(response.status)] === undefined) {
@@ -96,6 +99,8 @@ describe('OpenAPI 3.1 document (/docs/json) and Swagger UI (/docs)', () => {
     await call('GET', '/cache1/missing');
     await call('GET', '/cache1/key1?at=1');
     await call('GET', '/cache1/key1?at=x');
+    await call('GET', '/get/cache1/key1?at=3');
+    await call('GET', '/cacheName/cache1/keys?at=3');
     await call('GET', '/get/cache1/key1');
     await call('GET', '/get/cache1/missing');
     await call('POST', '/set', { body: { cacheName: 'cache1', key: 'k', value: 'aGVsbG8=' } });
@@ -142,6 +147,8 @@ describe('OpenAPI 3.1 document (/docs/json) and Swagger UI (/docs)', () => {
     await call('DELETE', '/1/projects/docs/caches/iron', { token: null, headers: ironAuth });
     await call('GET', '/1/projects/docs/caches/iron', { token: null, headers: ironAuth });
     await call('GET', '/1/projects/docs/caches', { token: null });
+    await call('POST', '/cacheName', { body: { cacheName: 'over-the-limit' } });
+    await call('PUT', '/1/projects/docs/caches/iron-over/items/n', { token: null, headers: ironAuth, body: { value: '1' } });
     // Momento
     await call('PUT', `/cache/cache1?key=m&ttl_seconds=60&token=${token}`, { token: null, body: value });
     await call('PUT', `/cache/cache1?key=m&token=${token}`, { token: null, body: value });
@@ -157,6 +164,8 @@ describe('OpenAPI 3.1 document (/docs/json) and Swagger UI (/docs)', () => {
     await call('GET', '/docs/assets/secret.txt', { token: null });
     await call('DELETE', '/cacheName/cache1');
     expect(undocumented).toEqual([]);
+    // The requests above reach every kind of answer (so the check above is not vacuous).
+    expect([...seen].sort()).toEqual([200, 201, 202, 204, 304, 400, 401, 403, 404, 405, 406, 409, 413, 415, 422]);
   });
 
   it('serves Swagger UI as HTML with its assets from the swagger-ui-dist package (no CDN)', async () => {

@@ -5,7 +5,7 @@ import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
 import { ApiError } from '../errors/api-error';
 import { CacheNameParams } from '../contract/params';
-import { Route, RouteContract, error, json } from '../contract/route-contract';
+import { Route, RouteContract, json } from '../contract/route-contract';
 import { EventStreamService } from './event-stream.service';
 import { HistoryService } from './history.service';
 
@@ -44,7 +44,6 @@ export const HistoryContracts = {
     query: StreamQueryDto,
     responses: {
       200: { description: 'an event stream; each event has `id: <seq>` and the event as JSON data', contentType: 'text/event-stream', schema: z.string() },
-      410: error('the start was compacted away'),
     },
   },
 } satisfies Record<string, RouteContract>;

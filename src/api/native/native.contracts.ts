@@ -62,7 +62,7 @@ export const NativeContracts = {
     description: pointInTime,
     params: CacheNameParams,
     query: PointQueryDto,
-    responses: { 200: { ...json(CacheKeys, 'the keys', { cacheName: 'cache1', keys: ['key32', 'key31'] }), headers: readEtag }, 304: empty('not modified (If-None-Match)'), 410: error('that point was compacted away') },
+    responses: { 200: { ...json(CacheKeys, 'the keys', { cacheName: 'cache1', keys: ['key32', 'key31'] }), headers: readEtag }, 304: empty('not modified (If-None-Match)'), 410: error('that point was compacted away (HISTORY_COMPACTED)'), 422: error('reading that point would replay more than POINT_IN_TIME_MAX_EVENTS events (POINT_IN_TIME_TOO_COSTLY)') },
   },
   getJson: {
     family: 'native',
@@ -72,7 +72,7 @@ export const NativeContracts = {
     query: PointQueryDto,
     responses: {
       200: { ...json(CachedValue, 'hit (`success: true`) or miss (`success: false, value: ""`)', { cacheName: 'cache1', key: 'key2', success: true, value: 'VGhpcyBpcyBvdXIgc2Vjb25kIHRlc3Q=' }), headers: readEtag },
-      304: empty('not modified (If-None-Match)'), 410: error('that point was compacted away'),
+      304: empty('not modified (If-None-Match)'), 410: error('that point was compacted away (HISTORY_COMPACTED)'), 422: error('reading that point would replay more than POINT_IN_TIME_MAX_EVENTS events (POINT_IN_TIME_TOO_COSTLY)'),
     },
   },
   setJson: {
@@ -87,7 +87,7 @@ export const NativeContracts = {
     description: pointInTime,
     params: CacheKeyParams,
     query: PointQueryDto,
-    responses: { 200: binaryValue, 304: empty('not modified (If-None-Match)'), 410: error('that point was compacted away'), 404: error('no such key') },
+    responses: { 200: binaryValue, 304: empty('not modified (If-None-Match)'), 410: error('that point was compacted away (HISTORY_COMPACTED)'), 422: error('reading that point would replay more than POINT_IN_TIME_MAX_EVENTS events (POINT_IN_TIME_TOO_COSTLY)'), 404: error('no such key') },
   },
   setBinary: {
     family: 'native',
