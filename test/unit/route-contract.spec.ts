@@ -3,7 +3,9 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { compileValidator } from '../../src/api/contract/contract-validation';
 import { cacheNameParam, fastCheckOf, keyParam } from '../../src/api/contract/params';
-import { RouteContract } from '../../src/api/contract/route-contract';
+import { FASTIFY_ROUTE_CONFIG_METADATA } from '@nestjs/platform-fastify/constants';
+import { Route, RouteContract } from '../../src/api/contract/route-contract';
+import { Public } from '../../src/auth/public.decorator';
 import { ApiError } from '../../src/api/errors/api-error';
 import { errorFormatFor } from '../../src/api/errors/error-format';
 import { loadConfig } from '../../src/config/config';
@@ -76,6 +78,23 @@ describe('route contracts: one declaration validates the request', () => {
     const batch: RouteContract = { family: 'native', summary: 'batch', body: { contentType: 'application/json', schema: (c) => z.array(z.number()).max(c.edge.maxBatchElements) }, responses: {} };
     expect(refusal(() => compileValidator(batch, small)!(request({ body: [1, 2, 3] })))).toMatch(/^body: /);
     expect(refusal(() => compileValidator(batch, config)!(request({ body: [1, 2, 3] })))).toBeUndefined();
+  });
+});
+
+describe('@Route and @Public on one handler', () => {
+  const contract: RouteContract = { family: 'operations', summary: 'x', responses: { 200: { description: 'ok' } } };
+  class Handlers {
+    @Public()
+    @Route(contract)
+    publicFirst(): void {}
+
+    @Route(contract)
+    @Public()
+    routeFirst(): void {}
+  }
+
+  it.each(['publicFirst', 'routeFirst'] as const)('%s keeps both the contract and the public marker', (name) => {
+    expect(Reflect.getMetadata(FASTIFY_ROUTE_CONFIG_METADATA, Handlers.prototype[name])).toEqual({ public: true, contract });
   });
 });
 

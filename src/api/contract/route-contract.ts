@@ -1,5 +1,5 @@
-import { RouteConfig } from '@nestjs/platform-fastify';
 import { z } from 'zod';
+import { mergeRouteConfig } from '../../auth/public.decorator';
 import { AppConfig } from '../../config/config';
 
 /** Which part of the service a route belongs to: its tag in the OpenAPI document. */
@@ -60,7 +60,7 @@ export interface ContractRouteConfig {
 export const contractOf = (config: unknown): RouteContract | undefined => (config as ContractRouteConfig | undefined)?.contract;
 
 /** Declares a Nest handler's contract (and `@Public()` when the contract says so: both live in the route config). */
-export const Route = (contract: RouteContract): MethodDecorator => RouteConfig(routeConfigOf(contract));
+export const Route = (contract: RouteContract): MethodDecorator => mergeRouteConfig({ ...routeConfigOf(contract) });
 
 /** The route config for a Fastify route registered by hand. */
 export const routeConfigOf = (contract: RouteContract): ContractRouteConfig => (contract.public ? { contract, public: true } : { contract });
