@@ -34,8 +34,3 @@ export const cacheNameField = storedText.min(1, 'must not be empty').max(255, 'm
 export const keyField = storedText.min(1, 'must not be empty').max(1024, 'must be at most 1024 characters');
 /** Whole seconds >= 0 (0: no expiry), at most 100 years so absolute expiry stays exact. */
 export const ttlSecondsField = z.number().int('must be a whole number').min(0, 'must be >= 0').max(3_153_600_000, 'must be at most 100 years');
-
-export function parseTtlPath(raw: string): number {
-  if (!/^\d{1,10}$/.test(raw)) throw new ApiError(400, 'INVALID_REQUEST', 'ttlSeconds: must be a whole number >= 0');
-  return parseInput(ttlSecondsField, Number(raw));
-}

@@ -6,7 +6,6 @@ import { CacheService, commandMeta } from '../cache.service';
 import { HistoryService } from '../history/history.service';
 import { PointQuery, isPointInTime } from '../history/point-in-time';
 import { Route } from '../contract/route-contract';
-import { parseTtlPath } from '../validation';
 import { CacheRequest } from './dto/native.dto';
 import { NativeContracts } from './native.contracts';
 import { asBuffer, requireBinaryBody } from './binary';
@@ -51,11 +50,11 @@ export class CacheController {
     @CurrentPrincipal() principal: Principal,
     @Param('cacheName') cacheName: string,
     @Param('key') key: string,
-    @Param('ttlSeconds') rawTtl: string,
+    @Param('ttlSeconds') ttlSeconds: number,
     @Req() request: FastifyRequest,
   ): Promise<void> {
     const value = requireBinaryBody(request.body);
-    await this.caches.execute(principal, cacheName, { type: 'SetValue', key, value, ttlSeconds: parseTtlPath(rawTtl), ...commandMeta(principal, request) });
+    await this.caches.execute(principal, cacheName, { type: 'SetValue', key, value, ttlSeconds, ...commandMeta(principal, request) });
   }
 
   @Delete(':cacheName/:key')

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppConfig } from '../../config/config';
 import { CacheKeyParams, CacheNameParams, cacheNameParam, keyParam } from '../contract/params';
+import { ttlSecondsField } from '../validation';
 import { RouteContract, empty, error, json } from '../contract/route-contract';
 import { PointQueryDto } from '../history/point-in-time';
 import { CacheNameCreateDto, CacheRequestDto, batchCacheRequestDto, batchGetRequestDto } from './dto/native.dto';
@@ -102,7 +103,12 @@ export const NativeContracts = {
     params: z.object({
       cacheName: cacheNameParam,
       key: keyParam,
-      ttlSeconds: z.string().regex(/^\d{1,10}$/, 'must be a whole number >= 0').meta({ description: 'whole seconds, 0: no expiry; at most 100 years', example: '30' }),
+      ttlSeconds: z
+        .string()
+        .regex(/^\d{1,10}$/, 'must be a whole number >= 0')
+        .meta({ description: 'whole seconds, 0: no expiry; at most 100 years', example: '30' })
+        .transform(Number)
+        .pipe(ttlSecondsField),
     }),
     body: rawBody,
     responses: { 201: empty('stored (durable)'), 409: error('CACHE_LIMIT_REACHED: the org has its maximum number of caches'), 415: error('a JSON body (use POST /set)') },
