@@ -4,7 +4,7 @@ import { RouteCatalog } from '../../src/api/contract/route-catalog';
 import { openApiPath } from '../../src/api/openapi/openapi-document';
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
-type Operation = { responses: Record<string, unknown>; security?: unknown[] };
+type Operation = { operationId: string; responses: Record<string, unknown>; security?: unknown[] };
 type Document = { openapi: string; paths: Record<string, Record<string, Operation>>; components: Record<string, unknown> };
 
 /** Validates with @seriousme/openapi-schema-validator (ESM only: run by node itself, outside jest's module system). */
@@ -42,6 +42,11 @@ describe('OpenAPI 3.1 document (/docs/json) and Swagger UI (/docs)', () => {
       .routes.filter((route) => document.paths[openApiPath(route.url)]?.[route.method.toLowerCase()] === undefined)
       .map((route) => `${route.method} ${route.url}`);
     expect(missing).toEqual([]);
+  });
+
+  it('gives every operation its own operationId', () => {
+    const ids = Object.values(document.paths).flatMap((item) => Object.values(item).map((operation) => operation.operationId));
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('names the security schemes of each family (Bearer, OAuth header, Momento token in header or query)', () => {

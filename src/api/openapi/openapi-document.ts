@@ -194,7 +194,8 @@ function refused(method: string, path: string, item: Record<string, Json>, usedE
     operationId: `refused${method[0]}${method.slice(1).toLowerCase()}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
     tags: [family],
     summary: `not served here (allowed: ${allowed.join(', ')})`,
-    security: SECURITY[family],
+    // 405 routes are not public: the edge checks the token of the path's family first (Bearer for the operational paths).
+    security: family === 'operations' ? [{ bearer: [] }] : SECURITY[family],
     responses: {
       ...Object.fromEntries(Object.entries(sharedErrors({ family, summary: '', responses: {} }, false)).map(([status, description]) => [status, { description, content: errorContent(path, usedErrors) }])),
       405: { description: 'this path does not serve the verb', headers: { allow: { description: 'the verbs it serves', schema: { type: 'string' } } }, content: errorContent(path, usedErrors) },
