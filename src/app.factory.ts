@@ -10,7 +10,7 @@ import { reportStorageFaultsTo, sendError } from './api/errors/http-error.filter
 import { NativeFastRoutes } from './api/native/fast-routes';
 import { AppConfig } from './config/config';
 import { Clock } from './config/clock';
-import { Storage } from './journal/storage';
+import { Journal } from './journal/journal';
 
 export interface CreateAppOptions {
   readonly clock?: Clock;
@@ -50,7 +50,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
-  reportStorageFaultsTo(fastify, app.get(Storage).healer);
+  reportStorageFaultsTo(fastify, app.get(Journal));
   const server = app.getHttpServer() as Server;
   server.headersTimeout = edge.headersTimeoutMs;
   limitConnections(server, edge);
