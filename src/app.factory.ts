@@ -1,25 +1,36 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { FastifyReply, FastifyRequest, LogController } from 'fastify';
 import { AppModule } from './app.module';
 import { ApiError } from './api/errors/api-error';
 import { sendError } from './api/errors/http-error.filter';
 import { NativeFastRoutes } from './api/native/fast-routes';
 import { AppConfig } from './config/config';
 import { Clock } from './config/clock';
+import { NestLogLevel, PinoNestLogger, createLogger, requestId } from './ops/logging';
+import { Metrics } from './ops/metrics';
+import { observeRequests } from './ops/request-observer';
+import type { DestinationStream } from 'pino';
 
 export interface CreateAppOptions {
   readonly clock?: Clock;
-  readonly logger?: false | Array<'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal'>;
+  /** Nest-style levels to log (tests pass `['error']` to stay quiet); default: LOG_LEVEL. */
+  readonly logger?: false | NestLogLevel[];
+  /** Where log lines go instead of stdout (a test reads them). */
+  readonly logDestination?: DestinationStream;
 }
 
 /** Builds the application (not yet listening): used by main.ts, the tests and the benchmark. */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   // Base64 in JSON inflates values by 4/3; leave room for a full-size value plus the envelope.
   const jsonLimit = Math.ceil((config.maxValueBytes * 4) / 3) + 1024 * 1024;
+  const log = createLogger(config, { levels: options.logger, destination: options.logDestination });
   const adapter = new FastifyAdapter({
     bodyLimit: jsonLimit,
-    logger: false,
+    // One pino logger for Fastify and Nest; requests are logged once, after the response (observeRequests).
+    loggerInstance: log,
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: requestId,
     routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true },
     ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),
     // Bad percent-encoding and oversize path parameters are refused by the router, before
@@ -30,10 +41,11 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.clock), adapter, {
-    logger: options.logger ?? ['log', 'error', 'warn', 'fatal'],
+    logger: new PinoNestLogger(log),
     bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
+  observeRequests(fastify, app.get(Metrics), log.isLevelEnabled('info'));
   // Values are bytes: every non-JSON body is taken raw, limited to MAX_VALUE_BYTES.
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: jsonLimit }, (_request, body, done) => {

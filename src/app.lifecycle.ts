@@ -6,6 +6,7 @@ import { Storage } from './journal/storage';
 import { CacheNamesProjection } from './projections/cache-names.projection';
 import { CACHE_NAMES_RUNNER, KEY_LISTING_RUNNER } from './projections/projections.module';
 import { ProjectionRunner } from './projections/projection-runner';
+import { Readiness } from './ops/readiness';
 
 /** How long a clean shutdown waits for projections to apply the last events. */
 const PROJECTION_DRAIN_MS = 10_000;
@@ -27,6 +28,7 @@ export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(KEY_LISTING_RUNNER) private readonly keyListing: ProjectionRunner,
     @Inject(CACHE_NAMES_RUNNER) private readonly cacheNames: ProjectionRunner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly readiness: Readiness,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -53,6 +55,7 @@ export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     const refs = [];
     for await (const ref of this.names.allLive()) refs.push(ref);
     const recovered = await this.registry.recoverAll(refs);
+    this.readiness.markReady();
     this.logger.log(`recovered ${recovered} caches up to offset ${this.journal.highestOffset} in ${Date.now() - started} ms`);
   }
 

@@ -61,6 +61,12 @@ const schema = z.object({
     .enum(['true', 'false'], { message: 'REPAIR must be "true" or "false"' })
     .default('false')
     .transform((v) => v === 'true'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent' })
+    .default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty'], { message: 'LOG_FORMAT must be "auto", "json" or "pretty"' }).default('auto'),
+  METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional()),
+  SHUTDOWN_GRACE_SECONDS: wholeNumber('SHUTDOWN_GRACE_SECONDS', 0, 0).pipe(z.number().max(300, 'SHUTDOWN_GRACE_SECONDS must be at most 300')),
 });
 
 /** How much history `compact` keeps: everything, events newer than N days, or events after the K-th latest snapshot. */
@@ -102,6 +108,14 @@ export interface AppConfig {
   readonly historyStreamBuffer?: number;
   /** REPAIR=true (or `--repair`): truncate a damaged journal to its last good record on start. */
   readonly repair?: boolean;
+  /** Least severe log level written (LOG_LEVEL, default `info`: one line per request). */
+  readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `json` lines for collectors, `pretty` for people; `auto`: pretty on a terminal, else JSON. */
+  readonly logFormat?: 'auto' | 'json' | 'pretty';
+  /** Bearer token that `/metrics` requires; unset: `/metrics` is off (404). */
+  readonly metricsToken?: string;
+  /** On SIGTERM, answer 503 on /health/ready this long before closing the listener. */
+  readonly shutdownGraceMs?: number;
 }
 
 export class ConfigError extends Error {}
@@ -135,6 +149,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     retention: e.JOURNAL_RETENTION,
     historyStreamBuffer: e.HISTORY_STREAM_BUFFER,
     repair: e.REPAIR,
+    logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+    metricsToken: e.METRICS_TOKEN,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
   };
 }
 

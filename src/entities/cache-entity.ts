@@ -29,6 +29,13 @@ export interface EntityContext {
   readonly quota: OrgQuota;
   readonly now: () => number;
   readonly snapshotEvery: number;
+  /** Told of recoveries and snapshots (the metrics). */
+  readonly observer?: EntityObserver;
+}
+
+export interface EntityObserver {
+  recovered(seconds: number): void;
+  snapshotWritten(): void;
 }
 
 export class SequenceGapError extends Error {
@@ -109,6 +116,7 @@ export class CacheEntity {
   }
 
   private async recover(): Promise<void> {
+    const startedAt = performance.now();
     try {
       const snapshot = await this.ctx.journal.loadSnapshot(this.id);
       // Committed entries live in a CompactEntryMap (values copied into slabs, no object per key).
@@ -134,6 +142,7 @@ export class CacheEntity {
         }
       }
       this.actor.send({ type: 'RECOVERED' });
+      this.ctx.observer?.recovered((performance.now() - startedAt) / 1000);
       if (this.mailbox.length > 0) void this.drain();
     } catch (error) {
       this.logger.error(`recovery of ${JSON.stringify(this.ref)} failed: ${(error as Error).message}`);
@@ -229,6 +238,7 @@ export class CacheEntity {
       .saveSnapshot(this.id, seq, this.state)
       .then(() => {
         this.snapshotSeq = seq;
+        this.ctx.observer?.snapshotWritten();
       })
       .catch((error) => this.logger.warn(`snapshot of ${JSON.stringify(this.ref)} failed: ${(error as Error).message}`))
       .finally(() => {

@@ -91,6 +91,8 @@ export class Journal {
   private readonly logger = new Logger('Journal');
   /** Committed events, in global offset order, one array per group commit. */
   readonly committed$ = new Subject<readonly Envelope[]>();
+  /** Seconds each group commit took to write (fsync included), for the metrics. */
+  readonly commitTimes$ = new Subject<number>();
   private pending: PendingAppend[] = [];
   private writing = false;
   private scheduled = false;
@@ -155,7 +157,9 @@ export class Journal {
       results.push(envelopes);
     }
     try {
+      const startedAt = performance.now();
       await this.storage.db.batch(ops as never, { sync: this.sync === 'always' });
+      this.commitTimes$.next((performance.now() - startedAt) / 1000);
       this.lastOffset = offset;
       appends.forEach((append, i) => append.resolve(results[i]));
       this.committed$.next(results.flat());
