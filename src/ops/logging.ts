@@ -42,8 +42,7 @@ export interface LoggingOptions {
  */
 export function createLogger(config: AppConfig, options: LoggingOptions = {}): PinoLogger {
   const level = options.levels === undefined ? (config.logLevel ?? 'info') : leastSevere(options.levels);
-  const format = config.logFormat ?? 'auto';
-  const pretty = options.destination === undefined && (format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true));
+  const pretty = options.destination === undefined && prettyLogs(config);
   const pinoOptions: pino.LoggerOptions = {
     level,
     base: { service: 'cachelog' },
@@ -60,9 +59,15 @@ export function createLogger(config: AppConfig, options: LoggingOptions = {}): P
     // Loaded only here: production (JSON) never needs it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pinoPretty = require('pino-pretty') as (options: object) => DestinationStream;
-    return pino(pinoOptions, pinoPretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', sync: true }));
+    return pino(pinoOptions, pinoPretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service,context', messageFormat: '{if context}[{context}] {end}{msg}', sync: true }));
   }
   return options.destination ? pino(pinoOptions, options.destination) : pino(pinoOptions);
+}
+
+/** Pretty (for a person at a terminal) rather than JSON lines (for a collector)? */
+export function prettyLogs(config: AppConfig): boolean {
+  const format = config.logFormat ?? 'auto';
+  return format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
 }
 
 function leastSevere(levels: false | readonly NestLogLevel[]): LevelWithSilent {
