@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { ConnectionReaper } from './connection-reaper';
 import { ConsoleController } from './console.controller';
 import { HealthController } from './health.controller';
 import { LandingController } from './landing.controller';
@@ -16,7 +17,7 @@ import { Readiness } from './readiness';
 @Module({
   imports: [TerminusModule.forRoot({ logger: false })],
   controllers: [LandingController, HealthController, MetricsController, ConsoleController],
-  providers: [{ provide: Metrics, useFactory: () => new Metrics() }, Readiness, MetricsCollectors],
+  providers: [{ provide: Metrics, useFactory: () => new Metrics() }, Readiness, MetricsCollectors, ConnectionReaper],
   exports: [Metrics, Readiness],
 })
 export class OpsModule {}
