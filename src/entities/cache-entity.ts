@@ -1,11 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { createActor } from 'xstate';
-import { CacheCommand, CacheEvent, CacheState, DomainError, decide, draftOf, evolve, initialState } from '../domain';
+import { CacheCommand, CacheEvent, CacheState, DomainError, Entry, decide, domainError, draftOf, evolve, initialState, useEntry } from '../domain';
 import { CompactEntryMap } from '../domain/compact-entry-map';
 import { Envelope, Journal, JournalUnavailableError } from '../journal/journal';
 import { EntityRef, encodeEntityId } from '../journal/keys';
 import { LifecycleState, entityLifecycle } from './entity-lifecycle.machine';
 import { ExpiryScheduler } from './expiry-scheduler';
+import { OrgCaches } from './org-caches';
 import { OrgQuota } from './org-quota';
 
 export type Reply =
@@ -29,6 +30,8 @@ export interface EntityContext {
   readonly quota: OrgQuota;
   readonly now: () => number;
   readonly snapshotEvery: number;
+  /** Live caches per org (MAX_CACHES_PER_ORG); absent: no limit. */
+  readonly caches?: OrgCaches;
   /** Told of recoveries and snapshots (the metrics). */
   readonly observer?: EntityObserver;
 }
@@ -68,6 +71,13 @@ export class CacheEntity {
   lastOffset = 0;
   lastTouched: number;
   private snapshotSeq = 0;
+  /**
+   * Reads moved keys in the recency order since the last snapshot. The order is not in the
+   * journal, so the next snapshot carries it even without new events (a clean shutdown or a
+   * passivation snapshots then); after a crash, recovery has the order of the newest
+   * snapshot, updated by the writes replayed after it.
+   */
+  private usedSinceSnapshot = false;
   private snapshotting: Promise<void> | undefined;
   private mailbox: Ask[] = [];
   private draining = false;
@@ -108,6 +118,26 @@ export class CacheEntity {
       this.mailbox.push({ command, options, resolve });
       if (!this.draining && this.isReady) void this.drain();
     });
+  }
+
+  /**
+   * The live value of a key, counted as use (LRU): the GET path of every family. Read from
+   * the committed state only, with one lookup and nothing allocated for the touch.
+   */
+  useValue(key: string, now: number): Uint8Array | undefined {
+    const state = this.state;
+    if (state.status !== 'live') return undefined;
+    const entries = state.entries;
+    const value = entries instanceof CompactEntryMap ? entries.useValue(key, now) : useEntry(state, key, now)?.value;
+    if (value !== undefined) this.usedSinceSnapshot = true;
+    return value;
+  }
+
+  /** `useValue` with the entry's version (IronCache's `cas`). */
+  useEntry(key: string, now: number): Entry | undefined {
+    const entry = useEntry(this.state, key, now);
+    if (entry !== undefined) this.usedSinceSnapshot = true;
+    return entry;
   }
 
   /** Resolves when the mailbox is empty and nothing is being written. */
@@ -164,9 +194,21 @@ export class CacheEntity {
   }
 
   private async process(group: Ask[]): Promise<void> {
-    const now = this.ctx.now();
     const { org } = this.ref;
+    const caches = this.ctx.caches;
+    if (caches !== undefined && !caches.isLoaded(org)) {
+      try {
+        await caches.load(org); // once per org and process
+      } catch (error) {
+        const failure: Reply = { ok: false, error: new JournalUnavailableError(error) };
+        for (const ask of group) ask.resolve(failure);
+        return;
+      }
+    }
+    const now = this.ctx.now();
     const draft = draftOf(this.state);
+    let slotsTaken = 0;
+    let slotsFreed = 0;
     const replies: Array<{ ask: Ask; error?: DomainError; from: number; count: number }> = [];
     const events: CacheEvent[] = [];
     let reserved = 0;
@@ -175,7 +217,7 @@ export class CacheEntity {
     for (const ask of group) {
       let command = ask.command;
       const limit = ask.options?.quotaLimit;
-      if (limit !== undefined && (command.type === 'SetValue' || command.type === 'Increment')) {
+      if (limit !== undefined && (command.type === 'SetValue' || command.type === 'Increment' || command.type === 'RestoreTo')) {
         command = { ...command, quotaRemaining: Math.max(0, limit - this.ctx.quota.usedBy(org)) };
       }
       const decision = decide(draft, command, now);
@@ -183,8 +225,17 @@ export class CacheEntity {
         replies.push({ ask, error: decision.error, from: 0, count: 0 });
         continue;
       }
+      const wasLive = draft.status === 'live';
+      if (caches !== undefined && !wasLive && decision.events.some((event) => event.type === 'Created')) {
+        if (!caches.tryTake(org)) {
+          replies.push({ ask, error: domainError('CACHE_LIMIT_REACHED', `the organisation has ${caches.limit} caches (MAX_CACHES_PER_ORG); delete one first`), from: 0, count: 0 });
+          continue;
+        }
+        slotsTaken++;
+      }
       const bytesBefore = draft.bytes;
       for (const event of decision.events) evolve(draft, event);
+      if (wasLive && draft.status !== 'live') slotsFreed++;
       const delta = draft.bytes - bytesBefore;
       if (delta > 0) {
         this.ctx.quota.add(org, delta);
@@ -200,11 +251,13 @@ export class CacheEntity {
         envelopes = await this.ctx.journal.append(this.ref, this.id, this.seq + 1, events);
       } catch (error) {
         this.ctx.quota.add(org, -reserved);
+        caches?.release(org, slotsTaken);
         const failure: Reply = { ok: false, error: error as JournalUnavailableError };
         for (const { ask } of replies) ask.resolve(failure);
         return;
       }
       this.ctx.quota.add(org, -released);
+      caches?.release(org, slotsFreed);
       for (const event of events) {
         evolve(this.state, event);
         if (event.type === 'Set' && event.expiresAt !== 0) this.ctx.scheduler.schedule(this.ref, event.key, event.expiresAt);
@@ -232,15 +285,21 @@ export class CacheEntity {
   /** Writes a snapshot of the committed state if there are events since the last one. */
   snapshot(): Promise<void> {
     if (this.snapshotting) return this.snapshotting.then(() => this.snapshot());
-    if (this.seq === this.snapshotSeq || this.lifecycle === 'failed' || this.lifecycle === 'recovering') return Promise.resolve();
+    const unchanged = this.seq === this.snapshotSeq && !this.usedSinceSnapshot;
+    if (unchanged || this.lifecycle === 'failed' || this.lifecycle === 'recovering') return Promise.resolve();
     const seq = this.seq;
+    // The state is encoded synchronously when the save starts: reads after this line are the next snapshot's.
+    this.usedSinceSnapshot = false;
     this.snapshotting = this.ctx.journal
       .saveSnapshot(this.id, seq, this.state)
       .then(() => {
         this.snapshotSeq = seq;
         this.ctx.observer?.snapshotWritten();
       })
-      .catch((error) => this.logger.warn(`snapshot of ${JSON.stringify(this.ref)} failed: ${(error as Error).message}`))
+      .catch((error) => {
+        this.usedSinceSnapshot = true; // the order is still only in memory
+        this.logger.warn(`snapshot of ${JSON.stringify(this.ref)} failed: ${(error as Error).message}`);
+      })
       .finally(() => {
         this.snapshotting = undefined;
       });

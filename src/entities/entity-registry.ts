@@ -72,6 +72,22 @@ export class EntityRegistry {
     return this.state(ref);
   }
 
+  /** `stateNow` for the entity itself (reads that count as use go through it). */
+  entityNow(ref: EntityRef): CacheEntity | Promise<CacheEntity> {
+    const entity = this.byOrg.get(ref.org)?.get(ref.name);
+    if (entity !== undefined && entity.isReady) {
+      entity.lastTouched = this.ctx.now();
+      return entity;
+    }
+    return this.state(ref).then(() => this.entity(ref));
+  }
+
+  /** True when the cache's entity is in memory, recovered and live (no I/O). */
+  isLiveNow(ref: EntityRef): boolean {
+    const entity = this.byOrg.get(ref.org)?.get(ref.name);
+    return entity !== undefined && entity.isReady && entity.state.status === 'live';
+  }
+
   /** Recovers the given caches now (at start, so expiries and quotas are known). */
   async recoverAll(refs: Iterable<EntityRef>, concurrency = 4): Promise<number> {
     const queue = [...refs];

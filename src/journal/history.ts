@@ -14,6 +14,14 @@ export class HistoryGoneError extends Error {
   readonly code = 'HISTORY_COMPACTED';
 }
 
+/** A point-in-time read that would scan or replay more events than its caller allows. */
+export class ReplayLimitError extends Error {
+  readonly code = 'POINT_IN_TIME_TOO_COSTLY';
+  constructor(readonly maxEvents: number) {
+    super(`this point in time would take more than ${maxEvents} events to read (POINT_IN_TIME_MAX_EVENTS); ask for a point nearer the present or a snapshot`);
+  }
+}
+
 export interface PointInTime {
   /** The sequence number the state is at (0: before the first event). */
   readonly seq: number;
@@ -43,10 +51,12 @@ export function compactionMark(entityId: Buffer, seq: number): { key: Buffer; va
  * `seq`, then the events after it up to `seq`. Throws HistoryGoneError when the events in
  * between were compacted away.
  */
-export async function stateAt(journal: Journal, entityId: Buffer, seq: number): Promise<PointInTime> {
+export async function stateAt(journal: Journal, entityId: Buffer, seq: number, maxEvents = Infinity): Promise<PointInTime> {
   const snapshot = seq > 0 ? await journal.loadSnapshot(entityId, seq) : undefined;
   const state = snapshot?.state ?? initialState();
   let at = snapshot?.seq ?? 0;
+  // Refused before the first event is read: the cost is known from the snapshot's position.
+  if (seq - at > maxEvents) throw new ReplayLimitError(maxEvents);
   let time: number | undefined;
   for await (const record of journal.replay(entityId, at + 1, seq)) {
     if (record.seq !== at + 1) throw new HistoryGoneError(`events ${at + 1} to ${record.seq - 1} were compacted away`);
@@ -85,11 +95,13 @@ export async function lastEvent(journal: Journal, entityId: Buffer): Promise<{ s
  * cache had no event yet. Scans backwards from the newest event, so recent points are
  * cheap. Throws HistoryGoneError when compaction makes the answer uncertain.
  */
-export async function seqAtTime(journal: Journal, storage: Storage, entityId: Buffer, time: number): Promise<number> {
+export async function seqAtTime(journal: Journal, storage: Storage, entityId: Buffer, time: number, maxEvents = Infinity): Promise<number> {
   const iterator = storage.journal.iterator({ gte: withSeq(entityId, 0), lte: withSeq(entityId, MAX_SEQ), reverse: true });
   let later: number | undefined;
+  let scanned = 0;
   try {
     for await (const [key, value] of iterator) {
+      if (++scanned > maxEvents) throw new ReplayLimitError(maxEvents);
       const seq = readUint64BE(key, entityId.length);
       if (decodeStored(journal, entityId, seq, value).at <= time) {
         if (later !== undefined && later !== seq + 1) throw new HistoryGoneError(`the journal around ${new Date(time).toISOString()} was compacted away`);

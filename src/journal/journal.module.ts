@@ -6,7 +6,7 @@ import { Storage } from './storage';
 @Global()
 @Module({
   providers: [
-    { provide: Storage, useFactory: (config: AppConfig) => new Storage(config.dataDir), inject: [APP_CONFIG] },
+    { provide: Storage, useFactory: (config: AppConfig) => new Storage(config.dataDir, { reopenMaxBackoffMs: config.journalReopenMaxBackoffMs }), inject: [APP_CONFIG] },
     { provide: Journal, useFactory: (storage: Storage, config: AppConfig) => new Journal(storage, config.journalSync, config.snapshotsKept), inject: [Storage, APP_CONFIG] },
   ],
   exports: [Storage, Journal],

@@ -5,6 +5,7 @@ import { decodeEvent, decodeState, encodeEvent, encodeState } from './codec';
 import { crc32 } from './crc32';
 import { EntityRef, MAX_SEQ, decodeEntityId, readUint64BE, uint64BE, withSeq } from './keys';
 import { Storage } from './storage';
+import { StorageHealer, describeStorageFault } from './storage-healer';
 
 /** A committed event with its place in the entity's history and in the global log. */
 export interface Envelope {
@@ -19,8 +20,9 @@ export type SyncPolicy = 'always' | 'none';
 
 export class JournalUnavailableError extends Error {
   readonly code = 'JOURNAL_UNAVAILABLE';
-  constructor(cause: unknown) {
-    super(`the journal could not be written: ${(cause as Error)?.message ?? String(cause)}`);
+  constructor(readonly cause: unknown) {
+    // The cause's message may name server paths: only its kind goes to clients (the log has it all).
+    super(`the journal could not be written (${describeStorageFault(cause)}); writes resume by themselves once storage is back`);
   }
 }
 
@@ -103,11 +105,18 @@ export class Journal {
    * @param snapshotsKept snapshots kept per cache (newest first): more of them let
    *   point-in-time reads start nearer their point and `snapshots:K` retention cut deeper.
    */
+  private lastFault: unknown;
+
   constructor(
     private readonly storage: Storage,
     private readonly sync: SyncPolicy = 'always',
     private readonly snapshotsKept = 2,
   ) {}
+
+  /** Reopens the database after a failed write; appends fail fast while it works. */
+  get healer(): StorageHealer {
+    return this.storage.healer;
+  }
 
   async open(): Promise<void> {
     for await (const key of this.storage.global.keys({ reverse: true, limit: 1 })) {
@@ -141,6 +150,13 @@ export class Journal {
     this.writing = true;
     const appends = this.pending;
     this.pending = [];
+    if (this.healer.healing) {
+      // The handle is being reopened: fail fast, leave the database alone.
+      const error = new JournalUnavailableError(this.lastFault);
+      for (const append of appends) append.reject(error);
+      this.finishBatch();
+      return;
+    }
     const ops: Array<{ type: 'put'; sublevel: Storage['journal']; key: Buffer; value: Buffer }> = [];
     const results: Envelope[][] = [];
     let offset = this.lastOffset;
@@ -165,9 +181,15 @@ export class Journal {
       this.committed$.next(results.flat());
     } catch (cause) {
       const error = new JournalUnavailableError(cause);
-      this.logger.error(error.message);
+      this.logger.error(`a journal write failed: ${(cause as Error)?.message ?? String(cause)}`);
+      this.lastFault = cause;
+      this.healer.failed(cause);
       for (const append of appends) append.reject(error);
     }
+    this.finishBatch();
+  }
+
+  private finishBatch(): void {
     this.writing = false;
     if (this.pending.length > 0) {
       this.scheduled = true;

@@ -3,6 +3,7 @@ import { extname, join } from 'node:path';
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import { FastifyReply } from 'fastify';
 import { ApiError } from '../api/errors/api-error';
+import { Public } from '../auth/public.decorator';
 
 /** The console's static files (plain HTML, CSS and JS in the repo's `console/` folder: no build step). */
 const CONSOLE_DIR = join(__dirname, '..', '..', 'console');
@@ -32,11 +33,13 @@ function loadAssets(): Map<string, { type: string; body: Buffer }> {
 export class ConsoleController {
   private readonly assets = loadAssets();
 
+  @Public()
   @Get()
   index(@Res() reply: FastifyReply): void {
     this.send(reply, 'index.html');
   }
 
+  @Public()
   @Get(':file')
   asset(@Param('file') file: string, @Res() reply: FastifyReply): void {
     this.send(reply, file);

@@ -3,6 +3,7 @@ import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorServ
 import { FastifyReply } from 'fastify';
 import { Storage } from '../journal/storage';
 import { Readiness } from './readiness';
+import { Public } from '../auth/public.decorator';
 
 /**
  * `/health/live`: the process answers (restart it if not). `/health/ready`: it should get
@@ -18,12 +19,14 @@ export class HealthController {
     private readonly storage: Storage,
   ) {}
 
+  @Public()
   @Get('live')
   @HealthCheck()
   live(@Res() reply: FastifyReply): Promise<void> {
     return this.answer(reply, () => this.health.check([() => this.indicators.check('process').up({ uptimeSeconds: Math.round(process.uptime()) })]));
   }
 
+  @Public()
   @Get('ready')
   @HealthCheck()
   ready(@Res() reply: FastifyReply): Promise<void> {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Controller, Get, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
+import { Public } from '../auth/public.decorator';
 
 const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -10,6 +11,7 @@ const LINKS = { docs: '/docs', console: '/console', ready: '/health/ready', live
 /** `GET /`: what this is, its version, and where to go next (HTML for browsers, JSON otherwise). */
 @Controller()
 export class LandingController {
+  @Public()
   @Get()
   landing(@Req() request: FastifyRequest, @Res() reply: FastifyReply): void {
     const body = { service: 'cachelog', version: VERSION, links: LINKS };

@@ -4,6 +4,7 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../api/errors/api-error';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { Metrics } from './metrics';
+import { Public } from '../auth/public.decorator';
 
 /**
  * Prometheus text at `/metrics`, on the service's own port, behind its own bearer token
@@ -21,6 +22,7 @@ export class MetricsController {
     this.token = config.metricsToken === undefined ? undefined : Buffer.from(config.metricsToken, 'utf8');
   }
 
+  @Public()
   @Get()
   async scrape(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     if (this.token === undefined) throw new ApiError(404, 'METRICS_DISABLED', 'metrics are off: set METRICS_TOKEN to serve them');

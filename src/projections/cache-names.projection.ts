@@ -1,6 +1,7 @@
 import { Packr } from 'msgpackr';
 import { Envelope } from '../journal/journal';
-import { EntityRef, decodeEntityId, encodeOrgPrefix, prefixEnd } from '../journal/keys';
+import { CacheState } from '../domain';
+import { EntityRef, decodeEntityId, encodeEntityId, encodeOrgPrefix, prefixEnd } from '../journal/keys';
 import { Storage, Sublevel } from '../journal/storage';
 import { Projection, ProjectionBatch } from './projection-runner';
 
@@ -37,6 +38,26 @@ export class CacheNamesProjection implements Projection {
       default:
         return;
     }
+  }
+
+  /**
+   * Makes this cache's row equal to the one `state` implies, in one write; no other row is
+   * touched. Returns 1 when the row was wrong. Call it between two runs (`ProjectionRunner.exclusive`).
+   */
+  async repair(ref: EntityRef, state: CacheState): Promise<number> {
+    const key = encodeEntityId(ref);
+    const expected = state.status === 'absent' ? undefined : packr.pack([state.description, state.status === 'deleted']);
+    const actual = await this.rows.get(key);
+    if (expected === undefined ? actual === undefined : actual !== undefined && Buffer.from(actual).equals(expected)) return 0;
+    if (expected === undefined) await this.rows.del(key);
+    else await this.rows.put(key, expected);
+    return 1;
+  }
+
+  /** Whether the read model has this cache as live. */
+  async isLive(ref: EntityRef): Promise<boolean> {
+    const row = await this.rows.get(encodeEntityId(ref));
+    return row !== undefined && !(packr.unpack(row) as [string, boolean])[1];
   }
 
   /** The org's caches, live ones only unless `includeDeleted`. */

@@ -1,3 +1,4 @@
+import { CacheState } from '../domain';
 import { Envelope } from '../journal/journal';
 import { EntityRef, encodeEntityId, prefixEnd, readUint64BE, uint64BE } from '../journal/keys';
 import { Storage, Sublevel } from '../journal/storage';
@@ -31,6 +32,30 @@ export class KeyListingProjection implements Projection {
       default:
         return;
     }
+  }
+
+  /**
+   * Makes this cache's rows equal to those `state` implies (its entries, expired ones not
+   * yet journaled included), in one batch; other caches' rows are not touched. Returns how
+   * many rows were wrong. Call it between two runs (`ProjectionRunner.exclusive`).
+   */
+  async repair(ref: EntityRef, state: CacheState, storage: Storage): Promise<number> {
+    const prefix = encodeEntityId(ref);
+    const wanted = new Map<string, Buffer>();
+    if (state.status === 'live') {
+      for (const [key, entry] of state.entries.entries()) wanted.set(Buffer.concat([prefix, Buffer.from(key, 'utf8')]).toString('hex'), uint64BE(entry.expiresAt));
+    }
+    const ops: unknown[] = [];
+    for await (const [row, value] of this.rows.iterator({ gt: prefix, lt: prefixEnd(prefix) })) {
+      const hex = row.toString('hex');
+      const expected = wanted.get(hex);
+      if (expected === undefined) ops.push({ type: 'del', sublevel: this.rows, key: row });
+      else if (!expected.equals(value)) ops.push({ type: 'put', sublevel: this.rows, key: row, value: expected });
+      wanted.delete(hex);
+    }
+    for (const [hex, value] of wanted) ops.push({ type: 'put', sublevel: this.rows, key: Buffer.from(hex, 'hex'), value });
+    if (ops.length > 0) await storage.db.batch(ops as never);
+    return ops.length;
   }
 
   /** Live keys of a cache, in byte order of the key. */

@@ -1,9 +1,6 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import { Inject, Injectable } from '@nestjs/common';
-import { EVENT_OFFSETS_RUNNER, sortedKeys } from '../api/history/history.service';
+import { EVENT_OFFSETS_RUNNER } from '../api/history/history.service';
 import { APP_CONFIG, AppConfig, parseRetention } from '../config/config';
 import { Clock } from '../config/clock';
 import { EntityRegistry } from '../entities/entity-registry';
@@ -18,6 +15,7 @@ import { EventOffsetsProjection } from '../projections/event-offsets.projection'
 import { KeyListingProjection } from '../projections/key-listing.projection';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { CACHE_NAMES_RUNNER, KEY_LISTING_RUNNER } from '../projections/projections.module';
+import { ExportLimitError, bytesIn, exportPath, orgExportDir, writeNewFile } from './export-files';
 import { TaskAction, TaskRecord } from './task.store';
 
 /** A failure whose message is the task's `reason`. */
@@ -28,6 +26,9 @@ export class TaskFailure extends Error {
 /** What each task action does. Writes to a cache go through its entity's mailbox. */
 @Injectable()
 export class TaskActions {
+  /** Bytes that running exports have written so far, by org (not yet counted by a directory scan). */
+  private readonly exporting = new Map<string, number>();
+
   constructor(
     private readonly registry: EntityRegistry,
     private readonly journal: Journal,
@@ -52,6 +53,12 @@ export class TaskActions {
       export: () => this.export(ref, task),
     };
     return actions[task.action]();
+  }
+
+  private quotaLimit(serviceLevel = 'free'): number | undefined {
+    if (!this.config.orgQuotaEnabled) return undefined;
+    const limits = this.config.serviceLevelMaxBytes;
+    return Object.hasOwn(limits, serviceLevel) ? limits[serviceLevel] : limits.free;
   }
 
   private async readyEntity(ref: EntityRef) {
@@ -84,30 +91,35 @@ export class TaskActions {
   }
 
   /**
-   * Rebuilds the read models from the journal (whole projections: their rows are shared by
-   * all caches) and checks that this cache's rows equal its live state.
+   * Rebuilds this cache's rows of the read models from its state (replayed from the
+   * journal) and reports whether they were equal. Only this cache's rows are written, each
+   * read model's in one batch between two of its runs: other caches and other orgs never
+   * see a partial read model. Rebuilding whole read models is the operator's offline
+   * `cachelog rebuild`.
    */
   private async rebuild(ref: EntityRef) {
     const entity = await this.readyEntity(ref);
-    await entity.whenDrained();
-    for (const runner of [this.keyListingRunner, this.namesRunner, this.offsetsRunner]) await runner.rebuild();
-    await Promise.all([this.keyListingRunner, this.namesRunner].map((runner) => runner.waitFor(entity.lastOffset)));
-    const now = this.clock.now();
-    const state = entity.state;
-    const problems: string[] = [];
-    if (state.status === 'live') {
-      const rebuilt = await this.keyListing.list(ref, now);
-      const live = sortedKeys(state, now);
-      if (JSON.stringify(rebuilt) !== JSON.stringify(live)) {
-        problems.push(`key listing has ${rebuilt.length} keys, the live state ${live.length}`);
+    const repaired: Record<string, number> = {};
+    const targets = [
+      { runner: this.keyListingRunner, repair: () => this.keyListing.repair(ref, entity.state, this.storage) },
+      { runner: this.namesRunner, repair: () => this.names.repair(ref, entity.state) },
+    ];
+    for (const { runner, repair } of targets) {
+      for (let attempt = 0; ; attempt++) {
+        await entity.whenDrained();
+        await runner.waitFor(entity.lastOffset);
+        // The rows must reflect exactly the events in the state: retry if a write slipped in.
+        const result = await runner.exclusive(async () => (entity.isIdle && entity.lastOffset <= runner.appliedOffset ? repair() : undefined));
+        if (result !== undefined) {
+          repaired[runner.projection.name] = result;
+          break;
+        }
+        if (attempt >= 100) throw new TaskFailure('the cache is written too often to be rebuilt now; try again');
       }
     }
-    const row = (await this.names.list(ref.org, true)).find((r) => r.cacheName === ref.name);
-    if (state.status === 'absent' ? row !== undefined : row === undefined || row.deleted !== (state.status === 'deleted') || row.description !== state.description) {
-      problems.push(`cache-names row ${JSON.stringify(row)} disagrees with the live state (${state.status})`);
-    }
-    if (problems.length > 0) throw new TaskFailure(`rebuilt projections differ from the live state: ${problems.join('; ')}`);
-    return { projections: ['key-listing', 'cache-names', 'event-offsets'], equal: true, seq: entity.seq, keys: state.entries.size };
+    const state = entity.state;
+    const wrong = Object.values(repaired).reduce((a, b) => a + b, 0);
+    return { projections: Object.keys(repaired), equal: wrong === 0, repairedRows: repaired, seq: entity.seq, keys: state.entries.size };
   }
 
   /** Appends the events that bring the cache back to its state at `at`/`asOf`. */
@@ -119,7 +131,8 @@ export class TaskActions {
       const seq = at !== undefined ? at : await seqAtTime(this.journal, this.storage, entity.id, asOf!);
       if (seq > entity.seq) throw new TaskFailure(`at: the cache's newest event is seq ${entity.seq}`);
       const { state } = await stateAt(this.journal, entity.id, seq);
-      const reply = await this.registry.ask(ref, { type: 'RestoreTo', target: state, by: task.by, device: task.device });
+      // Restored bytes count against the org's quota like any write (by the submitter's service level).
+      const reply = await this.registry.ask(ref, { type: 'RestoreTo', target: state, by: task.by, device: task.device }, { quotaLimit: this.quotaLimit(task.serviceLevel) });
       if (!reply.ok) throw new TaskFailure(`${'code' in reply.error ? reply.error.code : 'ERROR'}: ${reply.error.message}`);
       const appended = reply.envelopes.length;
       return { restoredTo: seq, appended, seq: appended > 0 ? reply.envelopes[appended - 1].seq : entity.seq };
@@ -129,26 +142,45 @@ export class TaskActions {
     }
   }
 
-  /** Writes the cache's events as NDJSON under DATA_DIR/exports. */
+  /**
+   * Writes the cache's events as NDJSON under DATA_DIR/exports (a file name made of hashes,
+   * see exportPath). The org's exports on disk, those being written included, stay within
+   * MAX_EXPORT_BYTES_PER_ORG: an export that would pass it fails and leaves no file.
+   */
   private async export(ref: EntityRef, task: TaskRecord) {
     const entity = await this.readyEntity(ref);
-    const dir = join(this.config.dataDir, 'exports', encodeURIComponent(ref.org));
-    await mkdir(dir, { recursive: true });
-    const file = join(dir, `${encodeURIComponent(ref.name)}.${task.id}.ndjson`);
-    const out = createWriteStream(file, { flags: 'wx' });
+    const { file } = exportPath(ref, task.id);
+    const onDisk = await bytesIn(join(this.config.dataDir, orgExportDir(ref.org)));
     let events = 0;
     let throughSeq = 0;
-    try {
-      for await (const { seq, event } of this.journal.replay(entity.id)) {
-        if (!out.write(toNdjsonLine(ref, seq, event))) await once(out, 'drain');
+    const journal = this.journal;
+    async function* lines() {
+      for await (const { seq, event } of journal.replay(entity.id)) {
+        yield toNdjsonLine(ref, seq, event);
         events++;
         throughSeq = seq;
       }
-    } finally {
-      out.end();
-      await once(out, 'close');
     }
-    return { file: join('exports', encodeURIComponent(ref.org), `${encodeURIComponent(ref.name)}.${task.id}.ndjson`), events, throughSeq };
+    // Bytes being written by this export count against concurrent exports of the same org.
+    let mine = 0;
+    const take = (bytes: number) => {
+      const writing = this.exporting.get(ref.org) ?? 0;
+      if (onDisk + writing + bytes > this.config.maxExportBytesPerOrg) return false;
+      this.exporting.set(ref.org, writing + bytes);
+      mine += bytes;
+      return true;
+    };
+    try {
+      const bytes = await writeNewFile(join(this.config.dataDir, file), lines(), take);
+      return { file, events, throughSeq, bytes };
+    } catch (error) {
+      if (error instanceof ExportLimitError) throw new TaskFailure(`${error.code}: ${error.message}`);
+      throw error;
+    } finally {
+      const left = (this.exporting.get(ref.org) ?? 0) - mine;
+      if (left > 0) this.exporting.set(ref.org, left);
+      else this.exporting.delete(ref.org);
+    }
   }
 }
 

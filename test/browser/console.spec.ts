@@ -32,7 +32,7 @@ describe('web console in a real browser', () => {
     await app?.dispose();
   });
 
-  const keysShown = () => page.locator('[data-testid="keys"] tr[data-key]').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.key));
+  const keysShown = () => page.locator('[data-testid="keys"] tr[data-key]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')));
 
   it('connects with a pasted token and lists only its org caches, with item count and version', async () => {
     await page.goto(`${app.url}/console`);
@@ -43,8 +43,8 @@ describe('web console in a real browser', () => {
     await expect(shop.textContent()).resolves.toContain('2 items · v4');
     await expect(page.locator('[data-testid="caches"]').textContent()).resolves.not.toContain('secret-cache');
     // The token is kept for this tab only.
-    expect(await page.evaluate(() => sessionStorage.getItem('cachelog.token'))).toBe(token);
-    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(await page.evaluate("sessionStorage.getItem('cachelog.token')")).toBe(token);
+    expect(await page.evaluate('localStorage.length')).toBe(0);
   });
 
   it('opens a cache: settings, keys, a text value and a binary value in hex', async () => {
@@ -74,13 +74,14 @@ describe('web console in a real browser', () => {
   it('shows the cache as it was at a past point of the timeline', async () => {
     await page.click('[data-testid="timeline"] li[data-seq="2"] button');
     await page.locator('[data-testid="past-banner"]', { hasText: 'v2' }).waitFor();
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="keys"] tr[data-key]').length === 1);
+    await page.locator('[data-testid="keys"] tr[data-key="greeting"]').waitFor({ state: 'detached' });
     expect(await keysShown()).toEqual(['a']);
     await page.click('[data-testid="keys"] tr[data-key="a"] button.link');
     await page.locator('[data-testid="value"]', { hasText: 'one' }).waitFor();
     expect(await page.locator('[data-testid="set-form"]').isHidden()).toBe(true);
     await page.click('#back-to-now');
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="keys"] tr[data-key]').length === 3);
+    await page.locator('[data-testid="keys"] tr[data-key="greeting"]').waitFor();
+    expect(await keysShown()).toEqual(['a', 'b', 'greeting']);
   });
 
   it('sees a write made by another client appear live', async () => {
@@ -98,7 +99,7 @@ describe('web console in a real browser', () => {
   it('deletes a key through the console', async () => {
     page.once('dialog', (dialog) => void dialog.accept());
     await page.click('[data-testid="keys"] tr[data-key="from-curl"] button.danger');
-    await page.waitForFunction(() => !document.querySelector('[data-testid="keys"] tr[data-key="from-curl"]'));
+    await page.locator('[data-testid="keys"] tr[data-key="from-curl"]').waitFor({ state: 'detached' });
     expect((await http(`${app.url}/shop/from-curl`, { token })).status).toBe(404);
   });
 });

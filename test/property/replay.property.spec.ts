@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { CacheCommand, CacheState, evolve, initialState } from '../../src/domain';
+import { CacheCommand, CacheState, evolve, initialState, useEntry } from '../../src/domain';
 import { EntityRegistry } from '../../src/entities/entity-registry';
 import { ExpiryScheduler } from '../../src/entities/expiry-scheduler';
 import { OrgQuota } from '../../src/entities/org-quota';
@@ -13,10 +13,14 @@ import { ProjectionRunner } from '../../src/projections/projection-runner';
 import { tempDir } from '../support/temp-dir';
 
 /**
- * Random command sequences run through the real entities and the real LevelDB journal.
- * Then: replaying the journal from scratch, and from a snapshot taken at any sequence
- * number, gives the live state; the stored snapshot + tail gives it too; and the
- * projections maintained along the way equal their rebuild.
+ * Random command sequences, with reads that count as use (LRU) and capacity changes, run
+ * through the real entities and the real LevelDB journal. Along the way a model (a plain-Map
+ * state fed the journaled events and the same reads) checks that every eviction took the
+ * least recently used key. Then: replaying the journal from scratch, and from a snapshot
+ * taken at any sequence number, gives the live state's entries (their recency order is the
+ * reads', which the journal does not hold); the stored snapshot + tail gives the live state
+ * order included (a clean shutdown snapshots after the last read); and the projections
+ * maintained along the way equal their rebuild.
  */
 const REFS: EntityRef[] = [
   { org: 'o1', name: 'a' },
@@ -34,22 +38,21 @@ const commandArb: fc.Arbitrary<CacheCommand> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ type: 'DeleteCache' as const, ...byWho }) },
   { weight: 1, arbitrary: fc.constantFrom('', 'x', 'y').map((description) => ({ type: 'CreateCache' as const, description, ...byWho })) },
   { weight: 1, arbitrary: fc.constantFrom('', 'z').map((description) => ({ type: 'ChangeDescription' as const, description, ...byWho })) },
+  { weight: 1, arbitrary: fc.constantFrom(0, 1, 2, 3).map((capacity) => ({ type: 'ChangeSettings' as const, settings: { capacity }, ...byWho })) },
 );
 
 /** A step: a group of commands sent at once (they may share a mailbox group), then time moves. */
 const stepArb = fc.record({
   group: fc.array(fc.record({ ref: fc.integer({ min: 0, max: REFS.length - 1 }), command: commandArb }), { minLength: 1, maxLength: 4 }),
+  /** Reads after the group: a hit moves the key to the most recently used end. */
+  reads: fc.array(fc.record({ ref: fc.integer({ min: 0, max: REFS.length - 1 }), key: fc.constantFrom(...KEYS.slice(0, 4)) }), { maxLength: 3 }),
   advanceMs: fc.constantFrom(0, 0, 1000, 30_000),
 });
 
-function comparable(state: CacheState) {
-  return {
-    status: state.status,
-    description: state.description,
-    version: state.version,
-    bytes: state.bytes,
-    entries: [...state.entries.entries()].map(([key, e]) => [key, Buffer.from(e.value).toString('hex'), e.expiresAt, e.version]),
-  };
+function comparable(state: CacheState, order: 'recency' | 'any' = 'recency') {
+  const entries = [...state.entries.entries()].map(([key, e]) => [key, Buffer.from(e.value).toString('hex'), e.expiresAt, e.version]);
+  if (order === 'any') entries.sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1));
+  return { status: state.status, description: state.description, version: state.version, bytes: state.bytes, settings: state.settings, entries };
 }
 
 async function dump(rows: Sublevel): Promise<string[]> {
@@ -80,8 +83,22 @@ describe('replay and projections (property)', () => {
         const runners = [new ProjectionRunner(storage, journal, keyListing), new ProjectionRunner(storage, journal, names)];
         try {
           for (const runner of runners) await runner.start();
+          const models = REFS.map(() => initialState());
           for (const step of steps) {
             await Promise.all(step.group.map(({ ref, command }) => registry.ask(REFS[ref], command)));
+            for (const [i, ref] of REFS.entries()) {
+              for await (const { event } of journal.replay(encodeEntityId(ref), models[i].version + 1)) {
+                // The victim is the model's least recently used key (reads included).
+                if (event.type === 'Evicted') expect(event.key).toBe(models[i].entries.keys().next().value);
+                evolve(models[i], event);
+              }
+            }
+            for (const { ref, key } of step.reads) {
+              const entity = await registry.entityNow(REFS[ref]);
+              const read = entity.useValue(key, now);
+              const modelRead = useEntry(models[ref], key, now);
+              expect(read && Buffer.from(read).toString('hex')).toEqual(modelRead && Buffer.from(modelRead.value).toString('hex'));
+            }
             now += step.advanceMs;
           }
           await registry.stopAll(); // drains and snapshots
@@ -89,15 +106,19 @@ describe('replay and projections (property)', () => {
 
           for (const ref of REFS) {
             const id = encodeEntityId(ref);
-            const live = comparable(await registry.state(ref));
+            const liveState = await registry.state(ref);
+            const live = comparable(liveState);
+            const liveEntries = comparable(liveState, 'any');
             const seq = live.version;
+            // The model saw the same events and reads: same entries, same recency order.
+            expect(comparable(models[REFS.indexOf(ref)])).toEqual(live);
             // From scratch.
-            expect(comparable(await replayTo(journal, id, initialState(), 1))).toEqual(live);
+            expect(comparable(await replayTo(journal, id, initialState(), 1), 'any')).toEqual(liveEntries);
             // From a snapshot at every sequence number (encoded and decoded as stored).
             for (let at = 0; at <= seq; at++) {
               const upTo = await replayTo(journal, id, initialState(), 1, at);
               const restored = decodeState(encodeState(upTo));
-              expect(comparable(await replayTo(journal, id, restored, at + 1))).toEqual(live);
+              expect(comparable(await replayTo(journal, id, restored, at + 1), 'any')).toEqual(liveEntries);
             }
             // From the stored snapshot, as recovery does.
             const stored = await journal.loadSnapshot(id);

@@ -6,6 +6,13 @@ describe('configuration from the environment', () => {
     expect(config).toMatchObject({ port: 9001, host: '127.0.0.1', snapshotEvery: 1000, snapshotsKept: 2, journalSync: 'always', maxValueBytes: 4 * 1024 * 1024, orgQuotaEnabled: false });
     expect(config.serviceLevelMaxBytes.free).toBe(3 * 1024 ** 3);
     expect(config.dataDir.endsWith('/data')).toBe(true);
+    expect(config).toMatchObject({
+      maxCachesPerOrg: 10_000,
+      maxPendingTasksPerOrg: 100,
+      maxExportBytesPerOrg: 1024 ** 3,
+      taskRetentionMs: 7 * 24 * 3600 * 1000,
+      journalReopenMaxBackoffMs: 5000,
+    });
   });
 
   it.each([
@@ -17,6 +24,11 @@ describe('configuration from the environment', () => {
     [{ ENABLE_ORG_SERVICE_LEVEL_SAAS: 'yes' }, /ENABLE_ORG_SERVICE_LEVEL_SAAS/],
     [{ JWT_SECRET: 'a', JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----' }, /not both/],
     [{ JWT_PUBLIC_KEY: 'not pem' }, /PEM/],
+    [{ MAX_CACHES_PER_ORG: '0' }, /MAX_CACHES_PER_ORG must be a whole number >= 1/],
+    [{ MAX_PENDING_TASKS_PER_ORG: 'many' }, /MAX_PENDING_TASKS_PER_ORG must be a whole number >= 1/],
+    [{ MAX_EXPORT_BYTES_PER_ORG: '-1' }, /MAX_EXPORT_BYTES_PER_ORG must be a whole number >= 0/],
+    [{ TASK_RETENTION_SECONDS: '0' }, /TASK_RETENTION_SECONDS must be a whole number >= 1/],
+    [{ JOURNAL_REOPEN_MAX_BACKOFF_MS: '5' }, /JOURNAL_REOPEN_MAX_BACKOFF_MS must be a whole number >= 10/],
   ])('refuses %o with a clear message', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
