@@ -217,10 +217,20 @@ function renderSettings(settings) {
   if (settings) {
     for (const [name, value] of Object.entries(settings)) {
       if (name === 'cacheName') continue;
-      chips.push(el('span', { class: 'chip' }, `${name}: ${value === null || value === undefined ? '–' : value}`));
+      chips.push(el('span', { class: 'chip' }, `${name}: ${settingText(name, value)}`));
     }
   }
   $('cache-settings').replaceChildren(...chips);
+}
+
+/** 0 means "no limit" for the numeric settings (docs/settings.md). */
+function settingText(name, value) {
+  if (value === null || value === undefined) return '–';
+  if (value === 0 && name === 'ttl') return 'none';
+  if (value === 0 && (name === 'capacity' || name === 'maxValueBytes')) return 'unlimited';
+  if (name === 'ttl') return `${value} s`;
+  if (name === 'maxValueBytes') return formatBytes(value);
+  return String(value);
 }
 
 function renderMeta() {
