@@ -1,6 +1,10 @@
 import { Writable } from 'node:stream';
+import { AddressInfo } from 'node:net';
+import { createApp } from '../../src/app.factory';
+import { loadConfig } from '../../src/config/config';
 import { redactUrl } from '../../src/ops/logging';
-import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
+import { tempDir } from '../support/temp-dir';
+import { TEST_SECRET, TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /** Every log line the app writes, parsed. */
 class CapturedLog extends Writable {
@@ -71,6 +75,26 @@ describe('logs: JSON lines, one per request, no secrets', () => {
     expect(log.text).toContain('token=[REDACTED]');
     expect(log.text).toContain('oauth=[REDACTED]');
     expect(log.text).not.toMatch(/authorization/i);
+  });
+});
+
+describe('logs: LOG_LEVEL', () => {
+  it('at warn, requests are not logged; at info they are', async () => {
+    for (const [level, expected] of [['warn', 0], ['info', 1]] as const) {
+      const log = new CapturedLog();
+      const dir = tempDir();
+      const app = await createApp(loadConfig({ DATA_DIR: dir.path, JWT_SECRET: TEST_SECRET, LOG_LEVEL: level }), { logDestination: log });
+      try {
+        await app.listen(0, '127.0.0.1');
+        const address = app.getHttpServer().address() as AddressInfo;
+        expect((await http(`http://127.0.0.1:${address.port}/health/live`)).status).toBe(200);
+        expect(log.lines.filter((line) => line.msg === 'request completed')).toHaveLength(expected);
+      } finally {
+        await app.close();
+        dir.cleanup();
+      }
+    }
+    expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL must be one of/);
   });
 });
 
