@@ -6,7 +6,7 @@ import { AppModule } from './app.module';
 import { limitConnections } from './api/edge/connection-limits';
 import { HttpEdge } from './api/edge/http-edge';
 import { ApiError } from './api/errors/api-error';
-import { sendError } from './api/errors/http-error.filter';
+import { reportStorageFaultsTo, sendError } from './api/errors/http-error.filter';
 import { NativeFastRoutes } from './api/native/fast-routes';
 import { AppConfig } from './config/config';
 import { Clock } from './config/clock';
@@ -14,6 +14,7 @@ import { NestLogLevel, PinoNestLogger, createLogger, requestId } from './ops/log
 import { Metrics } from './ops/metrics';
 import { observeRequests } from './ops/request-observer';
 import type { DestinationStream } from 'pino';
+import { Storage } from './journal/storage';
 
 export interface CreateAppOptions {
   readonly clock?: Clock;
@@ -61,6 +62,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   });
   const fastify = app.getHttpAdapter().getInstance();
   observeRequests(fastify, app.get(Metrics), log.isLevelEnabled('info'));
+  reportStorageFaultsTo(fastify, app.get(Storage).healer);
   const server = app.getHttpServer() as Server;
   server.headersTimeout = edge.headersTimeoutMs;
   limitConnections(server, edge);

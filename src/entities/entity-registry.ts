@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { CacheCommand, CacheState } from '../domain';
-import { JournalUnavailableError } from '../journal/journal';
+import { StorageUnavailableError } from '../journal/storage-healer';
 import { EntityRef } from '../journal/keys';
 import { AskOptions, CacheEntity, EntityContext, Reply } from './cache-entity';
 
@@ -51,7 +51,7 @@ export class EntityRegistry {
       try {
         await entity.ready;
       } catch (error) {
-        throw new JournalUnavailableError(error);
+        throw new StorageUnavailableError(error);
       }
     }
     entity.lastTouched = this.ctx.now();

@@ -152,7 +152,7 @@ export class Journal {
     this.pending = [];
     if (this.healer.healing) {
       // The handle is being reopened: fail fast, leave the database alone.
-      const error = new JournalUnavailableError(this.lastFault);
+      const error = new JournalUnavailableError(this.healer.lastFault ?? this.lastFault);
       for (const append of appends) append.reject(error);
       this.finishBatch();
       return;

@@ -213,8 +213,11 @@ export class ProjectionRunner {
       await job();
     } catch (error) {
       this.logger.error(`run failed at offset ${this.offset}: ${(error as Error).message}; catching up again`);
-      const stored = await this.storage.offsets.get(this.nameKey).catch(() => undefined);
-      this.offset = stored ? readUint64BE(stored, 0) : 0;
+      this.storage.healer.report(error); // a failed read of the journal heals like a failed write
+      // The stored offset is where the rows are; unreadable (storage still down): the last
+      // one this runner stored, never 0 (which would apply every event again).
+      const stored = await this.storage.offsets.get(this.nameKey).catch(() => null);
+      if (stored !== null) this.offset = stored ? readUint64BE(stored, 0) : 0;
       setTimeout(() => this.jobs.next(() => this.guard(() => this.catchUp())), 1000).unref();
     }
   }
