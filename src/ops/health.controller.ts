@@ -34,6 +34,8 @@ export class HealthController {
       this.health.check([
         () => {
           const database = this.indicators.check('database');
+          // Not ready while the storage healer reopens the database after a fault: writes fail fast then.
+          if (this.storage.healer.healing) return database.down({ state: 'healing' });
           return this.storage.db.status === 'open' ? database.up() : database.down({ state: this.storage.db.status });
         },
         () => {

@@ -1,4 +1,5 @@
 import { loadConfig } from '../../src/config/config';
+import { Storage } from '../../src/journal/storage';
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 const METRICS_TOKEN = 'metrics-token-for-the-tests-0123';
@@ -141,5 +142,37 @@ describe('operations: readiness during shutdown', () => {
     expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN must be at least 16/);
     expect(() => loadConfig({ LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT/);
     expect(loadConfig({})).toMatchObject({ shutdownGraceMs: 0, logLevel: 'info', logFormat: 'auto', metricsToken: undefined });
+  });
+});
+
+describe('operations: readiness while storage is down', () => {
+  it('answers 503 (database down) while the database is being reopened after a fault, and 200 once it is back', async () => {
+    const app = await startTestApp();
+    const token = tokenFor({ org: 'ready' });
+    try {
+      // The fault, as the storage-fault tests make it: the handle is gone and reopening fails until storage is back.
+      const storage = app.app.get(Storage);
+      const open = storage.db.open.bind(storage.db);
+      let down = true;
+      (storage.db as unknown as { open: unknown }).open = (...args: unknown[]) =>
+        down ? Promise.reject(Object.assign(new Error('IO error: Input/output error'), { code: 'LEVEL_IO_ERROR' })) : (open as (...a: unknown[]) => Promise<void>)(...args);
+      await storage.db.close();
+      expect((await http(`${app.url}/fault/k`, { method: 'POST', token, body: Buffer.from('v') })).status).toBe(503);
+
+      const ready = await http(`${app.url}/health/ready`);
+      expect(ready.status).toBe(503);
+      expect(ready.json()).toMatchObject({ code: 'NOT_READY', error: { database: { status: 'down' } } });
+      expect((await http(`${app.url}/health/live`)).status).toBe(200);
+
+      down = false;
+      let status = 0;
+      for (let i = 0; i < 200 && status !== 200; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        status = (await http(`${app.url}/health/ready`)).status;
+      }
+      expect(status).toBe(200);
+    } finally {
+      await app.dispose();
+    }
   });
 });
