@@ -14,7 +14,7 @@ import { NestLogLevel, PinoNestLogger, createLogger, requestId } from './ops/log
 import { Metrics } from './ops/metrics';
 import { observeRequests } from './ops/request-observer';
 import type { DestinationStream } from 'pino';
-import { Storage } from './journal/storage';
+import { Journal } from './journal/journal';
 
 export interface CreateAppOptions {
   readonly clock?: Clock;
@@ -62,7 +62,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   });
   const fastify = app.getHttpAdapter().getInstance();
   observeRequests(fastify, app.get(Metrics), log.isLevelEnabled('info'));
-  reportStorageFaultsTo(fastify, app.get(Storage).healer);
+  reportStorageFaultsTo(fastify, app.get(Journal));
   const server = app.getHttpServer() as Server;
   server.headersTimeout = edge.headersTimeoutMs;
   limitConnections(server, edge);

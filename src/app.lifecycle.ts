@@ -1,35 +1,42 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from './config/config';
 import { EntityRegistry } from './entities/entity-registry';
-import { Journal } from './journal/journal';
-import { Storage } from './journal/storage';
-import { CacheNamesProjection } from './projections/cache-names.projection';
-import { CACHE_NAMES_RUNNER, KEY_LISTING_RUNNER } from './projections/projections.module';
-import { ProjectionRunner } from './projections/projection-runner';
+import { ExpirySweeper } from './entities/expiry-sweeper';
+import { JournalBackend } from './journal/journal-backend';
+import { ProjectionRunners } from './projections/projections.module';
 import { Readiness } from './ops/readiness';
+import { ProjectionRunner } from './projections/projection-runner';
+import { TaskRunner } from './tasks/task-runner';
 
 /** How long a clean shutdown waits for projections to apply the last events. */
 const PROJECTION_DRAIN_MS = 10_000;
 
 /**
- * Start: open the database, catch the projections up, recover every live cache (so that
- * expiries that fell due while down are journaled and quotas are exact), then serve.
- * Stop (after the HTTP server has closed): drain mailboxes, snapshot, close the database.
+ * The one owner of start-up and shutdown; no other module opens or closes the journal.
+ * Start: open the backend, check (and with REPAIR, repair) its log, catch the projections
+ * up, start sweeping due expiries from the expiry index, resume tasks; then the HTTP server
+ * listens. No cache is recovered here: each recovers on its first use, so start-up does not
+ * grow with the data.
+ * Stop (after the HTTP server has closed), in reverse: let running tasks finish, stop the
+ * sweeper, drain mailboxes and snapshot, let projections apply the last events, close the backend.
  */
 @Injectable()
 export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Lifecycle');
 
   constructor(
-    private readonly storage: Storage,
-    private readonly journal: Journal,
+    private readonly backend: JournalBackend,
     private readonly registry: EntityRegistry,
-    private readonly names: CacheNamesProjection,
-    @Inject(KEY_LISTING_RUNNER) private readonly keyListing: ProjectionRunner,
-    @Inject(CACHE_NAMES_RUNNER) private readonly cacheNames: ProjectionRunner,
+    private readonly expiries: ExpirySweeper,
+    private readonly tasks: TaskRunner,
+    private readonly projections: ProjectionRunners,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly readiness: Readiness,
   ) {}
+
+  private get runners(): readonly ProjectionRunner[] {
+    return this.projections.all;
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     try {
@@ -37,49 +44,37 @@ export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     } catch (error) {
       // Leave nothing open (a LevelDB lock would block the next attempt in this process).
       this.registry.halt();
-      this.keyListing.stop();
-      this.cacheNames.stop();
-      await this.storage.close().catch(() => undefined);
+      void this.expiries.stop();
+      for (const runner of this.runners) runner.stop();
+      await this.backend.close().catch(() => undefined);
       throw error;
     }
   }
 
   private async start(): Promise<void> {
     const started = Date.now();
-    await this.storage.open();
-    await this.journal.open();
-    if (this.config.repair) await this.repair();
-    // The newest records are checked on every start; recovery checks every record it replays.
-    await this.journal.verifyTail();
-    await Promise.all([this.keyListing.start(), this.cacheNames.start()]);
-    const refs = [];
-    for await (const ref of this.names.allLive()) refs.push(ref);
-    const recovered = await this.registry.recoverAll(refs);
+    await this.backend.open();
+    await this.backend.check({ repair: this.config.repair === true });
+    await Promise.all(this.runners.map((runner) => runner.start()));
+    // No cache is loaded here: each recovers on its first use. What needs every cache (org
+    // byte totals, due expiries) is in the journal's inline read models.
+    this.expiries.start();
+    await this.tasks.start();
     this.readiness.markReady();
-    this.logger.log(`recovered ${recovered} caches up to offset ${this.journal.highestOffset} in ${Date.now() - started} ms`);
-  }
-
-  /** `--repair`: finds the first damaged record and truncates the journal before it. */
-  private async repair(): Promise<void> {
-    const bad = await this.journal.findFirstCorrupt();
-    if (bad === undefined) {
-      this.logger.log('repair: the journal is intact, nothing to do');
-      return;
-    }
-    const removed = await this.journal.truncateFrom(bad);
-    this.logger.warn(`repair: truncated the journal at global offset ${bad}: ${removed} event(s) removed; projections will be rebuilt`);
+    this.logger.log(`journal open at offset ${this.backend.journal.highestOffset} in ${Date.now() - started} ms (${this.backend.name}); caches recover on first use`);
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.tasks.stop();
+    await this.expiries.stop();
     await this.registry.stopAll();
-    for (const runner of [this.keyListing, this.cacheNames]) {
-      if (!(await runner.reached(this.journal.highestOffset, PROJECTION_DRAIN_MS))) {
+    for (const runner of this.runners) {
+      if (!(await runner.reached(this.backend.journal.highestOffset, PROJECTION_DRAIN_MS))) {
         this.logger.warn(`projection ${runner.projection.name} is behind at shutdown; it catches up from its stored offset on the next start`);
       }
     }
-    this.keyListing.stop();
-    this.cacheNames.stop();
-    await this.storage.close();
+    for (const runner of this.runners) runner.stop();
+    await this.backend.close();
     this.logger.log('journal flushed, snapshots written, database closed');
   }
 }

@@ -6,12 +6,15 @@ import { join } from 'node:path';
  * With `--settle`, only opens and closes it: LevelDB then writes its recovered log to a
  * table, so a timed start is not charged for the fill's last unflushed writes.
  */
-const { Storage } = require(join(__dirname, '..', '..', '..', 'dist', 'journal', 'storage'));
+const { Storage } = require(join(__dirname, '..', '..', '..', 'dist', 'journal', 'leveldb', 'storage'));
 
 async function main(): Promise<void> {
   const storage = new Storage(process.argv[2]);
   await storage.open();
-  if (!process.argv.includes('--settle')) await storage.snapshots.clear();
+  if (!process.argv.includes('--settle')) {
+    await storage.snapshots.clear();
+    await storage.snapshotChunks.clear();
+  }
   await storage.close();
 }
 

@@ -8,11 +8,7 @@ import { CacheCommand, CacheState, DomainError, Entry, domainError, liveKeys } f
 import { Reply } from '../entities/cache-entity';
 import { EntityRegistry } from '../entities/entity-registry';
 import { OrgCaches } from '../entities/org-caches';
-import { Journal } from '../journal/journal';
-import { CacheNameRow, CacheNamesProjection } from '../projections/cache-names.projection';
-import { KeyListingProjection } from '../projections/key-listing.projection';
-import { CACHE_NAMES_RUNNER, KEY_LISTING_RUNNER } from '../projections/projections.module';
-import { ProjectionRunner } from '../projections/projection-runner';
+import { CacheNameRow, InlineReadModels } from '../journal/inline-read-models';
 import { ApiError } from './errors/api-error';
 
 const DOMAIN_STATUS: Record<DomainError['code'], number> = {
@@ -37,12 +33,8 @@ const DOMAIN_STATUS: Record<DomainError['code'], number> = {
 export class CacheService {
   constructor(
     private readonly registry: EntityRegistry,
-    private readonly journal: Journal,
     private readonly clock: Clock,
-    private readonly names: CacheNamesProjection,
-    private readonly keyListing: KeyListingProjection,
-    @Inject(KEY_LISTING_RUNNER) private readonly keyListingRunner: ProjectionRunner,
-    @Inject(CACHE_NAMES_RUNNER) private readonly namesRunner: ProjectionRunner,
+    private readonly readModels: InlineReadModels,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly orgCaches: OrgCaches,
   ) {}
@@ -77,7 +69,7 @@ export class CacheService {
    * thousands of new names stays cheap). The entity checks again when the command is decided.
    */
   private async askAtLimit(ref: { org: string; name: string }, command: CacheCommand, quotaLimit: number | undefined): Promise<Reply> {
-    if (!(await this.names.isLive(ref))) {
+    if (!(await this.readModels.isLive(ref))) {
       return { ok: false, error: domainError('CACHE_LIMIT_REACHED', `the organisation has ${this.orgCaches.limit} caches (MAX_CACHES_PER_ORG); delete one first`) };
     }
     return this.registry.ask(ref, command, { quotaLimit });
@@ -122,13 +114,12 @@ export class CacheService {
     return entity.useEntry(key, this.clock.now());
   }
 
-  /** Live keys from the key-listing projection, once it has every event this cache committed. */
+  /** Live keys from the journal's key listing (exact once a write is acknowledged). */
   async keys(principal: Principal, cacheName: string): Promise<string[]> {
     const ref = { org: principal.org, name: cacheName };
     const state = await this.registry.state(ref);
     if (state.status !== 'live') throw new ApiError(400, 'CACHE_NOT_FOUND', 'cache does not exist');
-    await this.keyListingRunner.waitFor(this.registry.entity(ref).lastOffset);
-    return this.keyListing.list(ref, this.clock.now());
+    return this.readModels.listKeys(ref, this.clock.now());
   }
 
   /** Live keys straight from the entity's state (no projection). */
@@ -137,8 +128,7 @@ export class CacheService {
   }
 
   async cacheNames(principal: Principal): Promise<CacheNameRow[]> {
-    await this.namesRunner.waitFor(this.journal.highestOffset);
-    return this.names.list(principal.org);
+    return this.readModels.listCaches(principal.org);
   }
 
   now(): number {

@@ -1,7 +1,6 @@
 import { Writable } from 'node:stream';
 import { AppConfig, loadConfig } from '../config/config';
-import { Journal } from '../journal/journal';
-import { Storage } from '../journal/storage';
+import { LevelDbBackend } from '../journal/leveldb/leveldb-backend';
 
 /** Where a command writes; tests pass their own streams. */
 export interface CliIo {
@@ -24,19 +23,20 @@ export function configFor(io: CliIo, dataDir: string | undefined): AppConfig {
   return loadConfig({ ...io.env, ...(dataDir !== undefined ? { DATA_DIR: dataDir } : {}) });
 }
 
-/** Opens the data directory's LevelDB directly (the server must not be running on it). */
-export async function openOffline(dataDir: string): Promise<{ storage: Storage; journal: Journal; close: () => Promise<void> }> {
-  const storage = new Storage(dataDir);
+/**
+ * Opens the data directory's LevelDB directly (the server must not be running on it).
+ * Offline tools write with sync off and force it to disk once at the end.
+ */
+export async function openOffline(dataDir: string): Promise<LevelDbBackend> {
+  const backend = new LevelDbBackend(dataDir, { sync: 'none' });
   try {
-    await storage.open();
+    await backend.open();
   } catch (error) {
-    await storage.close().catch(() => undefined);
+    await backend.close().catch(() => undefined);
     const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
     throw new CliError(`cannot open ${dataDir}: ${cause} (is a server running on this data directory?)`);
   }
-  const journal = new Journal(storage, 'none');
-  await journal.open();
-  return { storage, journal, close: () => storage.close() };
+  return backend;
 }
 
 export function write(stream: Writable, text: string): Promise<void> {

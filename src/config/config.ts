@@ -32,7 +32,9 @@ const schema = z.object({
   JWT_PUBLIC_KEY: optionalText,
   JWT_ISSUER: optionalText,
   SNAPSHOT_EVERY: wholeNumber('SNAPSHOT_EVERY', 1000, 1),
+  SNAPSHOT_BYTES: wholeNumber('SNAPSHOT_BYTES', 64 * MiB, 1),
   SNAPSHOTS_KEPT: wholeNumber('SNAPSHOTS_KEPT', 2, 1),
+  JOURNAL: z.enum(['leveldb', 'memory'], { message: 'JOURNAL must be "leveldb" or "memory"' }).default('leveldb'),
   JOURNAL_SYNC: z.enum(['always', 'none'], { message: 'JOURNAL_SYNC must be "always" or "none"' }).default('always'),
   MAX_VALUE_BYTES: wholeNumber('MAX_VALUE_BYTES', 4 * MiB, 1),
   ENABLE_ORG_SERVICE_LEVEL_SAAS: z
@@ -136,9 +138,13 @@ export interface AppConfig {
   readonly jwtPublicKey?: string;
   readonly jwtIssuer?: string;
   readonly snapshotEvery: number;
+  /** Snapshot a cache once this many bytes were journaled since its last snapshot (and its own size). */
+  readonly snapshotBytes?: number;
   /** Snapshots kept per cache, newest first. */
   readonly snapshotsKept: number;
   readonly journalSync: 'always' | 'none';
+  /** Which journal implementation (JOURNAL): `leveldb` under DATA_DIR, or `memory` (nothing kept). */
+  readonly journal?: 'leveldb' | 'memory';
   readonly maxValueBytes: number;
   readonly orgQuotaEnabled: boolean;
   /** Byte quota per org, by the token's `serviceLevel`. */
@@ -198,8 +204,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     jwtPublicKey: e.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
     jwtIssuer: e.JWT_ISSUER,
     snapshotEvery: e.SNAPSHOT_EVERY,
+    snapshotBytes: e.SNAPSHOT_BYTES,
     snapshotsKept: e.SNAPSHOTS_KEPT,
     journalSync: e.JOURNAL_SYNC,
+    journal: e.JOURNAL,
     maxValueBytes: e.MAX_VALUE_BYTES,
     orgQuotaEnabled: e.ENABLE_ORG_SERVICE_LEVEL_SAAS,
     serviceLevelMaxBytes: { free: e.FREE_SERVICE_LEVEL_MAX_BYTES },

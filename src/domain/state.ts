@@ -81,3 +81,8 @@ export function* liveKeys(state: CacheState, now: number): IterableIterator<stri
   if (state.status !== 'live') return;
   for (const [key, entry] of state.entries.entries()) if (!isExpired(entry, now)) yield key;
 }
+
+/** Live keys in byte order of their UTF-8 (the order the key listing answers in). */
+export function sortedLiveKeys(state: CacheState, now: number): string[] {
+  return [...liveKeys(state, now)].sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+}

@@ -3,6 +3,7 @@ import { createActor } from 'xstate';
 import { CacheCommand, CacheEvent, CacheState, DomainError, Entry, decide, domainError, draftOf, evolve, initialState, useEntry } from '../domain';
 import { CompactEntryMap } from '../domain/compact-entry-map';
 import { Envelope, Journal, JournalUnavailableError } from '../journal/journal';
+import { SnapshotStore } from '../journal/snapshot-store';
 import { EntityRef, encodeEntityId } from '../journal/keys';
 import { LifecycleState, entityLifecycle } from './entity-lifecycle.machine';
 import { ExpiryScheduler } from './expiry-scheduler';
@@ -26,10 +27,13 @@ interface Ask {
 
 export interface EntityContext {
   readonly journal: Journal;
+  readonly snapshots: SnapshotStore;
   readonly scheduler: ExpiryScheduler;
   readonly quota: OrgQuota;
   readonly now: () => number;
   readonly snapshotEvery: number;
+  /** Snapshot once this many bytes were journaled since the last one (SNAPSHOT_BYTES); see maybeSnapshot. */
+  readonly snapshotBytes?: number;
   /** Live caches per org (MAX_CACHES_PER_ORG); absent: no limit. */
   readonly caches?: OrgCaches;
   /** Told of recoveries and snapshots (the metrics). */
@@ -45,13 +49,22 @@ export class SequenceGapError extends Error {
   readonly code = 'JOURNAL_SEQUENCE_GAP';
 }
 
-/**
- * A large cache is snapshotted at most once per this many events per live entry. At 1, a
- * durable SET load over 10k keys snapshotted every ~0.7 s (a synchronous encode of the whole
- * cache plus a ~1.3 MB LevelDB write); with snapshots off, p99 fell from ~14 to ~10 ms
- * (bench/notes.md). Recovery replays at most this many events per live entry past one.
- */
-const SNAPSHOT_ENTRY_FACTOR = 4;
+/** Bytes a snapshot or a journal record takes per entry or event besides keys and values (an estimate). */
+const RECORD_OVERHEAD_BYTES = 32;
+
+/** About what an event adds to the journal (and so to a replay after a crash). */
+function journaledBytes(event: CacheEvent): number {
+  switch (event.type) {
+    case 'Set':
+      return RECORD_OVERHEAD_BYTES + event.key.length + event.value.byteLength;
+    case 'Deleted':
+    case 'Expired':
+    case 'Evicted':
+      return RECORD_OVERHEAD_BYTES + event.key.length;
+    default:
+      return RECORD_OVERHEAD_BYTES;
+  }
+}
 
 /** Most commands one group of decisions takes from the mailbox. */
 const MAX_BATCH = 1024;
@@ -71,6 +84,8 @@ export class CacheEntity {
   lastOffset = 0;
   lastTouched: number;
   private snapshotSeq = 0;
+  /** Bytes journaled since the last snapshot: what a restart after `kill -9` replays. */
+  private bytesSinceSnapshot = 0;
   /**
    * Reads moved keys in the recency order since the last snapshot. The order is not in the
    * journal, so the next snapshot carries it even without new events (a clean shutdown or a
@@ -89,7 +104,8 @@ export class CacheEntity {
   constructor(
     readonly ref: EntityRef,
     private readonly ctx: EntityContext,
-    private readonly onFirstRecovery: (entity: CacheEntity) => void,
+    /** Resolves when a write made for this cache while it was not loaded is done. */
+    private readonly after: Promise<void> = Promise.resolve(),
   ) {
     this.id = encodeEntityId(ref);
     this.lastTouched = ctx.now();
@@ -146,23 +162,27 @@ export class CacheEntity {
   }
 
   private async recover(): Promise<void> {
-    const startedAt = performance.now();
     try {
-      const snapshot = await this.ctx.journal.loadSnapshot(this.id);
+      await this.after;
+      const startedAt = performance.now();
+      await this.ctx.quota.load(this.ref.org);
+      const snapshot = await this.ctx.snapshots.load(this.ref);
       // Committed entries live in a CompactEntryMap (values copied into slabs, no object per key).
       const state = snapshot?.state ?? { ...initialState(), entries: new CompactEntryMap() };
       let seq = snapshot?.seq ?? 0;
-      await this.ctx.journal.forEachEvent(this.id, seq + 1, (recordSeq, event) => {
+      let tail = 0;
+      await this.ctx.journal.forEachEvent(this.ref, seq + 1, (recordSeq, event) => {
         if (recordSeq !== seq + 1) {
           throw new SequenceGapError(`journal of ${JSON.stringify(this.ref)} jumps from seq ${seq} to ${recordSeq}`);
         }
         evolve(state, event);
         seq = recordSeq;
+        tail += journaledBytes(event);
       });
       this.state = state;
       this.seq = seq;
       this.snapshotSeq = snapshot?.seq ?? 0;
-      this.onFirstRecovery(this);
+      this.bytesSinceSnapshot = tail;
       const now = this.ctx.now();
       if (state.entries instanceof CompactEntryMap) {
         for (const [key, expiresAt] of state.entries.expiring()) this.ctx.scheduler.schedule(this.ref, key, Math.max(expiresAt, now));
@@ -178,7 +198,7 @@ export class CacheEntity {
       this.logger.error(`recovery of ${JSON.stringify(this.ref)} failed: ${(error as Error).message}`);
       // A read that fails on broken storage heals it like a failed write; the registry
       // recovers this cache again on its next request.
-      this.ctx.journal.healer.report(error);
+      this.ctx.journal.report(error);
       this.actor.send({ type: 'RECOVERY_FAILED', reason: (error as Error).message });
       const failure: Reply = { ok: false, error: new JournalUnavailableError(error) };
       for (const ask of this.mailbox.splice(0)) ask.resolve(failure);
@@ -203,7 +223,7 @@ export class CacheEntity {
       try {
         await caches.load(org); // once per org and process
       } catch (error) {
-        this.ctx.journal.healer.report(error);
+        this.ctx.journal.report(error);
         const failure: Reply = { ok: false, error: new JournalUnavailableError(error) };
         for (const ask of group) ask.resolve(failure);
         return;
@@ -216,7 +236,6 @@ export class CacheEntity {
     const replies: Array<{ ask: Ask; error?: DomainError; from: number; count: number }> = [];
     const events: CacheEvent[] = [];
     let reserved = 0;
-    let released = 0;
 
     for (const ask of group) {
       let command = ask.command;
@@ -242,9 +261,9 @@ export class CacheEntity {
       if (wasLive && draft.status !== 'live') slotsFreed++;
       const delta = draft.bytes - bytesBefore;
       if (delta > 0) {
-        this.ctx.quota.add(org, delta);
+        this.ctx.quota.reserve(org, delta);
         reserved += delta;
-      } else released -= delta;
+      }
       replies.push({ ask, from: events.length, count: decision.events.length });
       events.push(...decision.events);
     }
@@ -252,18 +271,22 @@ export class CacheEntity {
     let envelopes: Envelope[] = [];
     if (events.length > 0) {
       try {
-        envelopes = await this.ctx.journal.append(this.ref, this.id, this.seq + 1, events);
+        envelopes = await this.ctx.journal.append(this.ref, this.seq, events);
       } catch (error) {
-        this.ctx.quota.add(org, -reserved);
+        this.ctx.quota.release(org, reserved);
         caches?.release(org, slotsTaken);
-        const failure: Reply = { ok: false, error: error as JournalUnavailableError };
+        // A sequence conflict means another writer went first (a shared log): this entity's
+        // state is stale, so it answers 503 like any journal failure.
+        const failure: Reply = { ok: false, error: error instanceof JournalUnavailableError ? error : new JournalUnavailableError(error) };
         for (const { ask } of replies) ask.resolve(failure);
         return;
       }
-      this.ctx.quota.add(org, -released);
+      // The journal's org total now holds this group's growth and shrinkage.
+      this.ctx.quota.release(org, reserved);
       caches?.release(org, slotsFreed);
       for (const event of events) {
         evolve(this.state, event);
+        this.bytesSinceSnapshot += journaledBytes(event);
         if (event.type === 'Set' && event.expiresAt !== 0) this.ctx.scheduler.schedule(this.ref, event.key, event.expiresAt);
       }
       this.seq += events.length;
@@ -276,14 +299,18 @@ export class CacheEntity {
   }
 
   /**
-   * Snapshot every `snapshotEvery` events, but never more often than once per
-   * SNAPSHOT_ENTRY_FACTOR live entries' worth of events, so that the O(state) cost of a
-   * snapshot (a synchronous encode on the event loop, then a value as large as the cache
-   * written to LevelDB) stays a small O(1) per event for large caches.
+   * The snapshot policy, by bytes: a snapshot is taken once the bytes journaled since the
+   * last one reach the snapshot's own size (so its O(state) cost, a synchronous encode and a
+   * value as large as the cache, stays at most about one byte per byte written), and either
+   * SNAPSHOT_EVERY events or SNAPSHOT_BYTES bytes have passed. What a restart after `kill -9`
+   * replays per cache is then bounded by max(SNAPSHOT_BYTES, the cache's size) bytes.
    */
   private maybeSnapshot(): void {
-    const interval = Math.max(this.ctx.snapshotEvery, SNAPSHOT_ENTRY_FACTOR * this.state.entries.size);
-    if (this.seq - this.snapshotSeq >= interval && this.snapshotting === undefined) void this.snapshot();
+    if (this.snapshotting !== undefined) return;
+    const snapshotSize = this.state.bytes + RECORD_OVERHEAD_BYTES * this.state.entries.size;
+    if (this.bytesSinceSnapshot < snapshotSize) return;
+    const snapshotBytes = this.ctx.snapshotBytes ?? Number.POSITIVE_INFINITY;
+    if (this.seq - this.snapshotSeq >= this.ctx.snapshotEvery || this.bytesSinceSnapshot >= snapshotBytes) void this.snapshot();
   }
 
   /** Writes a snapshot of the committed state if there are events since the last one. */
@@ -292,17 +319,19 @@ export class CacheEntity {
     const unchanged = this.seq === this.snapshotSeq && !this.usedSinceSnapshot;
     if (unchanged || this.lifecycle === 'failed' || this.lifecycle === 'recovering') return Promise.resolve();
     const seq = this.seq;
+    const covered = this.bytesSinceSnapshot;
     // The state is encoded synchronously when the save starts: reads after this line are the next snapshot's.
     this.usedSinceSnapshot = false;
-    this.snapshotting = this.ctx.journal
-      .saveSnapshot(this.id, seq, this.state)
+    this.snapshotting = this.ctx.snapshots
+      .save(this.ref, seq, this.state)
       .then(() => {
         this.snapshotSeq = seq;
+        this.bytesSinceSnapshot -= covered;
         this.ctx.observer?.snapshotWritten();
       })
       .catch((error) => {
         this.usedSinceSnapshot = true; // the order is still only in memory
-        this.ctx.journal.healer.failed(error); // a failed write poisons LevelDB's handle until it is reopened
+        this.ctx.journal.report(error); // a failed write poisons LevelDB's handle until it is reopened
         this.logger.warn(`snapshot of ${JSON.stringify(this.ref)} failed: ${(error as Error).message}`);
       })
       .finally(() => {

@@ -1,14 +1,29 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/config';
+import { InlineReadModels } from './inline-read-models';
 import { Journal } from './journal';
-import { Storage } from './storage';
+import { JournalBackend } from './journal-backend';
+import { LevelDbBackend } from './leveldb/leveldb-backend';
+import { MemoryBackend } from './memory/memory-backend';
+import { ReadModelStore } from './read-model-store';
+import { SnapshotStore } from './snapshot-store';
+
+/** Builds the configured backend (JOURNAL); AppLifecycle opens and closes it, no one else. */
+export function createBackend(config: AppConfig): JournalBackend {
+  return config.journal === 'memory'
+    ? new MemoryBackend({ snapshotsKept: config.snapshotsKept })
+    : new LevelDbBackend(config.dataDir, { sync: config.journalSync, snapshotsKept: config.snapshotsKept, reopenMaxBackoffMs: config.journalReopenMaxBackoffMs });
+}
 
 @Global()
 @Module({
   providers: [
-    { provide: Storage, useFactory: (config: AppConfig) => new Storage(config.dataDir, { reopenMaxBackoffMs: config.journalReopenMaxBackoffMs }), inject: [APP_CONFIG] },
-    { provide: Journal, useFactory: (storage: Storage, config: AppConfig) => new Journal(storage, config.journalSync, config.snapshotsKept), inject: [Storage, APP_CONFIG] },
+    { provide: JournalBackend, useFactory: createBackend, inject: [APP_CONFIG] },
+    { provide: Journal, useFactory: (backend: JournalBackend) => backend.journal, inject: [JournalBackend] },
+    { provide: SnapshotStore, useFactory: (backend: JournalBackend) => backend.snapshots, inject: [JournalBackend] },
+    { provide: ReadModelStore, useFactory: (backend: JournalBackend) => backend.readModels, inject: [JournalBackend] },
+    { provide: InlineReadModels, useFactory: (backend: JournalBackend) => backend.inline, inject: [JournalBackend] },
   ],
-  exports: [Storage, Journal],
+  exports: [JournalBackend, Journal, SnapshotStore, ReadModelStore, InlineReadModels],
 })
 export class JournalModule {}

@@ -26,6 +26,15 @@ export function encodeEntityId(ref: EntityRef): Buffer {
   return out;
 }
 
+const ids = new WeakMap<EntityRef, Buffer>();
+
+/** `encodeEntityId(ref)`, computed once per ref object (an entity appends with the same ref every time). */
+export function entityIdOf(ref: EntityRef): Buffer {
+  let id = ids.get(ref);
+  if (id === undefined) ids.set(ref, (id = encodeEntityId(ref)));
+  return id;
+}
+
 /** Decodes an entity id at the start of `bytes`; returns the ref and the id's length. */
 export function decodeEntityId(bytes: Uint8Array): { ref: EntityRef; length: number } {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -1,7 +1,8 @@
 import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { FastifyReply } from 'fastify';
-import { Storage } from '../journal/storage';
+import { JournalBackend } from '../journal/journal-backend';
+import { LevelDbBackend } from '../journal/leveldb/leveldb-backend';
 import { Readiness } from './readiness';
 import { Public } from '../auth/public.decorator';
 
@@ -16,7 +17,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly readiness: Readiness,
-    private readonly storage: Storage,
+    private readonly backend: JournalBackend,
   ) {}
 
   @Public()
@@ -34,9 +35,11 @@ export class HealthController {
       this.health.check([
         () => {
           const database = this.indicators.check('database');
+          if (!(this.backend instanceof LevelDbBackend)) return database.up({ backend: this.backend.name });
+          const storage = this.backend.storage;
           // Not ready while the storage healer reopens the database after a fault: writes fail fast then.
-          if (this.storage.healer.healing) return database.down({ state: 'healing' });
-          return this.storage.db.status === 'open' ? database.up() : database.down({ state: this.storage.db.status });
+          if (storage.healer.healing) return database.down({ backend: this.backend.name, state: 'healing' });
+          return storage.db.status === 'open' ? database.up({ backend: this.backend.name }) : database.down({ backend: this.backend.name, state: storage.db.status });
         },
         () => {
           const lifecycle = this.indicators.check('lifecycle');

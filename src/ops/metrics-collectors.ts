@@ -2,12 +2,10 @@ import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { Subscription } from 'rxjs';
 import { EventStreamService } from '../api/history/event-stream.service';
-import { EVENT_OFFSETS_RUNNER } from '../api/history/history.service';
 import { EntityRegistry } from '../entities/entity-registry';
 import { Journal } from '../journal/journal';
-import { Storage } from '../journal/storage';
-import { ProjectionRunner } from '../projections/projection-runner';
-import { CACHE_NAMES_RUNNER, KEY_LISTING_RUNNER } from '../projections/projections.module';
+import { ReadModelStore } from '../journal/read-model-store';
+import { ProjectionRunners } from '../projections/projections.module';
 import { TaskStore } from '../tasks/task.store';
 import { TaskState } from '../tasks/task.machine';
 import { Metrics } from './metrics';
@@ -26,7 +24,8 @@ export class MetricsCollectors implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly metrics: Metrics,
     private readonly journal: Journal,
-    private readonly storage: Storage,
+    private readonly readModels: ReadModelStore,
+    private readonly projections: ProjectionRunners,
     private readonly registry: EntityRegistry,
     private readonly moduleRef: ModuleRef,
   ) {}
@@ -34,7 +33,7 @@ export class MetricsCollectors implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     const { metrics } = this;
     this.subscriptions.push(
-      this.journal.committed$.subscribe((envelopes) => {
+      this.journal.liveCommits$.subscribe((envelopes) => {
         metrics.commitEvents.observe(envelopes.length);
         for (const { event } of envelopes) {
           metrics.eventsAppended.inc({ type: event.type });
@@ -42,7 +41,7 @@ export class MetricsCollectors implements OnModuleInit, OnModuleDestroy {
           else if (event.type === 'Evicted') metrics.evictions.inc();
         }
       }),
-      this.journal.commitTimes$.subscribe((seconds) => metrics.commitSeconds.observe(seconds)),
+      this.journal.commitSeconds$.subscribe((seconds) => metrics.commitSeconds.observe(seconds)),
     );
 
     metrics.gauge('cachelog_journal_offset', 'Global offset of the newest committed event', [], (g) => g.set(this.journal.highestOffset));
@@ -50,16 +49,17 @@ export class MetricsCollectors implements OnModuleInit, OnModuleDestroy {
       for (const state of ['recovering', 'ready']) g.set({ state }, 0);
       for (const [state, count] of this.registry.countByLifecycle()) g.set({ state }, count);
     });
-    const runners = [KEY_LISTING_RUNNER, CACHE_NAMES_RUNNER, EVENT_OFFSETS_RUNNER]
-      .map((token) => this.optional<ProjectionRunner>(token))
-      .filter((runner): runner is ProjectionRunner => runner !== undefined);
     metrics.gauge('cachelog_projection_lag_events', 'Global offset minus the offset each projection has applied', ['projection'], (g) => {
-      for (const runner of runners) g.set({ projection: runner.projection.name }, Math.max(0, this.journal.highestOffset - runner.appliedOffset));
+      for (const runner of this.projections.all) g.set({ projection: runner.projection.name }, Math.max(0, this.journal.highestOffset - runner.appliedOffset));
     });
-    const tasks = new TaskStore(this.storage);
+    const tasks = new TaskStore(this.readModels);
     metrics.gauge('cachelog_tasks', 'Background tasks by state (stored, all orgs)', ['state'], async (g) => {
       const counts = new Map<string, number>(TASK_STATES.map((state) => [state, 0]));
-      if (this.storage.db.status === 'open') for await (const task of tasks.all()) counts.set(task.state, (counts.get(task.state) ?? 0) + 1);
+      try {
+        for await (const task of tasks.all()) counts.set(task.state, (counts.get(task.state) ?? 0) + 1);
+      } catch {
+        return; // storage not readable now (closed, or healing): no task figures in this scrape
+      }
       for (const [state, count] of counts) g.set({ state }, count);
     });
     const streams = this.optional<EventStreamService>(EventStreamService);

@@ -2,25 +2,23 @@ import { Logger } from '@nestjs/common';
 import { Subject, Subscription, concatMap } from 'rxjs';
 import { Envelope, Journal } from '../journal/journal';
 import { readUint64BE, uint64BE } from '../journal/keys';
-import { Storage, Sublevel } from '../journal/storage';
+import { OFFSETS_SPACE, ReadModelOp, ReadModelStore } from '../journal/read-model-store';
 
 /** How long live events gather before a projection run writes them. */
 const LIVE_GATHER_MS = 5;
 
-type Op = { type: 'put'; sublevel: Sublevel; key: Buffer; value: Buffer } | { type: 'del'; sublevel: Sublevel; key: Buffer };
-
 /**
  * The read-model writes of one run of a projection. `checkpoint()` writes what has been
  * collected so far together with the offset of the last envelope fully applied, in one
- * LevelDB batch: rows and offset never disagree.
+ * atomic write: rows and offset never disagree.
  */
 export class ProjectionBatch {
-  private ops: Op[] = [];
+  private ops: ReadModelOp[] = [];
   appliedOffset: number;
 
   constructor(
-    private readonly storage: Storage,
-    private readonly rows: Sublevel,
+    private readonly store: ReadModelStore,
+    private readonly space: string,
     private readonly name: Buffer,
     startOffset: number,
   ) {
@@ -28,22 +26,18 @@ export class ProjectionBatch {
   }
 
   put(key: Buffer, value: Buffer): void {
-    this.ops.push({ type: 'put', sublevel: this.rows, key, value });
+    this.ops.push({ type: 'put', space: this.space, key, value });
   }
 
   del(key: Buffer): void {
-    this.ops.push({ type: 'del', sublevel: this.rows, key });
+    this.ops.push({ type: 'del', space: this.space, key });
   }
 
   async checkpoint(): Promise<void> {
-    // Ops carry their sublevel from the start: no copy of every op per run.
     const ops = this.ops;
     this.ops = [];
-    ops.push({ type: 'put', sublevel: this.storage.offsets, key: this.name, value: uint64BE(this.appliedOffset) });
-    await this.storage.db.batch(ops as never).catch((error) => {
-      this.storage.healer.failed(error); // a failed write poisons LevelDB's handle until it is reopened
-      throw error;
-    });
+    ops.push({ type: 'put', space: OFFSETS_SPACE, key: this.name, value: uint64BE(this.appliedOffset) });
+    await this.store.write(ops);
   }
 }
 
@@ -57,20 +51,22 @@ export class ProjectionUnavailableError extends Error {
 /** A read model maintained from committed events. */
 export interface Projection {
   readonly name: string;
-  /** Where its rows live (a sublevel of the projections key space). */
-  readonly rows: Sublevel;
+  /** The read-model space of its rows. */
+  readonly space: string;
   apply(envelope: Envelope, batch: ProjectionBatch): void | Promise<void>;
 }
 
 /**
- * Runs a projection exactly once per event: on start it catches up from its stored
- * offset, then follows the live stream; each run stores its rows and offset together.
- * Runs are serialized with `concatMap`, so events are applied in offset order.
+ * Runs a projection exactly once per event: on start it reads the log from its stored
+ * offset at its own pace, then follows the journal (`follow()`: the hand-over loses and
+ * repeats nothing); each run stores its rows and offset together. Runs are serialized
+ * with `concatMap`, so events are applied in offset order.
  */
 export class ProjectionRunner {
   private readonly logger: Logger;
   private readonly jobs = new Subject<() => Promise<void>>();
   private subscriptions: Subscription[] = [];
+  private following: Subscription | undefined;
   private offset = 0;
   private live: Array<readonly Envelope[]> = [];
   private liveQueued = false;
@@ -79,7 +75,7 @@ export class ProjectionRunner {
   private readonly nameKey: Buffer;
 
   constructor(
-    private readonly storage: Storage,
+    private readonly store: ReadModelStore,
     private readonly journal: Journal,
     readonly projection: Projection,
   ) {
@@ -93,25 +89,21 @@ export class ProjectionRunner {
 
   /** Catches up from the stored offset, then follows live events. */
   async start(): Promise<void> {
-    const stored = await this.storage.offsets.get(this.nameKey);
-    this.offset = stored ? readUint64BE(stored, 0) : 0;
+    this.stopped = false;
+    this.offset = await this.storedOffset();
     this.subscriptions.push(this.jobs.pipe(concatMap((job) => job())).subscribe());
-    this.subscriptions.push(
-      this.journal.committed$.subscribe((envelopes) => this.enqueueLive(envelopes)),
-    );
     await new Promise<void>((resolve) => this.jobs.next(() => this.guard(() => this.catchUp()).then(resolve)));
   }
 
   /**
    * Live envelopes wait here while a run is writing; the next run takes all of them, so
-   * under load one LevelDB batch carries many group commits (not one batch each).
+   * under load one write carries many group commits (not one each).
    */
   private enqueueLive(envelopes: readonly Envelope[]): void {
     this.live.push(envelopes);
     if (this.liveQueued) return;
     this.liveQueued = true;
-    // A short wait gathers the group commits of the next few milliseconds into this run:
-    // one LevelDB write (and one wake-up of its thread) instead of one per group commit.
+    // A short wait gathers the group commits of the next few milliseconds into this run.
     setTimeout(() => {
       this.jobs.next(() => {
         this.liveQueued = false;
@@ -124,6 +116,8 @@ export class ProjectionRunner {
 
   /** Stops following the journal; whoever still waits for an offset is told it will not come. */
   stop(): void {
+    this.following?.unsubscribe();
+    this.following = undefined;
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.subscriptions = [];
     this.stopped = true;
@@ -161,15 +155,17 @@ export class ProjectionRunner {
 
   /**
    * Drops every row and offset and rebuilds from the start of the journal. Readers see an
-   * empty or partial read model meanwhile: an operator's offline action (`cachelog rebuild`),
-   * never a tenant's task.
+   * empty or partial read model meanwhile: an operator's offline action, never a tenant's task.
    */
   async rebuild(): Promise<void> {
     await new Promise<void>((resolve, reject) =>
       this.jobs.next(async () => {
         try {
-          await this.projection.rows.clear();
-          await this.storage.offsets.del(this.nameKey);
+          this.following?.unsubscribe();
+          this.following = undefined;
+          this.live = [];
+          await this.store.clear(this.projection.space);
+          await this.store.write([{ type: 'del', space: OFFSETS_SPACE, key: this.nameKey }]);
           this.offset = 0;
           await this.catchUp();
           resolve();
@@ -180,12 +176,17 @@ export class ProjectionRunner {
     );
   }
 
+  /** Reads the log from the applied offset at this runner's pace, then follows from where it got. */
   private async catchUp(): Promise<void> {
-    for await (const chunk of this.journal.readGlobal(this.offset)) await this.run(chunk);
+    this.following?.unsubscribe();
+    this.following = undefined;
+    for await (const chunk of this.journal.read(this.offset)) await this.run(chunk);
+    if (this.stopped) return;
+    this.following = this.journal.follow(this.offset).subscribe((envelopes) => this.enqueueLive(envelopes));
   }
 
   private async run(envelopes: readonly Envelope[]): Promise<void> {
-    const batch = new ProjectionBatch(this.storage, this.projection.rows, this.nameKey, this.offset);
+    const batch = new ProjectionBatch(this.store, this.projection.space, this.nameKey, this.offset);
     for (const envelope of envelopes) {
       if (envelope.offset <= batch.appliedOffset) continue;
       await this.projection.apply(envelope, batch);
@@ -207,17 +208,24 @@ export class ProjectionRunner {
     }
   }
 
+  private async storedOffset(): Promise<number> {
+    const stored = await this.store.get(OFFSETS_SPACE, this.nameKey);
+    return stored ? readUint64BE(stored, 0) : 0;
+  }
+
   /** A failed run is logged and retried from the stored offset; the stream keeps going. */
   private async guard(job: () => Promise<void>): Promise<void> {
     try {
       await job();
     } catch (error) {
       this.logger.error(`run failed at offset ${this.offset}: ${(error as Error).message}; catching up again`);
-      this.storage.healer.report(error); // a failed read of the journal heals like a failed write
+      this.store.report(error); // a failed read of the journal heals like a failed write
+      this.following?.unsubscribe();
+      this.following = undefined;
+      this.live = [];
       // The stored offset is where the rows are; unreadable (storage still down): the last
       // one this runner stored, never 0 (which would apply every event again).
-      const stored = await this.storage.offsets.get(this.nameKey).catch(() => null);
-      if (stored !== null) this.offset = stored ? readUint64BE(stored, 0) : 0;
+      this.offset = await this.storedOffset().catch(() => this.offset);
       setTimeout(() => this.jobs.next(() => this.guard(() => this.catchUp())), 1000).unref();
     }
   }

@@ -1,20 +1,15 @@
 import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
-import { EVENT_OFFSETS_RUNNER } from '../api/history/history.service';
 import { APP_CONFIG, AppConfig, parseRetention } from '../config/config';
 import { Clock } from '../config/clock';
 import { EntityRegistry } from '../entities/entity-registry';
 import { compactEntity } from '../journal/compaction';
-import { HistoryGoneError, seqAtTime, stateAt } from '../journal/history';
+import { HistoryGoneError, stateAt } from '../journal/history';
 import { Journal } from '../journal/journal';
 import { EntityRef } from '../journal/keys';
 import { toNdjsonLine } from '../journal/ndjson';
-import { Storage } from '../journal/storage';
-import { CacheNamesProjection } from '../projections/cache-names.projection';
-import { EventOffsetsProjection } from '../projections/event-offsets.projection';
-import { KeyListingProjection } from '../projections/key-listing.projection';
-import { ProjectionRunner } from '../projections/projection-runner';
-import { CACHE_NAMES_RUNNER, KEY_LISTING_RUNNER } from '../projections/projections.module';
+import { SnapshotStore } from '../journal/snapshot-store';
+import { InlineReadModels } from '../journal/inline-read-models';
 import { ExportLimitError, bytesIn, exportPath, orgExportDir, writeNewFile } from './export-files';
 import { TaskAction, TaskRecord } from './task.store';
 
@@ -32,14 +27,9 @@ export class TaskActions {
   constructor(
     private readonly registry: EntityRegistry,
     private readonly journal: Journal,
-    private readonly storage: Storage,
+    private readonly snapshots: SnapshotStore,
     private readonly clock: Clock,
-    private readonly keyListing: KeyListingProjection,
-    private readonly names: CacheNamesProjection,
-    private readonly offsets: EventOffsetsProjection,
-    @Inject(KEY_LISTING_RUNNER) private readonly keyListingRunner: ProjectionRunner,
-    @Inject(CACHE_NAMES_RUNNER) private readonly namesRunner: ProjectionRunner,
-    @Inject(EVENT_OFFSETS_RUNNER) private readonly offsetsRunner: ProjectionRunner,
+    private readonly readModels: InlineReadModels,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -72,7 +62,7 @@ export class TaskActions {
     const entity = await this.readyEntity(ref);
     await entity.whenDrained();
     await entity.snapshot();
-    const latest = await this.journal.loadSnapshot(entity.id);
+    const latest = await this.snapshots.load(ref);
     return { seq: entity.seq, snapshotSeq: latest?.seq ?? 0 };
   }
 
@@ -81,45 +71,30 @@ export class TaskActions {
     const policy = task.params.retention !== undefined ? parseRetention(task.params.retention) : (this.config.retention ?? { kind: 'all' as const });
     if (policy === undefined) throw new TaskFailure(`retention "${task.params.retention}" is not "all", "days:N" or "snapshots:K"`);
     const entity = await this.readyEntity(ref);
-    // Every projection must have applied what is dropped: one that is behind would skip the
-    // dropped events on catch-up (readGlobal skips them) and could keep a row a dropped
-    // Deleted would have removed.
-    const highest = this.journal.highestOffset;
-    await Promise.all([this.keyListingRunner, this.namesRunner, this.offsetsRunner].map((runner) => runner.waitFor(highest)));
-    const result = await compactEntity(this.storage, this.journal, entity.id, policy, this.clock.now(), (keys) => this.offsets.offsetsOf(keys));
+    // The inline read models applied every event in its own write: nothing is behind.
+    await entity.whenDrained();
+    const result = await compactEntity(this.journal, this.snapshots, ref, policy, this.clock.now());
     return { retention: task.params.retention ?? formatRetention(policy), ...result };
   }
 
   /**
-   * Rebuilds this cache's rows of the read models from its state (replayed from the
-   * journal) and reports whether they were equal. Only this cache's rows are written, each
-   * read model's in one batch between two of its runs: other caches and other orgs never
-   * see a partial read model. Rebuilding whole read models is the operator's offline
-   * `cachelog rebuild`.
+   * Makes this cache's rows of the inline read models equal to its committed state (replayed
+   * from the journal) and reports whether they were. Only this cache's rows are written, in
+   * one write while no append is written: other caches and other orgs never see a partial
+   * read model. Rebuilding them whole is the operator's offline `cachelog rebuild`.
    */
   private async rebuild(ref: EntityRef) {
     const entity = await this.readyEntity(ref);
-    const repaired: Record<string, number> = {};
-    const targets = [
-      { runner: this.keyListingRunner, repair: () => this.keyListing.repair(ref, entity.state, this.storage) },
-      { runner: this.namesRunner, repair: () => this.names.repair(ref, entity.state) },
-    ];
-    for (const { runner, repair } of targets) {
-      for (let attempt = 0; ; attempt++) {
-        await entity.whenDrained();
-        await runner.waitFor(entity.lastOffset);
-        // The rows must reflect exactly the events in the state: retry if a write slipped in.
-        const result = await runner.exclusive(async () => (entity.isIdle && entity.lastOffset <= runner.appliedOffset ? repair() : undefined));
-        if (result !== undefined) {
-          repaired[runner.projection.name] = result;
-          break;
-        }
-        if (attempt >= 100) throw new TaskFailure('the cache is written too often to be rebuilt now; try again');
+    for (let attempt = 0; ; attempt++) {
+      await entity.whenDrained();
+      // The rows must reflect exactly the events in the state: retry if a write slipped in.
+      const repaired = await this.readModels.repairCache(ref, () => (entity.isIdle ? entity.state : undefined));
+      if (repaired !== undefined) {
+        const wrong = repaired['key-listing'] + repaired['cache-names'];
+        return { projections: Object.keys(repaired), equal: wrong === 0, repairedRows: repaired, seq: entity.seq, keys: entity.state.entries.size };
       }
+      if (attempt >= 100) throw new TaskFailure('the cache is written too often to be rebuilt now; try again');
     }
-    const state = entity.state;
-    const wrong = Object.values(repaired).reduce((a, b) => a + b, 0);
-    return { projections: Object.keys(repaired), equal: wrong === 0, repairedRows: repaired, seq: entity.seq, keys: state.entries.size };
   }
 
   /** Appends the events that bring the cache back to its state at `at`/`asOf`. */
@@ -128,9 +103,9 @@ export class TaskActions {
     await entity.whenDrained();
     const { at, asOf } = task.params;
     try {
-      const seq = at !== undefined ? at : await seqAtTime(this.journal, this.storage, entity.id, asOf!);
+      const seq = at !== undefined ? at : await this.journal.seqAtTime(ref, asOf!);
       if (seq > entity.seq) throw new TaskFailure(`at: the cache's newest event is seq ${entity.seq}`);
-      const { state } = await stateAt(this.journal, entity.id, seq);
+      const { state } = await stateAt(this.journal, this.snapshots, ref, seq);
       // Restored bytes count against the org's quota like any write (by the submitter's service level).
       const reply = await this.registry.ask(ref, { type: 'RestoreTo', target: state, by: task.by, device: task.device }, { quotaLimit: this.quotaLimit(task.serviceLevel) });
       if (!reply.ok) throw new TaskFailure(`${'code' in reply.error ? reply.error.code : 'ERROR'}: ${reply.error.message}`);
@@ -155,7 +130,7 @@ export class TaskActions {
     let throughSeq = 0;
     const journal = this.journal;
     async function* lines() {
-      for await (const { seq, event } of journal.replay(entity.id)) {
+      for await (const { seq, event } of journal.replay(ref)) {
         yield toNdjsonLine(ref, seq, event);
         events++;
         throughSeq = seq;

@@ -4,7 +4,6 @@ import { join, normalize, sep } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { Clock } from '../config/clock';
-import { Storage } from '../journal/storage';
 import { TaskActions } from './task-actions';
 import { TaskEvent, nextTaskState } from './task.machine';
 import { TaskRecord, TaskRequest, TaskStore } from './task.store';
@@ -46,7 +45,6 @@ export class TaskRunner {
     private readonly store: TaskStore,
     private readonly actions: TaskActions,
     private readonly clock: Clock,
-    private readonly storage: Storage,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -55,7 +53,6 @@ export class TaskRunner {
    * pending ones again up to each org's limit and fails the rest, prunes old ones.
    */
   async start(): Promise<void> {
-    await this.storage.db.open();
     const pending: TaskRecord[] = [];
     for await (const task of this.store.all((key, error) => this.logger.error(`task record ${JSON.stringify(key)} is unreadable (${error.message}); skipped`))) {
       this.counter = Math.max(this.counter, task.n);
@@ -187,7 +184,7 @@ export class TaskRunner {
       await this.change(task, { type: 'SUCCEED' }, { result, finishedAt: this.clock.now() });
     } catch (error) {
       this.logger.warn(`task ${task.id} (${task.action} of ${JSON.stringify(task.cacheName)}) failed: ${(error as Error)?.message ?? String(error)}`);
-      this.storage.healer.report(error); // its reads (journal, snapshots) fail on broken storage too
+      this.store.report(error); // its reads (journal, snapshots) fail on broken storage too
       const reason = this.clientReason(error);
       await this.recordFailure(task, reason);
     } finally {
@@ -209,7 +206,7 @@ export class TaskRunner {
           this.logger.error(`task ${task.id} could not be marked FAILURE: ${(error as Error).message}`);
           return;
         }
-        await this.storage.healer.healed;
+        await this.store.whenWritable();
       }
     }
   }

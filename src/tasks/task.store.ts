@@ -1,4 +1,4 @@
-import { Storage } from '../journal/storage';
+import { ReadModelStore, TASKS_SPACE } from '../journal/read-model-store';
 import { TaskState } from './task.machine';
 
 export const TASK_ACTIONS = ['snapshot', 'compact', 'rebuild', 'restore', 'export'] as const;
@@ -42,10 +42,10 @@ export interface TaskRecord extends TaskRequest {
 
 /** Task records in the `tasks` key space, by task id (small JSON documents, off the hot path). */
 export class TaskStore {
-  constructor(private readonly storage: Storage) {}
+  constructor(private readonly store: ReadModelStore) {}
 
   async get(id: string): Promise<TaskRecord | undefined> {
-    const value = await this.storage.tasks.get(Buffer.from(id, 'utf8'));
+    const value = await this.store.get(TASKS_SPACE, Buffer.from(id, 'utf8'));
     if (value === undefined) return undefined;
     try {
       return JSON.parse(value.toString('utf8')) as TaskRecord;
@@ -55,22 +55,26 @@ export class TaskStore {
   }
 
   async put(record: TaskRecord): Promise<void> {
-    const op = { type: 'put', sublevel: this.storage.tasks, key: Buffer.from(record.id, 'utf8'), value: Buffer.from(JSON.stringify(record), 'utf8') };
-    try {
-      await this.storage.db.batch([op] as never, { sync: true });
-    } catch (error) {
-      this.storage.healer.failed(error); // a failed write poisons LevelDB's handle until it is reopened
-      throw error;
-    }
+    await this.store.write([{ type: 'put', space: TASKS_SPACE, key: Buffer.from(record.id, 'utf8'), value: Buffer.from(JSON.stringify(record), 'utf8') }], { sync: true });
+  }
+
+  /** A task's storage operation failed: see `Journal.report`. */
+  report(error: unknown): void {
+    this.store.report(error);
+  }
+
+  /** Resolves once the storage takes writes again (after a failed write). */
+  whenWritable(): Promise<void> {
+    return this.store.whenWritable();
   }
 
   async delete(id: string): Promise<void> {
-    await this.storage.tasks.del(Buffer.from(id, 'utf8'));
+    await this.store.write([{ type: 'del', space: TASKS_SPACE, key: Buffer.from(id, 'utf8') }]);
   }
 
   /** Every stored task; an unreadable record is reported through `onBad` and skipped. */
   async *all(onBad: (key: string, error: Error) => void = () => undefined): AsyncGenerator<TaskRecord> {
-    for await (const [key, value] of this.storage.tasks.iterator()) {
+    for await (const [key, value] of this.store.entries(TASKS_SPACE)) {
       let record: TaskRecord;
       try {
         record = JSON.parse(value.toString('utf8')) as TaskRecord;

@@ -1,31 +1,16 @@
-import { Global, Module, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import { Storage } from '../journal/storage';
+import { Global, Module } from '@nestjs/common';
+import { ReadModelStore } from '../journal/read-model-store';
 import { TaskActions } from './task-actions';
 import { TaskRunner } from './task-runner';
 import { TaskStore } from './task.store';
 
 /**
- * Background tasks. Stored tasks are resumed once the whole application has started (the
- * HTTP server's onReady), never before the journal is open; running tasks finish before
- * shutdown goes on.
+ * Background tasks. AppLifecycle resumes stored tasks once the journal is open and
+ * checked, and lets running tasks finish before it stops anything else.
  */
 @Global()
 @Module({
-  providers: [{ provide: TaskStore, useFactory: (storage: Storage) => new TaskStore(storage), inject: [Storage] }, TaskActions, TaskRunner],
+  providers: [{ provide: TaskStore, useFactory: (store: ReadModelStore) => new TaskStore(store), inject: [ReadModelStore] }, TaskActions, TaskRunner],
   exports: [TaskRunner],
 })
-export class TasksModule implements OnModuleInit, OnModuleDestroy {
-  constructor(
-    private readonly adapterHost: HttpAdapterHost,
-    private readonly runner: TaskRunner,
-  ) {}
-
-  onModuleInit(): void {
-    this.adapterHost.httpAdapter.getInstance().addHook('onReady', () => this.runner.start());
-  }
-
-  onModuleDestroy(): Promise<void> {
-    return this.runner.stop();
-  }
-}
+export class TasksModule {}

@@ -1,4 +1,5 @@
-import { Storage } from '../../src/journal/storage';
+import { JournalBackend } from '../../src/journal/journal-backend';
+import { LevelDbBackend } from '../../src/journal/leveldb/leveldb-backend';
 import { Addition, Conformance, healed, Operations, ResponseSpec } from '../support/conformance';
 import { HttpResult, TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
@@ -127,7 +128,7 @@ describe('IronCache API against the IronCache reference (seeds/001)', () => {
   });
 
   it('503 when the journal cannot be written', async () => {
-    const storage = app.app.get(Storage);
+    const storage = (app.app.get(JournalBackend) as LevelDbBackend).storage;
     await storage.db.close();
     try {
       // A cache already in memory: the write itself fails (and the journal starts reopening the database).

@@ -1,4 +1,5 @@
-import { Storage } from '../../src/journal/storage';
+import { JournalBackend } from '../../src/journal/journal-backend';
+import { LevelDbBackend } from '../../src/journal/leveldb/leveldb-backend';
 import { Addition, Conformance, healed, Operations, ResponseSpec } from '../support/conformance';
 import { HttpResult, TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
@@ -90,7 +91,7 @@ describe('Momento HTTP API against the Momento reference (seeds/002)', () => {
   });
 
   it('503 when the journal cannot be written', async () => {
-    const storage = app.app.get(Storage);
+    const storage = (app.app.get(JournalBackend) as LevelDbBackend).storage;
     await storage.db.close();
     try {
       expect((await call('PUT /cache/{cacheName}', 'm1', 'key=down&ttl_seconds=60', { body: Buffer.from('v') })).status).toBe(503);

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { Storage } from '../../src/journal/storage';
+import { JournalBackend } from '../../src/journal/journal-backend';
+import { LevelDbBackend } from '../../src/journal/leveldb/leveldb-backend';
 import { Addition, Conformance, healed, Operations, ResponseSpec } from '../support/conformance';
 import { HttpResult, TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
@@ -186,7 +187,7 @@ describe('native API against the upstream Akka-Cache OpenAPI document (v3.0.4)',
   });
 
   it('503 when the journal cannot be written, in the native error format', async () => {
-    const storage = app.app.get(Storage);
+    const storage = (app.app.get(JournalBackend) as LevelDbBackend).storage;
     await storage.db.close();
     try {
       // A cache already in memory: the write itself fails (and the journal starts reopening the database).

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Storage } from '../../src/journal/storage';
+import { Storage } from '../../src/journal/leveldb/storage';
 import { encodeEntityId, withSeq } from '../../src/journal/keys';
 import { cli } from '../support/cli';
 import { ManualClock } from '../support/manual-clock';

@@ -1,6 +1,5 @@
 import { EntityRegistry } from '../../src/entities/entity-registry';
 import { Journal } from '../../src/journal/journal';
-import { encodeEntityId } from '../../src/journal/keys';
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 describe('entities: one writer per cache, passivation, expiry', () => {
@@ -16,7 +15,7 @@ describe('entities: one writer per cache, passivation, expiry', () => {
     expect(writes.every((w) => w.status === 201)).toBe(true);
     const journal = app.app.get(Journal);
     const seqs: number[] = [];
-    for await (const { seq } of journal.replay(encodeEntityId({ org: 'ent', name: 'busy' }))) seqs.push(seq);
+    for await (const { seq } of journal.replay({ org: 'ent', name: 'busy' })) seqs.push(seq);
     expect(seqs).toEqual(Array.from({ length: 201 }, (_, i) => i + 1)); // Created + 200 sets
   });
 
@@ -39,7 +38,7 @@ describe('entities: one writer per cache, passivation, expiry', () => {
     expect((await http(`${app.url}/get/exp/k`, { token })).json().success).toBe(false);
     const journal = app.app.get(Journal);
     const types: string[] = [];
-    for await (const { event } of journal.replay(encodeEntityId({ org: 'ent', name: 'exp' }))) types.push(event.type);
+    for await (const { event } of journal.replay({ org: 'ent', name: 'exp' })) types.push(event.type);
     expect(types).toEqual(['Created', 'Set', 'Expired']);
   });
 });

@@ -1,6 +1,6 @@
 import { CacheState, evolve, initialState, liveEntry } from '../../src/domain';
 import { Journal } from '../../src/journal/journal';
-import { encodeEntityId } from '../../src/journal/keys';
+import { SnapshotStore } from '../../src/journal/snapshot-store';
 import { ManualClock } from '../support/manual-clock';
 import { SseClient } from '../support/sse';
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
@@ -59,9 +59,9 @@ describe('history: events, point-in-time reads, ETags, SSE', () => {
       await op();
     }
     const journal = app.app.get(Journal);
-    const entityId = encodeEntityId({ org: 'acme', name: 'pit' });
+    const entityId = { org: 'acme', name: 'pit' };
     const highest = await journal.highestSeq(entityId);
-    expect((await journal.loadSnapshot(entityId))?.seq).toBeGreaterThan(0); // some reads start from a snapshot
+    expect((await app.app.get(SnapshotStore).load(entityId))?.seq).toBeGreaterThan(0); // some reads start from a snapshot
 
     for (let seq = 1; seq <= highest; seq++) {
       const state: CacheState = initialState();

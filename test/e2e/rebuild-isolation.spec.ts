@@ -1,4 +1,5 @@
-import { KeyListingProjection } from '../../src/projections/key-listing.projection';
+import { JournalBackend } from '../../src/journal/journal-backend';
+import { LevelDbBackend } from '../../src/journal/leveldb/leveldb-backend';
 import { encodeEntityId } from '../../src/journal/keys';
 import { cli } from '../support/cli';
 import { finished, submitTask } from '../support/tasks';
@@ -52,10 +53,10 @@ describe('a tenant\'s rebuild touches only its own cache (issue 8, finding 4)', 
     app = await startTestApp();
     for (let i = 0; i < 5; i++) await set(acme, 'mine', `k${i}`);
     await set(umbrella, 'mine', 'theirs');
-    const rows = app.app.get(KeyListingProjection).rows;
+    const rows = (app.app.get(JournalBackend) as LevelDbBackend).storage.listing;
     // Damage: one row lost, one row that no event justifies.
     await rows.del(Buffer.concat([encodeEntityId({ org: 'acme', name: 'mine' }), Buffer.from('k2')]));
-    await rows.put(Buffer.concat([encodeEntityId({ org: 'acme', name: 'mine' }), Buffer.from('ghost')]), Buffer.alloc(8));
+    await rows.put(Buffer.concat([encodeEntityId({ org: 'acme', name: 'mine' }), Buffer.from('ghost')]), Buffer.alloc(12));
     const done = await finished(app.url, acme, await submitTask(app.url, acme, { resource_title: 'mine', action: 'rebuild' }));
     expect(done).toMatchObject({ task_state: 'SUCCESS', result: { equal: false, repairedRows: { 'key-listing': 2, 'cache-names': 0 }, keys: 5 } });
     expect((await http(`${app.url}/cacheName/mine/keys`, { token: acme })).json().keys).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
@@ -69,7 +70,7 @@ describe('a tenant\'s rebuild touches only its own cache (issue 8, finding 4)', 
     for (let i = 0; i < 5; i++) await set(acme, 'mine', `k${i}`);
     await set(umbrella, 'theirs', 'k');
     const dir = app.dataDir;
-    const rows = app.app.get(KeyListingProjection).rows;
+    const rows = (app.app.get(JournalBackend) as LevelDbBackend).storage.listing;
     await rows.clear();
     await app.close();
     const result = await cli(['rebuild', '--data-dir', dir]);

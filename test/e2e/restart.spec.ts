@@ -1,21 +1,19 @@
 import { CacheEvent } from '../../src/domain';
-import { Journal } from '../../src/journal/journal';
-import { encodeEntityId } from '../../src/journal/keys';
-import { Storage } from '../../src/journal/storage';
+import { LevelDbBackend } from '../../src/journal/leveldb/leveldb-backend';
+import { Storage } from '../../src/journal/leveldb/storage';
 import { startService } from '../support/service-process';
 import { tempDir } from '../support/temp-dir';
 import { http, tokenFor } from '../support/test-app';
 
 async function readEvents(dataDir: string, org: string, name: string): Promise<CacheEvent[]> {
-  const storage = new Storage(dataDir);
-  await storage.open();
+  const backend = new LevelDbBackend(dataDir);
+  await backend.open();
   try {
-    const journal = new Journal(storage);
     const events: CacheEvent[] = [];
-    for await (const { event } of journal.replay(encodeEntityId({ org, name }))) events.push(event);
+    for await (const { event } of backend.journal.replay({ org, name })) events.push(event);
     return events;
   } finally {
-    await storage.close();
+    await backend.close();
   }
 }
 

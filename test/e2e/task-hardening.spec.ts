@@ -1,7 +1,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { basename, join } from 'node:path';
-import { Storage } from '../../src/journal/storage';
+import { Storage } from '../../src/journal/leveldb/storage';
 import { orgExportDir } from '../../src/tasks/export-files';
 import { ManualClock } from '../support/manual-clock';
 import { smallDisk } from '../support/small-disk';

@@ -1,8 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Journal } from '../../src/journal/journal';
-import { encodeEntityId } from '../../src/journal/keys';
-import { Storage } from '../../src/journal/storage';
+import { LevelDbBackend } from '../../src/journal/leveldb/leveldb-backend';
+import { SnapshotStore } from '../../src/journal/snapshot-store';
 import { ManualClock } from '../support/manual-clock';
 import { TaskView, finished, submitTask } from '../support/tasks';
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
@@ -37,8 +36,7 @@ describe('background tasks over HTTP', () => {
     const state = await http(`${app.url}/api/v1/cache/state/?task_id=${done.task_id}`, { token });
     expect((await http(`${app.url}/api/v1/cache/state/?task_id=${done.task_id}`, { token, headers: { 'if-none-match': state.headers.get('etag')! } })).status).toBe(304);
     expect((await http(`${app.url}/api/v1/cache/state/?task_id=${done.task_id}`, { token: other })).status).toBe(404);
-    const entityId = encodeEntityId({ org: 'acme', name: 'c' });
-    expect((await app.app.get(Journal).loadSnapshot(entityId))?.seq).toBe(2);
+    expect((await app.app.get(SnapshotStore).load({ org: 'acme', name: 'c' }))?.seq).toBe(2);
   });
 
   it('rejects bad task requests with 400 and changes nothing', async () => {
@@ -201,15 +199,16 @@ describe('background tasks over HTTP', () => {
     await app.close();
 
     // Simulate a crash: a task left STARTED and one left PENDING, written while the app is down.
-    const storage = new Storage(app.dataDir);
-    await storage.open();
+    const backend = new LevelDbBackend(app.dataDir);
+    await backend.open();
+    const { storage } = backend;
     const record = (id: string, n: number, state: string) => ({
       id, n, org: 'acme', cacheName: 'r', action: 'snapshot', params: {}, by: 'alice', device: null, state, createdAt: clock.now(),
     });
     await storage.tasks.put(Buffer.from('crashed'), Buffer.from(JSON.stringify(record('crashed', 100, 'STARTED'))));
     await storage.tasks.put(Buffer.from('waiting'), Buffer.from(JSON.stringify(record('waiting', 101, 'PENDING'))));
     await storage.tasks.put(Buffer.from('torn'), Buffer.from('{"id":"torn","n":1')); // unreadable: skipped, not fatal
-    await storage.close();
+    await backend.close();
 
     app = await startTestApp({ dataDir: app.dataDir, clock });
     expect((await http(`${app.url}/api/v1/cache/state/?task_id=${done.task_id}`, { token })).json()).toMatchObject({ task_state: 'SUCCESS', action: 'export' });

@@ -2,7 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
-import { Storage } from '../../src/journal/storage';
+import { JournalBackend } from '../../src/journal/journal-backend';
+import { LevelDbBackend } from '../../src/journal/leveldb/leveldb-backend';
+import { Storage } from '../../src/journal/leveldb/storage';
 import { readUint64BE } from '../../src/journal/keys';
 import { HttpResult, TEST_SECRET, TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 import { smallDisk } from '../support/small-disk';
@@ -55,7 +57,7 @@ describe('a journal write that fails', () => {
   it('answers 503 JOURNAL_UNAVAILABLE while the database is closed, changes nothing, and reopens it by itself', async () => {
     app = await startTestApp({ env: { JOURNAL_REOPEN_MAX_BACKOFF_MS: '200' } });
     expect((await put(app, 'c', 'k1', 'one')).status).toBe(201);
-    const storage = app.app.get(Storage);
+    const storage = (app.app.get(JournalBackend) as LevelDbBackend).storage;
     const before = (await journalRecords(storage)).length;
     await storage.db.close();
 
@@ -88,7 +90,7 @@ describe('a journal write that fails', () => {
   it('answers 503 while writes fail (ENOSPC from the batch) without a server path, and writes resume by themselves', async () => {
     app = await startTestApp({ env: { JOURNAL_REOPEN_MAX_BACKOFF_MS: '200' } });
     expect((await put(app, 'c', 'k1', 'one')).status).toBe(201);
-    const storage = app.app.get(Storage);
+    const storage = (app.app.get(JournalBackend) as LevelDbBackend).storage;
     const batch = storage.db.batch.bind(storage.db);
     let full = true;
     // Fault injection at the storage boundary (no mount needed): batches fail as a full disk makes them, naming a file.
@@ -163,7 +165,7 @@ function fillerFile(path: string): { fill: () => void; free: () => void } {
 
 /** Where no tmpfs can be mounted: LevelDB's batches fail as on a full disk (naming a file) until freed. */
 function injectedFullDisk(app: TestApp): { fill: () => void; free: () => void } {
-  const storage = app.app.get(Storage);
+  const storage = (app.app.get(JournalBackend) as LevelDbBackend).storage;
   const batch = storage.db.batch.bind(storage.db);
   let full = false;
   (storage.db as unknown as { batch: unknown }).batch = (...args: unknown[]) =>
@@ -207,6 +209,11 @@ describe('a damaged journal record', () => {
       expect((await get(repaired, 'c', 'k4')).status).toBe(404);
       // The projections were rebuilt without the removed event; writing goes on without a gap.
       expect((await http(`${repaired.url}/cacheName/c/keys`, { token })).json().keys.sort()).toEqual(['k0', 'k1', 'k2', 'k3']);
+      // History offsets are there at once (they were null until the next restart when a
+      // runner that was started before the repair kept them).
+      const history = (await http(`${repaired.url}/cacheName/c/events`, { token })).json().events as Array<{ seq: number; offset: number | null }>;
+      expect(history.length).toBeGreaterThan(0);
+      expect(history.map((e) => e.offset)).toEqual(history.map((e) => e.seq));
       expect((await put(repaired, 'c', 'k4', 'again')).status).toBe(201);
     } finally {
       await repaired.close();

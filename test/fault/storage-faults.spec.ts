@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Journal } from '../../src/journal/journal';
 import { encodeEntityId, uint64BE } from '../../src/journal/keys';
-import { Storage } from '../../src/journal/storage';
+import { JournalBackend } from '../../src/journal/journal-backend';
+import { LevelDbBackend } from '../../src/journal/leveldb/leveldb-backend';
+import { Storage } from '../../src/journal/leveldb/storage';
+import { projectionSpace } from '../../src/journal/read-model-store';
 import { ProjectionRunner } from '../../src/projections/projection-runner';
 import { HttpResult, TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 import { tempDir } from '../support/temp-dir';
@@ -99,7 +101,7 @@ describe('a storage fault', () => {
     const all = everything.filter(included);
 
     // The fault: the database handle is gone, and reopening it fails (naming a server file) until storage is back.
-    const storage = app.app.get(Storage);
+    const storage = (app.app.get(JournalBackend) as LevelDbBackend).storage;
     const open = storage.db.open.bind(storage.db);
     let down = true;
     (storage.db as unknown as { open: unknown }).open = (...args: unknown[]) =>
@@ -151,18 +153,17 @@ describe('a storage fault', () => {
 describe('a projection run that a storage fault fails (no client involved)', () => {
   it('reports it (the database is reopened), catches up from its stored offset and applies each event once', async () => {
     const dir = tempDir();
-    const storage = new Storage(dir.path, { reopenMaxBackoffMs: 100 });
-    await storage.open();
-    const journal = new Journal(storage);
-    await journal.open();
+    const backend = new LevelDbBackend(dir.path, { reopenMaxBackoffMs: 100 });
+    await backend.open();
+    const { storage, journal, readModels } = backend;
     const applied: number[] = [];
-    const rows = storage.projectionRows('probe');
+    const space = projectionSpace('probe');
     // Reads its rows while applying, as read models do: the read meets the fault.
-    const runner = new ProjectionRunner(storage, journal, {
+    const runner = new ProjectionRunner(readModels, journal, {
       name: 'probe',
-      rows,
+      space,
       apply: async (envelope, batch) => {
-        await rows.get(uint64BE(envelope.offset - 1));
+        await readModels.get(space, uint64BE(envelope.offset - 1));
         applied.push(envelope.offset);
         batch.put(uint64BE(envelope.offset), Buffer.from('applied'));
       },
@@ -171,17 +172,17 @@ describe('a projection run that a storage fault fails (no client involved)', () 
       await runner.start();
       const ref = { org: 'o', name: 'c' };
       const meta = { at: 1, by: 'tester', device: null };
-      await journal.append(ref, encodeEntityId(ref), 1, [{ ...meta, type: 'Created', description: '' }]);
+      await journal.append(ref, 0, [{ ...meta, type: 'Created', description: '' }]);
       await runner.waitFor(1);
-      await journal.append(ref, encodeEntityId(ref), 2, [{ ...meta, type: 'Flushed' }]);
+      await journal.append(ref, 1, [{ ...meta, type: 'Flushed' }]);
       await storage.db.close(); // before the live run (it gathers for a few ms): its read fails
 
       await runner.waitFor(2); // only once the database was reopened; the test's timeout bounds it
       expect(applied).toEqual([1, 2]);
-      expect((await rows.get(uint64BE(2)))?.toString()).toBe('applied');
+      expect((await readModels.get(space, uint64BE(2)))?.toString()).toBe('applied');
     } finally {
       runner.stop();
-      await storage.close();
+      await backend.close();
       dir.cleanup();
     }
   }, 20_000);

@@ -5,11 +5,8 @@ import { ExpiryScheduler } from '../../src/entities/expiry-scheduler';
 import { OrgQuota } from '../../src/entities/org-quota';
 import { decodeState, encodeState } from '../../src/journal/codec';
 import { Journal } from '../../src/journal/journal';
-import { EntityRef, encodeEntityId } from '../../src/journal/keys';
-import { Storage, Sublevel } from '../../src/journal/storage';
-import { CacheNamesProjection } from '../../src/projections/cache-names.projection';
-import { KeyListingProjection } from '../../src/projections/key-listing.projection';
-import { ProjectionRunner } from '../../src/projections/projection-runner';
+import { EntityRef } from '../../src/journal/keys';
+import { LevelDbBackend } from '../../src/journal/leveldb/leveldb-backend';
 import { tempDir } from '../support/temp-dir';
 
 /**
@@ -55,13 +52,7 @@ function comparable(state: CacheState, order: 'recency' | 'any' = 'recency') {
   return { status: state.status, description: state.description, version: state.version, bytes: state.bytes, settings: state.settings, entries };
 }
 
-async function dump(rows: Sublevel): Promise<string[]> {
-  const out: string[] = [];
-  for await (const [key, value] of rows.iterator()) out.push(`${key.toString('hex')}=${value.toString('hex')}`);
-  return out;
-}
-
-async function replayTo(journal: Journal, id: Buffer, from: CacheState, fromSeq: number, toSeq = Number.MAX_SAFE_INTEGER): Promise<CacheState> {
+async function replayTo(journal: Journal, id: EntityRef, from: CacheState, fromSeq: number, toSeq = Number.MAX_SAFE_INTEGER): Promise<CacheState> {
   for await (const { event } of journal.replay(id, fromSeq, toSeq)) evolve(from, event);
   return from;
 }
@@ -71,23 +62,18 @@ describe('replay and projections (property)', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 25 }), fc.integer({ min: 1, max: 6 }), async (steps, snapshotEvery) => {
         const dir = tempDir('cachelog-prop-');
-        const storage = new Storage(dir.path);
-        await storage.open();
+        const backend = new LevelDbBackend(dir.path, { sync: 'none' });
+        await backend.open();
+        const { journal, snapshots, inline } = backend;
         let now = Date.UTC(2026, 0, 1);
-        const journal = new Journal(storage, 'none');
-        await journal.open();
         const scheduler = new ExpiryScheduler(() => now, () => undefined);
-        const registry = new EntityRegistry({ journal, scheduler, quota: new OrgQuota(), now: () => now, snapshotEvery }, { idleMs: 3_600_000 });
-        const keyListing = new KeyListingProjection(storage);
-        const names = new CacheNamesProjection(storage);
-        const runners = [new ProjectionRunner(storage, journal, keyListing), new ProjectionRunner(storage, journal, names)];
+        const registry = new EntityRegistry({ journal, snapshots, scheduler, quota: new OrgQuota(inline), now: () => now, snapshotEvery }, { idleMs: 3_600_000 });
         try {
-          for (const runner of runners) await runner.start();
           const models = REFS.map(() => initialState());
           for (const step of steps) {
             await Promise.all(step.group.map(({ ref, command }) => registry.ask(REFS[ref], command)));
             for (const [i, ref] of REFS.entries()) {
-              for await (const { event } of journal.replay(encodeEntityId(ref), models[i].version + 1)) {
+              for await (const { event } of journal.replay(ref, models[i].version + 1)) {
                 // The victim is the model's least recently used key (reads included).
                 if (event.type === 'Evicted') expect(event.key).toBe(models[i].entries.keys().next().value);
                 evolve(models[i], event);
@@ -102,10 +88,9 @@ describe('replay and projections (property)', () => {
             now += step.advanceMs;
           }
           await registry.stopAll(); // drains and snapshots
-          for (const runner of runners) await runner.waitFor(journal.highestOffset);
 
           for (const ref of REFS) {
-            const id = encodeEntityId(ref);
+            const id = ref;
             const liveState = await registry.state(ref);
             const live = comparable(liveState);
             const liveEntries = comparable(liveState, 'any');
@@ -121,26 +106,28 @@ describe('replay and projections (property)', () => {
               expect(comparable(await replayTo(journal, id, restored, at + 1), 'any')).toEqual(liveEntries);
             }
             // From the stored snapshot, as recovery does.
-            const stored = await journal.loadSnapshot(id);
+            const stored = await snapshots.load(id);
             if (seq > 0) expect(stored).toBeDefined();
             if (stored) expect(comparable(await replayTo(journal, id, stored.state, stored.seq + 1))).toEqual(live);
           }
 
-          for (const runner of runners) {
-            const maintained = await dump(runner.projection.rows);
-            await runner.rebuild();
-            expect(await dump(runner.projection.rows)).toEqual(maintained);
-          }
+          // The inline read models equal their rebuild from the log.
+          const maintained = await inline.dump();
+          await inline.rebuild();
+          expect(await inline.dump()).toEqual(maintained);
           // The key listing holds exactly the keys of the live state.
           for (const ref of REFS) {
             const state = await registry.state(ref);
-            const listed = state.status === 'live' ? await keyListing.list(ref, 0) : [];
+            const listed = state.status === 'live' ? await inline.listKeys(ref, 0) : [];
             expect([...listed].sort()).toEqual(state.status === 'live' ? [...state.entries.keys()].sort() : []);
           }
+          // The org byte totals equal the sum of the caches' bytes.
+          const byOrg = new Map<string, number>();
+          for (const ref of REFS) byOrg.set(ref.org, (byOrg.get(ref.org) ?? 0) + (await registry.state(ref)).bytes);
+          for (const [org, bytes] of byOrg) expect(await inline.orgBytes(org)).toBe(bytes);
         } finally {
-          for (const runner of runners) runner.stop();
           registry.halt();
-          await storage.close();
+          await backend.close();
           dir.cleanup();
         }
       }),

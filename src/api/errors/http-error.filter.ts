@@ -4,7 +4,7 @@ import { AuthError } from '../../auth/auth.service';
 import { RateLimitedError } from '../../auth/rate-limiter';
 import { ForbiddenProjectError } from '../../auth/token-sources';
 import { JournalUnavailableError } from '../../journal/journal';
-import { StorageHealer, StorageUnavailableError, describeStorageFault } from '../../journal/storage-healer';
+import { StorageUnavailableError, describeStorageFault } from '../../journal/storage-fault';
 import { ProjectionUnavailableError } from '../../projections/projection-runner';
 import { ApiError } from './api-error';
 import { errorFormatFor } from './error-format';
@@ -52,21 +52,26 @@ export function classify(error: unknown): { status: number; code: string; messag
 
 const logger = new Logger('HttpError');
 
-/** Each app's storage healer, by its Fastify instance (tests run several apps in one process). */
-const healers = new WeakMap<object, StorageHealer>();
+/** What heals storage after a fault (`Journal.report`). */
+export interface StorageFaultReporter {
+  report(error: unknown): void;
+}
+
+/** Each app's fault reporter, by its Fastify instance (tests run several apps in one process). */
+const reporters = new WeakMap<object, StorageFaultReporter>();
 
 /**
  * Every storage fault that reaches a client (a failed read of a read model, of history, of
- * task records...) is reported to the app's healer: no read path is left that fails
- * without the database being reopened.
+ * task records...) is reported to the app's journal: no read path is left that fails
+ * without the storage being healed.
  */
-export function reportStorageFaultsTo(server: object, healer: StorageHealer): void {
-  healers.set(server, healer);
+export function reportStorageFaultsTo(server: object, reporter: StorageFaultReporter): void {
+  reporters.set(server, reporter);
 }
 
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   // Journal refusals were reported where they were made (and fail fast while it heals).
-  if (!(error instanceof JournalUnavailableError)) healers.get(request.server)?.report(error);
+  if (!(error instanceof JournalUnavailableError)) reporters.get(request.server)?.report(error);
   const { status, code, message } = classify(error);
   if (status >= 500 && status !== 503) logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   const { contentType, body } = errorFormatFor(request.url).render(status, code, message);

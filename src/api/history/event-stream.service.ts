@@ -4,7 +4,7 @@ import { Subscription } from 'rxjs';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { Envelope, Journal } from '../../journal/journal';
 import { EntityRef, encodeEntityId } from '../../journal/keys';
-import { StorageUnavailableError, storageFaultOf } from '../../journal/storage-healer';
+import { StorageUnavailableError, storageFaultOf } from '../../journal/storage-fault';
 import { ApiError } from '../errors/api-error';
 import { HistoryService, toWireEvent, wireEventBytes } from './history.service';
 import { SseSession } from './sse-session';
@@ -14,7 +14,7 @@ const HEARTBEAT_MS = 15_000;
 
 /**
  * `GET /cacheName/{cacheName}/events/stream`: the cache's events from `from` read from the
- * journal (paced by the client), then live ones from `journal.committed$`. Live events that
+ * journal (paced by the client), then live ones from `journal.follow()`. Live events that
  * arrive during catch-up wait in a buffer of the same bound as the socket queue.
  */
 @Injectable()
@@ -84,7 +84,7 @@ export class EventStreamService implements OnModuleDestroy {
 
     let live: Envelope[] | undefined = [];
     let liveBytes = 0;
-    subscription = this.journal.committed$.subscribe((envelopes) => {
+    subscription = this.journal.follow(this.journal.highestOffset).subscribe((envelopes) => {
       for (const envelope of envelopes) {
         if (!envelope.entityId.equals(entityId)) continue;
         if (live === undefined) {
@@ -114,7 +114,7 @@ export class EventStreamService implements OnModuleDestroy {
       for (const envelope of buffered) session.event(envelope.seq, toWireEvent(envelope.seq, envelope.offset, envelope.event));
     } catch (error) {
       // A storage fault: healed like any other, and its message (which may name server paths) stays in the log.
-      this.journal.healer.report(error);
+      this.journal.report(error);
       session.end('error', storageFaultOf(error) ? new StorageUnavailableError(error).message : (error as Error).message);
     }
   }

@@ -2,19 +2,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Principal } from '../../auth/principal';
 import { Clock } from '../../config/clock';
 import { APP_CONFIG, AppConfig } from '../../config/config';
-import { CacheEvent, CacheState, liveEntry, liveKeys } from '../../domain';
+import { CacheEvent, liveEntry, sortedLiveKeys } from '../../domain';
 import { EntityRegistry } from '../../entities/entity-registry';
-import { HistoryGoneError, PointInTime, ReplayLimitError, seqAtTime, stateAt } from '../../journal/history';
+import { HistoryGoneError, PointInTime, ReplayLimitError, stateAt } from '../../journal/history';
 import { Journal } from '../../journal/journal';
-import { EntityRef, MAX_SEQ, encodeEntityId, withSeq } from '../../journal/keys';
-import { Storage } from '../../journal/storage';
-import { EventOffsetsProjection } from '../../projections/event-offsets.projection';
-import { ProjectionRunner } from '../../projections/projection-runner';
+import { EntityRef, MAX_SEQ } from '../../journal/keys';
+import { SnapshotStore } from '../../journal/snapshot-store';
 import { asBuffer } from '../native/binary';
 import { ApiError } from '../errors/api-error';
 import { Point, PointQuery, parsePoint } from './point-in-time';
-
-export const EVENT_OFFSETS_RUNNER = Symbol('EVENT_OFFSETS_RUNNER');
 
 /** One event as the history API shows it. Values are base64 only here, at the JSON edge. */
 export interface WireEvent {
@@ -76,10 +72,8 @@ export class HistoryService {
   constructor(
     private readonly registry: EntityRegistry,
     private readonly journal: Journal,
-    private readonly storage: Storage,
+    private readonly snapshots: SnapshotStore,
     private readonly clock: Clock,
-    private readonly offsets: EventOffsetsProjection,
-    @Inject(EVENT_OFFSETS_RUNNER) private readonly offsetsRunner: ProjectionRunner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -103,14 +97,14 @@ export class HistoryService {
       if (point.seq > current) throw new ApiError(400, 'INVALID_REQUEST', `at: the cache's newest event is seq ${current}`);
       return point.seq;
     }
-    return gone(() => seqAtTime(this.journal, this.storage, encodeEntityId(ref), point.time, this.config.edge.pointInTimeMaxEvents));
+    return gone(() => this.journal.seqAtTime(ref, point.time, this.config.edge.pointInTimeMaxEvents));
   }
 
   async pointInTime(principal: Principal, cacheName: string, query: PointQuery): Promise<ResolvedPoint> {
     const ref = { org: principal.org, name: cacheName };
     const point = parsePoint(query);
     const seq = await this.resolve(ref, point);
-    const found = await gone(() => stateAt(this.journal, encodeEntityId(ref), seq, this.config.edge.pointInTimeMaxEvents));
+    const found = await gone(() => stateAt(this.journal, this.snapshots, ref, seq, this.config.edge.pointInTimeMaxEvents));
     const now = point.kind === 'time' ? point.time : (found.time ?? 0);
     return { ...found, now };
   }
@@ -132,7 +126,7 @@ export class HistoryService {
   async keysAt(principal: Principal, cacheName: string, query: PointQuery): Promise<{ cacheName: string; keys: string[] }> {
     const { state, now } = await this.pointInTime(principal, cacheName, query);
     if (state.status !== 'live') throw new ApiError(400, 'CACHE_NOT_FOUND', 'cache did not exist at that point');
-    return { cacheName, keys: sortedKeys(state, now) };
+    return { cacheName, keys: sortedLiveKeys(state, now) };
   }
 
   /**
@@ -140,14 +134,13 @@ export class HistoryService {
    * them (at least one, so `next` always advances), with their global offsets.
    */
   async page(ref: EntityRef, from: number, limit: number): Promise<EventPage> {
-    const entityId = encodeEntityId(ref);
     const entity = this.registry.entity(ref);
     if (!entity.isReady) await entity.ready;
     const records: Array<{ seq: number; event: CacheEvent }> = [];
     const maxBytes = this.config.edge.eventsPageMaxBytes;
     let bytes = 0;
     let hasMore = false;
-    for await (const record of this.journal.replay(entityId, Math.max(from, 1), MAX_SEQ)) {
+    for await (const record of this.journal.replay(ref, Math.max(from, 1), MAX_SEQ)) {
       const size = wireEventBytes(record.event);
       if (records.length === limit || (records.length > 0 && bytes + size > maxBytes)) {
         hasMore = true;
@@ -156,8 +149,8 @@ export class HistoryService {
       bytes += size;
       records.push(record);
     }
-    await this.offsetsRunner.waitFor(Math.min(entity.lastOffset, this.journal.highestOffset));
-    const offsets = await this.offsets.offsetsOf(records.map((r) => withSeq(entityId, r.seq)));
+    // Offsets are written in the events' own batch: known for every listed event.
+    const offsets = await this.journal.offsetsOf(ref, records.map((r) => r.seq));
     const events = records.map((r, i) => toWireEvent(r.seq, offsets[i], r.event));
     const next = records.length > 0 ? records[records.length - 1].seq + 1 : Math.max(from, 1);
     return { events, next, hasMore };
@@ -171,11 +164,6 @@ export function wireEventBytes(event: CacheEvent): number {
   if ('value' in event) bytes += 4 * Math.ceil(event.value.byteLength / 3);
   if ('description' in event) bytes += Buffer.byteLength(event.description);
   return bytes;
-}
-
-export function sortedKeys(state: CacheState, now: number): string[] {
-  // Byte order of the UTF-8 key, like the key-listing projection answers.
-  return [...liveKeys(state, now)].sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
 }
 
 async function gone<T>(read: () => Promise<T>): Promise<T> {

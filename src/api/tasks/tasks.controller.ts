@@ -7,7 +7,6 @@ import { Principal } from '../../auth/principal';
 import { parseRetention } from '../../config/config';
 import { Journal } from '../../journal/journal';
 import { lastEvent } from '../../journal/history';
-import { encodeEntityId } from '../../journal/keys';
 import { TaskRunner, TooManyTasksError } from '../../tasks/task-runner';
 import { TaskRecord, TaskRequest } from '../../tasks/task.store';
 import { CacheService, commandMeta } from '../cache.service';
@@ -55,7 +54,7 @@ export class TasksController {
   async list(@CurrentPrincipal() principal: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const rows = [];
     for (const { cacheName } of await this.caches.cacheNames(principal)) {
-      const last = await lastEvent(this.journal, encodeEntityId({ org: principal.org, name: cacheName }));
+      const last = await lastEvent(this.journal, { org: principal.org, name: cacheName });
       if (last === undefined) continue;
       rows.push({
         resource_title: cacheName,

@@ -1,8 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
-import { compactedThrough } from '../../journal/history';
-import { encodeEntityId } from '../../journal/keys';
 import { toNdjsonLine } from '../../journal/ndjson';
 import { CliIo, configFor, openOffline } from '../io';
 import { Progress } from '../progress';
@@ -18,16 +16,17 @@ export interface ExportOptions {
 /** Writes events as NDJSON in global order (all caches, one org, or one cache). */
 export async function exportCommand(options: ExportOptions, io: CliIo): Promise<number> {
   const config = configFor(io, options.dataDir);
-  const { storage, journal, close } = await openOffline(config.dataDir);
+  const backend = await openOffline(config.dataDir);
+  const { journal } = backend;
   const out: Writable = options.out ? createWriteStream(options.out, { flags: 'wx' }) : io.stdout;
   const progress = new Progress('export', journal.highestOffset, io.stderr);
   let events = 0;
   try {
     if (options.org !== undefined && options.cache !== undefined) {
-      const through = await compactedThrough(storage, encodeEntityId({ org: options.org, name: options.cache }));
+      const through = await journal.compactedThrough({ org: options.org, name: options.cache });
       if (through > 0) io.stderr.write(`warning: this cache was compacted through seq ${through}; an import of this export will refuse the gaps\n`);
     }
-    for await (const chunk of journal.readGlobal(0)) {
+    for await (const chunk of journal.read(0)) {
       for (const { ref, seq, offset, event } of chunk) {
         progress.update(offset);
         if (options.org !== undefined && ref.org !== options.org) continue;
@@ -42,7 +41,7 @@ export async function exportCommand(options: ExportOptions, io: CliIo): Promise<
       out.end();
       await once(out, 'close');
     }
-    await close();
+    await backend.close();
   }
   io.stderr.write(`exported ${events} events${options.out ? ` to ${options.out}` : ''}\n`);
   return 0;

@@ -2,7 +2,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { CacheEvent } from '../../domain';
-import { EntityRef, encodeEntityId } from '../../journal/keys';
+import { EntityRef } from '../../journal/keys';
 import { NdjsonError, fromNdjsonLine } from '../../journal/ndjson';
 import { CliError, CliIo, configFor, openOffline } from '../io';
 import { Progress } from '../progress';
@@ -62,17 +62,16 @@ export async function importCommand(options: ImportOptions, io: CliIo): Promise<
   }
   check.finish();
 
-  const { storage, journal, close } = await openOffline(config.dataDir);
+  const backend = await openOffline(config.dataDir);
+  const { journal } = backend;
   try {
-    for await (const _ of storage.journal.keys({ limit: 1 })) {
-      throw new CliError(`${config.dataDir} already holds a journal: import only into a fresh data directory`);
-    }
+    if (journal.highestOffset > 0) throw new CliError(`${config.dataDir} already holds a journal: import only into a fresh data directory`);
     const progress = new Progress('import', total, io.stderr);
-    let run: { ref: EntityRef; id: Buffer; firstSeq: number; events: CacheEvent[] } | undefined;
+    let run: { ref: EntityRef; firstSeq: number; events: CacheEvent[] } | undefined;
     let done = 0;
     const flush = async () => {
       if (run === undefined) return;
-      await journal.append(run.ref, run.id, run.firstSeq, run.events);
+      await journal.append(run.ref, run.firstSeq - 1, run.events);
       done += run.events.length;
       progress.update(done);
       run = undefined;
@@ -80,16 +79,15 @@ export async function importCommand(options: ImportOptions, io: CliIo): Promise<
     for await (const { text, lineNo } of lines(options.in)) {
       const { ref, seq, event } = fromNdjsonLine(text, lineNo);
       if (run !== undefined && (run.ref.org !== ref.org || run.ref.name !== ref.name || run.events.length >= RUN)) await flush();
-      if (run === undefined) run = { ref, id: encodeEntityId(ref), firstSeq: seq, events: [] };
+      if (run === undefined) run = { ref, firstSeq: seq, events: [] };
       run.events.push(event);
     }
     await flush();
     progress.finish();
-    await storage.db.put(Buffer.from('import-sync'), Buffer.from(String(done)), { sync: true } as never);
-    await storage.db.del(Buffer.from('import-sync'), { sync: true } as never);
+    await backend.syncToDisk();
     io.stderr.write(`imported ${done} events of ${expected.size} caches into ${config.dataDir}\n`);
   } finally {
-    await close();
+    await backend.close();
   }
   return 0;
 }

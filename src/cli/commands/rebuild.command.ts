@@ -1,7 +1,3 @@
-import { CacheNamesProjection } from '../../projections/cache-names.projection';
-import { EventOffsetsProjection } from '../../projections/event-offsets.projection';
-import { KeyListingProjection } from '../../projections/key-listing.projection';
-import { ProjectionRunner } from '../../projections/projection-runner';
 import { CliIo, configFor, openOffline, write } from '../io';
 
 export interface RebuildOptions {
@@ -9,24 +5,20 @@ export interface RebuildOptions {
 }
 
 /**
- * Rebuilds every read model (key listing, cache names, event offsets) from the whole
- * journal. An operator's action, offline: the server is stopped, so no reader sees a read
- * model while it is empty or partial. A tenant's `rebuild` task only rebuilds its own
- * cache's rows.
+ * Rebuilds every inline read model (key listing, cache names, org byte totals, expiry
+ * index, event offsets) from the whole journal, and clears the runner projections' rows and
+ * offsets so they rebuild on the next start. An operator's action, offline: the server is
+ * stopped, so no reader sees a read model while it is empty or partial. A tenant's
+ * `rebuild` task only repairs its own cache's rows.
  */
 export async function rebuildCommand(options: RebuildOptions, io: CliIo): Promise<number> {
   const config = configFor(io, options.dataDir);
-  const { storage, journal, close } = await openOffline(config.dataDir);
+  const backend = await openOffline(config.dataDir);
   try {
-    for (const projection of [new KeyListingProjection(storage), new CacheNamesProjection(storage), new EventOffsetsProjection(storage)]) {
-      const runner = new ProjectionRunner(storage, journal, projection);
-      await runner.start();
-      await runner.rebuild();
-      runner.stop();
-      await write(io.stdout, `rebuilt ${projection.name} through offset ${runner.appliedOffset}\n`);
-    }
+    await backend.rebuildReadModels();
+    await write(io.stdout, `rebuilt key-listing, cache-names, org-bytes, expiry-index and event-offsets through offset ${backend.journal.highestOffset}\n`);
     return 0;
   } finally {
-    await close();
+    await backend.close();
   }
 }

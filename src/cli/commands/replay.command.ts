@@ -1,7 +1,6 @@
 import { parseSeqOrTime } from '../../api/history/point-in-time';
 import { ApiError } from '../../api/errors/api-error';
-import { HistoryGoneError, seqAtTime, stateAt } from '../../journal/history';
-import { encodeEntityId } from '../../journal/keys';
+import { HistoryGoneError, stateAt } from '../../journal/history';
 import { CliError, CliIo, configFor, openOffline, write } from '../io';
 
 export interface ReplayOptions {
@@ -22,14 +21,15 @@ export async function replayCommand(options: ReplayOptions, io: CliIo): Promise<
     throw error;
   }
   const config = configFor(io, options.dataDir);
-  const { storage, journal, close } = await openOffline(config.dataDir);
+  const backend = await openOffline(config.dataDir);
+  const { journal, snapshots } = backend;
   try {
-    const entityId = encodeEntityId({ org: options.org, name: options.cache });
-    const highest = await journal.highestSeq(entityId);
+    const ref = { org: options.org, name: options.cache };
+    const highest = await journal.highestSeq(ref);
     if (highest === 0) throw new CliError(`no events for cache ${JSON.stringify(options.cache)} of org ${JSON.stringify(options.org)}`);
-    const seq = point === undefined ? highest : point.kind === 'seq' ? point.seq : await seqAtTime(journal, storage, entityId, point.time);
+    const seq = point === undefined ? highest : point.kind === 'seq' ? point.seq : await journal.seqAtTime(ref, point.time);
     if (seq > highest) throw new CliError(`--to: the cache's newest event is seq ${highest}`);
-    const { state, time } = await stateAt(journal, entityId, seq);
+    const { state, time } = await stateAt(journal, snapshots, ref, seq);
     const entries = [...state.entries.entries()].map(([key, entry]) => ({
       key,
       value: Buffer.from(entry.value.buffer, entry.value.byteOffset, entry.value.byteLength).toString('base64'),
@@ -52,6 +52,6 @@ export async function replayCommand(options: ReplayOptions, io: CliIo): Promise<
     if (error instanceof HistoryGoneError) throw new CliError(error.message);
     throw error;
   } finally {
-    await close();
+    await backend.close();
   }
 }

@@ -10,14 +10,23 @@ export const DATA_FORMAT = '2';
 
 const BINARY = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const;
 
-/** One LevelDB under DATA_DIR, split into key spaces (sublevels). */
+/** One LevelDB under DATA_DIR, split into key spaces (sublevels). Only `src/journal/leveldb/` uses it. */
 export class Storage {
   readonly db: Level<Bytes, Bytes>;
   readonly journal: Sublevel;
   readonly global: Sublevel;
   readonly snapshots: Sublevel;
+  /** Chunks of large snapshots (see snapshot-chunks.ts). */
+  readonly snapshotChunks: Sublevel;
   readonly projections: Sublevel;
   readonly offsets: Sublevel;
+  /** The global offset of every event by its journal key, written in the events' own batch. */
+  readonly eventOffsets: Sublevel;
+  /** Inline read models, written in the events' own batch: key rows, cache names, org byte totals, expiry index. */
+  readonly listing: Sublevel;
+  readonly names: Sublevel;
+  readonly orgBytes: Sublevel;
+  readonly expiry: Sublevel;
   readonly tasks: Sublevel;
   readonly meta: Sublevel;
   /** Every key space made, nested ones included: a reopened database does not reopen them. */
@@ -38,8 +47,14 @@ export class Storage {
     this.journal = space('journal');
     this.global = space('global');
     this.snapshots = space('snapshots');
+    this.snapshotChunks = space('snapshot-chunks');
     this.projections = space('projections');
     this.offsets = space('offsets');
+    this.eventOffsets = space('event-offsets');
+    this.listing = space('listing');
+    this.names = space('names');
+    this.orgBytes = space('org-bytes');
+    this.expiry = space('expiry');
     this.tasks = space('tasks');
     this.meta = space('meta');
   }
@@ -91,6 +106,12 @@ export class Storage {
   async close(): Promise<void> {
     this.closedForGood = true;
     await this.healer.stop(); // a reopen under way must not outlive the close
-    if (this.db.status === 'open') await this.db.close();
+    if (this.db.status !== 'open') return;
+    // LevelDB replays its write-ahead log on open, and a clean shutdown's snapshots of large
+    // caches sit in it (1M keys: ~130 MB, ~0.7 s of the next start). Compacting a one-key
+    // range flushes the memtable to a table first, so the next open has no log to replay.
+    const formatKey = Buffer.from(`${this.meta.prefix}format`, 'utf8');
+    await (this.db as unknown as { compactRange(start: Buffer, end: Buffer): Promise<void> }).compactRange(formatKey, formatKey).catch(() => undefined);
+    await this.db.close();
   }
 }
