@@ -52,6 +52,13 @@ export interface EntityContext {
   readonly snapshotBytes?: number;
   /** Live caches per org (MAX_CACHES_PER_ORG); absent: no limit. */
   readonly caches?: OrgCaches;
+  /** Told of recoveries and snapshots (the metrics). */
+  readonly observer?: EntityObserver;
+}
+
+export interface EntityObserver {
+  recovered(seconds: number): void;
+  snapshotWritten(): void;
 }
 
 export class SequenceGapError extends Error {
@@ -173,6 +180,7 @@ export class CacheEntity {
   private async recover(): Promise<void> {
     try {
       await this.after;
+      const startedAt = performance.now();
       await this.ctx.quota.load(this.ref.org);
       const snapshot = await this.ctx.snapshots.load(this.ref);
       // Committed entries live in a CompactEntryMap (values copied into slabs, no object per key).
@@ -200,6 +208,7 @@ export class CacheEntity {
         }
       }
       this.actor.send({ type: 'RECOVERED' });
+      this.ctx.observer?.recovered((performance.now() - startedAt) / 1000);
       if (this.mailbox.length > 0) void this.drain();
     } catch (error) {
       this.logger.error(`recovery of ${JSON.stringify(this.ref)} failed: ${(error as Error).message}`);
@@ -356,6 +365,7 @@ export class CacheEntity {
       .then(() => {
         this.snapshotSeq = seq;
         this.bytesSinceSnapshot -= covered;
+        this.ctx.observer?.snapshotWritten();
       })
       .catch((error) => {
         this.usedSinceSnapshot = true; // the order is still only in memory

@@ -52,7 +52,7 @@ export const DESCRIBED_ROUTES: Readonly<Record<string, RouteContract>> = {
     public: true,
     security: [{ metricsToken: [] }],
     responses: {
-      200: { description: 'metrics', contentType: 'text/plain', schema: z.string(), example: '# HELP http_requests_total Requests by route and status\n# TYPE http_requests_total counter\n' },
+      200: { description: 'metrics', contentType: 'text/plain', schema: z.string(), example: '# HELP cachelog_http_requests_total HTTP requests answered, by method, route pattern and status\n# TYPE cachelog_http_requests_total counter\n' },
       401: { description: 'no METRICS_TOKEN given, or a wrong one' },
       404: { description: 'metrics are off (no METRICS_TOKEN configured)' },
     },
