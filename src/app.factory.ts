@@ -1,6 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { FastifyReply, FastifyRequest, LogController } from 'fastify';
 import { Server } from 'node:http';
 import { AppModule } from './app.module';
 import { limitConnections } from './api/edge/connection-limits';
@@ -10,11 +10,18 @@ import { reportStorageFaultsTo, sendError } from './api/errors/http-error.filter
 import { NativeFastRoutes } from './api/native/fast-routes';
 import { AppConfig } from './config/config';
 import { Clock } from './config/clock';
+import { NestLogLevel, PinoNestLogger, createLogger, requestId } from './ops/logging';
+import { Metrics } from './ops/metrics';
+import { observeRequests } from './ops/request-observer';
+import type { DestinationStream } from 'pino';
 import { Journal } from './journal/journal';
 
 export interface CreateAppOptions {
   readonly clock?: Clock;
-  readonly logger?: false | Array<'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal'>;
+  /** Nest-style levels to log (tests pass `['error']` to stay quiet); default: LOG_LEVEL. */
+  readonly logger?: false | NestLogLevel[];
+  /** Where log lines go instead of stdout (a test reads them). */
+  readonly logDestination?: DestinationStream;
 }
 
 /** How often Node checks the request and headers timeouts (its default, 30 s, would let a trickled body live that long past them). */
@@ -27,10 +34,14 @@ const MAX_HEADER_BYTES = 32 * 1024;
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const edge = config.edge;
   const serverOptions = { maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: edge.headersTimeoutMs, connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_MS, edge.headersTimeoutMs) };
+  const log = createLogger(config, { levels: options.logger, destination: options.logDestination });
   const adapter = new FastifyAdapter({
     // Each route's own limit applies (see api/edge/body-limits.ts); this is the largest.
     bodyLimit: Math.max(edge.maxValueJsonBytes, edge.maxBatchBodyBytes),
-    logger: false,
+    // One pino logger for Fastify and Nest; requests are logged once, after the response (observeRequests).
+    loggerInstance: log,
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: requestId,
     // A key is up to 1024 code points; percent-encoded, each takes at most 12 characters.
     routerOptions: { maxParamLength: MAX_ENCODED_KEY, ignoreTrailingSlash: true },
     // Server timeouts: an idle socket, a slow request and an idle keep-alive connection end.
@@ -46,10 +57,11 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     },
   } as ConstructorParameters<typeof FastifyAdapter>[0]);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.clock), adapter, {
-    logger: options.logger ?? ['log', 'error', 'warn', 'fatal'],
+    logger: new PinoNestLogger(log),
     bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
+  observeRequests(fastify, app.get(Metrics), log.isLevelEnabled('info'));
   reportStorageFaultsTo(fastify, app.get(Journal));
   const server = app.getHttpServer() as Server;
   server.headersTimeout = edge.headersTimeoutMs;

@@ -4,6 +4,7 @@ import { EntityRegistry } from './entities/entity-registry';
 import { ExpirySweeper } from './entities/expiry-sweeper';
 import { JournalBackend } from './journal/journal-backend';
 import { ProjectionRunners } from './projections/projections.module';
+import { Readiness } from './ops/readiness';
 import { ProjectionRunner } from './projections/projection-runner';
 import { TaskRunner } from './tasks/task-runner';
 
@@ -30,6 +31,7 @@ export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly tasks: TaskRunner,
     private readonly projections: ProjectionRunners,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly readiness: Readiness,
   ) {}
 
   private get runners(): readonly ProjectionRunner[] {
@@ -58,6 +60,7 @@ export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     // byte totals, due expiries) is in the journal's inline read models.
     this.expiries.start();
     await this.tasks.start();
+    this.readiness.markReady();
     this.logger.log(`journal open at offset ${this.backend.journal.highestOffset} in ${Date.now() - started} ms (${this.backend.name}); caches recover on first use`);
   }
 

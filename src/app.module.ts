@@ -7,6 +7,7 @@ import { Clock } from './config/clock';
 import { ConfigModule } from './config/config.module';
 import { EntitiesModule } from './entities/entities.module';
 import { JournalModule } from './journal/journal.module';
+import { OpsModule } from './ops/ops.module';
 import { ProjectionsModule } from './projections/projections.module';
 
 @Module({})
@@ -14,7 +15,7 @@ export class AppModule {
   static forRoot(config: AppConfig, clock?: Clock): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, clock), JournalModule, ProjectionsModule, EntitiesModule, AuthModule, ApiModule],
+      imports: [ConfigModule.forRoot(config, clock), OpsModule, JournalModule, ProjectionsModule, EntitiesModule, AuthModule, ApiModule],
       providers: [AppLifecycle],
     };
   }

@@ -4,6 +4,7 @@ import { createApp } from './app.factory';
 import { AuthService, JWT_KEYS } from './auth/auth.service';
 import { JwtKeys } from './auth/jwt-keys';
 import { ConfigError, loadConfig } from './config/config';
+import { prettyLogs } from './ops/logging';
 
 async function main(): Promise<void> {
   let config;
@@ -41,10 +42,16 @@ async function main(): Promise<void> {
   logger.log(`listening on ${scheme}://${config.host}:${port} with data in ${config.dataDir}`);
   const keys = app.get<JwtKeys>(JWT_KEYS);
   if (keys.secretFile) {
-    const token = app.get(AuthService).sign({ org: 'dev', name: 'dev' });
     logger.log(`no JWT_SECRET or JWT_PUBLIC_KEY set: using the secret in ${keys.secretFile}${keys.generated ? ' (created now)' : ''}`);
-    logger.log(`a token for org "dev": ${token}`);
-    logger.log(`try: curl -H "Authorization: Bearer ${token}" ${scheme}://${config.host}:${port}/cacheName/list`);
+    // Tokens stay out of logs a collector keeps: the ready-made dev token is shown on a terminal only.
+    if (prettyLogs(config)) {
+      const token = app.get(AuthService).sign({ org: 'dev', name: 'dev' });
+      logger.log(`a token for org "dev": ${token}`);
+      logger.log(`try: curl -H "Authorization: Bearer ${token}" ${scheme}://${config.host}:${port}/cacheName/list`);
+      logger.log(`or open ${scheme}://${config.host}:${port}/console and paste it`);
+    } else {
+      logger.log('mint a token with: npm run token -- --org dev --name dev');
+    }
   }
 }
 

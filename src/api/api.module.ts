@@ -1,6 +1,8 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { CacheService } from './cache.service';
+import { RouteCatalog } from './contract/route-catalog';
+import { DocsRoutes } from './openapi/docs.routes';
 import { HttpEdge } from './edge/http-edge';
 import { HttpErrorFilter } from './errors/http-error.filter';
 import { HistoryModule } from './history/history.module';
@@ -13,7 +15,7 @@ import { TasksApiModule } from './tasks/tasks-api.module';
 @Global()
 @Module({
   imports: [TasksApiModule, NativeApiModule, IronCacheApiModule, MomentoApiModule, HistoryModule],
-  providers: [CacheService, HttpEdge, MethodNotAllowed, { provide: APP_FILTER, useClass: HttpErrorFilter }],
-  exports: [CacheService, HttpEdge],
+  providers: [CacheService, HttpEdge, RouteCatalog, DocsRoutes, MethodNotAllowed, { provide: APP_FILTER, useClass: HttpErrorFilter }],
+  exports: [CacheService, HttpEdge, RouteCatalog],
 })
 export class ApiModule {}

@@ -23,6 +23,7 @@ const DOMAIN_STATUS: Record<DomainError['code'], number> = {
   NUMBER_OUT_OF_RANGE: 400,
   EMPTY_VALUE_REJECTED: 400,
   CACHE_LIMIT_REACHED: 409,
+  TOO_MANY_EVENTS: 409,
 };
 
 /**

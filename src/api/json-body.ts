@@ -1,7 +1,9 @@
+import { ironCacheJsonParser } from './ironcache/ironcache-json';
+
 /**
  * How a JSON request body is parsed, chosen by path like the error formats: `JSON.parse`
- * (fast, native) unless an API family registers its own. IronCache does, so that numbers
- * keep their exact text (see `ironcache-json.ts`).
+ * (fast, native) unless the path belongs to a family with its own parser. IronCache has
+ * one, so that numbers keep their exact text (see `ironcache-json.ts`).
  */
 export interface JsonBodyParser {
   readonly family: string;
@@ -9,7 +11,8 @@ export interface JsonBodyParser {
   parse(text: string): unknown;
 }
 
-export const JSON_BODY_PARSERS: JsonBodyParser[] = [];
+/** A fixed list, tried in order. */
+const JSON_BODY_PARSERS: readonly JsonBodyParser[] = [ironCacheJsonParser];
 
 export function parseJsonBody(path: string, text: string): unknown {
   for (const parser of JSON_BODY_PARSERS) if (parser.matches(path)) return parser.parse(text);

@@ -1,8 +1,9 @@
 import { Global, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { AuthService, JWT_KEYS } from './auth.service';
-import { BearerAuthGuard } from './bearer-auth.guard';
+import { TokenAuthGuard } from './token-auth.guard';
 import { RateLimiter } from './rate-limiter';
 import { resolveJwtKeys } from './jwt-keys';
 
@@ -12,9 +13,9 @@ import { resolveJwtKeys } from './jwt-keys';
   providers: [
     { provide: JWT_KEYS, useFactory: (config: AppConfig) => resolveJwtKeys(config), inject: [APP_CONFIG] },
     AuthService,
-    BearerAuthGuard,
+    { provide: APP_GUARD, useClass: TokenAuthGuard },
     RateLimiter,
   ],
-  exports: [AuthService, BearerAuthGuard, JWT_KEYS, RateLimiter],
+  exports: [AuthService, JWT_KEYS, RateLimiter],
 })
 export class AuthModule {}

@@ -69,10 +69,17 @@ const schema = z.object({
     .enum(['true', 'false'], { message: 'REPAIR must be "true" or "false"' })
     .default('false')
     .transform((v) => v === 'true'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent' })
+    .default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty'], { message: 'LOG_FORMAT must be "auto", "json" or "pretty"' }).default('auto'),
+  METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional()),
+  SHUTDOWN_GRACE_SECONDS: wholeNumber('SHUTDOWN_GRACE_SECONDS', 0, 0).pipe(z.number().max(300, 'SHUTDOWN_GRACE_SECONDS must be at most 300')),
   // The HTTP edge (docs/security.md): what one request, client or connection may cost.
   MAX_CONTROL_BODY_BYTES: wholeNumber('MAX_CONTROL_BODY_BYTES', 64 * 1024, 1),
   MAX_BATCH_BODY_BYTES: wholeNumber('MAX_BATCH_BODY_BYTES', 0, 0),
   MAX_BATCH_ELEMENTS: wholeNumber('MAX_BATCH_ELEMENTS', 10_000, 1),
+  MAX_EVENTS_PER_COMMAND: wholeNumber('MAX_EVENTS_PER_COMMAND', 50_000, 1),
   MAX_JSON_DEPTH: wholeNumber('MAX_JSON_DEPTH', 16, 2),
   MAX_RESPONSE_BYTES: wholeNumber('MAX_RESPONSE_BYTES', 32 * MiB, 1024),
   EVENTS_PAGE_MAX_BYTES: wholeNumber('EVENTS_PAGE_MAX_BYTES', 8 * MiB, 1),
@@ -96,6 +103,8 @@ export interface EdgeLimits {
   /** JSON body of `POST|DELETE /batch` and `POST /batch/get`. */
   readonly maxBatchBodyBytes: number;
   readonly maxBatchElements: number;
+  /** Events one command may append (a capacity cut's evictions, a restore's sets): one write, one pause of the event loop. */
+  readonly maxEventsPerCommand: number;
   /** Arrays and objects nested deeper than this are refused before JSON.parse. */
   readonly maxJsonDepth: number;
   /** A response that carries many values or names (batch get, key and name listings). */
@@ -156,6 +165,14 @@ export interface AppConfig {
   readonly historyStreamBuffer?: number;
   /** REPAIR=true (or `--repair`): truncate a damaged journal to its last good record on start. */
   readonly repair?: boolean;
+  /** Least severe log level written (LOG_LEVEL, default `info`: one line per request). */
+  readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `json` lines for collectors, `pretty` for people; `auto`: pretty on a terminal, else JSON. */
+  readonly logFormat?: 'auto' | 'json' | 'pretty';
+  /** Bearer token that `/metrics` requires; unset: `/metrics` is off (404). */
+  readonly metricsToken?: string;
+  /** On SIGTERM, answer 503 on /health/ready this long before closing the listener. */
+  readonly shutdownGraceMs?: number;
   /** Live caches an org may have (MAX_CACHES_PER_ORG); creating one more is refused. */
   readonly maxCachesPerOrg: number;
   /** Tasks of an org that may wait or run at once (MAX_PENDING_TASKS_PER_ORG); 429 beyond. */
@@ -204,6 +221,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     retention: e.JOURNAL_RETENTION,
     historyStreamBuffer: e.HISTORY_STREAM_BUFFER,
     repair: e.REPAIR,
+    logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+    metricsToken: e.METRICS_TOKEN,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
     maxCachesPerOrg: e.MAX_CACHES_PER_ORG,
     maxPendingTasksPerOrg: e.MAX_PENDING_TASKS_PER_ORG,
     maxExportBytesPerOrg: e.MAX_EXPORT_BYTES_PER_ORG,
@@ -228,6 +249,7 @@ function loadEdgeLimits(e: z.infer<typeof schema>): EdgeLimits {
     maxValueJsonBytes,
     maxBatchBodyBytes: e.MAX_BATCH_BODY_BYTES || maxValueJsonBytes,
     maxBatchElements: e.MAX_BATCH_ELEMENTS,
+    maxEventsPerCommand: e.MAX_EVENTS_PER_COMMAND,
     maxJsonDepth: e.MAX_JSON_DEPTH,
     maxResponseBytes: e.MAX_RESPONSE_BYTES,
     eventsPageMaxBytes: e.EVENTS_PAGE_MAX_BYTES,

@@ -2,6 +2,12 @@ import { EntryMap } from './entry-map';
 import type { Entry } from './state';
 
 const SLAB_BYTES = 1 << 20;
+/**
+ * A cache's first slab; each next one doubles up to SLAB_BYTES. One slab of SLAB_BYTES per
+ * cache made an org's 10,000 one-key caches hold 10 GB of buffers (mostly untouched, but
+ * counted by the GC, whose pauses then stalled every org for seconds).
+ */
+const FIRST_SLAB_BYTES = 4 * 1024;
 /** Values larger than this get their own buffer instead of a place in a slab. */
 const LARGE_VALUE = 64 * 1024;
 const NO_SLAB = -1;
@@ -250,8 +256,10 @@ export class CompactEntryMap implements EntryMap<Entry> {
 
   /** The slab with room for `length` more bytes at `position` (a new one if needed). */
   private reserve(length: number): number {
-    if (this.slabs.length === 0 || this.position + length > SLAB_BYTES) {
-      this.slabs.push(Buffer.allocUnsafeSlow(SLAB_BYTES));
+    const last = this.slabs.length - 1;
+    if (last < 0 || this.position + length > this.slabs[last].length) {
+      const size = Math.min(SLAB_BYTES, Math.max(FIRST_SLAB_BYTES, length, last < 0 ? 0 : 2 * this.slabs[last].length));
+      this.slabs.push(Buffer.allocUnsafeSlow(size));
       this.position = 0;
     }
     return this.slabs.length - 1;

@@ -11,6 +11,8 @@ export type Decision =
   | { readonly ok: false; readonly error: DomainError };
 
 const accept = (...events: CacheEvent[]): Decision => ({ ok: true, events });
+/** For lists as long as a cache (evictions, restores): spreading them into a call overflows the stack. */
+const acceptAll = (events: CacheEvent[]): Decision => ({ ok: true, events });
 const reject = (error: DomainError): Decision => ({ ok: false, error });
 
 const cacheNotFound = (): Decision => reject(domainError('CACHE_NOT_FOUND', 'cache does not exist'));
@@ -64,7 +66,7 @@ export function decide(state: CacheState, command: CacheCommand, now: number): D
         return reject(domainError('QUOTA_EXCEEDED', 'the organisation has reached its byte quota'));
       }
       const effectiveTtl = ttl === 0 ? state.settings.ttlSeconds : ttl;
-      return accept(...store(state, meta, command.key, command.value, effectiveTtl === 0 ? 0 : now + effectiveTtl * 1000));
+      return acceptAll(store(state, meta, command.key, command.value, effectiveTtl === 0 ? 0 : now + effectiveTtl * 1000));
     }
 
     case 'Increment': {
@@ -90,7 +92,7 @@ export function decide(state: CacheState, command: CacheCommand, now: number): D
       }
       const ttl = state.settings.ttlSeconds;
       const expiresAt = current !== undefined ? current.expiresAt : ttl === 0 ? 0 : now + ttl * 1000;
-      return accept(...store(state, meta, command.key, value, expiresAt));
+      return acceptAll(store(state, meta, command.key, value, expiresAt));
     }
 
     case 'ChangeSettings': {
@@ -105,7 +107,7 @@ export function decide(state: CacheState, command: CacheCommand, now: number): D
         cacheNullValue: changes.cacheNullValue ?? state.settings.cacheNullValue,
       };
       if (sameSettings(next, state.settings)) return accept();
-      return accept({ ...meta, type: 'SettingsChanged', ...next }, ...evictions(state, meta, 0, next.capacity));
+      return acceptAll([{ ...meta, type: 'SettingsChanged', ...next }, ...evictions(state, meta, 0, next.capacity)]);
     }
 
     case 'DeleteKey':
@@ -129,7 +131,7 @@ export function decide(state: CacheState, command: CacheCommand, now: number): D
       if (command.quotaRemaining !== undefined && growth > command.quotaRemaining) {
         return reject(domainError('QUOTA_EXCEEDED', `the restore would add ${growth} bytes; the organisation has ${command.quotaRemaining} left of its byte quota`));
       }
-      return accept(...decideRestore(state, command.target, meta, now));
+      return acceptAll(decideRestore(state, command.target, meta, now));
     }
 
     default:
@@ -139,9 +141,8 @@ export function decide(state: CacheState, command: CacheCommand, now: number): D
 
 /** Created if the cache is not live, evictions to make room for a new key, then the Set. */
 function store(state: CacheState, meta: EventMeta, key: string, value: Uint8Array, expiresAt: number): CacheEvent[] {
-  const events: CacheEvent[] = [];
-  if (state.status !== 'live') events.push({ ...meta, type: 'Created', description: '' });
-  events.push(...evictions(state, meta, state.entries.has(key) ? 0 : 1, state.settings.capacity));
+  const events = evictions(state, meta, state.entries.has(key) ? 0 : 1, state.settings.capacity);
+  if (state.status !== 'live') events.unshift({ ...meta, type: 'Created', description: '' });
   events.push({ ...meta, type: 'Set', key, value, expiresAt });
   return events;
 }

@@ -11,7 +11,9 @@ export type DomainErrorCode =
   | 'NUMBER_OUT_OF_RANGE'
   | 'EMPTY_VALUE_REJECTED'
   /** The org has MAX_CACHES_PER_ORG live caches: creating one more is refused (the shell's limit). */
-  | 'CACHE_LIMIT_REACHED';
+  | 'CACHE_LIMIT_REACHED'
+  /** The command would append more than MAX_EVENTS_PER_COMMAND events (the shell's limit). */
+  | 'TOO_MANY_EVENTS';
 
 export interface DomainError {
   readonly code: DomainErrorCode;

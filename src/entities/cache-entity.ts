@@ -10,9 +10,20 @@ import { ExpiryScheduler } from './expiry-scheduler';
 import { OrgCaches } from './org-caches';
 import { OrgQuota } from './org-quota';
 
+/**
+ * A command group that failed inside the entity for a reason that is neither a domain rejection
+ * nor a journal fault (a bug, a resource exhausted): its askers get this, the process goes on.
+ */
+export class CommandFailedError extends Error {
+  readonly code = 'COMMAND_FAILED';
+  constructor(readonly cause: unknown) {
+    super('the command could not be carried out; nothing was changed');
+  }
+}
+
 export type Reply =
   | { readonly ok: true; readonly envelopes: readonly Envelope[] }
-  | { readonly ok: false; readonly error: DomainError | JournalUnavailableError };
+  | { readonly ok: false; readonly error: DomainError | JournalUnavailableError | CommandFailedError };
 
 export interface AskOptions {
   /** The org's byte quota for this request (by the token's service level); undefined: none. */
@@ -32,10 +43,22 @@ export interface EntityContext {
   readonly quota: OrgQuota;
   readonly now: () => number;
   readonly snapshotEvery: number;
+  /**
+   * Events one command may decide (MAX_EVENTS_PER_COMMAND); absent: no limit. One command is one
+   * synchronous decide, encode and apply, so its size is how long every other org waits.
+   */
+  readonly maxEventsPerCommand?: number;
   /** Snapshot once this many bytes were journaled since the last one (SNAPSHOT_BYTES); see maybeSnapshot. */
   readonly snapshotBytes?: number;
   /** Live caches per org (MAX_CACHES_PER_ORG); absent: no limit. */
   readonly caches?: OrgCaches;
+  /** Told of recoveries and snapshots (the metrics). */
+  readonly observer?: EntityObserver;
+}
+
+export interface EntityObserver {
+  recovered(seconds: number): void;
+  snapshotWritten(): void;
 }
 
 export class SequenceGapError extends Error {
@@ -157,6 +180,7 @@ export class CacheEntity {
   private async recover(): Promise<void> {
     try {
       await this.after;
+      const startedAt = performance.now();
       await this.ctx.quota.load(this.ref.org);
       const snapshot = await this.ctx.snapshots.load(this.ref);
       // Committed entries live in a CompactEntryMap (values copied into slabs, no object per key).
@@ -184,6 +208,7 @@ export class CacheEntity {
         }
       }
       this.actor.send({ type: 'RECOVERED' });
+      this.ctx.observer?.recovered((performance.now() - startedAt) / 1000);
       if (this.mailbox.length > 0) void this.drain();
     } catch (error) {
       this.logger.error(`recovery of ${JSON.stringify(this.ref)} failed: ${(error as Error).message}`);
@@ -201,7 +226,16 @@ export class CacheEntity {
     this.draining = true;
     while (this.mailbox.length > 0) {
       const group = this.mailbox.length <= MAX_BATCH ? this.mailbox.splice(0) : this.mailbox.splice(0, MAX_BATCH);
-      await this.process(group);
+      try {
+        await this.process(group);
+      } catch (error) {
+        // A fault inside a command (a bug, a resource exhausted) fails its group, never the
+        // process: `drain` runs unawaited, so an escaping error would be an unhandled rejection
+        // and would leave this mailbox wedged. The committed state was not touched (see process).
+        this.logger.error(`a command group of ${JSON.stringify(this.ref)} failed: ${(error as Error).stack ?? error}`);
+        const failure: Reply = { ok: false, error: new CommandFailedError(error) };
+        for (const ask of group) ask.resolve(failure);
+      }
     }
     this.draining = false;
     for (const resolve of this.drained.splice(0)) resolve();
@@ -228,6 +262,7 @@ export class CacheEntity {
     const events: CacheEvent[] = [];
     let reserved = 0;
 
+    try {
     for (const ask of group) {
       let command = ask.command;
       const limit = ask.options?.quotaLimit;
@@ -237,6 +272,12 @@ export class CacheEntity {
       const decision = decide(draft, command, now);
       if (!decision.ok) {
         replies.push({ ask, error: decision.error, from: 0, count: 0 });
+        continue;
+      }
+      const maxEvents = this.ctx.maxEventsPerCommand;
+      if (maxEvents !== undefined && decision.events.length > maxEvents) {
+        const message = `${command.type} would append ${decision.events.length} events; MAX_EVENTS_PER_COMMAND is ${maxEvents} (flush, or change the cache in smaller steps)`;
+        replies.push({ ask, error: domainError('TOO_MANY_EVENTS', message), from: 0, count: 0 });
         continue;
       }
       const wasLive = draft.status === 'live';
@@ -256,7 +297,13 @@ export class CacheEntity {
         reserved += delta;
       }
       replies.push({ ask, from: events.length, count: decision.events.length });
-      events.push(...decision.events);
+      for (const event of decision.events) events.push(event);
+    }
+    } catch (error) {
+      // Only the draft was changed: give back what it reserved, and let drain fail the group.
+      this.ctx.quota.release(org, reserved);
+      caches?.release(org, slotsTaken);
+      throw error;
     }
 
     let envelopes: Envelope[] = [];
@@ -318,6 +365,7 @@ export class CacheEntity {
       .then(() => {
         this.snapshotSeq = seq;
         this.bytesSinceSnapshot -= covered;
+        this.ctx.observer?.snapshotWritten();
       })
       .catch((error) => {
         this.usedSinceSnapshot = true; // the order is still only in memory

@@ -4,6 +4,7 @@ import { Clock } from '../config/clock';
 import { InlineReadModels } from '../journal/inline-read-models';
 import { Journal } from '../journal/journal';
 import { SnapshotStore } from '../journal/snapshot-store';
+import { Metrics } from '../ops/metrics';
 import { EntityRegistry } from './entity-registry';
 import { ExpiryScheduler } from './expiry-scheduler';
 import { ExpirySweeper } from './expiry-sweeper';
@@ -27,16 +28,30 @@ import { OrgQuota } from './org-quota';
     },
     {
       provide: EntityRegistry,
-      useFactory: (journal: Journal, snapshots: SnapshotStore, clock: Clock, quota: OrgQuota, config: AppConfig, caches: OrgCaches) => {
+      useFactory: (journal: Journal, snapshots: SnapshotStore, clock: Clock, quota: OrgQuota, config: AppConfig, caches: OrgCaches, metrics: Metrics) => {
         const now = () => clock.now();
         let registry: EntityRegistry | undefined;
         const scheduler = new ExpiryScheduler(now, (ref, key) => {
           void registry?.ask(ref, { type: 'ExpireKey', key, by: 'system' });
         });
-        registry = new EntityRegistry({ journal, snapshots, scheduler, quota, caches, now, snapshotEvery: config.snapshotEvery, snapshotBytes: config.snapshotBytes }, { idleMs: config.entityIdleMs });
+        registry = new EntityRegistry(
+          {
+            journal,
+            snapshots,
+            scheduler,
+            quota,
+            caches,
+            now,
+            snapshotEvery: config.snapshotEvery,
+            snapshotBytes: config.snapshotBytes,
+            maxEventsPerCommand: config.edge.maxEventsPerCommand,
+            observer: metrics.entityObserver,
+          },
+          { idleMs: config.entityIdleMs },
+        );
         return registry;
       },
-      inject: [Journal, SnapshotStore, Clock, OrgQuota, APP_CONFIG, OrgCaches],
+      inject: [Journal, SnapshotStore, Clock, OrgQuota, APP_CONFIG, OrgCaches, Metrics],
     },
   ],
   exports: [EntityRegistry, OrgQuota, OrgCaches, ExpirySweeper],

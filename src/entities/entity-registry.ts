@@ -136,6 +136,13 @@ export class EntityRegistry {
     return due.length;
   }
 
+  /** How many entities are in each lifecycle state (for the metrics). */
+  countByLifecycle(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const names of this.byOrg.values()) for (const entity of names.values()) counts.set(entity.lifecycle, (counts.get(entity.lifecycle) ?? 0) + 1);
+    return counts;
+  }
+
   get size(): number {
     let n = 0;
     for (const names of this.byOrg.values()) n += names.size;

@@ -86,6 +86,13 @@ export class ReplayLimitError extends Error {
 export abstract class Journal {
   /** Every group commit's envelopes, in global order, once durable. Implementations push here. */
   protected readonly committed = new Subject<readonly Envelope[]>();
+  /** Seconds each group commit took to write, fsync included (for the metrics; implementations that time it push here). */
+  readonly commitSeconds$ = new Subject<number>();
+
+  /** Commits from now on, without catch-up: for observers that only count, like the metrics. */
+  get liveCommits$(): Observable<readonly Envelope[]> {
+    return this.committed.asObservable();
+  }
 
   /** The global offset of the newest committed event this process knows of. */
   abstract get highestOffset(): number;

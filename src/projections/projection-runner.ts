@@ -138,7 +138,8 @@ export class ProjectionRunner {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
     try {
-      return await Promise.race([this.waitFor(offset).then(() => true), timeout]);
+      // A stop that rejects the waiter after the timeout won must not be an unhandled rejection.
+      return await Promise.race([this.waitFor(offset).then(() => true, () => false), timeout]);
     } finally {
       clearTimeout(timer);
     }

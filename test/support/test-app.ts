@@ -1,7 +1,7 @@
 import { createSecretKey } from 'node:crypto';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { JwtService } from '@nestjs/jwt';
-import { createApp } from '../../src/app.factory';
+import { CreateAppOptions, createApp } from '../../src/app.factory';
 import { AppConfig, loadConfig } from '../../src/config/config';
 import { Clock } from '../../src/config/clock';
 import { tempDir } from './temp-dir';
@@ -24,11 +24,11 @@ export interface TestApp {
  * to reopen an existing directory (restart tests).
  */
 export async function startTestApp(
-  options: { env?: Record<string, string>; dataDir?: string; clock?: Clock } = {},
+  options: { env?: Record<string, string>; dataDir?: string; clock?: Clock; logger?: CreateAppOptions['logger']; logDestination?: CreateAppOptions['logDestination'] } = {},
 ): Promise<TestApp> {
   const dir = options.dataDir ? { path: options.dataDir, cleanup: () => undefined } : tempDir();
   const config = loadConfig({ DATA_DIR: dir.path, JWT_SECRET: TEST_SECRET, PORT: '0', ...options.env });
-  const app = await createApp(config, { clock: options.clock, logger: ['error'] });
+  const app = await createApp(config, { clock: options.clock, logger: options.logger ?? ['error'], logDestination: options.logDestination });
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

@@ -9,6 +9,7 @@ describe('configuration of the HTTP edge (docs/security.md)', () => {
       maxValueJsonBytes: Math.ceil((4 * MiB * 4) / 3) + MiB,
       maxBatchBodyBytes: Math.ceil((4 * MiB * 4) / 3) + MiB,
       maxBatchElements: 10_000,
+      maxEventsPerCommand: 50_000,
       maxJsonDepth: 16,
       maxResponseBytes: 32 * MiB,
       eventsPageMaxBytes: 8 * MiB,
@@ -32,6 +33,7 @@ describe('configuration of the HTTP edge (docs/security.md)', () => {
   it.each([
     [{ MAX_CONTROL_BODY_BYTES: '0' }, /MAX_CONTROL_BODY_BYTES must be a whole number >= 1/],
     [{ MAX_BATCH_ELEMENTS: 'lots' }, /MAX_BATCH_ELEMENTS must be a whole number >= 1/],
+    [{ MAX_EVENTS_PER_COMMAND: '0' }, /MAX_EVENTS_PER_COMMAND must be a whole number >= 1/],
     [{ MAX_JSON_DEPTH: '1' }, /MAX_JSON_DEPTH must be a whole number >= 2/],
     [{ MAX_RESPONSE_BYTES: '10' }, /MAX_RESPONSE_BYTES must be a whole number >= 1024/],
     [{ EVENTS_PAGE_MAX_BYTES: '-1' }, /EVENTS_PAGE_MAX_BYTES/],

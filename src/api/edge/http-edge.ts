@@ -66,8 +66,9 @@ export class HttpEdge {
     const source = tokenSourceFor(request.url);
     const token = source.extract(request);
     const principal = this.auth.verify(token);
-    source.authorize?.(principal, request);
+    // Counted before the project check: a 403 is an answer too, and every answer is metered.
     this.limiter.admit(token!, principal);
+    source.authorize?.(principal, request);
     return principal;
   }
 

@@ -46,6 +46,12 @@ export class EventStreamService implements OnModuleDestroy {
   async open(ref: EntityRef, from: number, reply: FastifyReply): Promise<void> {
     const entityId = encodeEntityId(ref);
     await this.history.currentSeq(ref);
+    if (reply.request.method === 'HEAD') {
+      // Node never sends a HEAD's headers before the response ends: a stream would answer nothing
+      // and hold one of the org's slots until the idle timeout. Headers only, no slot.
+      await reply.code(200).header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache, no-transform').send();
+      return;
+    }
     const open = this.perOrg.get(ref.org) ?? 0;
     if (open >= this.maxPerOrg) {
       throw new ApiError(429, 'TOO_MANY_STREAMS', `this org has ${this.maxPerOrg} event streams open (SSE_MAX_CLIENTS_PER_ORG); close one first`);

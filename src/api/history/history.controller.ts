@@ -1,11 +1,11 @@
-import { Controller, Get, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
 import { ApiError } from '../errors/api-error';
-import { parseInput, pathParam } from '../validation';
+import { CacheNameParams } from '../contract/params';
+import { Route, RouteContract, json } from '../contract/route-contract';
 import { EventStreamService } from './event-stream.service';
 import { HistoryService } from './history.service';
 
@@ -23,9 +23,33 @@ const EventsQueryDto = z.object({
 
 const StreamQueryDto = z.object({ from: seqField.optional() });
 
+const HistoryEvent = z
+  .object({ seq: z.number().int(), offset: z.number().int().nullable(), type: z.string(), time: z.string().meta({ description: 'ISO time' }), by: z.string(), device: z.string() })
+  .catchall(z.unknown())
+  .meta({ description: 'one journaled event: its sequence number, type, time, author and device, and its fields' });
+const EventsPage = z.object({ cacheName: z.string(), highestSeq: z.number().int(), events: z.array(HistoryEvent), next: z.number().int(), hasMore: z.boolean() });
+
+export const HistoryContracts = {
+  events: {
+    family: 'history',
+    summary: 'Events of a cache, paged (who changed what, when, from which device)',
+    params: CacheNameParams,
+    query: EventsQueryDto,
+    responses: { 200: json(EventsPage, 'a page of events') },
+  },
+  stream: {
+    family: 'history',
+    summary: 'Events of a cache as Server-Sent Events: from `from` (or after `Last-Event-ID`), then live',
+    params: CacheNameParams,
+    query: StreamQueryDto,
+    responses: {
+      200: { description: 'an event stream; each event has `id: <seq>` and the event as JSON data', contentType: 'text/event-stream', schema: z.string() },
+    },
+  },
+} satisfies Record<string, RouteContract>;
+
 /** The audit log of a cache: paged, and as a live Server-Sent-Events stream. */
 @Controller('cacheName')
-@UseGuards(BearerAuthGuard)
 export class HistoryController {
   constructor(
     private readonly history: HistoryService,
@@ -33,9 +57,8 @@ export class HistoryController {
   ) {}
 
   @Get(':cacheName/events')
-  async events(@CurrentPrincipal() principal: Principal, @Param('cacheName') rawName: string, @Query() query: unknown) {
-    const cacheName = pathParam(rawName, 'cacheName');
-    const { from, limit } = parseInput(EventsQueryDto, query ?? {});
+  @Route(HistoryContracts.events)
+  async events(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Query() { from, limit }: z.infer<typeof EventsQueryDto>) {
     const ref = { org: principal.org, name: cacheName };
     const highestSeq = await this.history.currentSeq(ref);
     if (highestSeq === 0) throw new ApiError(400, 'CACHE_NOT_FOUND', 'cache does not exist');
@@ -44,15 +67,14 @@ export class HistoryController {
   }
 
   @Get(':cacheName/events/stream')
+  @Route(HistoryContracts.stream)
   async stream(
     @CurrentPrincipal() principal: Principal,
-    @Param('cacheName') rawName: string,
-    @Query() query: unknown,
+    @Param('cacheName') cacheName: string,
+    @Query() { from }: z.infer<typeof StreamQueryDto>,
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const cacheName = pathParam(rawName, 'cacheName');
-    const { from } = parseInput(StreamQueryDto, query ?? {});
     const lastEventId = request.headers['last-event-id'];
     let start = from ?? 1;
     if (from === undefined && typeof lastEventId === 'string' && lastEventId !== '') {

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { ApiError } from '../errors/api-error';
 
 /** `?at=<seq>` or `?asOf=<ISO time>` of a point-in-time read. */
@@ -5,6 +6,12 @@ export interface PointQuery {
   readonly at?: unknown;
   readonly asOf?: unknown;
 }
+
+/** The query of a read that may name a point in the past (checked further by `parsePoint`). */
+export const PointQueryDto = z.object({
+  at: z.string().meta({ description: 'a sequence number: the cache as it was after that event', example: '2' }).optional(),
+  asOf: z.string().meta({ description: 'an ISO 8601 time: the cache as it was then', example: '2026-11-24T06:00:00Z' }).optional(),
+});
 
 export type Point = { readonly kind: 'seq'; readonly seq: number } | { readonly kind: 'time'; readonly time: number };
 

@@ -1,4 +1,4 @@
-import { ERROR_FORMATS, ErrorFormat } from '../errors/error-format';
+import type { ErrorFormat } from '../errors/error-format';
 
 /**
  * IronCache errors: `{"msg": "..."}`. Matches `/1/projects...` rather than all of `/1/`, so
@@ -9,7 +9,3 @@ export const ironCacheErrorFormat: ErrorFormat = {
   matches: (path) => /^\/1\/projects(?:[/?]|$)/.test(path),
   render: (_status, _code, message) => ({ contentType: 'application/json; charset=utf-8', body: JSON.stringify({ msg: message }) }),
 };
-
-export function registerIronCacheErrorFormat(): void {
-  if (!ERROR_FORMATS.includes(ironCacheErrorFormat)) ERROR_FORMATS.push(ironCacheErrorFormat);
-}

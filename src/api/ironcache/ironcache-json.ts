@@ -1,5 +1,5 @@
 import { LosslessNumber, isLosslessNumber, parse } from 'lossless-json';
-import { JSON_BODY_PARSERS, JsonBodyParser } from '../json-body';
+import type { JsonBodyParser } from '../json-body';
 
 /**
  * IronCache bodies are parsed with every JSON number kept as its source text (a
@@ -15,10 +15,6 @@ export const ironCacheJsonParser: JsonBodyParser = {
   matches: (path) => path.startsWith('/1/'),
   parse: (text) => parse(text),
 };
-
-export function registerIronCacheJsonParser(): void {
-  if (!JSON_BODY_PARSERS.includes(ironCacheJsonParser)) JSON_BODY_PARSERS.push(ironCacheJsonParser);
-}
 
 export { LosslessNumber, isLosslessNumber };
 

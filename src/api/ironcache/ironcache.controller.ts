@@ -1,4 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { z } from 'zod';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
@@ -8,9 +9,9 @@ import { CacheService, commandMeta } from '../cache.service';
 import { ApiError } from '../errors/api-error';
 import { parseBoundedJson } from '../edge/json-body';
 import { asBuffer } from '../native/binary';
-import { parseInput, pathParam } from '../validation';
+import { cacheNameParam, keyParam } from '../contract/params';
+import { Route, RouteContract, error, json } from '../contract/route-contract';
 import { IncrementDto, ListCachesQueryDto, PutItemDto } from './dto/ironcache.dto';
-import { IronCacheAuthGuard } from './ironcache-auth.guard';
 import { ironCacheJsonParser } from './ironcache-json';
 
 /** Status and message of each domain rejection, in IronCache's terms. */
@@ -26,14 +27,88 @@ const IRON_ERRORS: Record<DomainError['code'], [number, string]> = {
   NUMBER_OUT_OF_RANGE: [400, 'Number out of the 64-bit signed integer range.'],
   EMPTY_VALUE_REJECTED: [400, 'This cache does not store empty values.'],
   CACHE_LIMIT_REACHED: [403, 'Project over its cache limit.'],
+  TOO_MANY_EVENTS: [409, 'The command would change too many keys at once.'],
 };
+
+// Examples are the seed document's (001, IronCache REST API).
+const projectId = z.string().meta({ description: "the project id: your token's org", example: 'dev' });
+const CacheParams = z.object({ projectId, cacheName: cacheNameParam });
+const ItemParams = z.object({ projectId, cacheName: cacheNameParam, key: keyParam });
+const Msg = (example: string) => json(z.object({ msg: z.string() }), example, { msg: example });
+const conflict = error('add on an existing item, or a cas that no longer matches: nothing stored');
+
+export const IronCacheContracts = {
+  list: {
+    family: 'ironcache',
+    summary: "The project's caches, paged",
+    params: z.object({ projectId }),
+    query: ListCachesQueryDto,
+    responses: { 200: json(z.array(z.object({ project_id: z.string(), name: z.string() })), 'caches', [{ project_id: 'dev', name: 'cache1' }]) },
+  },
+  info: {
+    family: 'ironcache',
+    summary: 'A cache and its size',
+    params: CacheParams,
+    responses: { 200: json(z.object({ size: z.number().int() }), 'the cache', { size: 3 }), 404: error('Cache not found.') },
+  },
+  deleteCache: {
+    family: 'ironcache',
+    summary: 'Delete a cache',
+    params: CacheParams,
+    responses: { 200: Msg('Deleted.'), 404: error('Cache not found.') },
+  },
+  clear: {
+    family: 'ironcache',
+    summary: 'Remove every item of a cache',
+    params: CacheParams,
+    responses: { 200: Msg('Cleared.'), 404: error('Cache not found.') },
+  },
+  put: {
+    family: 'ironcache',
+    summary: 'Put an item (add, replace, cas, expires_in)',
+    params: ItemParams,
+    body: {
+      contentType: 'application/json',
+      schema: PutItemDto,
+      example: { value: 'This is my cache item.', expires_in: 86400, replace: true },
+      prepare: (body, config) => requireFields(jsonBody(body, config.edge.maxJsonDepth), ['value']),
+    },
+    responses: { 200: Msg('Stored.'), 404: error('Key not found. (replace or cas on a missing item)'), 406: error('value is required'), 409: conflict },
+  },
+  increment: {
+    family: 'ironcache',
+    summary: 'Add to an integer item atomically (64-bit, exact)',
+    params: ItemParams,
+    body: {
+      contentType: 'application/json',
+      schema: IncrementDto,
+      example: { amount: 10 },
+      prepare: (body, config) => requireFields(jsonBody(body, config.edge.maxJsonDepth), ['amount']),
+    },
+    responses: { 200: json(z.object({ msg: z.string(), value: z.number().int() }), 'the new value', { msg: 'Added', value: 132 }), 406: error('amount is required') },
+  },
+  get: {
+    family: 'ironcache',
+    summary: 'Get an item',
+    params: ItemParams,
+    responses: {
+      200: json(z.object({ cache: z.string(), key: z.string(), value: z.string(), cas: z.number().int() }), 'the item', { cache: 'cache1', key: 'key1', value: 'This is my cache item.', cas: 12345 }),
+      404: error('Key not found.'),
+    },
+  },
+  deleteItem: {
+    family: 'ironcache',
+    summary: 'Delete an item',
+    params: ItemParams,
+    responses: { 200: Msg('Deleted.'), 404: error('Key not found.') },
+  },
+} satisfies Record<string, RouteContract>;
 
 /**
  * The IronCache-compatible API (`/1/projects/{projectId}/caches/...`). It maps IronCache's
  * wire format to the core's commands and back; the project id is the token's org.
  */
 @Controller('1/projects/:projectId/caches')
-@UseGuards(IronCacheAuthGuard)
 export class IronCacheController {
   constructor(
     private readonly caches: CacheService,
@@ -41,15 +116,15 @@ export class IronCacheController {
   ) {}
 
   @Get()
-  async list(@CurrentPrincipal() principal: Principal, @Query() query: unknown) {
-    const { page, per_page: perPage } = parseInput(ListCachesQueryDto, query);
+  @Route(IronCacheContracts.list)
+  async list(@CurrentPrincipal() principal: Principal, @Query() { page, per_page: perPage }: z.infer<typeof ListCachesQueryDto>) {
     const names = (await this.caches.cacheNames(principal)).map((row) => row.cacheName).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     return names.slice(page * perPage, (page + 1) * perPage).map((name) => ({ project_id: principal.org, name }));
   }
 
   @Get(':cacheName')
-  async info(@CurrentPrincipal() principal: Principal, @Param('cacheName') rawName: string) {
-    const cacheName = pathParam(rawName, 'cacheName');
+  @Route(IronCacheContracts.info)
+  async info(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string) {
     const state = await this.caches.state(principal, cacheName);
     if (state.status !== 'live') throw ironError('CACHE_NOT_FOUND');
     return { size: (await this.caches.liveKeys(principal, cacheName)).length };
@@ -57,30 +132,30 @@ export class IronCacheController {
 
   @Delete(':cacheName')
   @HttpCode(200)
-  async deleteCache(@CurrentPrincipal() principal: Principal, @Param('cacheName') rawName: string, @Req() request: FastifyRequest) {
-    await this.send(principal, pathParam(rawName, 'cacheName'), { type: 'DeleteCache', ...commandMeta(principal, request) });
+  @Route(IronCacheContracts.deleteCache)
+  async deleteCache(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Req() request: FastifyRequest) {
+    await this.send(principal, cacheName, { type: 'DeleteCache', ...commandMeta(principal, request) });
     return { msg: 'Deleted.' };
   }
 
   @Post(':cacheName/clear')
   @HttpCode(200)
-  async clear(@CurrentPrincipal() principal: Principal, @Param('cacheName') rawName: string, @Req() request: FastifyRequest) {
-    await this.send(principal, pathParam(rawName, 'cacheName'), { type: 'Flush', ...commandMeta(principal, request) });
+  @Route(IronCacheContracts.clear)
+  async clear(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Req() request: FastifyRequest) {
+    await this.send(principal, cacheName, { type: 'Flush', ...commandMeta(principal, request) });
     return { msg: 'Cleared.' };
   }
 
   @Put(':cacheName/items/:key')
   @HttpCode(200)
+  @Route(IronCacheContracts.put)
   async put(
     @CurrentPrincipal() principal: Principal,
-    @Param('cacheName') rawName: string,
-    @Param('key') rawKey: string,
-    @Body() body: unknown,
+    @Param('cacheName') cacheName: string,
+    @Param('key') key: string,
+    @Body() item: z.infer<typeof PutItemDto>,
     @Req() request: FastifyRequest,
   ) {
-    const cacheName = pathParam(rawName, 'cacheName');
-    const key = pathParam(rawKey, 'key');
-    const item = parseInput(PutItemDto, requireFields(jsonBody(body, this.config.edge.maxJsonDepth), ['value']));
     const value = Buffer.from(item.value, 'utf8');
     if (value.byteLength > this.config.maxValueBytes) throw new ApiError(400, 'VALUE_TOO_LARGE', `value is larger than ${this.config.maxValueBytes} bytes`);
     await this.send(principal, cacheName, {
@@ -97,17 +172,15 @@ export class IronCacheController {
 
   @Post(':cacheName/items/:key/increment')
   @HttpCode(200)
+  @Route(IronCacheContracts.increment)
   async increment(
     @CurrentPrincipal() principal: Principal,
-    @Param('cacheName') rawName: string,
-    @Param('key') rawKey: string,
-    @Body() body: unknown,
+    @Param('cacheName') cacheName: string,
+    @Param('key') key: string,
+    @Body() { amount }: z.infer<typeof IncrementDto>,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string> {
-    const cacheName = pathParam(rawName, 'cacheName');
-    const key = pathParam(rawKey, 'key');
-    const { amount } = parseInput(IncrementDto, requireFields(jsonBody(body, this.config.edge.maxJsonDepth), ['amount']));
     const envelopes = await this.send(principal, cacheName, { type: 'Increment', key, amount, ...commandMeta(principal, request) });
     const set = envelopes[envelopes.length - 1].event;
     const result = set.type === 'Set' ? asBuffer(set.value).toString('utf8') : amount.toString();
@@ -118,9 +191,8 @@ export class IronCacheController {
   }
 
   @Get(':cacheName/items/:key')
-  async get(@CurrentPrincipal() principal: Principal, @Param('cacheName') rawName: string, @Param('key') rawKey: string) {
-    const cacheName = pathParam(rawName, 'cacheName');
-    const key = pathParam(rawKey, 'key');
+  @Route(IronCacheContracts.get)
+  async get(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Param('key') key: string) {
     const entry = await this.caches.entry(principal, cacheName, key);
     if (entry === undefined) throw ironError('KEY_NOT_FOUND');
     return { cache: cacheName, key, value: asBuffer(entry.value).toString('utf8'), cas: entry.version };
@@ -128,13 +200,9 @@ export class IronCacheController {
 
   @Delete(':cacheName/items/:key')
   @HttpCode(200)
-  async deleteItem(
-    @CurrentPrincipal() principal: Principal,
-    @Param('cacheName') rawName: string,
-    @Param('key') rawKey: string,
-    @Req() request: FastifyRequest,
-  ) {
-    await this.send(principal, pathParam(rawName, 'cacheName'), { type: 'DeleteKey', key: pathParam(rawKey, 'key'), ...commandMeta(principal, request) });
+  @Route(IronCacheContracts.deleteItem)
+  async deleteItem(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Param('key') key: string, @Req() request: FastifyRequest) {
+    await this.send(principal, cacheName, { type: 'DeleteKey', key, ...commandMeta(principal, request) });
     return { msg: 'Deleted.' };
   }
 

@@ -1,4 +1,4 @@
-import { ERROR_FORMATS, ErrorFormat } from '../errors/error-format';
+import type { ErrorFormat } from '../errors/error-format';
 
 /** Momento's HTTP API answers errors with a plain-text body (`Key Not Found`, `Cache Not Found`, ...). */
 export const momentoErrorFormat: ErrorFormat = {
@@ -6,7 +6,3 @@ export const momentoErrorFormat: ErrorFormat = {
   matches: (path) => /^\/cache(?:[/?]|$)/.test(path),
   render: (_status, _code, message) => ({ contentType: 'text/plain; charset=utf-8', body: message }),
 };
-
-export function registerMomentoErrorFormat(): void {
-  if (!ERROR_FORMATS.includes(momentoErrorFormat)) ERROR_FORMATS.push(momentoErrorFormat);
-}

@@ -1,4 +1,5 @@
-import { Controller, Delete, Get, HttpCode, Param, Put, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Put, Query, Req, Res } from '@nestjs/common';
+import { z } from 'zod';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
@@ -6,8 +7,9 @@ import { CacheCommand, DomainError } from '../../domain';
 import { CacheService, commandMeta, rejectionError } from '../cache.service';
 import { ApiError } from '../errors/api-error';
 import { asBuffer } from '../native/binary';
-import { keyField, parseInput, pathParam, ttlSecondsField } from '../validation';
-import { MomentoAuthGuard } from './momento-auth.guard';
+import { CacheNameParams } from '../contract/params';
+import { Route, RouteContract, empty, error } from '../contract/route-contract';
+import { keyField, parseInput, ttlSecondsField } from '../validation';
 
 /** Status and text of each domain rejection, in Momento's terms. */
 const MOMENTO_ERRORS: Record<DomainError['code'], [number, string]> = {
@@ -22,6 +24,7 @@ const MOMENTO_ERRORS: Record<DomainError['code'], [number, string]> = {
   NUMBER_OUT_OF_RANGE: [400, 'Number out of range'],
   EMPTY_VALUE_REJECTED: [400, 'This cache does not store empty values'],
   CACHE_LIMIT_REACHED: [429, 'Account limits exceeded: the organisation has reached its maximum number of caches'],
+  TOO_MANY_EVENTS: [409, 'The command would change too many keys at once'],
 };
 
 interface KeyQuery {
@@ -32,19 +35,57 @@ interface KeyQuery {
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
+// Examples are the seed document's (002, Momento HTTP API). The key rules (exactly one of
+// key and key_base64, base64url of UTF-8 text) are checked by `momentoKey`, run by the schema.
+const keyQueryFields = {
+  key: z.string().meta({ description: 'the key as text (one of key and key_base64)', example: 'example_key' }).optional(),
+  key_base64: z.string().meta({ description: "base64url of the key's UTF-8 bytes", example: 'ZXhhbXBsZV9rZXk' }).optional(),
+  token: z.string().meta({ description: 'the token, when not in the Authorization header' }).optional(),
+};
+const KeyQueryDto = z.object(keyQueryFields).transform((query) => ({ key: momentoKey(query) }));
+const SetQueryDto = z
+  .object({ ...keyQueryFields, ttl_seconds: z.string().meta({ description: 'whole seconds >= 1', example: '300' }).optional() })
+  .transform((query) => ({ key: momentoKey(query), ttlSeconds: momentoTtl(query.ttl_seconds) }));
+
+export const MomentoContracts = {
+  get: {
+    family: 'momento',
+    summary: 'Get a value (raw bytes)',
+    params: CacheNameParams,
+    query: KeyQueryDto,
+    responses: {
+      200: { description: 'the value', contentType: 'application/octet-stream', schema: z.string().meta({ format: 'binary' }), example: 'example value' },
+      404: error('Cache Not Found, or Key Not Found'),
+    },
+  },
+  set: {
+    family: 'momento',
+    summary: 'Set a value (the raw body) with a TTL',
+    params: CacheNameParams,
+    query: SetQueryDto,
+    body: { contentType: 'application/octet-stream', example: 'example value' },
+    responses: { 204: empty('stored (durable)'), 404: error('Cache Not Found'), 409: error('the key exists or changed'), 415: error('a JSON body') },
+  },
+  delete: {
+    family: 'momento',
+    summary: 'Delete a key (idempotent)',
+    params: CacheNameParams,
+    query: KeyQueryDto,
+    responses: { 204: empty('deleted (or was not there)'), 404: error('Cache Not Found') },
+  },
+} satisfies Record<string, RouteContract>;
+
 /**
  * The Momento-compatible HTTP API: `GET|PUT|DELETE /cache/{cacheName}?key=...`. Values are
  * raw bytes both ways. Caches are not created here (as in Momento): a missing one is 404.
  */
 @Controller('cache')
-@UseGuards(MomentoAuthGuard)
 export class MomentoController {
   constructor(private readonly caches: CacheService) {}
 
   @Get(':cacheName')
-  async get(@CurrentPrincipal() principal: Principal, @Param('cacheName') rawName: string, @Query() query: KeyQuery, @Res() reply: FastifyReply) {
-    const cacheName = pathParam(rawName, 'cacheName');
-    const key = momentoKey(query);
+  @Route(MomentoContracts.get)
+  async get(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Query() { key }: z.infer<typeof KeyQueryDto>, @Res() reply: FastifyReply) {
     const state = await this.caches.state(principal, cacheName);
     if (state.status !== 'live') throw momentoError('CACHE_NOT_FOUND');
     const value = await this.caches.value(principal, cacheName, key);
@@ -54,18 +95,20 @@ export class MomentoController {
 
   @Put(':cacheName')
   @HttpCode(204)
-  async set(@CurrentPrincipal() principal: Principal, @Param('cacheName') rawName: string, @Query() query: KeyQuery, @Req() request: FastifyRequest) {
-    const cacheName = pathParam(rawName, 'cacheName');
-    const key = momentoKey(query);
-    const ttlSeconds = momentoTtl(query.ttl_seconds);
+  @Route(MomentoContracts.set)
+  async set(
+    @CurrentPrincipal() principal: Principal,
+    @Param('cacheName') cacheName: string,
+    @Query() { key, ttlSeconds }: z.infer<typeof SetQueryDto>,
+    @Req() request: FastifyRequest,
+  ) {
     await this.send(principal, cacheName, { type: 'SetValue', key, value: binaryBody(request.body), ttlSeconds, requireCache: true, ...commandMeta(principal, request) });
   }
 
   @Delete(':cacheName')
   @HttpCode(204)
-  async delete(@CurrentPrincipal() principal: Principal, @Param('cacheName') rawName: string, @Query() query: KeyQuery, @Req() request: FastifyRequest) {
-    const cacheName = pathParam(rawName, 'cacheName');
-    const key = momentoKey(query);
+  @Route(MomentoContracts.delete)
+  async delete(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Query() { key }: z.infer<typeof KeyQueryDto>, @Req() request: FastifyRequest) {
     const reply = await this.caches.ask(principal, cacheName, { type: 'DeleteKey', key, ...commandMeta(principal, request) });
     // Momento deletes are idempotent: a key that is not there is deleted already.
     if (!reply.ok && !('code' in reply.error && reply.error.code === 'KEY_NOT_FOUND')) throw rejectionError(reply.error, toMomentoError);

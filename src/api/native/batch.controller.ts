@@ -1,12 +1,12 @@
-import { Body, Controller, Delete, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, HttpCode, Inject, Post, Req } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
-import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
 import { CacheService, commandMeta } from '../cache.service';
-import { parseInput } from '../validation';
+import { Route } from '../contract/route-contract';
 import { asBuffer } from './binary';
-import { batchCacheRequestDto, batchGetRequestDto } from './dto/native.dto';
+import { BatchCacheRequest, BatchGetRequest } from './dto/native.dto';
+import { NativeContracts } from './native.contracts';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { ResponseBudget, base64Length, jsonStringBytes } from '../edge/response-budget';
 
@@ -18,23 +18,16 @@ const ELEMENT_ENVELOPE_BYTES = 48;
  * every element is sent to its cache; elements of different caches run side by side.
  */
 @Controller('batch')
-@UseGuards(BearerAuthGuard)
 export class BatchController {
-  private readonly setSchema: ReturnType<typeof batchCacheRequestDto>;
-  private readonly getSchema: ReturnType<typeof batchGetRequestDto>;
-
   constructor(
     private readonly caches: CacheService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    this.setSchema = batchCacheRequestDto(config.edge.maxBatchElements);
-    this.getSchema = batchGetRequestDto(config.edge.maxBatchElements);
-  }
+  ) {}
 
   @Post()
   @HttpCode(200)
-  async set(@CurrentPrincipal() principal: Principal, @Body() body: unknown, @Req() request: FastifyRequest) {
-    const { cacheRequests } = parseInput(this.setSchema, body);
+  @Route(NativeContracts.batchSet)
+  async set(@CurrentPrincipal() principal: Principal, @Body() { cacheRequests }: BatchCacheRequest, @Req() request: FastifyRequest) {
     const meta = commandMeta(principal, request);
     const values = cacheRequests.map(({ value }) => this.caches.decodeValue(value));
     const results = await Promise.all(
@@ -54,8 +47,8 @@ export class BatchController {
 
   @Post('get')
   @HttpCode(200)
-  async get(@CurrentPrincipal() principal: Principal, @Body() body: unknown) {
-    const { getCachedBatch } = parseInput(this.getSchema, body);
+  @Route(NativeContracts.batchGet)
+  async get(@CurrentPrincipal() principal: Principal, @Body() { getCachedBatch }: BatchGetRequest) {
     // First the values (views of stored bytes, no copies) and what their answer will weigh;
     // only within MAX_RESPONSE_BYTES are they encoded. Ready caches answer synchronously.
     const budget = new ResponseBudget(this.config.edge.maxResponseBytes, 'the batch answer');
@@ -75,8 +68,8 @@ export class BatchController {
 
   @Delete()
   @HttpCode(200)
-  async delete(@CurrentPrincipal() principal: Principal, @Body() body: unknown, @Req() request: FastifyRequest) {
-    const { getCachedBatch } = parseInput(this.getSchema, body);
+  @Route(NativeContracts.batchDelete)
+  async delete(@CurrentPrincipal() principal: Principal, @Body() { getCachedBatch }: BatchGetRequest, @Req() request: FastifyRequest) {
     const meta = commandMeta(principal, request);
     const cacheDeleteResponses = await Promise.all(
       getCachedBatch.map(async ({ cacheName, key }) => {

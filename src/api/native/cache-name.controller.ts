@@ -1,6 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Req } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
-import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
 import { APP_CONFIG, AppConfig } from '../../config/config';
@@ -9,12 +8,12 @@ import { ResponseBudget, jsonStringBytes } from '../edge/response-budget';
 import { ApiError } from '../errors/api-error';
 import { HistoryService } from '../history/history.service';
 import { PointQuery, isPointInTime } from '../history/point-in-time';
-import { parseInput, pathParam } from '../validation';
-import { CacheNameCreateDto } from './dto/native.dto';
+import { Route } from '../contract/route-contract';
+import { CacheNameCreate } from './dto/native.dto';
+import { NativeContracts } from './native.contracts';
 
 /** Cache names (namespaces) of the caller's org. */
 @Controller('cacheName')
-@UseGuards(BearerAuthGuard)
 export class CacheNameController {
   constructor(
     private readonly caches: CacheService,
@@ -24,19 +23,20 @@ export class CacheNameController {
 
   @Post()
   @HttpCode(201)
-  async create(@CurrentPrincipal() principal: Principal, @Body() body: unknown, @Req() request: FastifyRequest): Promise<void> {
-    const { cacheName, description } = parseInput(CacheNameCreateDto, body);
+  @Route(NativeContracts.createName)
+  async create(@CurrentPrincipal() principal: Principal, @Body() { cacheName, description }: CacheNameCreate, @Req() request: FastifyRequest): Promise<void> {
     await this.caches.execute(principal, cacheName, { type: 'CreateCache', description: description ?? '', ...commandMeta(principal, request) });
   }
 
   @Put()
   @HttpCode(202)
-  async update(@CurrentPrincipal() principal: Principal, @Body() body: unknown, @Req() request: FastifyRequest): Promise<void> {
-    const { cacheName, description } = parseInput(CacheNameCreateDto, body);
+  @Route(NativeContracts.updateName)
+  async update(@CurrentPrincipal() principal: Principal, @Body() { cacheName, description }: CacheNameCreate, @Req() request: FastifyRequest): Promise<void> {
     await this.caches.execute(principal, cacheName, { type: 'ChangeDescription', description: description ?? '', ...commandMeta(principal, request) });
   }
 
   @Get('list')
+  @Route(NativeContracts.listNames)
   async list(@CurrentPrincipal() principal: Principal): Promise<Array<{ cacheName: string; description: string }>> {
     const rows = await this.caches.cacheNames(principal);
     const budget = new ResponseBudget(this.config.edge.maxResponseBytes, 'the cache list');
@@ -45,8 +45,8 @@ export class CacheNameController {
   }
 
   @Get(':cacheName')
-  async get(@CurrentPrincipal() principal: Principal, @Param('cacheName') rawName: string) {
-    const cacheName = pathParam(rawName, 'cacheName');
+  @Route(NativeContracts.getName)
+  async get(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string) {
     const state = await this.caches.state(principal, cacheName);
     if (state.status === 'absent') throw new ApiError(400, 'CACHE_NOT_FOUND', 'cache does not exist');
     return { cacheName, description: state.description, deleted: state.status === 'deleted' };
@@ -54,21 +54,21 @@ export class CacheNameController {
 
   @Delete(':cacheName')
   @HttpCode(202)
-  async delete(@CurrentPrincipal() principal: Principal, @Param('cacheName') rawName: string, @Req() request: FastifyRequest): Promise<void> {
-    const cacheName = pathParam(rawName, 'cacheName');
+  @Route(NativeContracts.deleteName)
+  async delete(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Req() request: FastifyRequest): Promise<void> {
     await this.caches.execute(principal, cacheName, { type: 'DeleteCache', ...commandMeta(principal, request) });
   }
 
   @Put(':cacheName/flush')
   @HttpCode(202)
-  async flush(@CurrentPrincipal() principal: Principal, @Param('cacheName') rawName: string, @Req() request: FastifyRequest): Promise<void> {
-    const cacheName = pathParam(rawName, 'cacheName');
+  @Route(NativeContracts.flush)
+  async flush(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Req() request: FastifyRequest): Promise<void> {
     await this.caches.execute(principal, cacheName, { type: 'Flush', ...commandMeta(principal, request) });
   }
 
   @Get(':cacheName/keys')
-  async keys(@CurrentPrincipal() principal: Principal, @Param('cacheName') rawName: string, @Query() query?: PointQuery) {
-    const cacheName = pathParam(rawName, 'cacheName');
+  @Route(NativeContracts.keys)
+  async keys(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Query() query?: PointQuery) {
     const listing = isPointInTime(query) ? await this.history.keysAt(principal, cacheName, query!) : { cacheName, keys: await this.caches.keys(principal, cacheName) };
     const budget = new ResponseBudget(this.config.edge.maxResponseBytes, 'the key list');
     for (const key of listing.keys) budget.charge(jsonStringBytes(key));

@@ -1,19 +1,17 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
-import { FastifyReply, FastifyRequest } from 'fastify';
-import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { FastifyRequest } from 'fastify';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
 import { CacheService, commandMeta } from '../cache.service';
-import { ApiError } from '../errors/api-error';
 import { HistoryService } from '../history/history.service';
 import { PointQuery, isPointInTime } from '../history/point-in-time';
-import { parseInput, parseTtlPath, pathParam } from '../validation';
-import { CacheRequestDto } from './dto/native.dto';
+import { Route } from '../contract/route-contract';
+import { CacheRequest } from './dto/native.dto';
+import { NativeContracts } from './native.contracts';
 import { asBuffer, requireBinaryBody } from './binary';
 
 /** Single cached objects, binary and JSON. */
 @Controller()
-@UseGuards(BearerAuthGuard)
 export class CacheController {
   constructor(
     private readonly caches: CacheService,
@@ -21,9 +19,8 @@ export class CacheController {
   ) {}
 
   @Get('get/:cacheName/:key')
-  async getJson(@CurrentPrincipal() principal: Principal, @Param('cacheName') rawName: string, @Param('key') rawKey: string, @Query() query?: PointQuery) {
-    const cacheName = pathParam(rawName, 'cacheName');
-    const key = pathParam(rawKey, 'key');
+  @Route(NativeContracts.getJson)
+  async getJson(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Param('key') key: string, @Query() query?: PointQuery) {
     if (isPointInTime(query)) return this.history.getJsonAt(principal, cacheName, key, query!);
     const value = await this.caches.value(principal, cacheName, key);
     return value === undefined
@@ -33,8 +30,8 @@ export class CacheController {
 
   @Post('set')
   @HttpCode(201)
-  async setJson(@CurrentPrincipal() principal: Principal, @Body() body: unknown, @Req() request: FastifyRequest): Promise<void> {
-    const { cacheName, key, value, ttlSeconds } = parseInput(CacheRequestDto, body);
+  @Route(NativeContracts.setJson)
+  async setJson(@CurrentPrincipal() principal: Principal, @Body() { cacheName, key, value, ttlSeconds }: CacheRequest, @Req() request: FastifyRequest): Promise<void> {
     await this.caches.execute(principal, cacheName, {
       type: 'SetValue',
       key,
@@ -48,33 +45,22 @@ export class CacheController {
 
   @Post(':cacheName/:key/:ttlSeconds')
   @HttpCode(201)
+  @Route(NativeContracts.setBinaryWithTtl)
   async setBinaryWithTtl(
     @CurrentPrincipal() principal: Principal,
-    @Param('cacheName') rawName: string,
-    @Param('key') rawKey: string,
-    @Param('ttlSeconds') rawTtl: string,
+    @Param('cacheName') cacheName: string,
+    @Param('key') key: string,
+    @Param('ttlSeconds') ttlSeconds: number,
     @Req() request: FastifyRequest,
   ): Promise<void> {
-    await this.set(principal, rawName, rawKey, parseTtlPath(rawTtl), request);
-  }
-
-  private async set(principal: Principal, rawName: string, rawKey: string, ttlSeconds: number, request: FastifyRequest): Promise<void> {
-    const cacheName = pathParam(rawName, 'cacheName');
-    const key = pathParam(rawKey, 'key');
     const value = requireBinaryBody(request.body);
     await this.caches.execute(principal, cacheName, { type: 'SetValue', key, value, ttlSeconds, ...commandMeta(principal, request) });
   }
 
   @Delete(':cacheName/:key')
   @HttpCode(202)
-  async delete(
-    @CurrentPrincipal() principal: Principal,
-    @Param('cacheName') rawName: string,
-    @Param('key') rawKey: string,
-    @Req() request: FastifyRequest,
-  ): Promise<void> {
-    const cacheName = pathParam(rawName, 'cacheName');
-    const key = pathParam(rawKey, 'key');
+  @Route(NativeContracts.deleteKey)
+  async delete(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Param('key') key: string, @Req() request: FastifyRequest): Promise<void> {
     await this.caches.execute(principal, cacheName, { type: 'DeleteKey', key, ...commandMeta(principal, request) });
   }
 }

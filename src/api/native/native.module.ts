@@ -3,7 +3,6 @@ import { BatchController } from './batch.controller';
 import { CacheNameController } from './cache-name.controller';
 import { CacheController } from './cache.controller';
 import { NativeFastRoutes } from './fast-routes';
-import { registerSettingsErrorFormat } from './settings-error.format';
 import { CacheSettingsController } from './settings.controller';
 
 /** The native (Akka-Cache) REST API. Static routes are registered before `/:cacheName/:key`. */
@@ -11,8 +10,4 @@ import { CacheSettingsController } from './settings.controller';
   controllers: [CacheNameController, CacheSettingsController, BatchController, CacheController],
   providers: [NativeFastRoutes],
 })
-export class NativeApiModule {
-  constructor() {
-    registerSettingsErrorFormat();
-  }
-}
+export class NativeApiModule {}

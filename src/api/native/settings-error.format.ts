@@ -1,4 +1,4 @@
-import { ERROR_FORMATS, ErrorFormat } from '../errors/error-format';
+import type { ErrorFormat } from '../errors/error-format';
 
 const KINDS: Record<number, string> = {
   400: 'bad_request',
@@ -21,7 +21,3 @@ export const settingsErrorFormat: ErrorFormat = {
     body: JSON.stringify({ error: KINDS[status] ?? code.toLowerCase(), error_description: message }),
   }),
 };
-
-export function registerSettingsErrorFormat(): void {
-  if (!ERROR_FORMATS.includes(settingsErrorFormat)) ERROR_FORMATS.push(settingsErrorFormat);
-}

@@ -1,20 +1,49 @@
-import { Body, Controller, Get, Inject, Param, Put, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Param, Put, Req } from '@nestjs/common';
+import { z } from 'zod';
 import { FastifyRequest } from 'fastify';
-import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { CacheSettings } from '../../domain';
-import { CacheService, commandMeta } from '../cache.service';
+import { CacheService, commandMeta, nativeRejection, rejectionError } from '../cache.service';
 import { ApiError } from '../errors/api-error';
-import { parseInput, pathParam } from '../validation';
+import { CacheNameParams } from '../contract/params';
+import { Route, RouteContract, error, json } from '../contract/route-contract';
 import { CacheSettingsDto } from './dto/settings.dto';
+
+const SettingsWire = z.object({ cacheName: z.string(), capacity: z.number().int(), ttl: z.number().int(), maxValueBytes: z.number().int(), cacheNullValue: z.boolean() });
+const settingsExample = { cacheName: 'cache1', capacity: 1000, ttl: 3600, maxValueBytes: 0, cacheNullValue: false };
+
+export const SettingsContracts = {
+  get: {
+    family: 'settings',
+    summary: "A cache's settings",
+    params: CacheNameParams,
+    responses: { 200: json(SettingsWire, 'the settings', settingsExample), 404: error('no such live cache') },
+  },
+  put: {
+    family: 'settings',
+    summary: 'Change some settings (the fields sent; the others keep their values)',
+    params: CacheNameParams,
+    body: {
+      contentType: 'application/json',
+      schema: CacheSettingsDto,
+      example: { capacity: 1000, ttl: 3600 },
+      prepare: (body) => {
+        if (typeof body !== 'object' || body === null || Array.isArray(body) || Buffer.isBuffer(body)) {
+          throw new ApiError(400, 'INVALID_REQUEST', 'the body must be a JSON object with capacity, ttl, maxValueBytes and/or cacheNullValue');
+        }
+        return body;
+      },
+    },
+    responses: { 200: json(SettingsWire, 'the settings now', settingsExample), 404: error('no such live cache'), 409: error('CACHE_LIMIT_REACHED') },
+  },
+} satisfies Record<string, RouteContract>;
 
 const notFound = (cacheName: string) => new ApiError(404, 'CACHE_NOT_FOUND', `cache (name: ${cacheName}) was not found`);
 
 /** Per-cache settings (capacity with LRU eviction, default ttl, maxValueBytes, cacheNullValue). */
 @Controller('cacheName')
-@UseGuards(BearerAuthGuard)
 export class CacheSettingsController {
   constructor(
     private readonly caches: CacheService,
@@ -22,20 +51,21 @@ export class CacheSettingsController {
   ) {}
 
   @Get(':cacheName/settings')
-  async get(@CurrentPrincipal() principal: Principal, @Param('cacheName') rawName: string) {
-    const cacheName = pathParam(rawName, 'cacheName');
+  @Route(SettingsContracts.get)
+  async get(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string) {
     const state = await this.caches.state(principal, cacheName);
     if (state.status !== 'live') throw notFound(cacheName);
     return toWire(cacheName, state.settings);
   }
 
   @Put(':cacheName/settings')
-  async put(@CurrentPrincipal() principal: Principal, @Param('cacheName') rawName: string, @Body() body: unknown, @Req() request: FastifyRequest) {
-    const cacheName = pathParam(rawName, 'cacheName');
-    if (typeof body !== 'object' || body === null || Array.isArray(body) || Buffer.isBuffer(body)) {
-      throw new ApiError(400, 'INVALID_REQUEST', 'the body must be a JSON object with capacity, ttl, maxValueBytes and/or cacheNullValue');
-    }
-    const { capacity, ttl, maxValueBytes, cacheNullValue } = parseInput(CacheSettingsDto, body);
+  @Route(SettingsContracts.put)
+  async put(
+    @CurrentPrincipal() principal: Principal,
+    @Param('cacheName') cacheName: string,
+    @Body() { capacity, ttl, maxValueBytes, cacheNullValue }: z.infer<typeof CacheSettingsDto>,
+    @Req() request: FastifyRequest,
+  ) {
     if (maxValueBytes !== undefined && maxValueBytes > this.config.maxValueBytes) {
       throw new ApiError(400, 'INVALID_REQUEST', `maxValueBytes: must be at most ${this.config.maxValueBytes} (the service's MAX_VALUE_BYTES)`);
     }
@@ -47,7 +77,8 @@ export class CacheSettingsController {
     if (!reply.ok) {
       if ('code' in reply.error && reply.error.code === 'CACHE_NOT_FOUND') throw notFound(cacheName);
       if ('code' in reply.error && reply.error.code === 'INVALID_ARGUMENT') throw new ApiError(400, 'INVALID_REQUEST', reply.error.message);
-      throw reply.error;
+      // Any other rejection (TOO_MANY_EVENTS: a capacity cut that evicts too many keys) in the native wording.
+      throw rejectionError(reply.error, nativeRejection);
     }
     return toWire(cacheName, (await this.caches.state(principal, cacheName)).settings);
   }

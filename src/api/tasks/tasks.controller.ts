@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { Body, Controller, Get, HttpCode, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import { z } from 'zod';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
 import { parseRetention } from '../../config/config';
@@ -13,8 +13,43 @@ import { CacheService, commandMeta } from '../cache.service';
 import { ApiError } from '../errors/api-error';
 import { HistoryService } from '../history/history.service';
 import { etagOf, matchesIfNoneMatch, parsePoint } from '../history/point-in-time';
-import { parseInput } from '../validation';
+import { Route, RouteContract, empty, error, json } from '../contract/route-contract';
 import { RefreshRequestDto, TaskStateQueryDto } from './tasks.dto';
+
+const TaskState = z.enum(['PENDING', 'STARTED', 'SUCCESS', 'FAILURE']);
+const CacheRow = z.object({ resource_title: z.string(), user: z.string(), device: z.string(), sync_datetime: z.string(), version: z.number().int(), etag: z.string() });
+const TaskBody = z.object({
+  task_id: z.string(),
+  task_state: TaskState,
+  action: z.string(),
+  resource_title: z.string(),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  reason: z.string().optional(),
+  result: z.unknown().optional(),
+});
+const etagHeader = { etag: 'changes when the answer changes; `If-None-Match` answers 304' };
+
+export const TasksContracts = {
+  list: {
+    family: 'tasks',
+    summary: 'Live caches of your org: who wrote last, from which device, when, and the version',
+    responses: { 200: { ...json(z.array(CacheRow), 'one row per live cache'), headers: etagHeader }, 304: empty('not modified (If-None-Match)') },
+  },
+  refresh: {
+    family: 'tasks',
+    summary: 'Start a background task on a cache (snapshot, compact, rebuild, restore, export)',
+    body: { contentType: 'application/json', schema: RefreshRequestDto, example: { resource_title: 'cache1', action: 'restore', at: 2 } },
+    responses: { 200: { ...json(z.object({ task_id: z.string(), task_state: TaskState }), 'accepted'), headers: etagHeader } },
+  },
+  state: {
+    family: 'tasks',
+    summary: "A task's state: PENDING, STARTED, SUCCESS or FAILURE",
+    query: TaskStateQueryDto,
+    responses: { 200: { ...json(TaskBody, 'the task'), headers: etagHeader }, 304: empty('not modified (If-None-Match)'), 404: error('no such task in your org') },
+  },
+} satisfies Record<string, RouteContract>;
 
 const taskEtag = (task: TaskRecord): string => `"task-${task.n}-${task.state}"`;
 
@@ -40,7 +75,6 @@ function conditional(request: FastifyRequest, reply: FastifyReply, etag: string)
 
 /** The task API (after the 004 document): caches of the org, background tasks and their states. */
 @Controller('api/v1/cache')
-@UseGuards(BearerAuthGuard)
 export class TasksController {
   constructor(
     private readonly caches: CacheService,
@@ -51,6 +85,7 @@ export class TasksController {
 
   /** One row per live cache of the caller's org: who wrote last, from which device, when, version. */
   @Get()
+  @Route(TasksContracts.list)
   async list(@CurrentPrincipal() principal: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const rows = [];
     for (const { cacheName } of await this.caches.cacheNames(principal)) {
@@ -72,13 +107,13 @@ export class TasksController {
 
   @Post('refresh')
   @HttpCode(200)
+  @Route(TasksContracts.refresh)
   async refresh(
     @CurrentPrincipal() principal: Principal,
-    @Body() body: unknown,
+    @Body() input: z.infer<typeof RefreshRequestDto>,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const input = parseInput(RefreshRequestDto, body);
     const cacheName = input.resource_title;
     if ((await this.history.currentSeq({ org: principal.org, name: cacheName })) === 0) {
       throw new ApiError(400, 'CACHE_NOT_FOUND', 'cache does not exist');
@@ -110,13 +145,13 @@ export class TasksController {
   }
 
   @Get('state')
+  @Route(TasksContracts.state)
   async state(
     @CurrentPrincipal() principal: Principal,
-    @Query() query: unknown,
+    @Query() { task_id }: z.infer<typeof TaskStateQueryDto>,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const { task_id } = parseInput(TaskStateQueryDto, query ?? {});
     const task = await this.tasks.get(task_id);
     if (task === undefined || task.org !== principal.org) throw new ApiError(404, 'TASK_NOT_FOUND', 'no such task');
     conditional(request, reply, taskEtag(task));

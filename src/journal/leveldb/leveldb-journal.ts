@@ -169,7 +169,9 @@ export class LevelDbJournal extends Journal {
     }
     try {
       const inlineWritten = all.length > 0 ? await this.inline.opsFor(all, ops) : () => undefined;
+      const startedAt = performance.now();
       if (ops.length > 0) await this.storage.db.batch(ops as never, { sync: this.sync === 'always' });
+      this.commitSeconds$.next((performance.now() - startedAt) / 1000);
       inlineWritten();
       this.lastOffset = offset;
       for (const [idKey, seq] of tentative) this.seqs.set(idKey, seq);

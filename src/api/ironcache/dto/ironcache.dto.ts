@@ -7,7 +7,7 @@ import { LosslessNumber, exactInteger, isLosslessNumber } from '../ironcache-jso
 export const MAX_EXPIRES_IN = 2_592_000;
 
 /** A JSON number of an IronCache body, as its exact source text (see ironcache-json.ts). */
-const jsonNumber = z.custom<LosslessNumber>((value) => isLosslessNumber(value), { message: 'must be a number' });
+const jsonNumber = z.custom<LosslessNumber>((value) => isLosslessNumber(value), { message: 'must be a number' }).meta({ type: 'number' });
 
 /** A small whole number (a count of seconds, a cas): exact as a JS number. */
 const wholeNumber = (min: number, max: number, tooSmall: string, tooLarge: string) =>

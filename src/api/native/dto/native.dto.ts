@@ -6,6 +6,8 @@ export const CacheNameCreateDto = z.object({
   description: storedText.max(4096, 'must be at most 4096 characters').optional(),
 });
 
+export type CacheNameCreate = z.infer<typeof CacheNameCreateDto>;
+
 export const CacheRequestDto = z.object({
   cacheName: cacheNameField,
   key: keyField,
@@ -20,6 +22,8 @@ export const batchCacheRequestDto = (maxElements: number) =>
     cacheRequests: z.array(CacheRequestDto).max(maxElements, `at most ${maxElements} elements (MAX_BATCH_ELEMENTS)`),
   });
 
+export type BatchCacheRequest = z.infer<ReturnType<typeof batchCacheRequestDto>>;
+
 export const CacheKeyDto = z.object({ cacheName: cacheNameField, key: keyField });
 
 /** A batch of at most `maxElements` keys to get or delete (MAX_BATCH_ELEMENTS). */
@@ -27,3 +31,4 @@ export const batchGetRequestDto = (maxElements: number) =>
   z.object({
     getCachedBatch: z.array(CacheKeyDto).max(maxElements, `at most ${maxElements} elements (MAX_BATCH_ELEMENTS)`),
   });
+export type BatchGetRequest = z.infer<ReturnType<typeof batchGetRequestDto>>;

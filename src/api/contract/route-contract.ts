@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { mergeRouteConfig } from '../../auth/public.decorator';
+import { AppConfig } from '../../config/config';
+
+/** Which part of the service a route belongs to: its tag in the OpenAPI document. */
+export type RouteFamily = 'native' | 'settings' | 'history' | 'tasks' | 'ironcache' | 'momento' | 'operations';
+
+/** One answer a route gives: its description, and its body's type, schema and example. */
+export interface ResponseContract {
+  readonly description: string;
+  readonly contentType?: string;
+  readonly schema?: z.ZodType;
+  readonly example?: unknown;
+  /** Response headers worth naming (ETag, Allow, Retry-After). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** A schema fixed at start-up from the settings (a batch's element limit is MAX_BATCH_ELEMENTS). */
+export type SchemaSource = z.ZodType | ((config: AppConfig) => z.ZodType);
+
+export interface BodyContract {
+  /** `application/json`, `application/octet-stream` (raw bytes: not validated, any non-JSON type is taken). */
+  readonly contentType: string;
+  readonly schema?: SchemaSource;
+  readonly example?: unknown;
+  /** Turns what the body parser produced into what `schema` checks (IronCache: raw bytes read as JSON, 406 for a missing field). */
+  readonly prepare?: (body: unknown, config: AppConfig) => unknown;
+}
+
+/**
+ * A route's contract, declared once next to its handler: what it takes (path parameters,
+ * query, body) and every answer it gives. The same declaration validates the request at the
+ * edge (see contract-validation.ts: parsed values replace `request.params`, `query` and
+ * `body`, so handlers receive checked, typed input) and is a path of the OpenAPI document
+ * (see openapi/openapi-document.ts). Errors every route shares (401, 413, 429, 503, the 400 of
+ * a bad input) are added by the document builder from the route's shape, in its family's
+ * error format.
+ */
+export interface RouteContract {
+  readonly family: RouteFamily;
+  readonly summary: string;
+  readonly description?: string;
+  /** Answers without a token (health, metrics, docs, the landing page). */
+  readonly public?: boolean;
+  readonly params?: z.ZodObject;
+  readonly query?: z.ZodType;
+  readonly body?: BodyContract;
+  /** Every status this route answers besides the shared ones, success first. */
+  readonly responses: Readonly<Record<number, ResponseContract>>;
+  /** Overrides the security requirement of the family (the metrics token). */
+  readonly security?: ReadonlyArray<Record<string, string[]>>;
+}
+
+/** The contract's place in Fastify's route config (Nest's `@RouteConfig`, or `config:` of a Fastify route). */
+export interface ContractRouteConfig {
+  readonly contract?: RouteContract;
+  readonly public?: boolean;
+}
+
+export const contractOf = (config: unknown): RouteContract | undefined => (config as ContractRouteConfig | undefined)?.contract;
+
+/** Declares a Nest handler's contract (and `@Public()` when the contract says so: both live in the route config). */
+export const Route = (contract: RouteContract): MethodDecorator => mergeRouteConfig({ ...routeConfigOf(contract) });
+
+/** The route config for a Fastify route registered by hand. */
+export const routeConfigOf = (contract: RouteContract): ContractRouteConfig => (contract.public ? { contract, public: true } : { contract });
+
+export const resolveSchema = (source: SchemaSource | undefined, config: AppConfig): z.ZodType | undefined =>
+  source === undefined ? undefined : typeof source === 'function' && !(source instanceof z.ZodType) ? source(config) : (source as z.ZodType);
+
+/** JSON answer helper: `json(schema, 'what it is', example)`. */
+export const json = (schema: z.ZodType, description: string, example?: unknown): ResponseContract => ({ description, contentType: 'application/json', schema, example });
+/** An answer without a body. */
+export const empty = (description: string): ResponseContract => ({ description });
+/** An error answer specific to the route (its body is the family's error format). */
+export const error = (description: string): ResponseContract => ({ description });

@@ -1,0 +1,167 @@
+import { z } from 'zod';
+import { AppConfig } from '../../config/config';
+import { CacheKeyParams, CacheNameParams, cacheNameParam, keyParam } from '../contract/params';
+import { ttlSecondsField } from '../validation';
+import { RouteContract, empty, error, json } from '../contract/route-contract';
+import { PointQueryDto } from '../history/point-in-time';
+import { CacheNameCreateDto, CacheRequestDto, batchCacheRequestDto, batchGetRequestDto } from './dto/native.dto';
+
+// Examples are the seed document's (000, Akka-Cache REST API).
+const VALUE_ONE = 'dGhpcyBpcyB0aGUgcGF5bG9hZCBvZiBvbmU=';
+const VALUE_TWO = 'dGhpcyBpcyB0aGUgcGF5bG9hZCBvZiB0d28=';
+
+const CacheNameInfo = z.object({ cacheName: z.string(), description: z.string(), deleted: z.boolean() });
+const CacheKeys = z.object({ cacheName: z.string(), keys: z.array(z.string()) });
+const CacheNameRow = z.object({ cacheName: z.string(), description: z.string() });
+const CachedValue = z.object({ cacheName: z.string(), key: z.string(), success: z.boolean(), value: z.string().meta({ description: 'base64; "" on a miss' }) });
+const ElementResult = z.object({ cacheName: z.string(), key: z.string(), success: z.boolean() });
+
+const readEtag = { etag: 'the cache version, `"v<seq>"` (`"at<seq>"` for a point-in-time read); `If-None-Match` answers 304' };
+const binaryValue = { description: 'the value', contentType: 'application/octet-stream', schema: z.string().meta({ format: 'binary' }), headers: readEtag };
+const rawBody = { contentType: 'application/octet-stream', example: 'this is the payload of one' };
+const pointInTime = 'With `?at=<seq>` or `?asOf=<ISO time>`: as it was then.';
+
+export const NativeContracts = {
+  createName: {
+    family: 'native',
+    summary: 'Create a cache name (or change its description, or revive a deleted name)',
+    body: { contentType: 'application/json', schema: CacheNameCreateDto, example: { cacheName: 'cache1', description: 'This is our first test' } },
+    responses: { 201: empty('created'), 409: error('CACHE_LIMIT_REACHED: the org has its maximum number of caches') },
+  },
+  updateName: {
+    family: 'native',
+    summary: "Change a cache name's description",
+    body: { contentType: 'application/json', schema: CacheNameCreateDto, example: { cacheName: 'cache1', description: 'This is our first test modified' } },
+    responses: { 202: empty('changed'), 409: error('CACHE_LIMIT_REACHED: the org has its maximum number of caches') },
+  },
+  listNames: {
+    family: 'native',
+    summary: 'Live cache names of your org',
+    responses: { 200: json(z.array(CacheNameRow), 'names', [{ cacheName: 'cache1', description: 'This is our first test' }]) },
+  },
+  getName: {
+    family: 'native',
+    summary: 'A cache name and whether it is deleted',
+    params: CacheNameParams,
+    responses: { 200: json(CacheNameInfo, 'the name', { cacheName: 'cache1', description: 'This is our first test', deleted: false }) },
+  },
+  deleteName: {
+    family: 'native',
+    summary: 'Delete a cache name and its keys',
+    params: CacheNameParams,
+    responses: { 202: empty('deleted'), 409: error('CACHE_LIMIT_REACHED: the org has its maximum number of caches') },
+  },
+  flush: {
+    family: 'native',
+    summary: 'Remove every key of a cache (the name stays)',
+    params: CacheNameParams,
+    responses: { 202: empty('flushed'), 409: error('CACHE_LIMIT_REACHED: the org has its maximum number of caches') },
+  },
+  keys: {
+    family: 'native',
+    summary: 'Live keys of a cache',
+    description: pointInTime,
+    params: CacheNameParams,
+    query: PointQueryDto,
+    responses: { 200: { ...json(CacheKeys, 'the keys', { cacheName: 'cache1', keys: ['key32', 'key31'] }), headers: readEtag }, 304: empty('not modified (If-None-Match)'), 410: error('that point was compacted away (HISTORY_COMPACTED)'), 422: error('reading that point would replay more than POINT_IN_TIME_MAX_EVENTS events (POINT_IN_TIME_TOO_COSTLY)') },
+  },
+  getJson: {
+    family: 'native',
+    summary: 'A value as base64 JSON',
+    description: pointInTime,
+    params: CacheKeyParams,
+    query: PointQueryDto,
+    responses: {
+      200: { ...json(CachedValue, 'hit (`success: true`) or miss (`success: false, value: ""`)', { cacheName: 'cache1', key: 'key2', success: true, value: 'VGhpcyBpcyBvdXIgc2Vjb25kIHRlc3Q=' }), headers: readEtag },
+      304: empty('not modified (If-None-Match)'), 410: error('that point was compacted away (HISTORY_COMPACTED)'), 422: error('reading that point would replay more than POINT_IN_TIME_MAX_EVENTS events (POINT_IN_TIME_TOO_COSTLY)'),
+    },
+  },
+  setJson: {
+    family: 'native',
+    summary: 'Set a value given as base64 JSON',
+    body: { contentType: 'application/json', schema: CacheRequestDto, example: { cacheName: 'cache1', key: 'key1', value: VALUE_ONE } },
+    responses: { 201: empty('stored (durable)'), 409: error('CACHE_LIMIT_REACHED: the org has its maximum number of caches') },
+  },
+  getBinary: {
+    family: 'native',
+    summary: 'A value as bytes',
+    description: pointInTime,
+    params: CacheKeyParams,
+    query: PointQueryDto,
+    responses: { 200: binaryValue, 304: empty('not modified (If-None-Match)'), 410: error('that point was compacted away (HISTORY_COMPACTED)'), 422: error('reading that point would replay more than POINT_IN_TIME_MAX_EVENTS events (POINT_IN_TIME_TOO_COSTLY)'), 404: error('no such key') },
+  },
+  setBinary: {
+    family: 'native',
+    summary: 'Set a value (the raw body; any content type but JSON)',
+    params: CacheKeyParams,
+    body: rawBody,
+    responses: { 201: empty('stored (durable)'), 409: error('CACHE_LIMIT_REACHED: the org has its maximum number of caches'), 415: error('a JSON body (use POST /set)') },
+  },
+  setBinaryWithTtl: {
+    family: 'native',
+    summary: 'Set a value that expires after ttlSeconds',
+    params: z.object({
+      cacheName: cacheNameParam,
+      key: keyParam,
+      ttlSeconds: z
+        .string()
+        .regex(/^\d{1,10}$/, 'must be a whole number >= 0')
+        .meta({ description: 'whole seconds, 0: no expiry; at most 100 years', example: '30' })
+        .transform(Number)
+        .pipe(ttlSecondsField),
+    }),
+    body: rawBody,
+    responses: { 201: empty('stored (durable)'), 409: error('CACHE_LIMIT_REACHED: the org has its maximum number of caches'), 415: error('a JSON body (use POST /set)') },
+  },
+  deleteKey: {
+    family: 'native',
+    summary: 'Delete a key',
+    params: CacheKeyParams,
+    responses: { 202: empty('deleted'), 409: error('CACHE_LIMIT_REACHED: the org has its maximum number of caches') },
+  },
+  batchSet: {
+    family: 'native',
+    summary: 'Set many values (validated whole first; per-element results in order)',
+    body: {
+      contentType: 'application/json',
+      schema: (config: AppConfig) => batchCacheRequestDto(config.edge.maxBatchElements),
+      example: { cacheRequests: [{ cacheName: 'cache1', key: 'key1', value: VALUE_ONE }, { cacheName: 'cache1', key: 'key2', value: VALUE_TWO }] },
+    },
+    responses: {
+      200: json(z.object({ complete: z.boolean(), results: z.array(ElementResult) }), 'one result per element', {
+        complete: true,
+        results: [{ cacheName: 'cache1', key: 'key1', success: true }, { cacheName: 'cache1', key: 'key2', success: true }],
+      }),
+    },
+  },
+  batchGet: {
+    family: 'native',
+    summary: 'Get many values',
+    body: {
+      contentType: 'application/json',
+      schema: (config: AppConfig) => batchGetRequestDto(config.edge.maxBatchElements),
+      example: { getCachedBatch: [{ cacheName: 'cache1', key: 'key2' }, { cacheName: 'cache1', key: 'key1' }] },
+    },
+    responses: {
+      200: json(z.object({ complete: z.boolean(), results: z.array(CachedValue) }), 'one value per element, in order', {
+        complete: true,
+        results: [{ cacheName: 'cache1', key: 'key2', success: true, value: VALUE_TWO }, { cacheName: 'cache1', key: 'key1', success: true, value: VALUE_ONE }],
+      }),
+    },
+  },
+  batchDelete: {
+    family: 'native',
+    summary: 'Delete many keys',
+    body: {
+      contentType: 'application/json',
+      schema: (config: AppConfig) => batchGetRequestDto(config.edge.maxBatchElements),
+      example: { getCachedBatch: [{ cacheName: 'cache1', key: 'key3' }, { cacheName: 'cache1', key: 'key2' }] },
+    },
+    responses: {
+      200: json(z.object({ success: z.boolean(), cacheDeleteResponses: z.array(ElementResult) }), 'one result per element', {
+        success: true,
+        cacheDeleteResponses: [{ cacheName: 'cache1', key: 'key3', success: true }, { cacheName: 'cache1', key: 'key2', success: true }],
+      }),
+    },
+  },
+} satisfies Record<string, RouteContract>;

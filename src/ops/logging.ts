@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import { IncomingMessage } from 'node:http';
+import { LoggerService } from '@nestjs/common';
+import pino, { DestinationStream, Logger as PinoLogger, LevelWithSilent } from 'pino';
+import { AppConfig } from '../config/config';
+
+/** Nest's log levels, as `createApp`'s `logger` option takes them (tests pass `['error']`). */
+export type NestLogLevel = 'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal';
+
+const NEST_TO_PINO: Record<NestLogLevel, LevelWithSilent> = { fatal: 'fatal', error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' };
+const PINO_ORDER: LevelWithSilent[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
+/**
+ * Query parameters whose values are never logged: Momento's `?token=`, IronCache's
+ * `?oauth=`, and anything else that could carry a credential or a value.
+ */
+const SECRET_PARAMS = new Set(['token', 'oauth', 'access_token', 'jwt', 'authorization', 'value', 'password', 'secret']);
+
+/** The URL with the values of secret query parameters replaced (names are decoded first, so `%74oken` is caught too). */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const params = new URLSearchParams(url.slice(q + 1));
+  const parts: string[] = [];
+  for (const [name, value] of params) {
+    parts.push(`${encodeURIComponent(name)}=${SECRET_PARAMS.has(name.toLowerCase()) ? '[REDACTED]' : encodeURIComponent(value)}`);
+  }
+  return `${url.slice(0, q)}?${parts.join('&')}`;
+}
+
+export interface LoggingOptions {
+  /** Nest-style levels (tests: `['error']`), or `false` for none; overrides LOG_LEVEL. */
+  readonly levels?: false | readonly NestLogLevel[];
+  /** Where lines go instead of stdout (a test reads them). */
+  readonly destination?: DestinationStream;
+}
+
+/**
+ * The one logger of the process: pino, shared by Fastify (requests) and Nest (everything
+ * else). JSON lines by default; pino-pretty on a terminal or with LOG_FORMAT=pretty.
+ * Requests are logged by method, redacted URL, status and time; headers and bodies never.
+ */
+export function createLogger(config: AppConfig, options: LoggingOptions = {}): PinoLogger {
+  const level = options.levels === undefined ? (config.logLevel ?? 'info') : leastSevere(options.levels);
+  const pretty = options.destination === undefined && prettyLogs(config);
+  const pinoOptions: pino.LoggerOptions = {
+    level,
+    base: { service: 'cachelog' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    // Belt and braces: nothing should log headers, but if anything does, not these.
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'], censor: '[REDACTED]' },
+    serializers: {
+      req: (request: { method?: string; url?: string; id?: string }) => ({ method: request.method, url: redactUrl(request.url ?? '') }),
+      res: (reply: { statusCode?: number }) => ({ statusCode: reply.statusCode }),
+      err: pino.stdSerializers.err,
+    },
+  };
+  if (pretty) {
+    // Loaded only here: production (JSON) never needs it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pinoPretty = require('pino-pretty') as (options: object) => DestinationStream;
+    return pino(pinoOptions, pinoPretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service,context', messageFormat: '{if context}[{context}] {end}{msg}', sync: true }));
+  }
+  return options.destination ? pino(pinoOptions, options.destination) : pino(pinoOptions);
+}
+
+/** Pretty (for a person at a terminal) rather than JSON lines (for a collector)? */
+export function prettyLogs(config: AppConfig): boolean {
+  const format = config.logFormat ?? 'auto';
+  return format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+}
+
+function leastSevere(levels: false | readonly NestLogLevel[]): LevelWithSilent {
+  if (levels === false || levels.length === 0) return 'silent';
+  return PINO_ORDER.find((level) => levels.some((l) => NEST_TO_PINO[l] === level)) ?? 'silent';
+}
+
+/** A request id per request: the client's `X-Request-Id` when it is sane, else a fresh UUID. */
+export function requestId(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+}
+
+/** Nest's start-up chatter (every module and route) is debug, not info. */
+const CHATTY_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory', 'NestApplication']);
+
+/** Nest's LoggerService over the same pino logger, with the Nest context as `context`. */
+export class PinoNestLogger implements LoggerService {
+  constructor(private readonly pino: PinoLogger) {}
+
+  log(message: unknown, ...params: unknown[]): void {
+    const context = contextOf(params);
+    this.write(CHATTY_CONTEXTS.has(context ?? '') ? 'debug' : 'info', message, context);
+  }
+  error(message: unknown, ...params: unknown[]): void {
+    // Nest passes (message, stack?, context?).
+    const context = contextOf(params);
+    const stack = params.length >= 2 && typeof params[0] === 'string' ? params[0] : undefined;
+    this.write('error', message, context, stack);
+  }
+  warn(message: unknown, ...params: unknown[]): void {
+    this.write('warn', message, contextOf(params));
+  }
+  debug(message: unknown, ...params: unknown[]): void {
+    this.write('debug', message, contextOf(params));
+  }
+  verbose(message: unknown, ...params: unknown[]): void {
+    this.write('trace', message, contextOf(params));
+  }
+  fatal(message: unknown, ...params: unknown[]): void {
+    this.write('fatal', message, contextOf(params));
+  }
+
+  private write(level: pino.Level, message: unknown, context: string | undefined, stack?: string): void {
+    if (!this.pino.isLevelEnabled(level)) return;
+    const fields: Record<string, unknown> = {};
+    if (context) fields.context = context;
+    if (stack) fields.stack = stack;
+    if (message instanceof Error) this.pino[level]({ ...fields, err: message }, message.message);
+    else if (typeof message === 'object' && message !== null) this.pino[level]({ ...fields, ...message });
+    else this.pino[level](fields, String(message));
+  }
+}
+
+function contextOf(params: unknown[]): string | undefined {
+  const last = params[params.length - 1];
+  return typeof last === 'string' ? last : undefined;
+}

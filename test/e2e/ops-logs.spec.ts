@@ -1,0 +1,108 @@
+import { Writable } from 'node:stream';
+import { AddressInfo } from 'node:net';
+import { createApp } from '../../src/app.factory';
+import { loadConfig } from '../../src/config/config';
+import { redactUrl } from '../../src/ops/logging';
+import { tempDir } from '../support/temp-dir';
+import { TEST_SECRET, TestApp, http, startTestApp, tokenFor } from '../support/test-app';
+
+/** Every log line the app writes, parsed. */
+class CapturedLog extends Writable {
+  text = '';
+  constructor() {
+    super({ decodeStrings: false });
+  }
+  override _write(chunk: string | Buffer, _encoding: string, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+  get lines(): Array<Record<string, any>> {
+    return this.text
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line) => JSON.parse(line));
+  }
+}
+
+describe('logs: JSON lines, one per request, no secrets', () => {
+  let app: TestApp;
+  const log = new CapturedLog();
+  const token = tokenFor({ org: 'logs', name: 'Ann' });
+  // A value that must never appear in a log line either.
+  const secretValue = 'the-cached-value-that-stays-private';
+
+  beforeAll(async () => (app = await startTestApp({ logger: ['log', 'error', 'warn'], logDestination: log })));
+  afterAll(() => app.dispose());
+
+  it('writes one JSON line per request with a request id, method, URL pattern-free path, status and time', async () => {
+    const before = log.lines.length;
+    expect((await http(`${app.url}/logcache/k1`, { method: 'POST', token, body: Buffer.from(secretValue), headers: { 'x-request-id': 'req-abc.123' } })).status).toBe(201);
+    const lines = log.lines.slice(before).filter((line) => line.msg === 'request completed');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 30, service: 'cachelog', reqId: 'req-abc.123', req: { method: 'POST', url: '/logcache/k1' }, res: { statusCode: 201 } });
+    expect(typeof lines[0].responseTime).toBe('number');
+    expect(typeof lines[0].time).toBe('string');
+  });
+
+  it('gives each request its own id when the client sends none (or an unsafe one)', async () => {
+    const before = log.lines.length;
+    await http(`${app.url}/health/live`);
+    await http(`${app.url}/health/live`, { headers: { 'x-request-id': 'bad id with spaces {}' } });
+    const ids = log.lines.slice(before).filter((line) => line.msg === 'request completed').map((line) => line.reqId);
+    expect(ids).toHaveLength(2);
+    expect(new Set(ids).size).toBe(2);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('never logs a token (Authorization header, Momento ?token=, IronCache ?oauth=) or a value', async () => {
+    await http(`${app.url}/logcache/k1`, { token });
+    await http(`${app.url}/cache/logcache?key=k1&token=${token}`);
+    await http(`${app.url}/cache/logcache?key=k1&%74oken=${token}`);
+    await http(`${app.url}/1/projects/logs/caches/logcache/items/k1?oauth=${token}`);
+    await http(`${app.url}/1/projects/logs/caches/logcache/items/k1`, { headers: { authorization: `OAuth ${token}` } });
+    await http(`${app.url}/cache/logcache?key=k1`, { headers: { authorization: token } });
+    // Failures too: a bad token, an unknown route, a bad body.
+    await http(`${app.url}/cache/logcache?key=k1&token=${token}x`);
+    await http(`${app.url}/nowhere/at/all?token=${token}`);
+    await http(`${app.url}/set`, { method: 'POST', token, body: '{not json', headers: { 'content-type': 'application/json' } });
+
+    const lines = log.lines;
+    expect(lines.filter((line) => line.msg === 'request completed').length).toBeGreaterThanOrEqual(9);
+    const signature = token.split('.')[2];
+    expect(log.text).not.toContain(signature);
+    expect(log.text).not.toContain(token.split('.')[1]);
+    expect(log.text).not.toContain(secretValue);
+    expect(log.text).toContain('token=[REDACTED]');
+    expect(log.text).toContain('oauth=[REDACTED]');
+    expect(log.text).not.toMatch(/authorization/i);
+  });
+});
+
+describe('logs: LOG_LEVEL', () => {
+  it('at warn, requests are not logged; at info they are', async () => {
+    for (const [level, expected] of [['warn', 0], ['info', 1]] as const) {
+      const log = new CapturedLog();
+      const dir = tempDir();
+      const app = await createApp(loadConfig({ DATA_DIR: dir.path, JWT_SECRET: TEST_SECRET, LOG_LEVEL: level }), { logDestination: log });
+      try {
+        await app.listen(0, '127.0.0.1');
+        const address = app.getHttpServer().address() as AddressInfo;
+        expect((await http(`http://127.0.0.1:${address.port}/health/live`)).status).toBe(200);
+        expect(log.lines.filter((line) => line.msg === 'request completed')).toHaveLength(expected);
+      } finally {
+        await app.close();
+        dir.cleanup();
+      }
+    }
+    expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL must be one of/);
+  });
+});
+
+describe('redactUrl', () => {
+  it('keeps the path and harmless parameters and hides credential values, however the name is encoded', () => {
+    expect(redactUrl('/cache/c?key=k&token=abc')).toBe('/cache/c?key=k&token=[REDACTED]');
+    expect(redactUrl('/x?OAUTH=abc&ttl_seconds=3')).toBe('/x?OAUTH=[REDACTED]&ttl_seconds=3');
+    expect(redactUrl('/x?%74oken=abc')).toBe('/x?token=[REDACTED]');
+    expect(redactUrl('/plain/path')).toBe('/plain/path');
+  });
+});
