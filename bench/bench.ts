@@ -103,6 +103,14 @@ function redisInfo(port: number, field: string): number {
   return match ? Number(match[1]) : NaN;
 }
 
+/** Time (ms) until a GET of `path` is answered (with any status). */
+async function timeGet(port: number, path: string): Promise<{ ms: number; status: number }> {
+  const started = Date.now();
+  const response = await fetch(`http://${HOST}:${port}${path}`, { headers: AUTH });
+  await response.arrayBuffer();
+  return { ms: Date.now() - started, status: response.status };
+}
+
 // ---------------------------------------------------------------- workloads
 
 interface Workload {
@@ -326,12 +334,15 @@ async function recovery(): Promise<void> {
     log(`  filled in ${fill.ms} ms`);
 
     const withSnapshot = await startNode('cachelog', cachelogEnv(dir), execArgv);
+    // The service listens at once; the cache recovers on its first request.
+    const snapshotGet = await timeGet(withSnapshot.port, '/big/k0');
     let mem: Mem | undefined;
     if (d.id === 'distinct') mem = await withSnapshot.forked.request({ cmd: 'mem' });
     await stop(withSnapshot.child, 'SIGKILL');
     run(process.execPath, [serverScript('drop-snapshots'), dir]);
     run(process.execPath, [serverScript('drop-snapshots'), dir, '--settle']);
     const journalOnly = await startNode('cachelog', cachelogEnv(dir), execArgv);
+    const journalGet = await timeGet(journalOnly.port, '/big/k0');
     if (d.id === 'distinct') {
       const memReplay = await journalOnly.forked.request<Mem>({ cmd: 'mem' });
       notes.push(
@@ -340,7 +351,9 @@ async function recovery(): Promise<void> {
     }
     await stop(journalOnly.child, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
-    log(`  cachelog restart: journal only ${journalOnly.readyMs} ms, with snapshot ${withSnapshot.readyMs} ms`);
+    const journalMs = journalOnly.readyMs + journalGet.ms;
+    const snapshotMs = withSnapshot.readyMs + snapshotGet.ms;
+    log(`  cachelog restart (listening + first GET of the cache): journal only ${journalOnly.readyMs} + ${journalGet.ms} ms, with snapshot ${withSnapshot.readyMs} + ${snapshotGet.ms} ms`);
 
     let redisAof = NaN;
     let redisRdb = NaN;
@@ -370,14 +383,14 @@ async function recovery(): Promise<void> {
     }
     const eps = (ms: number) => fmt(d.sets / (ms / 1000));
     rows.push({
-      figure: `restart, ${d.title}, journal only / AOF: s (events/s)`,
-      values: { cachelog: `${fmt(journalOnly.readyMs / 1000, 2)} (${eps(journalOnly.readyMs)})`, redis: `${fmt(redisAof / 1000, 2)} (${eps(redisAof)})` },
-      ratios: `${fmt(redisAof / journalOnly.readyMs, 2)}× Redis AOF speed`,
+      figure: `restart until the cache is fully recovered, ${d.title}, journal only / AOF: s (events/s)`,
+      values: { cachelog: `${fmt(journalMs / 1000, 2)} (${eps(journalMs)})`, redis: `${fmt(redisAof / 1000, 2)} (${eps(redisAof)})` },
+      ratios: `${fmt(redisAof / journalMs, 2)}× Redis AOF speed`,
     });
     rows.push({
-      figure: `restart, ${d.title}, with snapshot / RDB: s`,
-      values: { cachelog: fmt(withSnapshot.readyMs / 1000, 2), redis: fmt(redisRdb / 1000, 2) },
-      ratios: `${fmt(redisRdb / withSnapshot.readyMs, 2)}× Redis RDB speed`,
+      figure: `restart until the cache is fully recovered, ${d.title}, with snapshot / RDB: s`,
+      values: { cachelog: fmt(snapshotMs / 1000, 2), redis: fmt(redisRdb / 1000, 2) },
+      ratios: `${fmt(redisRdb / snapshotMs, 2)}× Redis RDB speed`,
     });
     if (mem) {
       const rssPerKey = (mem.rss - memEmpty.rss) / d.keys;
@@ -385,6 +398,99 @@ async function recovery(): Promise<void> {
       rows.push({ figure: `memory per key, ${fmt(d.keys)} keys × 100 B: RSS B`, values: { cachelog: fmt(rssPerKey), redis: `${fmt(redisMem)} (used_memory)` }, ratios: `${fmt(rssPerKey / redisMem, 2)}× Redis` });
       rows.push({ figure: `memory per key, ${fmt(d.keys)} keys × 100 B: V8 heap + external (slabs) B`, values: { cachelog: fmt(heapPerKey), redis: `${fmt(redisMem)} (used_memory)` }, ratios: `${fmt(heapPerKey / redisMem, 2)}× Redis` });
     }
+  }
+}
+
+// ---------------------------------------------------------------- per-layer cost of a durable SET
+
+const LAYERS: Array<{ id: string; title: string }> = [
+  { id: 'bare', title: 'bare Fastify POST (stores nothing)' },
+  { id: 'token', title: '+ token check' },
+  { id: 'decide', title: '+ decide and evolve in memory' },
+  { id: 'journal-none', title: '+ entity and LevelDB journal, sync off' },
+  { id: 'journal-always', title: '+ sync always (fsync before the reply)' },
+  { id: 'cachelog', title: 'cachelog as shipped (NestJS, fast routes, JOURNAL_SYNC=always)' },
+];
+const layerRows: string[] = [];
+
+async function layers(): Promise<void> {
+  const servers: Record<string, Running> = {};
+  const dirs: string[] = [];
+  try {
+    for (const { id } of LAYERS) {
+      const dir = join(work, `layer-${id}`);
+      dirs.push(dir);
+      if (id === 'bare') servers[id] = await startNode('bare-fastify', {});
+      else if (id === 'cachelog') servers[id] = await startNode('cachelog', cachelogEnv(dir));
+      else servers[id] = await startNode('layers', { LAYER: id, DATA_DIR: dir, JWT_SECRET: SECRET });
+    }
+    const results: Record<string, LoadResult[]> = {};
+    for (let r = 0; r < RUNS; r++) {
+      for (const { id } of LAYERS) {
+        const result = await runLoad({ headers: AUTH, read: set100('POST', '/bench/k'), writePct: 0, keys: KEYS, port: servers[id].port, durationS: DURATION_S, connections: CONNECTIONS }, work);
+        (results[id] ??= []).push(result);
+        log(`layers run ${r + 1}/${RUNS} ${id.padEnd(15)} ${fmt(result.rps).padStart(8)} req/s  p50 ${fmt(result.p50Ms, 2)} ms  p99 ${fmt(result.p99Ms, 2)} ms  errors ${result.errors}`);
+      }
+    }
+    const bare = results.bare;
+    layerRows.push('| layer | req/s | p99 ms | × bare Fastify POST |', '|---|---|---|---|');
+    for (const { id, title } of LAYERS) {
+      const mine = results[id];
+      const ratio = median(mine.map((x, i) => x.rps / bare[i].rps));
+      layerRows.push(`| ${title} | ${fmt(median(mine.map((x) => x.rps)))} | ${fmt(median(mine.map((x) => x.p99Ms)), 2)} | ${fmt(ratio, 2)} |`);
+      const errors = mine.reduce((n, x) => n + x.errors, 0);
+      if (errors > 0) notes.push(`per-layer table: ${title} had ${errors} errors or non-2xx answers`);
+    }
+  } finally {
+    for (const server of Object.values(servers)) await stop(server.child);
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- restart curve
+
+const CURVE_KEYS = [0, 10_000, 100_000, 1_000_000];
+const curveRows: string[] = [];
+
+/**
+ * Start-up by data size: the service listens and answers its first request (another
+ * cache) without loading any cache; a cache recovers on its first use. After a clean stop
+ * (snapshots written) and after `kill -9` (the tail since the last snapshot replayed).
+ */
+async function restartCurve(): Promise<void> {
+  curveRows.push(
+    '| keys (100 B, one cache) | stop | listening s | first served request (another cache) s | × empty start | the cache fully recovered (its first GET) s |',
+    '|---|---|---|---|---|---|',
+  );
+  let emptyFirst = NaN;
+  for (const keys of CURVE_KEYS) {
+    const dir = join(work, `curve-${keys}`);
+    if (keys > 0) {
+      log(`restart curve: writing ${fmt(keys)} keys`);
+      const filler = await startNode('cachelog', cachelogEnv(dir, { JOURNAL_SYNC: 'none' }));
+      await filler.forked.request({ cmd: 'fill', org: 'bench', cache: 'big', sets: keys, keys, valueBytes: 100 });
+      await stop(filler.child, 'SIGTERM', 120_000);
+    }
+    for (const stopKind of ['clean', 'kill -9'] as const) {
+      if (keys === 0 && stopKind === 'kill -9') continue;
+      const spawned = Date.now();
+      const server = await startNode('cachelog', cachelogEnv(dir));
+      const other = await timeGet(server.port, '/other/k');
+      const firstServed = Date.now() - spawned;
+      const own = await timeGet(server.port, '/big/k0');
+      const recovered = Date.now() - spawned;
+      if (keys === 0) emptyFirst = firstServed;
+      if (stopKind === 'clean' && keys > 0) {
+        // Writes after the last snapshot, then kill -9: the next start replays that tail.
+        await server.forked.request({ cmd: 'fill', org: 'bench', cache: 'big', sets: Math.min(keys, 50_000), keys, valueBytes: 100 });
+        await stop(server.child, 'SIGKILL');
+      } else await stop(server.child, keys === 0 ? 'SIGTERM' : 'SIGKILL');
+      log(`  ${fmt(keys)} keys after ${stopKind}: listening ${server.readyMs} ms, first request ${firstServed} ms (${other.status}), cache recovered ${recovered} ms (${own.status})`);
+      curveRows.push(
+        `| ${fmt(keys)} | ${stopKind} | ${fmt(server.readyMs / 1000, 2)} | ${fmt(firstServed / 1000, 2)} | ${fmt(firstServed / emptyFirst, 2)} | ${keys === 0 ? '–' : fmt(recovered / 1000, 2)} |`,
+      );
+    }
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -404,7 +510,9 @@ async function main(): Promise<void> {
   log(`cachelog benchmark${QUICK ? ' (--quick)' : ''}: ${RUNS} run(s) of ${DURATION_S} s per target and workload, ${CONNECTIONS} connections, load by ${loadTool()}`);
   log(`load before: ${uptimeBefore}`);
   if (!existsSync(join(ROOT, 'dist', 'app.factory.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  await layers();
   await throughput();
+  await restartCurve();
   await recovery();
   const uptimeAfter = execSync('uptime', { encoding: 'utf8' }).trim();
   const tableText = table();
@@ -429,12 +537,24 @@ async function main(): Promise<void> {
     `- Every server runs in its own process; the load generator (${loadTool()}) is another process, on loopback, ${CONNECTIONS} connections, ${DURATION_S} s per run, ${RUNS} run(s), targets alternated A B C D A B C D; figures are medians of the runs, ratios the median of the per-round ratios.`,
     '- cachelog runs from `dist/` with `JOURNAL_SYNC=always` (a 2xx is sent after fsync) and a real JWT; Redis runs with `appendonly yes`, `appendfsync always` behind webdis (2 threads).',
     '- Bare Fastify / bare NestJS: the same routes answering a constant 100-byte value, 201 for POST, and a computed batch answer.',
-    '- Restart: time from spawning the process until it answers (cachelog: listening after recovering every cache and catching projections up, Node and Nest boot included (~0.4 s); Redis: PING answered after loading). The data is written through the entity registry (`JOURNAL_SYNC=none` only to write it faster), stopped cleanly, and the directory opened and closed once untimed so LevelDB has flushed its own log. "journal only": snapshots deleted, the whole journal replayed; Redis loads the same data from its AOF (no RDB preamble) or its RDB.',
+    '- Restart: time from spawning the process until the data is served (cachelog: listening, which no longer waits for any cache, plus the first GET of the cache, which recovers it; Node and Nest boot included (~0.4 s); Redis: PING answered after loading). The data is written through the entity registry (`JOURNAL_SYNC=none` only to write it faster), stopped cleanly, and the directory opened and closed once untimed so LevelDB has flushed its own log. "journal only": snapshots deleted, the whole journal replayed; Redis loads the same data from its AOF (no RDB preamble) or its RDB.',
     '- Memory: RSS, and V8 heap used + external memory (the value slabs), after a full GC, loaded minus an empty service, per key; Redis: `used_memory` loaded minus empty.',
     '',
     '## Results',
     '',
     tableText,
+    '',
+    '## Per-layer cost of a durable SET (100 B, 50 connections, 10k keys)',
+    '',
+    'Each row adds one layer to the one above, each its own process (`bench/servers/layers.ts` builds them from `dist/`); the last row is the service as shipped. Alternated per round; medians.',
+    '',
+    ...layerRows,
+    '',
+    '## Start-up by data size',
+    '',
+    'No cache is loaded at start: the first request (to another cache) is served once the database is open; a cache recovers on its own first request. After `kill -9`, up to 50,000 writes since the last snapshot are replayed too.',
+    '',
+    ...curveRows,
     '',
     ...(notes.length ? ['Notes from this run:', '', ...notes.map((n) => `- ${n}`), ''] : []),
     extra,
@@ -445,6 +565,10 @@ async function main(): Promise<void> {
   for (const n of notes) log(`note: ${n}`);
   log('');
   log(tableText);
+  log('');
+  log(layerRows.join('\n'));
+  log('');
+  log(curveRows.join('\n'));
 }
 
 main()

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     `\n${report.cycles} SIGKILL cycles in ${seconds} s: ${report.acknowledged} acknowledged writes checked, ` +
       `${report.inFlightAtKill} request(s) in flight at a kill (${report.inFlightApplied} found applied), ` +
       `${report.keysChecked} key reads, ${report.events} events in ${report.caches} caches; ` +
-      `${report.failures.length === 0 ? 'no acknowledged write lost, no sequence gap, projections equal a rebuild' : `${report.failures.length} FAILURE(S)`}`,
+      `${report.failures.length === 0 ? 'no acknowledged write lost, no sequence gap, event-offset rows and inline read models equal a rebuild' : `${report.failures.length} FAILURE(S)`}`,
   );
   if (process.argv.includes('--keep')) console.log(`data kept in ${dataDir}`);
   else rmSync(dataDir, { recursive: true, force: true });

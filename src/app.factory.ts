@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule } from './app.module';
 import { ApiError } from './api/errors/api-error';
 import { sendError } from './api/errors/http-error.filter';
+import { parseJsonBody } from './api/json-body';
 import { NativeFastRoutes } from './api/native/fast-routes';
 import { AppConfig } from './config/config';
 import { Clock } from './config/clock';
@@ -36,9 +37,10 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const fastify = app.getHttpAdapter().getInstance();
   // Values are bytes: every non-JSON body is taken raw, limited to MAX_VALUE_BYTES.
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: jsonLimit }, (_request, body, done) => {
+  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: jsonLimit }, (request, body, done) => {
     try {
-      done(null, body === '' ? undefined : JSON.parse(body as string));
+      // JSON.parse, or the family's own parser (IronCache keeps numbers' exact text).
+      done(null, body === '' ? undefined : parseJsonBody(request.url, body as string));
     } catch {
       done(new ApiError(400, 'INVALID_JSON', 'the request body is not valid JSON'), undefined);
     }

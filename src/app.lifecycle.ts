@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from './config/config';
 import { EntityRegistry } from './entities/entity-registry';
+import { ExpirySweeper } from './entities/expiry-sweeper';
 import { JournalBackend } from './journal/journal-backend';
-import { CacheNamesProjection } from './projections/cache-names.projection';
-import { CACHE_NAMES_RUNNER, KEY_LISTING_RUNNER } from './projections/projections.module';
+import { ProjectionRunners } from './projections/projections.module';
 import { ProjectionRunner } from './projections/projection-runner';
 import { TaskRunner } from './tasks/task-runner';
 
@@ -13,10 +13,11 @@ const PROJECTION_DRAIN_MS = 10_000;
 /**
  * The one owner of start-up and shutdown; no other module opens or closes the journal.
  * Start: open the backend, check (and with REPAIR, repair) its log, catch the projections
- * up, recover every live cache (so that expiries that fell due while down are journaled and
- * quotas are exact), resume tasks; then the HTTP server listens.
- * Stop (after the HTTP server has closed), in reverse: let running tasks finish, drain
- * mailboxes and snapshot, let projections apply the last events, close the backend.
+ * up, start sweeping due expiries from the expiry index, resume tasks; then the HTTP server
+ * listens. No cache is recovered here: each recovers on its first use, so start-up does not
+ * grow with the data.
+ * Stop (after the HTTP server has closed), in reverse: let running tasks finish, stop the
+ * sweeper, drain mailboxes and snapshot, let projections apply the last events, close the backend.
  */
 @Injectable()
 export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -25,15 +26,14 @@ export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
   constructor(
     private readonly backend: JournalBackend,
     private readonly registry: EntityRegistry,
-    private readonly names: CacheNamesProjection,
+    private readonly expiries: ExpirySweeper,
     private readonly tasks: TaskRunner,
-    @Inject(KEY_LISTING_RUNNER) private readonly keyListing: ProjectionRunner,
-    @Inject(CACHE_NAMES_RUNNER) private readonly cacheNames: ProjectionRunner,
+    private readonly projections: ProjectionRunners,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  private get runners(): ProjectionRunner[] {
-    return [this.keyListing, this.cacheNames];
+  private get runners(): readonly ProjectionRunner[] {
+    return this.projections.all;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -42,6 +42,7 @@ export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     } catch (error) {
       // Leave nothing open (a LevelDB lock would block the next attempt in this process).
       this.registry.halt();
+      void this.expiries.stop();
       for (const runner of this.runners) runner.stop();
       await this.backend.close().catch(() => undefined);
       throw error;
@@ -53,15 +54,16 @@ export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     await this.backend.open();
     await this.backend.check({ repair: this.config.repair === true });
     await Promise.all(this.runners.map((runner) => runner.start()));
-    const refs = [];
-    for await (const ref of this.names.allLive()) refs.push(ref);
-    const recovered = await this.registry.recoverAll(refs);
+    // No cache is loaded here: each recovers on its first use. What needs every cache (org
+    // byte totals, due expiries) is in the journal's inline read models.
+    this.expiries.start();
     await this.tasks.start();
-    this.logger.log(`recovered ${recovered} caches up to offset ${this.backend.journal.highestOffset} in ${Date.now() - started} ms (${this.backend.name} journal)`);
+    this.logger.log(`journal open at offset ${this.backend.journal.highestOffset} in ${Date.now() - started} ms (${this.backend.name}); caches recover on first use`);
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.tasks.stop();
+    await this.expiries.stop();
     await this.registry.stopAll();
     for (const runner of this.runners) {
       if (!(await runner.reached(this.backend.journal.highestOffset, PROJECTION_DRAIN_MS))) {

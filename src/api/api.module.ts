@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { CacheService } from './cache.service';
 import { HttpErrorFilter } from './errors/http-error.filter';
 import { HistoryModule } from './history/history.module';
+import { MethodNotAllowed } from './method-not-allowed';
 import { IronCacheApiModule } from './ironcache/ironcache.module';
 import { MomentoApiModule } from './momento/momento.module';
 import { NativeApiModule } from './native/native.module';
@@ -11,7 +12,7 @@ import { TasksApiModule } from './tasks/tasks-api.module';
 @Global()
 @Module({
   imports: [TasksApiModule, NativeApiModule, IronCacheApiModule, MomentoApiModule, HistoryModule],
-  providers: [CacheService, { provide: APP_FILTER, useClass: HttpErrorFilter }],
+  providers: [CacheService, MethodNotAllowed, { provide: APP_FILTER, useClass: HttpErrorFilter }],
   exports: [CacheService],
 })
 export class ApiModule {}

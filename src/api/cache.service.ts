@@ -3,15 +3,11 @@ import { FastifyRequest } from 'fastify';
 import { Principal } from '../auth/principal';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { Clock } from '../config/clock';
-import { CacheCommand, CacheState, DomainError, Entry, liveEntry, liveKeys } from '../domain';
-import { CompactEntryMap } from '../domain/compact-entry-map';
+import { CacheCommand, CacheState, DomainError, Entry, domainError, liveKeys } from '../domain';
 import { Reply } from '../entities/cache-entity';
 import { EntityRegistry } from '../entities/entity-registry';
-import { Journal } from '../journal/journal';
-import { CacheNameRow, CacheNamesProjection } from '../projections/cache-names.projection';
-import { KeyListingProjection } from '../projections/key-listing.projection';
-import { CACHE_NAMES_RUNNER, KEY_LISTING_RUNNER } from '../projections/projections.module';
-import { ProjectionRunner } from '../projections/projection-runner';
+import { OrgCaches } from '../entities/org-caches';
+import { CacheNameRow, InlineReadModels } from '../journal/inline-read-models';
 import { ApiError } from './errors/api-error';
 
 const DOMAIN_STATUS: Record<DomainError['code'], number> = {
@@ -23,7 +19,9 @@ const DOMAIN_STATUS: Record<DomainError['code'], number> = {
   KEY_EXISTS: 409,
   CAS_MISMATCH: 409,
   NOT_A_NUMBER: 400,
+  NUMBER_OUT_OF_RANGE: 400,
   EMPTY_VALUE_REJECTED: 400,
+  CACHE_LIMIT_REACHED: 409,
 };
 
 /**
@@ -34,13 +32,10 @@ const DOMAIN_STATUS: Record<DomainError['code'], number> = {
 export class CacheService {
   constructor(
     private readonly registry: EntityRegistry,
-    private readonly journal: Journal,
     private readonly clock: Clock,
-    private readonly names: CacheNamesProjection,
-    private readonly keyListing: KeyListingProjection,
-    @Inject(KEY_LISTING_RUNNER) private readonly keyListingRunner: ProjectionRunner,
-    @Inject(CACHE_NAMES_RUNNER) private readonly namesRunner: ProjectionRunner,
+    private readonly readModels: InlineReadModels,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly orgCaches: OrgCaches,
   ) {}
 
   /** Decodes a base64 value from a JSON body, refusing one over MAX_VALUE_BYTES with 413. */
@@ -61,7 +56,24 @@ export class CacheService {
     const quotaLimit = this.config.orgQuotaEnabled
       ? (this.config.serviceLevelMaxBytes[principal.serviceLevel] ?? this.config.serviceLevelMaxBytes.free)
       : undefined;
-    return this.registry.ask({ org: principal.org, name: cacheName }, command, { quotaLimit });
+    const ref = { org: principal.org, name: cacheName };
+    if (mayCreateCache(command) && !this.registry.isLiveNow(ref)) {
+      if (!this.orgCaches.enter(ref.org, ref.name)) return this.askAtLimit(ref, command, quotaLimit);
+      return this.registry.ask(ref, command, { quotaLimit }).finally(() => this.orgCaches.leave(ref.org, ref.name));
+    }
+    return this.registry.ask(ref, command, { quotaLimit });
+  }
+
+  /**
+   * An org at MAX_CACHES_PER_ORG (counting names on their way): a command for a cache that
+   * does not exist is refused here, without recovering an entity for it (a batch over
+   * thousands of new names stays cheap). The entity checks again when the command is decided.
+   */
+  private async askAtLimit(ref: { org: string; name: string }, command: CacheCommand, quotaLimit: number | undefined): Promise<Reply> {
+    if (!(await this.readModels.isLive(ref))) {
+      return { ok: false, error: domainError('CACHE_LIMIT_REACHED', `the organisation has ${this.orgCaches.limit} caches (MAX_CACHES_PER_ORG); delete one first`) };
+    }
+    return this.registry.ask(ref, command, { quotaLimit });
   }
 
   /** Sends a command and throws the native API error if it is rejected. */
@@ -85,36 +97,30 @@ export class CacheService {
     return this.registry.state({ org: principal.org, name: cacheName });
   }
 
+  /** The live value of a key; a hit counts as use for the cache's LRU eviction. */
   async value(principal: Principal, cacheName: string, key: string): Promise<Uint8Array | undefined> {
     return this.valueNow(principal, cacheName, key);
   }
 
   /** `value`, synchronously when the cache's entity is ready (the GET hot path). */
   valueNow(principal: Principal, cacheName: string, key: string): Uint8Array | undefined | Promise<Uint8Array | undefined> {
-    const state = this.registry.stateNow({ org: principal.org, name: cacheName });
-    if (state instanceof Promise) return state.then((s) => this.liveValue(s, key));
-    return this.liveValue(state, key);
+    const entity = this.registry.entityNow({ org: principal.org, name: cacheName });
+    if (entity instanceof Promise) return entity.then((e) => e.useValue(key, this.clock.now()));
+    return entity.useValue(key, this.clock.now());
   }
 
-  private liveValue(state: CacheState, key: string): Uint8Array | undefined {
-    if (state.status !== 'live') return undefined;
-    const entries = state.entries;
-    if (entries instanceof CompactEntryMap) return entries.liveValue(key, this.clock.now());
-    return liveEntry(state, key, this.clock.now())?.value;
-  }
-
-  /** The live entry of a key, with its version (IronCache's `cas`). */
+  /** The live entry of a key, with its version (IronCache's `cas`); a hit counts as use. */
   async entry(principal: Principal, cacheName: string, key: string): Promise<Entry | undefined> {
-    return liveEntry(await this.state(principal, cacheName), key, this.clock.now());
+    const entity = await this.registry.entityNow({ org: principal.org, name: cacheName });
+    return entity.useEntry(key, this.clock.now());
   }
 
-  /** Live keys from the key-listing projection, once it has every event this cache committed. */
+  /** Live keys from the journal's key listing (exact once a write is acknowledged). */
   async keys(principal: Principal, cacheName: string): Promise<string[]> {
     const ref = { org: principal.org, name: cacheName };
     const state = await this.registry.state(ref);
     if (state.status !== 'live') throw new ApiError(400, 'CACHE_NOT_FOUND', 'cache does not exist');
-    await this.keyListingRunner.waitFor(this.registry.entity(ref).lastOffset);
-    return this.keyListing.list(ref, this.clock.now());
+    return this.readModels.listKeys(ref, this.clock.now());
   }
 
   /** Live keys straight from the entity's state (no projection). */
@@ -123,13 +129,17 @@ export class CacheService {
   }
 
   async cacheNames(principal: Principal): Promise<CacheNameRow[]> {
-    await this.namesRunner.waitFor(this.journal.highestOffset);
-    return this.names.list(principal.org);
+    return this.readModels.listCaches(principal.org);
   }
 
   now(): number {
     return this.clock.now();
   }
+}
+
+/** Commands that create their cache when it does not exist. */
+function mayCreateCache(command: CacheCommand): boolean {
+  return command.type === 'CreateCache' || command.type === 'Increment' || (command.type === 'SetValue' && !command.requireCache);
 }
 
 /** How an API family words a domain rejection. */

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config';
 import { exportCommand } from './commands/export.command';
 import { importCommand } from './commands/import.command';
+import { rebuildCommand } from './commands/rebuild.command';
 import { replayCommand } from './commands/replay.command';
 import { tokenCommand } from './commands/token.command';
 import { verifyCommand } from './commands/verify.command';
@@ -14,6 +15,7 @@ commands (the server must not be running on the data directory, except for token
   import  --in FILE                              NDJSON into a fresh data directory
   replay  --org O --cache C [--to SEQ|ISO-TIME]  print a cache's state at a point as JSON
   verify                                         check the journal: gaps, undecodable records, snapshots
+  rebuild                                        rebuild every read model from the whole journal (operator only)
   token   --org O --name N [--service-level L] [--expires-in SECONDS]
                                                  mint a token (JWT_SECRET or DATA_DIR/jwt-secret)
 
@@ -66,6 +68,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return await replayCommand({ dataDir, org: values.org!, cache: values.cache!, to: values.to }, io);
       case 'verify':
         return await verifyCommand({ dataDir }, io);
+      case 'rebuild':
+        return await rebuildCommand({ dataDir }, io);
       case 'token': {
         required(values, 'org', 'name');
         const expiresIn = values['expires-in'];

@@ -32,6 +32,7 @@ const schema = z.object({
   JWT_PUBLIC_KEY: optionalText,
   JWT_ISSUER: optionalText,
   SNAPSHOT_EVERY: wholeNumber('SNAPSHOT_EVERY', 1000, 1),
+  SNAPSHOT_BYTES: wholeNumber('SNAPSHOT_BYTES', 64 * MiB, 1),
   SNAPSHOTS_KEPT: wholeNumber('SNAPSHOTS_KEPT', 2, 1),
   JOURNAL: z.enum(['leveldb', 'memory', 'nats'], { message: 'JOURNAL must be "leveldb", "memory" or "nats"' }).default('leveldb'),
   NATS_URL: z
@@ -81,6 +82,11 @@ const schema = z.object({
       return retention;
     }),
   HISTORY_STREAM_BUFFER: wholeNumber('HISTORY_STREAM_BUFFER', 1000, 1),
+  MAX_CACHES_PER_ORG: wholeNumber('MAX_CACHES_PER_ORG', 10_000, 1),
+  MAX_PENDING_TASKS_PER_ORG: wholeNumber('MAX_PENDING_TASKS_PER_ORG', 100, 1),
+  MAX_EXPORT_BYTES_PER_ORG: wholeNumber('MAX_EXPORT_BYTES_PER_ORG', GiB, 0),
+  TASK_RETENTION_SECONDS: wholeNumber('TASK_RETENTION_SECONDS', 7 * 24 * 3600, 1),
+  JOURNAL_REOPEN_MAX_BACKOFF_MS: wholeNumber('JOURNAL_REOPEN_MAX_BACKOFF_MS', 5000, 10),
   REPAIR: z
     .enum(['true', 'false'], { message: 'REPAIR must be "true" or "false"' })
     .default('false')
@@ -107,6 +113,8 @@ export interface AppConfig {
   readonly jwtPublicKey?: string;
   readonly jwtIssuer?: string;
   readonly snapshotEvery: number;
+  /** Snapshot a cache once this many bytes were journaled since its last snapshot (and its own size). */
+  readonly snapshotBytes?: number;
   /** Snapshots kept per cache, newest first. */
   readonly snapshotsKept: number;
   readonly journalSync: 'always' | 'none';
@@ -130,6 +138,16 @@ export interface AppConfig {
   readonly historyStreamBuffer?: number;
   /** REPAIR=true (or `--repair`): truncate a damaged journal to its last good record on start. */
   readonly repair?: boolean;
+  /** Live caches an org may have (MAX_CACHES_PER_ORG); creating one more is refused. */
+  readonly maxCachesPerOrg: number;
+  /** Tasks of an org that may wait or run at once (MAX_PENDING_TASKS_PER_ORG); 429 beyond. */
+  readonly maxPendingTasksPerOrg: number;
+  /** Bytes of an org's export files on disk (MAX_EXPORT_BYTES_PER_ORG). */
+  readonly maxExportBytesPerOrg: number;
+  /** Finished task records and their export files are deleted this long after they finished. */
+  readonly taskRetentionMs: number;
+  /** After a storage fault the journal reopens itself, waiting at most this long between attempts. */
+  readonly journalReopenMaxBackoffMs: number;
 }
 
 export interface NatsSettings {
@@ -171,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     jwtPublicKey: e.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
     jwtIssuer: e.JWT_ISSUER,
     snapshotEvery: e.SNAPSHOT_EVERY,
+    snapshotBytes: e.SNAPSHOT_BYTES,
     snapshotsKept: e.SNAPSHOTS_KEPT,
     journalSync: e.JOURNAL_SYNC,
     journal: e.JOURNAL,
@@ -195,6 +214,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     retention: e.JOURNAL_RETENTION,
     historyStreamBuffer: e.HISTORY_STREAM_BUFFER,
     repair: e.REPAIR,
+    maxCachesPerOrg: e.MAX_CACHES_PER_ORG,
+    maxPendingTasksPerOrg: e.MAX_PENDING_TASKS_PER_ORG,
+    maxExportBytesPerOrg: e.MAX_EXPORT_BYTES_PER_ORG,
+    taskRetentionMs: e.TASK_RETENTION_SECONDS * 1000,
+    journalReopenMaxBackoffMs: e.JOURNAL_REOPEN_MAX_BACKOFF_MS,
   };
 }
 

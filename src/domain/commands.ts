@@ -29,11 +29,14 @@ export type CacheCommand =
       /** Reject with CACHE_NOT_FOUND instead of creating a missing cache (Momento). */
       readonly requireCache?: boolean;
     })
-  /** Adds `amount` to a decimal integer value (a missing key counts as 0); journaled as a Set of the result. */
+  /**
+   * Adds `amount` to a value holding a decimal 64-bit signed integer (a missing key counts as
+   * 0), exactly (BigInt); journaled as a Set of the result's decimal text.
+   */
   | (CommandMeta & {
       readonly type: 'Increment';
       readonly key: string;
-      readonly amount: number;
+      readonly amount: bigint;
       /** Bytes the tenant may still add; undefined means unlimited. Supplied by the shell. */
       readonly quotaRemaining?: number;
     })
@@ -43,7 +46,12 @@ export type CacheCommand =
   /** Sent by the expiry scheduler when a key's `expiresAt` has passed. */
   | (CommandMeta & { readonly type: 'ExpireKey'; readonly key: string })
   /** Appends the events that bring the cache back to `target` (a past state); history is never rewritten. */
-  | (CommandMeta & { readonly type: 'RestoreTo'; readonly target: RestoreTarget });
+  | (CommandMeta & {
+      readonly type: 'RestoreTo';
+      readonly target: RestoreTarget;
+      /** Bytes the tenant may still add; undefined means unlimited. Supplied by the shell. */
+      readonly quotaRemaining?: number;
+    });
 
 export type SetMode = 'upsert' | 'add' | 'replace';
 

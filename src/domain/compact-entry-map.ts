@@ -5,6 +5,8 @@ const SLAB_BYTES = 1 << 20;
 /** Values larger than this get their own buffer instead of a place in a slab. */
 const LARGE_VALUE = 64 * 1024;
 const NO_SLAB = -1;
+/** End of the recency list. */
+const NONE = -1;
 
 /**
  * The committed entries of a cache, stored compactly: a `Map<key, slot>` and, per slot,
@@ -18,8 +20,11 @@ const NO_SLAB = -1;
  * overwrites and deletes is reclaimed by copying the live values into fresh slabs once it
  * exceeds the live bytes (amortized O(1) per write).
  *
- * It implements the `EntryMap` the domain uses, with `Map` semantics, insertion order
- * included, so `decide` and `evolve` work on it unchanged.
+ * Order is recency: slots are linked oldest → newest in two typed arrays, so iteration
+ * yields the least recently used key first. A new key goes to the newest end, and so does a
+ * key `touch`ed by a read (O(1), nothing allocated); without touches the order is `Map`
+ * insertion order, so `decide` and `evolve` work on it unchanged. Replacing a key's value in
+ * place (`set` of an existing key) keeps its place, as `Map` does; `evolve` deletes first.
  */
 export class CompactEntryMap implements EntryMap<Entry> {
   private index = new Map<string, number>();
@@ -28,6 +33,11 @@ export class CompactEntryMap implements EntryMap<Entry> {
   private lengthOf = new Int32Array(16);
   private expiresAtOf = new Float64Array(16);
   private versionOf = new Float64Array(16);
+  private olderOf = new Int32Array(16);
+  private newerOf = new Int32Array(16);
+  private keyOf: Array<string | undefined> = [];
+  private oldest = NONE;
+  private newest = NONE;
   private large: Array<Uint8Array | undefined> = [];
   private free: number[] = [];
   private nextSlot = 0;
@@ -63,6 +73,8 @@ export class CompactEntryMap implements EntryMap<Entry> {
     } else {
       slot = this.free.length > 0 ? this.free.pop()! : this.newSlot();
       this.index.set(key, slot);
+      this.keyOf[slot] = key;
+      this.linkNewest(slot);
     }
     this.store(slot, src, offset, length);
     this.expiresAtOf[slot] = expiresAt;
@@ -75,6 +87,8 @@ export class CompactEntryMap implements EntryMap<Entry> {
     const slot = this.index.get(key);
     if (slot === undefined) return false;
     this.release(slot);
+    this.unlink(slot);
+    this.keyOf[slot] = undefined;
     this.free.push(slot);
     this.index.delete(key);
     this.maybeCompact();
@@ -88,6 +102,11 @@ export class CompactEntryMap implements EntryMap<Entry> {
     this.lengthOf = new Int32Array(16);
     this.expiresAtOf = new Float64Array(16);
     this.versionOf = new Float64Array(16);
+    this.olderOf = new Int32Array(16);
+    this.newerOf = new Int32Array(16);
+    this.keyOf = [];
+    this.oldest = NONE;
+    this.newest = NONE;
     this.large = [];
     this.free = [];
     this.nextSlot = 0;
@@ -97,17 +116,38 @@ export class CompactEntryMap implements EntryMap<Entry> {
     this.garbageBytes = 0;
   }
 
+  /**
+   * A read counts as use: the key becomes the most recently used, the last to be evicted.
+   * O(1) and allocation-free (the GET path). False when the key is not there.
+   */
+  touch(key: string): boolean {
+    const slot = this.index.get(key);
+    if (slot === undefined) return false;
+    this.moveToNewest(slot);
+    return true;
+  }
+
+  /** The slots oldest first; the next one is read before yielding, so a touch mid-walk is safe (as with `Map`). */
+  private *slots(): IterableIterator<number> {
+    for (let slot = this.oldest; slot !== NONE; ) {
+      const next = this.newerOf[slot];
+      yield slot;
+      slot = next;
+    }
+  }
+
   *entries(): IterableIterator<[string, Entry]> {
-    for (const [key, slot] of this.index) yield [key, this.entryAt(slot)];
+    for (const slot of this.slots()) yield [this.keyOf[slot]!, this.entryAt(slot)];
   }
 
-  keys(): IterableIterator<string> {
-    return this.index.keys();
+  *keys(): IterableIterator<string> {
+    for (const slot of this.slots()) yield this.keyOf[slot]!;
   }
 
-  /** Every entry as raw parts (its bytes are `src[offset, offset + length)`), in order. */
+  /** Every entry as raw parts (its bytes are `src[offset, offset + length)`), least recently used first. */
   forEachRaw(visit: (key: string, src: Uint8Array, offset: number, length: number, expiresAt: number, version: number) => void): void {
-    for (const [key, slot] of this.index) {
+    for (let slot = this.oldest; slot !== NONE; slot = this.newerOf[slot]) {
+      const key = this.keyOf[slot]!;
       const slab = this.slabOf[slot];
       const length = this.lengthOf[slot];
       if (slab === NO_SLAB) visit(key, this.large[slot]!, 0, length, this.expiresAtOf[slot], this.versionOf[slot]);
@@ -120,12 +160,45 @@ export class CompactEntryMap implements EntryMap<Entry> {
     for (const [key, slot] of this.index) if (this.expiresAtOf[slot] !== 0) yield [key, this.expiresAtOf[slot]];
   }
 
-  /** The value of a key unless missing or expired at `now`, without building an Entry (the GET path). */
+  /** The value of a key unless missing or expired at `now`, without building an Entry. */
   liveValue(key: string, now: number): Uint8Array | undefined {
     const slot = this.index.get(key);
     if (slot === undefined) return undefined;
     const expiresAt = this.expiresAtOf[slot];
     return expiresAt !== 0 && expiresAt <= now ? undefined : this.valueAt(slot);
+  }
+
+  /** `liveValue` that counts as use (`touch`) when it finds the value: the GET path, one lookup. */
+  useValue(key: string, now: number): Uint8Array | undefined {
+    const slot = this.index.get(key);
+    if (slot === undefined) return undefined;
+    const expiresAt = this.expiresAtOf[slot];
+    if (expiresAt !== 0 && expiresAt <= now) return undefined;
+    this.moveToNewest(slot);
+    return this.valueAt(slot);
+  }
+
+  private linkNewest(slot: number): void {
+    this.olderOf[slot] = this.newest;
+    this.newerOf[slot] = NONE;
+    if (this.newest === NONE) this.oldest = slot;
+    else this.newerOf[this.newest] = slot;
+    this.newest = slot;
+  }
+
+  private unlink(slot: number): void {
+    const older = this.olderOf[slot];
+    const newer = this.newerOf[slot];
+    if (older === NONE) this.oldest = newer;
+    else this.newerOf[older] = newer;
+    if (newer === NONE) this.newest = older;
+    else this.olderOf[newer] = older;
+  }
+
+  private moveToNewest(slot: number): void {
+    if (slot === this.newest) return;
+    this.unlink(slot);
+    this.linkNewest(slot);
   }
 
   private entryAt(slot: number): Entry {
@@ -152,6 +225,8 @@ export class CompactEntryMap implements EntryMap<Entry> {
       this.lengthOf = grow(this.lengthOf);
       this.expiresAtOf = grow(this.expiresAtOf);
       this.versionOf = grow(this.versionOf);
+      this.olderOf = grow(this.olderOf);
+      this.newerOf = grow(this.newerOf);
     }
     return slot;
   }

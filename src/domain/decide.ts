@@ -2,7 +2,7 @@ import { CacheCommand } from './commands';
 import { DomainError, domainError } from './errors';
 import { CacheEvent, EventMeta } from './events';
 import { assertNever } from './evolve';
-import { decideRestore } from './restore';
+import { decideRestore, restoredBytes } from './restore';
 import { CacheSettings, sameSettings } from './settings';
 import { CacheState, isExpired, liveEntry } from './state';
 
@@ -68,17 +68,20 @@ export function decide(state: CacheState, command: CacheCommand, now: number): D
     }
 
     case 'Increment': {
-      if (!Number.isSafeInteger(command.amount)) {
-        return reject(domainError('INVALID_ARGUMENT', 'amount must be a whole number'));
+      if (typeof command.amount !== 'bigint' || !isInt64(command.amount)) {
+        return reject(domainError('NUMBER_OUT_OF_RANGE', `amount must be a 64-bit signed integer (${INT64_MIN} to ${INT64_MAX})`));
       }
       const current = liveEntry(state, command.key, now);
-      const base = current === undefined ? 0 : parseInteger(current.value);
-      if (base === undefined) return reject(domainError('NOT_A_NUMBER', 'the stored value is not a whole number'));
-      const result = base + command.amount;
-      if (!Number.isSafeInteger(result)) {
-        return reject(domainError('INVALID_ARGUMENT', 'the result is outside the safe integer range'));
+      const base = current === undefined ? 0n : parseInt64(current.value);
+      if (base === NOT_AN_INTEGER) return reject(domainError('NOT_A_NUMBER', 'the stored value is not a decimal integer, so it cannot be incremented'));
+      if (base === OUT_OF_RANGE) {
+        return reject(domainError('NUMBER_OUT_OF_RANGE', 'the stored value is an integer outside the 64-bit signed range, so it cannot be incremented'));
       }
-      const value = new TextEncoder().encode(String(result));
+      const result = base + command.amount;
+      if (!isInt64(result)) {
+        return reject(domainError('NUMBER_OUT_OF_RANGE', `the result ${result} would overflow a 64-bit signed integer (${INT64_MIN} to ${INT64_MAX}); nothing stored`));
+      }
+      const value = new TextEncoder().encode(result.toString());
       const invalid = checkValue(state, value);
       if (invalid) return reject(invalid);
       const previous = state.status === 'live' ? state.entries.get(command.key) : undefined;
@@ -120,8 +123,14 @@ export function decide(state: CacheState, command: CacheCommand, now: number): D
         : accept();
     }
 
-    case 'RestoreTo':
+    case 'RestoreTo': {
+      // Restored bytes are charged like any write: a restore that would pass the quota appends nothing.
+      const growth = restoredBytes(command.target, now) - (state.status === 'live' ? state.bytes : 0);
+      if (command.quotaRemaining !== undefined && growth > command.quotaRemaining) {
+        return reject(domainError('QUOTA_EXCEEDED', `the restore would add ${growth} bytes; the organisation has ${command.quotaRemaining} left of its byte quota`));
+      }
       return accept(...decideRestore(state, command.target, meta, now));
+    }
 
     default:
       return assertNever(command);
@@ -138,7 +147,8 @@ function store(state: CacheState, meta: EventMeta, key: string, value: Uint8Arra
 }
 
 /**
- * Evicted events for the least recently written keys (the first in the entries' order),
+ * Evicted events for the least recently used keys (the first in the entries' order: reads
+ * and writes both count, see `touch`); the choice is journaled, never recomputed on replay,
  * so that `incoming` more keys fit within `capacity` (0: unlimited).
  */
 function evictions(state: CacheState, meta: EventMeta, incoming: number, capacity: number): CacheEvent[] {
@@ -179,13 +189,31 @@ function checkSettings(changes: Partial<CacheSettings>): DomainError | undefined
   return wholeNumber('capacity') ?? wholeNumber('ttlSeconds', MAX_TTL_SECONDS) ?? wholeNumber('maxValueBytes');
 }
 
-const DECIMAL = /^-?\d{1,16}$/;
+export const INT64_MIN = -(2n ** 63n);
+export const INT64_MAX = 2n ** 63n - 1n;
+const isInt64 = (n: bigint) => n >= INT64_MIN && n <= INT64_MAX;
+const NOT_AN_INTEGER = Symbol('not an integer');
+const OUT_OF_RANGE = Symbol('out of range');
+const MINUS = 0x2d;
+const ZERO = 0x30;
+const NINE = 0x39;
 
-/** A value holding a decimal safe integer (as IronCache's increment requires), else undefined. */
-function parseInteger(value: Uint8Array): number | undefined {
-  if (value.byteLength > 17) return undefined;
-  const text = new TextDecoder().decode(value);
-  if (!DECIMAL.test(text)) return undefined;
-  const n = Number(text);
-  return Number.isSafeInteger(n) ? n : undefined;
+/**
+ * The integer a value holds as decimal text (`-?[0-9]+`, leading zeros allowed), exactly:
+ * read from the bytes, never through a JS number (which is exact only to 2^53).
+ */
+function parseInt64(value: Uint8Array): bigint | typeof NOT_AN_INTEGER | typeof OUT_OF_RANGE {
+  const start = value.byteLength > 0 && value[0] === MINUS ? 1 : 0;
+  if (value.byteLength === start) return NOT_AN_INTEGER;
+  let firstSignificant = -1;
+  for (let i = start; i < value.byteLength; i++) {
+    const byte = value[i];
+    if (byte < ZERO || byte > NINE) return NOT_AN_INTEGER;
+    if (firstSignificant === -1 && byte !== ZERO) firstSignificant = i;
+  }
+  if (firstSignificant === -1) return 0n;
+  if (value.byteLength - firstSignificant > 19) return OUT_OF_RANGE; // 2^63 has 19 digits: no BigInt of a huge text
+  const digits = BigInt(new TextDecoder().decode(value.subarray(firstSignificant)));
+  const n = start === 1 ? -digits : digits;
+  return isInt64(n) ? n : OUT_OF_RANGE;
 }

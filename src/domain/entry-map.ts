@@ -11,6 +11,8 @@ export interface EntryMap<V> {
   clear(): void;
   entries(): IterableIterator<[string, V]>;
   keys(): IterableIterator<string>;
+  /** Moves a key to the most recently used end of the order; a plain `Map` has none (see `touch` in state.ts). */
+  touch?(key: string): boolean;
 }
 
 const TOMBSTONE = Symbol('deleted');

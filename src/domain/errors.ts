@@ -8,7 +8,10 @@ export type DomainErrorCode =
   | 'KEY_EXISTS'
   | 'CAS_MISMATCH'
   | 'NOT_A_NUMBER'
-  | 'EMPTY_VALUE_REJECTED';
+  | 'NUMBER_OUT_OF_RANGE'
+  | 'EMPTY_VALUE_REJECTED'
+  /** The org has MAX_CACHES_PER_ORG live caches: creating one more is refused (the shell's limit). */
+  | 'CACHE_LIMIT_REACHED';
 
 export interface DomainError {
   readonly code: DomainErrorCode;

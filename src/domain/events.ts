@@ -29,7 +29,7 @@ export type CacheEvent =
   | (EventMeta & { readonly type: 'Expired'; readonly key: string })
   /** The whole resulting settings, not a delta. */
   | (EventMeta & { readonly type: 'SettingsChanged' } & CacheSettings)
-  /** The least recently written key, removed to keep the cache within its capacity. */
+  /** The least recently used key (chosen when decided, applied as given on replay), removed to keep the cache within its capacity. */
   | (EventMeta & { readonly type: 'Evicted'; readonly key: string });
 
 export type CacheEventType = CacheEvent['type'];

@@ -11,6 +11,14 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/** Bytes of the values a restore to `target` leaves in the cache (expired entries are not brought back). */
+export function restoredBytes(target: RestoreTarget, now: number): number {
+  if (target.status !== 'live') return 0;
+  let bytes = 0;
+  for (const [, entry] of target.entries.entries()) if (!isExpired(entry, now)) bytes += entry.value.byteLength;
+  return bytes;
+}
+
 /**
  * The events that take `state` to `target`, appended after the current history (which is
  * never rewritten). Pure: `now` only decides which of the target's entries have expired

@@ -3,7 +3,7 @@
  * event like any other, so replay restores them.
  */
 export interface CacheSettings {
-  /** Most entries the cache keeps; beyond it the least recently written is evicted. 0: unlimited. */
+  /** Most entries the cache keeps; beyond it the least recently used (read or written) is evicted. 0: unlimited. */
   readonly capacity: number;
   /** Default TTL in whole seconds for values set without one. 0: no default expiry. */
   readonly ttlSeconds: number;

@@ -19,8 +19,10 @@ export interface CacheState {
   /** Sum of the stored values' byte lengths, expired-but-not-yet-journaled ones included. */
   bytes: number;
   /**
-   * In recency order: the least recently written entry first. A Set moves its key to the
-   * end, so replay (and a snapshot, which keeps this order) rebuilds the same order.
+   * In recency order: the least recently used entry first, the first to be evicted. A Set
+   * moves its key to the end, and so does a read (`touch`, done by the shell: reads are not
+   * journaled). The order is in memory and in snapshots (which keep it), not in the journal:
+   * a replay orders keys by their writes, on top of the snapshot it starts from.
    */
   entries: EntryMap<Entry>;
   /** Replaced as a whole on change, never mutated (drafts share it with the committed state). */
@@ -50,6 +52,29 @@ export const liveEntry = (state: CacheState, key: string, now: number): Entry | 
   if (state.status !== 'live') return undefined;
   const entry = state.entries.get(key);
   return entry === undefined || isExpired(entry, now) ? undefined : entry;
+};
+
+/**
+ * A read counts as use: the key becomes the most recently used, the last to be evicted. A
+ * state operation, not an event: eviction choices are journaled as `Evicted` events (replay
+ * applies them as given), so reads need not be. O(1) on the entity's CompactEntryMap; a plain
+ * `Map` (tests, history replays) moves the key by delete and re-insert. False when absent.
+ */
+export function touch(state: CacheState, key: string): boolean {
+  const entries = state.entries;
+  if (entries.touch !== undefined) return entries.touch(key);
+  const entry = entries.get(key);
+  if (entry === undefined) return false;
+  entries.delete(key);
+  entries.set(key, entry);
+  return true;
+}
+
+/** `liveEntry` for a read that counts as use (`touch`) when it finds the entry. */
+export const useEntry = (state: CacheState, key: string, now: number): Entry | undefined => {
+  const entry = liveEntry(state, key, now);
+  if (entry !== undefined) touch(state, key);
+  return entry;
 };
 
 export function* liveKeys(state: CacheState, now: number): IterableIterator<string> {

@@ -1,12 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { createActor } from 'xstate';
-import { CacheCommand, CacheEvent, CacheState, DomainError, decide, draftOf, evolve, initialState } from '../domain';
+import { CacheCommand, CacheEvent, CacheState, DomainError, Entry, decide, domainError, draftOf, evolve, initialState, useEntry } from '../domain';
 import { CompactEntryMap } from '../domain/compact-entry-map';
 import { Envelope, Journal, JournalUnavailableError } from '../journal/journal';
 import { SnapshotStore } from '../journal/snapshot-store';
 import { EntityRef, encodeEntityId } from '../journal/keys';
 import { LifecycleState, entityLifecycle } from './entity-lifecycle.machine';
 import { ExpiryScheduler } from './expiry-scheduler';
+import { OrgCaches } from './org-caches';
 import { OrgQuota } from './org-quota';
 
 export type Reply =
@@ -31,19 +32,32 @@ export interface EntityContext {
   readonly quota: OrgQuota;
   readonly now: () => number;
   readonly snapshotEvery: number;
+  /** Snapshot once this many bytes were journaled since the last one (SNAPSHOT_BYTES); see maybeSnapshot. */
+  readonly snapshotBytes?: number;
+  /** Live caches per org (MAX_CACHES_PER_ORG); absent: no limit. */
+  readonly caches?: OrgCaches;
 }
 
 export class SequenceGapError extends Error {
   readonly code = 'JOURNAL_SEQUENCE_GAP';
 }
 
-/**
- * A large cache is snapshotted at most once per this many events per live entry. At 1, a
- * durable SET load over 10k keys snapshotted every ~0.7 s (a synchronous encode of the whole
- * cache plus a ~1.3 MB LevelDB write); with snapshots off, p99 fell from ~14 to ~10 ms
- * (bench/notes.md). Recovery replays at most this many events per live entry past one.
- */
-const SNAPSHOT_ENTRY_FACTOR = 4;
+/** Bytes a snapshot or a journal record takes per entry or event besides keys and values (an estimate). */
+const RECORD_OVERHEAD_BYTES = 32;
+
+/** About what an event adds to the journal (and so to a replay after a crash). */
+function journaledBytes(event: CacheEvent): number {
+  switch (event.type) {
+    case 'Set':
+      return RECORD_OVERHEAD_BYTES + event.key.length + event.value.byteLength;
+    case 'Deleted':
+    case 'Expired':
+    case 'Evicted':
+      return RECORD_OVERHEAD_BYTES + event.key.length;
+    default:
+      return RECORD_OVERHEAD_BYTES;
+  }
+}
 
 /** Most commands one group of decisions takes from the mailbox. */
 const MAX_BATCH = 1024;
@@ -63,6 +77,15 @@ export class CacheEntity {
   lastOffset = 0;
   lastTouched: number;
   private snapshotSeq = 0;
+  /** Bytes journaled since the last snapshot: what a restart after `kill -9` replays. */
+  private bytesSinceSnapshot = 0;
+  /**
+   * Reads moved keys in the recency order since the last snapshot. The order is not in the
+   * journal, so the next snapshot carries it even without new events (a clean shutdown or a
+   * passivation snapshots then); after a crash, recovery has the order of the newest
+   * snapshot, updated by the writes replayed after it.
+   */
+  private usedSinceSnapshot = false;
   private snapshotting: Promise<void> | undefined;
   private mailbox: Ask[] = [];
   private draining = false;
@@ -74,7 +97,8 @@ export class CacheEntity {
   constructor(
     readonly ref: EntityRef,
     private readonly ctx: EntityContext,
-    private readonly onFirstRecovery: (entity: CacheEntity) => void,
+    /** Resolves when a write made for this cache while it was not loaded is done. */
+    private readonly after: Promise<void> = Promise.resolve(),
   ) {
     this.id = encodeEntityId(ref);
     this.lastTouched = ctx.now();
@@ -105,6 +129,26 @@ export class CacheEntity {
     });
   }
 
+  /**
+   * The live value of a key, counted as use (LRU): the GET path of every family. Read from
+   * the committed state only, with one lookup and nothing allocated for the touch.
+   */
+  useValue(key: string, now: number): Uint8Array | undefined {
+    const state = this.state;
+    if (state.status !== 'live') return undefined;
+    const entries = state.entries;
+    const value = entries instanceof CompactEntryMap ? entries.useValue(key, now) : useEntry(state, key, now)?.value;
+    if (value !== undefined) this.usedSinceSnapshot = true;
+    return value;
+  }
+
+  /** `useValue` with the entry's version (IronCache's `cas`). */
+  useEntry(key: string, now: number): Entry | undefined {
+    const entry = useEntry(this.state, key, now);
+    if (entry !== undefined) this.usedSinceSnapshot = true;
+    return entry;
+  }
+
   /** Resolves when the mailbox is empty and nothing is being written. */
   whenDrained(): Promise<void> {
     return this.isIdle ? Promise.resolve() : new Promise((resolve) => this.drained.push(resolve));
@@ -112,21 +156,25 @@ export class CacheEntity {
 
   private async recover(): Promise<void> {
     try {
+      await this.after;
+      await this.ctx.quota.load(this.ref.org);
       const snapshot = await this.ctx.snapshots.load(this.ref);
       // Committed entries live in a CompactEntryMap (values copied into slabs, no object per key).
       const state = snapshot?.state ?? { ...initialState(), entries: new CompactEntryMap() };
       let seq = snapshot?.seq ?? 0;
+      let tail = 0;
       await this.ctx.journal.forEachEvent(this.ref, seq + 1, (recordSeq, event) => {
         if (recordSeq !== seq + 1) {
           throw new SequenceGapError(`journal of ${JSON.stringify(this.ref)} jumps from seq ${seq} to ${recordSeq}`);
         }
         evolve(state, event);
         seq = recordSeq;
+        tail += journaledBytes(event);
       });
       this.state = state;
       this.seq = seq;
       this.snapshotSeq = snapshot?.seq ?? 0;
-      this.onFirstRecovery(this);
+      this.bytesSinceSnapshot = tail;
       const now = this.ctx.now();
       if (state.entries instanceof CompactEntryMap) {
         for (const [key, expiresAt] of state.entries.expiring()) this.ctx.scheduler.schedule(this.ref, key, Math.max(expiresAt, now));
@@ -157,18 +205,29 @@ export class CacheEntity {
   }
 
   private async process(group: Ask[]): Promise<void> {
-    const now = this.ctx.now();
     const { org } = this.ref;
+    const caches = this.ctx.caches;
+    if (caches !== undefined && !caches.isLoaded(org)) {
+      try {
+        await caches.load(org); // once per org and process
+      } catch (error) {
+        const failure: Reply = { ok: false, error: new JournalUnavailableError(error) };
+        for (const ask of group) ask.resolve(failure);
+        return;
+      }
+    }
+    const now = this.ctx.now();
     const draft = draftOf(this.state);
+    let slotsTaken = 0;
+    let slotsFreed = 0;
     const replies: Array<{ ask: Ask; error?: DomainError; from: number; count: number }> = [];
     const events: CacheEvent[] = [];
     let reserved = 0;
-    let released = 0;
 
     for (const ask of group) {
       let command = ask.command;
       const limit = ask.options?.quotaLimit;
-      if (limit !== undefined && (command.type === 'SetValue' || command.type === 'Increment')) {
+      if (limit !== undefined && (command.type === 'SetValue' || command.type === 'Increment' || command.type === 'RestoreTo')) {
         command = { ...command, quotaRemaining: Math.max(0, limit - this.ctx.quota.usedBy(org)) };
       }
       const decision = decide(draft, command, now);
@@ -176,13 +235,22 @@ export class CacheEntity {
         replies.push({ ask, error: decision.error, from: 0, count: 0 });
         continue;
       }
+      const wasLive = draft.status === 'live';
+      if (caches !== undefined && !wasLive && decision.events.some((event) => event.type === 'Created')) {
+        if (!caches.tryTake(org)) {
+          replies.push({ ask, error: domainError('CACHE_LIMIT_REACHED', `the organisation has ${caches.limit} caches (MAX_CACHES_PER_ORG); delete one first`), from: 0, count: 0 });
+          continue;
+        }
+        slotsTaken++;
+      }
       const bytesBefore = draft.bytes;
       for (const event of decision.events) evolve(draft, event);
+      if (wasLive && draft.status !== 'live') slotsFreed++;
       const delta = draft.bytes - bytesBefore;
       if (delta > 0) {
-        this.ctx.quota.add(org, delta);
+        this.ctx.quota.reserve(org, delta);
         reserved += delta;
-      } else released -= delta;
+      }
       replies.push({ ask, from: events.length, count: decision.events.length });
       events.push(...decision.events);
     }
@@ -192,16 +260,20 @@ export class CacheEntity {
       try {
         envelopes = await this.ctx.journal.append(this.ref, this.seq, events);
       } catch (error) {
-        this.ctx.quota.add(org, -reserved);
+        this.ctx.quota.release(org, reserved);
+        caches?.release(org, slotsTaken);
         // A sequence conflict means another writer went first (a shared log): this entity's
         // state is stale, so it answers 503 like any journal failure.
         const failure: Reply = { ok: false, error: error instanceof JournalUnavailableError ? error : new JournalUnavailableError(error) };
         for (const { ask } of replies) ask.resolve(failure);
         return;
       }
-      this.ctx.quota.add(org, -released);
+      // The journal's org total now holds this group's growth and shrinkage.
+      this.ctx.quota.release(org, reserved);
+      caches?.release(org, slotsFreed);
       for (const event of events) {
         evolve(this.state, event);
+        this.bytesSinceSnapshot += journaledBytes(event);
         if (event.type === 'Set' && event.expiresAt !== 0) this.ctx.scheduler.schedule(this.ref, event.key, event.expiresAt);
       }
       this.seq += events.length;
@@ -214,27 +286,39 @@ export class CacheEntity {
   }
 
   /**
-   * Snapshot every `snapshotEvery` events, but never more often than once per
-   * SNAPSHOT_ENTRY_FACTOR live entries' worth of events, so that the O(state) cost of a
-   * snapshot (a synchronous encode on the event loop, then a value as large as the cache
-   * written to LevelDB) stays a small O(1) per event for large caches.
+   * The snapshot policy, by bytes: a snapshot is taken once the bytes journaled since the
+   * last one reach the snapshot's own size (so its O(state) cost, a synchronous encode and a
+   * value as large as the cache, stays at most about one byte per byte written), and either
+   * SNAPSHOT_EVERY events or SNAPSHOT_BYTES bytes have passed. What a restart after `kill -9`
+   * replays per cache is then bounded by max(SNAPSHOT_BYTES, the cache's size) bytes.
    */
   private maybeSnapshot(): void {
-    const interval = Math.max(this.ctx.snapshotEvery, SNAPSHOT_ENTRY_FACTOR * this.state.entries.size);
-    if (this.seq - this.snapshotSeq >= interval && this.snapshotting === undefined) void this.snapshot();
+    if (this.snapshotting !== undefined) return;
+    const snapshotSize = this.state.bytes + RECORD_OVERHEAD_BYTES * this.state.entries.size;
+    if (this.bytesSinceSnapshot < snapshotSize) return;
+    const snapshotBytes = this.ctx.snapshotBytes ?? Number.POSITIVE_INFINITY;
+    if (this.seq - this.snapshotSeq >= this.ctx.snapshotEvery || this.bytesSinceSnapshot >= snapshotBytes) void this.snapshot();
   }
 
   /** Writes a snapshot of the committed state if there are events since the last one. */
   snapshot(): Promise<void> {
     if (this.snapshotting) return this.snapshotting.then(() => this.snapshot());
-    if (this.seq === this.snapshotSeq || this.lifecycle === 'failed' || this.lifecycle === 'recovering') return Promise.resolve();
+    const unchanged = this.seq === this.snapshotSeq && !this.usedSinceSnapshot;
+    if (unchanged || this.lifecycle === 'failed' || this.lifecycle === 'recovering') return Promise.resolve();
     const seq = this.seq;
+    const covered = this.bytesSinceSnapshot;
+    // The state is encoded synchronously when the save starts: reads after this line are the next snapshot's.
+    this.usedSinceSnapshot = false;
     this.snapshotting = this.ctx.snapshots
       .save(this.ref, seq, this.state)
       .then(() => {
         this.snapshotSeq = seq;
+        this.bytesSinceSnapshot -= covered;
       })
-      .catch((error) => this.logger.warn(`snapshot of ${JSON.stringify(this.ref)} failed: ${(error as Error).message}`))
+      .catch((error) => {
+        this.usedSinceSnapshot = true; // the order is still only in memory
+        this.logger.warn(`snapshot of ${JSON.stringify(this.ref)} failed: ${(error as Error).message}`);
+      })
       .finally(() => {
         this.snapshotting = undefined;
       });

@@ -1,30 +1,44 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { Clock } from '../config/clock';
+import { InlineReadModels } from '../journal/inline-read-models';
 import { Journal } from '../journal/journal';
 import { SnapshotStore } from '../journal/snapshot-store';
 import { EntityRegistry } from './entity-registry';
 import { ExpiryScheduler } from './expiry-scheduler';
+import { ExpirySweeper } from './expiry-sweeper';
+import { OrgCaches } from './org-caches';
 import { OrgQuota } from './org-quota';
 
 @Global()
 @Module({
   providers: [
-    OrgQuota,
+    { provide: OrgQuota, useFactory: (readModels: InlineReadModels) => new OrgQuota(readModels), inject: [InlineReadModels] },
+    {
+      provide: ExpirySweeper,
+      useFactory: (readModels: InlineReadModels, registry: EntityRegistry, clock: Clock) => new ExpirySweeper(readModels, registry, () => clock.now()),
+      inject: [InlineReadModels, EntityRegistry, Clock],
+    },
+    {
+      provide: OrgCaches,
+      // An org's live caches, counted from the journal's cache names (exact once a write is acknowledged).
+      useFactory: (readModels: InlineReadModels, config: AppConfig) => new OrgCaches(async (org) => (await readModels.listCaches(org)).length, config.maxCachesPerOrg),
+      inject: [InlineReadModels, APP_CONFIG],
+    },
     {
       provide: EntityRegistry,
-      useFactory: (journal: Journal, snapshots: SnapshotStore, clock: Clock, quota: OrgQuota, config: AppConfig) => {
+      useFactory: (journal: Journal, snapshots: SnapshotStore, clock: Clock, quota: OrgQuota, config: AppConfig, caches: OrgCaches) => {
         const now = () => clock.now();
         let registry: EntityRegistry | undefined;
         const scheduler = new ExpiryScheduler(now, (ref, key) => {
           void registry?.ask(ref, { type: 'ExpireKey', key, by: 'system' });
         });
-        registry = new EntityRegistry({ journal, snapshots, scheduler, quota, now, snapshotEvery: config.snapshotEvery }, { idleMs: config.entityIdleMs });
+        registry = new EntityRegistry({ journal, snapshots, scheduler, quota, caches, now, snapshotEvery: config.snapshotEvery, snapshotBytes: config.snapshotBytes }, { idleMs: config.entityIdleMs });
         return registry;
       },
-      inject: [Journal, SnapshotStore, Clock, OrgQuota, APP_CONFIG],
+      inject: [Journal, SnapshotStore, Clock, OrgQuota, APP_CONFIG, OrgCaches],
     },
   ],
-  exports: [EntityRegistry, OrgQuota],
+  exports: [EntityRegistry, OrgQuota, OrgCaches, ExpirySweeper],
 })
 export class EntitiesModule {}

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { CacheCommand, CacheState } from '../domain';
+import { CacheCommand, CacheEvent, CacheState } from '../domain';
+import { DueExpiry } from '../journal/inline-read-models';
 import { JournalUnavailableError } from '../journal/journal';
 import { EntityRef } from '../journal/keys';
 import { AskOptions, CacheEntity, EntityContext, Reply } from './cache-entity';
@@ -15,8 +16,8 @@ export interface RegistryOptions {
 export class EntityRegistry {
   private readonly logger = new Logger('EntityRegistry');
   private readonly byOrg = new Map<string, Map<string, CacheEntity>>();
-  /** Entities whose bytes are in the org quota; bytes stay counted while passivated. */
-  private readonly counted = new Map<string, Set<string>>();
+  /** Writes made for caches that are not loaded (due expiries); their entities recover after them. */
+  private readonly unloadedWrites = new Map<string, Map<string, Promise<void>>>();
   private sweeper: NodeJS.Timeout | undefined;
   private stopping = false;
 
@@ -34,7 +35,7 @@ export class EntityRegistry {
     if (names === undefined) this.byOrg.set(ref.org, (names = new Map()));
     let entity = names.get(ref.name);
     if (entity === undefined || entity.lifecycle === 'failed') {
-      entity = new CacheEntity(ref, this.ctx, (e) => this.countOnce(e));
+      entity = new CacheEntity(ref, this.ctx, this.unloadedWrites.get(ref.org)?.get(ref.name));
       names.set(ref.name, entity);
     }
     return entity;
@@ -72,25 +73,67 @@ export class EntityRegistry {
     return this.state(ref);
   }
 
-  /** Recovers the given caches now (at start, so expiries and quotas are known). */
-  async recoverAll(refs: Iterable<EntityRef>, concurrency = 4): Promise<number> {
-    const queue = [...refs];
-    let recovered = 0;
-    let corrupt: Error | undefined;
-    const worker = async () => {
-      for (let ref = queue.shift(); ref !== undefined; ref = queue.shift()) {
-        await this.entity(ref).ready.then(
-          () => recovered++,
-          (error: Error & { code?: string }) => {
-            if (error?.code === 'JOURNAL_CORRUPT' || error?.code === 'JOURNAL_SEQUENCE_GAP') corrupt ??= error;
-          },
-        );
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
-    // A damaged journal stops the start (the caller names the record): serving around it would hide data loss.
-    if (corrupt) throw corrupt;
-    return recovered;
+  /** `stateNow` for the entity itself (reads that count as use go through it). */
+  entityNow(ref: EntityRef): CacheEntity | Promise<CacheEntity> {
+    const entity = this.byOrg.get(ref.org)?.get(ref.name);
+    if (entity !== undefined && entity.isReady) {
+      entity.lastTouched = this.ctx.now();
+      return entity;
+    }
+    return this.state(ref).then(() => this.entity(ref));
+  }
+
+  /** True when the cache's entity is in memory, recovered and live (no I/O). */
+  isLiveNow(ref: EntityRef): boolean {
+    const entity = this.byOrg.get(ref.org)?.get(ref.name);
+    return entity !== undefined && entity.isReady && entity.state.status === 'live';
+  }
+
+  /** The entity of a cache if it is in memory (recovering or ready), without loading it. */
+  loaded(ref: EntityRef): CacheEntity | undefined {
+    const entity = this.byOrg.get(ref.org)?.get(ref.name);
+    return entity === undefined || entity.lifecycle === 'failed' ? undefined : entity;
+  }
+
+  /**
+   * Journals `Expired` for due entries found in the journal's expiry index. A loaded cache
+   * decides through its mailbox; for one that is not loaded the events are appended
+   * directly (the index and the key rows are written together, so a due row names a key
+   * that is there and expired), and an entity created meanwhile recovers after that write.
+   * Returns how many keys were handled.
+   */
+  async expireDue(due: readonly DueExpiry[]): Promise<number> {
+    const byCache = new Map<string, { ref: EntityRef; keys: string[] }>();
+    for (const { ref, key } of due) {
+      const id = JSON.stringify([ref.org, ref.name]); // a tuple, never a concatenation
+      const group = byCache.get(id) ?? { ref, keys: [] };
+      group.keys.push(key);
+      byCache.set(id, group);
+    }
+    await Promise.all(
+      [...byCache.values()].map(async ({ ref, keys }) => {
+        if (this.stopping) return;
+        const entity = this.loaded(ref);
+        if (entity !== undefined) {
+          await Promise.all(keys.map((key) => entity.ask({ type: 'ExpireKey', key, by: 'system' })));
+          return;
+        }
+        let writes = this.unloadedWrites.get(ref.org);
+        if (writes === undefined) this.unloadedWrites.set(ref.org, (writes = new Map()));
+        const previous = writes.get(ref.name) ?? Promise.resolve();
+        const write = previous.then(async () => {
+          const now = this.ctx.now();
+          const events: CacheEvent[] = keys.map((key) => ({ at: now, by: 'system', device: null, type: 'Expired', key }));
+          await this.ctx.journal.append(ref, await this.ctx.journal.highestSeq(ref), events);
+        });
+        const settled = write.catch((error: Error) => this.logger.warn(`expiring ${keys.length} keys of ${JSON.stringify(ref)} failed: ${error.message}; retried on the next sweep`));
+        writes.set(ref.name, settled);
+        await settled;
+        if (writes.get(ref.name) === settled) writes.delete(ref.name);
+        if (writes.size === 0) this.unloadedWrites.delete(ref.org);
+      }),
+    );
+    return due.length;
   }
 
   get size(): number {
@@ -112,17 +155,10 @@ export class EntityRegistry {
     if (this.sweeper) clearInterval(this.sweeper);
     this.ctx.scheduler.stop();
     const all = [...this.byOrg.values()].flatMap((names) => [...names.values()]);
+    await Promise.all([...this.unloadedWrites.values()].flatMap((writes) => [...writes.values()]));
     await Promise.all(all.map((entity) => entity.ready.catch(() => undefined).then(() => entity.whenDrained())));
     await this.ctx.journal.whenIdle();
     await Promise.all(all.map((entity) => entity.snapshot()));
-  }
-
-  private countOnce(entity: CacheEntity): void {
-    let names = this.counted.get(entity.ref.org);
-    if (names === undefined) this.counted.set(entity.ref.org, (names = new Set()));
-    if (names.has(entity.ref.name)) return;
-    names.add(entity.ref.name);
-    this.ctx.quota.add(entity.ref.org, entity.state.bytes);
   }
 
   private passivateIdle(): void {

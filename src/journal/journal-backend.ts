@@ -1,3 +1,4 @@
+import { InlineReadModels } from './inline-read-models';
 import { Journal } from './journal';
 import { ReadModelStore } from './read-model-store';
 import { SnapshotStore } from './snapshot-store';
@@ -18,6 +19,8 @@ export abstract class JournalBackend {
   abstract readonly journal: Journal;
   abstract readonly snapshots: SnapshotStore;
   abstract readonly readModels: ReadModelStore;
+  /** Read models kept in the journal's own writes (key listing, cache names, org bytes, expiry index). */
+  abstract readonly inline: InlineReadModels;
 
   abstract open(): Promise<void>;
 

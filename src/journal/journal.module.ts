@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/config';
+import { InlineReadModels } from './inline-read-models';
 import { Journal } from './journal';
 import { JournalBackend } from './journal-backend';
 import { LevelDbBackend } from './leveldb/leveldb-backend';
@@ -14,7 +15,7 @@ export function createBackend(config: AppConfig): JournalBackend {
   if (config.journal === 'nats' && config.nats !== undefined) {
     return new NatsBackend({ ...config.nats, dataDir: config.dataDir, snapshotsKept: config.snapshotsKept, maxValueBytes: config.maxValueBytes });
   }
-  return new LevelDbBackend(config.dataDir, { sync: config.journalSync, snapshotsKept: config.snapshotsKept });
+  return new LevelDbBackend(config.dataDir, { sync: config.journalSync, snapshotsKept: config.snapshotsKept, reopenMaxBackoffMs: config.journalReopenMaxBackoffMs });
 }
 
 @Global()
@@ -24,7 +25,8 @@ export function createBackend(config: AppConfig): JournalBackend {
     { provide: Journal, useFactory: (backend: JournalBackend) => backend.journal, inject: [JournalBackend] },
     { provide: SnapshotStore, useFactory: (backend: JournalBackend) => backend.snapshots, inject: [JournalBackend] },
     { provide: ReadModelStore, useFactory: (backend: JournalBackend) => backend.readModels, inject: [JournalBackend] },
+    { provide: InlineReadModels, useFactory: (backend: JournalBackend) => backend.inline, inject: [JournalBackend] },
   ],
-  exports: [JournalBackend, Journal, SnapshotStore, ReadModelStore],
+  exports: [JournalBackend, Journal, SnapshotStore, ReadModelStore, InlineReadModels],
 })
 export class JournalModule {}

@@ -1,6 +1,7 @@
 import { Observable, Subject } from 'rxjs';
 import { CacheEvent } from '../domain';
 import { EntityRef } from './keys';
+import { describeStorageFault } from './storage-fault';
 
 /**
  * The journal port. Entities, projections, history and tasks talk to this, never to a
@@ -32,8 +33,9 @@ export type SyncPolicy = 'always' | 'none';
 
 export class JournalUnavailableError extends Error {
   readonly code = 'JOURNAL_UNAVAILABLE';
-  constructor(cause: unknown) {
-    super(`the journal could not be written: ${(cause as Error)?.message ?? String(cause)}`);
+  constructor(readonly cause: unknown) {
+    // The cause's message may name server paths: only its kind goes to clients (the log has it all).
+    super(`the journal could not be written (${describeStorageFault(cause)}); writes resume by themselves once storage is back`);
   }
 }
 

@@ -23,6 +23,8 @@ export abstract class ReadModelStore {
   abstract write(ops: readonly ReadModelOp[], options?: { sync?: boolean }): Promise<void>;
   /** Removes every row of the space. */
   abstract clear(space: string): Promise<void>;
+  /** Resolves once the storage takes writes again after a failed one (at once when it does). */
+  abstract whenWritable(): Promise<void>;
 }
 
 /** The space of one projection's rows. */

@@ -144,7 +144,19 @@ export class ProjectionRunner {
     }
   }
 
-  /** Drops every row and offset and rebuilds from the start of the journal. */
+  /**
+   * Runs `job` between two runs of the projection: nothing is applied while it runs, and
+   * `appliedOffset` is the offset its rows reflect. For a per-cache repair of rows.
+   */
+  exclusive<T>(job: () => Promise<T>): Promise<T> {
+    if (this.stopped) return Promise.reject(new ProjectionUnavailableError(this.projection.name));
+    return new Promise<T>((resolve, reject) => this.jobs.next(() => job().then(resolve, reject)));
+  }
+
+  /**
+   * Drops every row and offset and rebuilds from the start of the journal. Readers see an
+   * empty or partial read model meanwhile: an operator's offline action, never a tenant's task.
+   */
   async rebuild(): Promise<void> {
     await new Promise<void>((resolve, reject) =>
       this.jobs.next(async () => {

@@ -1,29 +1,28 @@
-import { Global, Module } from '@nestjs/common';
-import { Journal } from '../journal/journal';
-import { ReadModelStore } from '../journal/read-model-store';
-import { CacheNamesProjection } from './cache-names.projection';
-import { KeyListingProjection } from './key-listing.projection';
+import { Global, Injectable, Module } from '@nestjs/common';
 import { ProjectionRunner } from './projection-runner';
 
-export const KEY_LISTING_RUNNER = Symbol('KEY_LISTING_RUNNER');
-export const CACHE_NAMES_RUNNER = Symbol('CACHE_NAMES_RUNNER');
+/**
+ * The projections that follow the journal with stored offsets: read models that need I/O
+ * or are slow. (Those that are pure functions of events are the journal's inline read
+ * models.) AppLifecycle starts the registered runners after the journal is open and stops
+ * them before it closes.
+ */
+@Injectable()
+export class ProjectionRunners {
+  private readonly runners: ProjectionRunner[] = [];
+
+  register(runner: ProjectionRunner): void {
+    this.runners.push(runner);
+  }
+
+  get all(): readonly ProjectionRunner[] {
+    return this.runners;
+  }
+}
 
 @Global()
 @Module({
-  providers: [
-    { provide: KeyListingProjection, useFactory: (store: ReadModelStore) => new KeyListingProjection(store), inject: [ReadModelStore] },
-    { provide: CacheNamesProjection, useFactory: (store: ReadModelStore) => new CacheNamesProjection(store), inject: [ReadModelStore] },
-    {
-      provide: KEY_LISTING_RUNNER,
-      useFactory: (store: ReadModelStore, journal: Journal, projection: KeyListingProjection) => new ProjectionRunner(store, journal, projection),
-      inject: [ReadModelStore, Journal, KeyListingProjection],
-    },
-    {
-      provide: CACHE_NAMES_RUNNER,
-      useFactory: (store: ReadModelStore, journal: Journal, projection: CacheNamesProjection) => new ProjectionRunner(store, journal, projection),
-      inject: [ReadModelStore, Journal, CacheNamesProjection],
-    },
-  ],
-  exports: [KeyListingProjection, CacheNamesProjection, KEY_LISTING_RUNNER, CACHE_NAMES_RUNNER],
+  providers: [ProjectionRunners],
+  exports: [ProjectionRunners],
 })
 export class ProjectionsModule {}

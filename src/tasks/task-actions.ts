@@ -1,7 +1,4 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig, parseRetention } from '../config/config';
 import { Clock } from '../config/clock';
@@ -12,11 +9,8 @@ import { Journal } from '../journal/journal';
 import { EntityRef } from '../journal/keys';
 import { toNdjsonLine } from '../journal/ndjson';
 import { SnapshotStore } from '../journal/snapshot-store';
-import { CacheNamesProjection } from '../projections/cache-names.projection';
-import { KeyListingProjection } from '../projections/key-listing.projection';
-import { ProjectionRunner } from '../projections/projection-runner';
-import { CACHE_NAMES_RUNNER, KEY_LISTING_RUNNER } from '../projections/projections.module';
-import { sortedLiveKeys } from '../domain';
+import { InlineReadModels } from '../journal/inline-read-models';
+import { ExportLimitError, bytesIn, exportPath, orgExportDir, writeNewFile } from './export-files';
 import { TaskAction, TaskRecord } from './task.store';
 
 /** A failure whose message is the task's `reason`. */
@@ -27,15 +21,15 @@ export class TaskFailure extends Error {
 /** What each task action does. Writes to a cache go through its entity's mailbox. */
 @Injectable()
 export class TaskActions {
+  /** Bytes that running exports have written so far, by org (not yet counted by a directory scan). */
+  private readonly exporting = new Map<string, number>();
+
   constructor(
     private readonly registry: EntityRegistry,
     private readonly journal: Journal,
     private readonly snapshots: SnapshotStore,
     private readonly clock: Clock,
-    private readonly keyListing: KeyListingProjection,
-    private readonly names: CacheNamesProjection,
-    @Inject(KEY_LISTING_RUNNER) private readonly keyListingRunner: ProjectionRunner,
-    @Inject(CACHE_NAMES_RUNNER) private readonly namesRunner: ProjectionRunner,
+    private readonly readModels: InlineReadModels,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -49,6 +43,12 @@ export class TaskActions {
       export: () => this.export(ref, task),
     };
     return actions[task.action]();
+  }
+
+  private quotaLimit(serviceLevel = 'free'): number | undefined {
+    if (!this.config.orgQuotaEnabled) return undefined;
+    const limits = this.config.serviceLevelMaxBytes;
+    return Object.hasOwn(limits, serviceLevel) ? limits[serviceLevel] : limits.free;
   }
 
   private async readyEntity(ref: EntityRef) {
@@ -71,41 +71,30 @@ export class TaskActions {
     const policy = task.params.retention !== undefined ? parseRetention(task.params.retention) : (this.config.retention ?? { kind: 'all' as const });
     if (policy === undefined) throw new TaskFailure(`retention "${task.params.retention}" is not "all", "days:N" or "snapshots:K"`);
     const entity = await this.readyEntity(ref);
-    // Every projection must have applied what is dropped: one that is behind would skip the
-    // dropped events on catch-up (readGlobal skips them) and could keep a row a dropped
-    // Deleted would have removed.
-    const highest = this.journal.highestOffset;
-    await Promise.all([this.keyListingRunner, this.namesRunner].map((runner) => runner.waitFor(highest)));
+    // The inline read models applied every event in its own write: nothing is behind.
     await entity.whenDrained();
     const result = await compactEntity(this.journal, this.snapshots, ref, policy, this.clock.now());
     return { retention: task.params.retention ?? formatRetention(policy), ...result };
   }
 
   /**
-   * Rebuilds the read models from the journal (whole projections: their rows are shared by
-   * all caches) and checks that this cache's rows equal its live state.
+   * Makes this cache's rows of the inline read models equal to its committed state (replayed
+   * from the journal) and reports whether they were. Only this cache's rows are written, in
+   * one write while no append is written: other caches and other orgs never see a partial
+   * read model. Rebuilding them whole is the operator's offline `cachelog rebuild`.
    */
   private async rebuild(ref: EntityRef) {
     const entity = await this.readyEntity(ref);
-    await entity.whenDrained();
-    for (const runner of [this.keyListingRunner, this.namesRunner]) await runner.rebuild();
-    await Promise.all([this.keyListingRunner, this.namesRunner].map((runner) => runner.waitFor(entity.lastOffset)));
-    const now = this.clock.now();
-    const state = entity.state;
-    const problems: string[] = [];
-    if (state.status === 'live') {
-      const rebuilt = await this.keyListing.list(ref, now);
-      const live = sortedLiveKeys(state, now);
-      if (JSON.stringify(rebuilt) !== JSON.stringify(live)) {
-        problems.push(`key listing has ${rebuilt.length} keys, the live state ${live.length}`);
+    for (let attempt = 0; ; attempt++) {
+      await entity.whenDrained();
+      // The rows must reflect exactly the events in the state: retry if a write slipped in.
+      const repaired = await this.readModels.repairCache(ref, () => (entity.isIdle ? entity.state : undefined));
+      if (repaired !== undefined) {
+        const wrong = repaired['key-listing'] + repaired['cache-names'];
+        return { projections: Object.keys(repaired), equal: wrong === 0, repairedRows: repaired, seq: entity.seq, keys: entity.state.entries.size };
       }
+      if (attempt >= 100) throw new TaskFailure('the cache is written too often to be rebuilt now; try again');
     }
-    const row = (await this.names.list(ref.org, true)).find((r) => r.cacheName === ref.name);
-    if (state.status === 'absent' ? row !== undefined : row === undefined || row.deleted !== (state.status === 'deleted') || row.description !== state.description) {
-      problems.push(`cache-names row ${JSON.stringify(row)} disagrees with the live state (${state.status})`);
-    }
-    if (problems.length > 0) throw new TaskFailure(`rebuilt projections differ from the live state: ${problems.join('; ')}`);
-    return { projections: ['key-listing', 'cache-names'], equal: true, seq: entity.seq, keys: state.entries.size };
   }
 
   /** Appends the events that bring the cache back to its state at `at`/`asOf`. */
@@ -117,7 +106,8 @@ export class TaskActions {
       const seq = at !== undefined ? at : await this.journal.seqAtTime(ref, asOf!);
       if (seq > entity.seq) throw new TaskFailure(`at: the cache's newest event is seq ${entity.seq}`);
       const { state } = await stateAt(this.journal, this.snapshots, ref, seq);
-      const reply = await this.registry.ask(ref, { type: 'RestoreTo', target: state, by: task.by, device: task.device });
+      // Restored bytes count against the org's quota like any write (by the submitter's service level).
+      const reply = await this.registry.ask(ref, { type: 'RestoreTo', target: state, by: task.by, device: task.device }, { quotaLimit: this.quotaLimit(task.serviceLevel) });
       if (!reply.ok) throw new TaskFailure(`${'code' in reply.error ? reply.error.code : 'ERROR'}: ${reply.error.message}`);
       const appended = reply.envelopes.length;
       return { restoredTo: seq, appended, seq: appended > 0 ? reply.envelopes[appended - 1].seq : entity.seq };
@@ -127,26 +117,45 @@ export class TaskActions {
     }
   }
 
-  /** Writes the cache's events as NDJSON under DATA_DIR/exports. */
+  /**
+   * Writes the cache's events as NDJSON under DATA_DIR/exports (a file name made of hashes,
+   * see exportPath). The org's exports on disk, those being written included, stay within
+   * MAX_EXPORT_BYTES_PER_ORG: an export that would pass it fails and leaves no file.
+   */
   private async export(ref: EntityRef, task: TaskRecord) {
     const entity = await this.readyEntity(ref);
-    const dir = join(this.config.dataDir, 'exports', encodeURIComponent(ref.org));
-    await mkdir(dir, { recursive: true });
-    const file = join(dir, `${encodeURIComponent(ref.name)}.${task.id}.ndjson`);
-    const out = createWriteStream(file, { flags: 'wx' });
+    const { file } = exportPath(ref, task.id);
+    const onDisk = await bytesIn(join(this.config.dataDir, orgExportDir(ref.org)));
     let events = 0;
     let throughSeq = 0;
-    try {
-      for await (const { seq, event } of this.journal.replay(ref)) {
-        if (!out.write(toNdjsonLine(ref, seq, event))) await once(out, 'drain');
+    const journal = this.journal;
+    async function* lines() {
+      for await (const { seq, event } of journal.replay(ref)) {
+        yield toNdjsonLine(ref, seq, event);
         events++;
         throughSeq = seq;
       }
-    } finally {
-      out.end();
-      await once(out, 'close');
     }
-    return { file: join('exports', encodeURIComponent(ref.org), `${encodeURIComponent(ref.name)}.${task.id}.ndjson`), events, throughSeq };
+    // Bytes being written by this export count against concurrent exports of the same org.
+    let mine = 0;
+    const take = (bytes: number) => {
+      const writing = this.exporting.get(ref.org) ?? 0;
+      if (onDisk + writing + bytes > this.config.maxExportBytesPerOrg) return false;
+      this.exporting.set(ref.org, writing + bytes);
+      mine += bytes;
+      return true;
+    };
+    try {
+      const bytes = await writeNewFile(join(this.config.dataDir, file), lines(), take);
+      return { file, events, throughSeq, bytes };
+    } catch (error) {
+      if (error instanceof ExportLimitError) throw new TaskFailure(`${error.code}: ${error.message}`);
+      throw error;
+    } finally {
+      const left = (this.exporting.get(ref.org) ?? 0) - mine;
+      if (left > 0) this.exporting.set(ref.org, left);
+      else this.exporting.delete(ref.org);
+    }
   }
 }
 

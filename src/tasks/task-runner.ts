@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { rm } from 'node:fs/promises';
+import { join, normalize, sep } from 'node:path';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../config/config';
 import { Clock } from '../config/clock';
 import { TaskActions } from './task-actions';
 import { TaskEvent, nextTaskState } from './task.machine';
@@ -7,6 +10,17 @@ import { TaskRecord, TaskRequest, TaskStore } from './task.store';
 
 /** Reason recorded for a task that was running when the process stopped. */
 export const INTERRUPTED_REASON = 'the process stopped while the task was running; submit it again';
+
+/** Reason recorded for a pending task that is over its org's limit at a start. */
+export const OVER_LIMIT_REASON = "more tasks of the organisation were pending than MAX_PENDING_TASKS_PER_ORG at the start; submit it again";
+
+/** An org has MAX_PENDING_TASKS_PER_ORG tasks waiting or running. */
+export class TooManyTasksError extends Error {
+  readonly code = 'TOO_MANY_TASKS';
+}
+
+/** How often finished tasks are looked at for pruning, at most. */
+const PRUNE_EVERY_MS = 3_600_000;
 
 /**
  * Runs background tasks: one FIFO queue per cache (tasks of a cache run one after another
@@ -22,14 +36,22 @@ export class TaskRunner {
   private counter = 0;
   private accepting = false;
   private stopping = false;
+  /** Tasks waiting or running, by org (MAX_PENDING_TASKS_PER_ORG). */
+  private readonly unfinished = new Map<string, number>();
+  private pruner: NodeJS.Timeout | undefined;
+  private pruning: Promise<void> | undefined;
 
   constructor(
     private readonly store: TaskStore,
     private readonly actions: TaskActions,
     private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Loads the stored tasks: fails interrupted ones, queues pending ones again. */
+  /**
+   * Loads the stored tasks: fails interrupted ones (a task is started at most once), queues
+   * pending ones again up to each org's limit and fails the rest, prunes old ones.
+   */
   async start(): Promise<void> {
     const pending: TaskRecord[] = [];
     for await (const task of this.store.all((key, error) => this.logger.error(`task record ${JSON.stringify(key)} is unreadable (${error.message}); skipped`))) {
@@ -37,9 +59,54 @@ export class TaskRunner {
       if (task.state === 'STARTED') await this.change(task, { type: 'FAIL' }, { reason: INTERRUPTED_REASON, finishedAt: this.clock.now() });
       else if (task.state === 'PENDING') pending.push(task);
     }
+    // Decide every pending task before any runs: a running task's end must not free room mid-way.
+    const resume: TaskRecord[] = [];
+    for (const task of pending.sort((a, b) => a.n - b.n)) {
+      if ((task.attempts ?? 0) > 0) {
+        await this.change(task, { type: 'FAIL' }, { reason: INTERRUPTED_REASON, finishedAt: this.clock.now() });
+      } else if ((this.unfinished.get(task.org) ?? 0) >= this.config.maxPendingTasksPerOrg) {
+        await this.change(task, { type: 'FAIL' }, { reason: OVER_LIMIT_REASON, finishedAt: this.clock.now() });
+      } else {
+        this.count(task.org, 1);
+        resume.push(task);
+      }
+    }
     this.accepting = true;
-    pending.sort((a, b) => a.n - b.n).forEach((task) => this.enqueue(task));
-    if (pending.length > 0) this.logger.log(`resumed ${pending.length} pending tasks`);
+    resume.forEach((task) => this.enqueue(task));
+    const resumed = resume.length;
+    if (resumed > 0) this.logger.log(`resumed ${resumed} pending tasks`);
+    const every = Math.max(1000, Math.min(this.config.taskRetentionMs / 2, PRUNE_EVERY_MS));
+    this.pruner = setInterval(() => void this.prune(), every);
+    this.pruner.unref();
+    await this.prune();
+  }
+
+  /**
+   * Deletes the records of tasks that finished more than TASK_RETENTION_SECONDS ago, and
+   * their export files. One pass at a time.
+   */
+  prune(): Promise<void> {
+    this.pruning ??= this.pruneOnce()
+      .catch((error) => this.logger.warn(`pruning old tasks failed: ${(error as Error).message}`))
+      .finally(() => (this.pruning = undefined));
+    return this.pruning;
+  }
+
+  private async pruneOnce(): Promise<void> {
+    const before = this.clock.now() - this.config.taskRetentionMs;
+    const old: TaskRecord[] = [];
+    for await (const task of this.store.all()) {
+      if ((task.state === 'SUCCESS' || task.state === 'FAILURE') && (task.finishedAt ?? task.createdAt) <= before) old.push(task);
+    }
+    for (const task of old) {
+      const file = task.result?.file;
+      // Only a file inside DATA_DIR/exports: a record is data, never trusted as a path.
+      if (typeof file === 'string' && normalize(file).startsWith(`exports${sep}`) && !normalize(file).includes('..')) {
+        await rm(join(this.config.dataDir, file), { force: true });
+      }
+      await this.store.delete(task.id);
+    }
+    if (old.length > 0) this.logger.log(`pruned ${old.length} finished tasks older than the retention`);
   }
 
   /** False before the start and once shutdown began. */
@@ -49,10 +116,25 @@ export class TaskRunner {
 
   async submit(request: TaskRequest): Promise<TaskRecord> {
     if (!this.accepting) throw new Error('the task runner is not accepting tasks');
+    if ((this.unfinished.get(request.org) ?? 0) >= this.config.maxPendingTasksPerOrg) {
+      throw new TooManyTasksError(`the organisation has ${this.config.maxPendingTasksPerOrg} tasks waiting or running (MAX_PENDING_TASKS_PER_ORG); try again once some have finished`);
+    }
     const task: TaskRecord = { id: randomUUID(), n: ++this.counter, ...request, state: 'PENDING', createdAt: this.clock.now() };
-    await this.store.put(task);
+    this.count(task.org, 1); // counted before the write, so concurrent submits cannot pass the limit
+    try {
+      await this.store.put(task);
+    } catch (error) {
+      this.count(task.org, -1);
+      throw error;
+    }
     this.enqueue(task);
     return task;
+  }
+
+  private count(org: string, delta: number): void {
+    const n = (this.unfinished.get(org) ?? 0) + delta;
+    if (n > 0) this.unfinished.set(org, n);
+    else this.unfinished.delete(org);
   }
 
   get(id: string): Promise<TaskRecord | undefined> {
@@ -63,6 +145,8 @@ export class TaskRunner {
   async stop(): Promise<void> {
     this.accepting = false;
     this.stopping = true;
+    if (this.pruner) clearInterval(this.pruner);
+    await this.pruning;
     await Promise.all(this.running.values());
   }
 
@@ -87,19 +171,53 @@ export class TaskRunner {
     this.queues.delete(lane);
   }
 
+  /**
+   * Runs one task. STARTED (with its attempt count) is on disk before the action runs, so a
+   * task that takes the process down is failed at the next start, never run again. Every
+   * error of the action ends the task FAILURE with a reason a client may read.
+   */
   private async execute(pending: TaskRecord): Promise<void> {
     let task = pending;
     try {
-      task = await this.change(task, { type: 'START' }, { startedAt: this.clock.now() });
+      task = await this.change(task, { type: 'START' }, { startedAt: this.clock.now(), attempts: (task.attempts ?? 0) + 1 });
       const result = await this.actions.run(task);
       await this.change(task, { type: 'SUCCEED' }, { result, finishedAt: this.clock.now() });
     } catch (error) {
-      const reason = (error as Error)?.message ?? String(error);
-      this.logger.warn(`task ${task.id} (${task.action} of ${JSON.stringify(task.cacheName)}) failed: ${reason}`);
-      await this.change(task, { type: 'FAIL' }, { reason, finishedAt: this.clock.now() }).catch((e) =>
-        this.logger.error(`task ${task.id} could not be marked FAILURE: ${(e as Error).message}`),
-      );
+      this.logger.warn(`task ${task.id} (${task.action} of ${JSON.stringify(task.cacheName)}) failed: ${(error as Error)?.message ?? String(error)}`);
+      const reason = this.clientReason(error);
+      await this.recordFailure(task, reason);
+    } finally {
+      this.count(task.org, -1);
     }
+  }
+
+  /**
+   * Marks the task FAILURE. When storage is failing too (a full disk fails the task and its
+   * record alike), tries again once the storage has been reopened, a few times.
+   */
+  private async recordFailure(task: TaskRecord, reason: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.change(task, { type: 'FAIL' }, { reason, finishedAt: this.clock.now() });
+        return;
+      } catch (error) {
+        if (attempt >= 3 || this.stopping) {
+          this.logger.error(`task ${task.id} could not be marked FAILURE: ${(error as Error).message}`);
+          return;
+        }
+        await this.store.whenWritable();
+      }
+    }
+  }
+
+  /** A failure's reason without the server's file paths (the log has the full message). */
+  private clientReason(error: unknown): string {
+    const e = error as NodeJS.ErrnoException | undefined;
+    if (e && typeof e.code === 'string' && (e.path !== undefined || e.syscall !== undefined)) {
+      return `${e.code}: the file system refused the task's ${e.syscall ?? 'write'}`;
+    }
+    const message = e?.message ?? String(error);
+    return message.split(this.config.dataDir).join('DATA_DIR');
   }
 
   private async change(task: TaskRecord, event: TaskEvent, fields: Partial<TaskRecord>): Promise<TaskRecord> {

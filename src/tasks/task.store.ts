@@ -21,6 +21,8 @@ export interface TaskRequest {
   readonly params: TaskParams;
   readonly by: string;
   readonly device: string | null;
+  /** The submitter's service level: a restore is charged to the org quota of that level. */
+  readonly serviceLevel?: string;
 }
 
 export interface TaskRecord extends TaskRequest {
@@ -34,6 +36,8 @@ export interface TaskRecord extends TaskRequest {
   /** Why a task failed. */
   readonly reason?: string;
   readonly result?: Record<string, unknown>;
+  /** How many times the task was started (persisted before it runs): a task is started at most once. */
+  readonly attempts?: number;
 }
 
 /** Task records in the `tasks` key space, by task id (small JSON documents, off the hot path). */
@@ -52,6 +56,15 @@ export class TaskStore {
 
   async put(record: TaskRecord): Promise<void> {
     await this.store.write([{ type: 'put', space: TASKS_SPACE, key: Buffer.from(record.id, 'utf8'), value: Buffer.from(JSON.stringify(record), 'utf8') }], { sync: true });
+  }
+
+  /** Resolves once the storage takes writes again (after a failed write). */
+  whenWritable(): Promise<void> {
+    return this.store.whenWritable();
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.store.write([{ type: 'del', space: TASKS_SPACE, key: Buffer.from(id, 'utf8') }]);
   }
 
   /** Every stored task; an unreadable record is reported through `onBad` and skipped. */

@@ -5,8 +5,8 @@ import { TaskRunner } from './task-runner';
 import { TaskStore } from './task.store';
 
 /**
- * Background tasks. AppLifecycle resumes stored tasks once the journal is open and the
- * caches are recovered, and lets running tasks finish before it stops anything else.
+ * Background tasks. AppLifecycle resumes stored tasks once the journal is open and
+ * checked, and lets running tasks finish before it stops anything else.
  */
 @Global()
 @Module({

@@ -204,6 +204,62 @@ export function journalContract(name: string, factory: JournalFactory): void {
       expect(await store.get('offsets', Buffer.from('t'))).toEqual(Buffer.from('9'));
     });
 
+    it('keeps the inline read models exact as each append resolves: keys, names, org bytes, due expiries', async () => {
+      const b = { org: 'acme', name: 'b' };
+      const z = { org: 'zeta', name: 'a' };
+      const expiring = (key: string, text: string, expiresAt: number): CacheEvent => ({ ...meta(), type: 'Set', key, value: Buffer.from(text), expiresAt });
+      await backend.journal.append(ref, 0, [{ ...meta(), type: 'Created', description: 'first' }, set('k1', 'aaaa'), set('k2', 'bb'), expiring('old', 'x', 500)]);
+      await backend.journal.append(b, 0, [created, set('x', '123456')]);
+      await backend.journal.append(z, 0, [created, set('secret', 'zz')]);
+      expect(await backend.inline.orgBytes('acme')).toBe(4 + 2 + 1 + 6);
+      await Promise.all([
+        backend.journal.append(ref, 4, [set('k1', 'a'), { ...meta(), type: 'Deleted', key: 'k2' }]), // overwrite shrinks, delete frees
+        backend.journal.append(b, 2, [{ ...meta(), type: 'Flushed' }, set('y', 'yy')]),
+        backend.journal.append(z, 2, [{ ...meta(), type: 'CacheDeleted' }]),
+      ]);
+      expect(await backend.inline.listKeys(ref, 0)).toEqual(['k1', 'old']);
+      expect(await backend.inline.listKeys(ref, 1000)).toEqual(['k1']); // expired is never listed
+      expect(await backend.inline.listKeys(b, 0)).toEqual(['y']);
+      expect(await backend.inline.listKeys(z, 0)).toEqual([]);
+      expect(await backend.inline.orgBytes('acme')).toBe(1 + 1 + 2);
+      expect(await backend.inline.orgBytes('zeta')).toBe(0);
+      expect(await backend.inline.listCaches('acme')).toEqual([
+        { cacheName: 'b', description: '', deleted: false },
+        { cacheName: 'c1', description: 'first', deleted: false },
+      ]);
+      expect(await backend.inline.listCaches('zeta')).toEqual([]);
+      expect(await backend.inline.listCaches('zeta', true)).toEqual([{ cacheName: 'a', description: '', deleted: true }]);
+      expect(await backend.inline.dueExpiries(499, 10)).toEqual([]);
+      expect(await backend.inline.dueExpiries(500, 10)).toEqual([{ ref, key: 'old', expiresAt: 500 }]);
+      await backend.journal.append(ref, 6, [{ ...meta(), type: 'Expired', key: 'old' }]);
+      expect(await backend.inline.dueExpiries(10_000, 10)).toEqual([]);
+      expect(await backend.inline.orgBytes('acme')).toBe(1 + 2);
+    });
+
+    it('rebuilds the inline read models from the log to exactly the rows it maintained', async () => {
+      const refs = Array.from({ length: 6 }, (_, i) => ({ org: `o${i % 2}`, name: `c${i}` }));
+      const seqs = new Map<string, number>();
+      for (let round = 0; round < 8; round++) {
+        await Promise.all(
+          refs.map(async (r, i) => {
+            const events: CacheEvent[] = [
+              { ...meta(), type: 'Set', key: `k${(round + i) % 4}`, value: Buffer.alloc(round + i), expiresAt: round % 3 === 0 ? 1000 + round : 0 },
+              ...(round % 4 === i % 4 ? [{ ...meta(), type: 'Deleted', key: `k${round % 4}` } as CacheEvent] : []),
+              ...(round === 5 && i === 2 ? [{ ...meta(), type: 'Flushed' } as CacheEvent] : []),
+              ...(round === 6 && i === 3 ? [{ ...meta(), type: 'CacheDeleted' } as CacheEvent] : []),
+            ];
+            const at = seqs.get(r.name) ?? 0;
+            seqs.set(r.name, at + events.length);
+            await backend.journal.append(r, at, events);
+          }),
+        );
+      }
+      const maintained = await backend.inline.dump();
+      expect(maintained.length).toBeGreaterThan(0);
+      await backend.inline.rebuild();
+      expect(await backend.inline.dump()).toEqual(maintained);
+    });
+
     if (factory.reopen !== undefined) {
       it('keeps everything across a reopen: events, offsets, seqs, snapshots, compaction marks', async () => {
         await backend.journal.append(ref, 0, [created, set('a', '1'), set('a', '2')]);
@@ -215,6 +271,8 @@ export function journalContract(name: string, factory: JournalFactory): void {
         expect(await backend.journal.highestSeq(ref)).toBe(3);
         expect(await backend.journal.compactedThrough(ref)).toBe(2);
         expect((await backend.snapshots.load(ref))?.seq).toBe(2);
+        expect(await backend.inline.listKeys(ref, 0)).toEqual(['a']);
+        expect(await backend.inline.orgBytes('acme')).toBe(2);
         await expect(backend.journal.append(ref, 2, [set('a', 'stale')])).rejects.toMatchObject({ code: 'JOURNAL_SEQUENCE_CONFLICT' });
         expect((await backend.journal.append(ref, 3, [set('a', '3')]))[0]).toMatchObject({ seq: 4, offset: 5 });
         expect((await readAll(backend)).map((e) => [e.offset, e.seq])).toEqual([

@@ -119,7 +119,7 @@ describe('IronCache-compatible API over real HTTP', () => {
       await iron('/n1/items/text', { method: 'PUT', body: { value: 'abc' } });
       const inc = await iron('/n1/items/text/increment', { method: 'POST', body: { amount: 1 } });
       expect(inc.status).toBe(400);
-      expect(inc.json().msg).toMatch(/not a number/i);
+      expect(inc.json().msg).toMatch(/not an integer/i);
       expect((await iron('/n1/items/text')).json().value).toBe('abc');
     });
 

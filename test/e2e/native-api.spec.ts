@@ -130,7 +130,7 @@ describe('native API (Akka-Cache REST) over real HTTP', () => {
       });
       const miss = await http(url('/get/json/nothing'), { token });
       expect(miss.status).toBe(200);
-      expect(miss.json()).toEqual({ cacheName: 'json', key: 'nothing', success: false });
+      expect(miss.json()).toEqual({ cacheName: 'json', key: 'nothing', success: false, value: '' }); // value is required upstream
     });
 
     it('POST /set stores a base64 value (201), with an optional TTL', async () => {
@@ -244,7 +244,7 @@ describe('native API (Akka-Cache REST) over real HTTP', () => {
         complete: true,
         results: [
           { cacheName: 'bat', key: 'key1', success: true, value: b64('one') },
-          { cacheName: 'bat', key: 'nope', success: false },
+          { cacheName: 'bat', key: 'nope', success: false, value: '' },
           { cacheName: 'bat2', key: 'key3', success: true, value: b64('three') },
         ],
       });

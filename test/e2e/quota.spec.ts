@@ -1,3 +1,4 @@
+import { finished, submitTask } from '../support/tasks';
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 describe('per-org byte quota by service level', () => {
@@ -51,6 +52,26 @@ describe('per-org byte quota by service level', () => {
     expect(read.json().value).toBe('9'.repeat(15));
     const shrink = await http(`${app.url}/1/projects/counter/caches/c/items/n/increment`, { method: 'POST', token: counter, body: { amount: -1 } });
     expect(shrink.json()).toEqual({ msg: 'Added', value: 999999999999998 });
+  });
+
+  it('charges a restore to the org quota: one that would exceed it fails cleanly and appends nothing (issue 8, finding 11)', async () => {
+    const restorer = tokenFor({ org: 'restorer', name: 'rita' });
+    expect((await http(`${app.url}/r/a`, { method: 'POST', token: restorer, body: Buffer.alloc(60) })).status).toBe(201);
+    expect((await http(`${app.url}/cacheName/r/flush`, { method: 'PUT', token: restorer })).status).toBe(202);
+    expect((await http(`${app.url}/other/b`, { method: 'POST', token: restorer, body: Buffer.alloc(50) })).status).toBe(201);
+    const seqBefore = (await http(`${app.url}/cacheName/r/events?from=1&limit=100`, { token: restorer })).json().events.length;
+    // Back to seq 2 (the 60 bytes): with 50 bytes in use that is 110 > 100.
+    const refused = await finished(app.url, restorer, await submitTask(app.url, restorer, { resource_title: 'r', action: 'restore', at: 2 }));
+    expect(refused).toMatchObject({ task_state: 'FAILURE', reason: expect.stringContaining('QUOTA_EXCEEDED') });
+    expect((await http(`${app.url}/cacheName/r/events?from=1&limit=100`, { token: restorer })).json().events.length).toBe(seqBefore);
+    expect((await http(`${app.url}/r/a`, { token: restorer })).status).toBe(404);
+    // Once room is made, the same restore goes through and its bytes count.
+    expect((await http(`${app.url}/other/b`, { method: 'DELETE', token: restorer })).status).toBe(202);
+    const restored = await finished(app.url, restorer, await submitTask(app.url, restorer, { resource_title: 'r', action: 'restore', at: 2 }));
+    expect(restored).toMatchObject({ task_state: 'SUCCESS', result: { restoredTo: 2 } });
+    expect((await http(`${app.url}/r/a`, { token: restorer })).body.length).toBe(60);
+    const over = await http(`${app.url}/other/c`, { method: 'POST', token: restorer, body: Buffer.alloc(41) });
+    expect(over.json().code).toBe('QUOTA_EXCEEDED');
   });
 
   it('is not enforced unless ENABLE_ORG_SERVICE_LEVEL_SAAS=true', async () => {

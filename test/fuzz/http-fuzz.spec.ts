@@ -117,8 +117,10 @@ describe('HTTP fuzzing of the native API', () => {
     app = await startTestApp({ env: { MAX_VALUE_BYTES: String(MAX_VALUE_BYTES) }, clock: new ManualClock() });
     journal = app.app.get(Journal);
     // Some live data, so reads and deletes have something to hit.
+    // Caches named like static routes are written through /set: their paths own their verbs (POST /cacheName/list is 405).
     for (const [c, k] of [['c', 'k'], ['cacheName', 'list'], ['get', 'set']]) {
-      expect((await http(`${app.url}/${c}/${k}`, { method: 'POST', token: good, body: Buffer.from('v') })).status).toBe(201);
+      const body = { cacheName: c, key: k, value: Buffer.from('v').toString('base64') };
+      expect((await http(`${app.url}/set`, { method: 'POST', token: good, body })).status).toBe(201);
     }
   });
   afterAll(async () => {

@@ -44,16 +44,19 @@ describe('the LevelDB journal', () => {
     await backend.close();
   });
 
-  it('writes each event offset in the events own batch, and fills them in for a log written before that', async () => {
+  it('writes event offsets and inline rows in the events own batch, and builds them for a log written before that', async () => {
     const backend = await open(dir.path);
-    await backend.journal.append(ref, 0, [set('a', '1'), set('b', '2')]);
+    await backend.journal.append(ref, 0, [set('a', '1'), set('b', '22')]);
     expect(await backend.journal.offsetsOf(ref, [1, 2])).toEqual([1, 2]);
-    // A log from before: no offset rows, no flag.
-    await backend.storage.eventOffsets.clear();
-    await backend.storage.meta.del(Buffer.from('inline-event-offsets'));
+    expect(await backend.inline.orgBytes('acme')).toBe(3);
+    // A data directory from before the inline rows: none of them, no flag.
+    for (const space of [backend.storage.eventOffsets, backend.storage.listing, backend.storage.orgBytes]) await space.clear();
+    await backend.storage.meta.del(Buffer.from('inline-read-models'));
     await backend.close();
     const reopened = await open(dir.path);
     expect(await reopened.journal.offsetsOf(ref, [1, 2])).toEqual([1, 2]);
+    expect(await reopened.inline.listKeys(ref, 0)).toEqual(['a', 'b']);
+    expect(await reopened.inline.orgBytes('acme')).toBe(3);
     await reopened.close();
   });
 

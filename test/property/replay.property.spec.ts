@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { CacheCommand, CacheState, evolve, initialState } from '../../src/domain';
+import { CacheCommand, CacheState, evolve, initialState, useEntry } from '../../src/domain';
 import { EntityRegistry } from '../../src/entities/entity-registry';
 import { ExpiryScheduler } from '../../src/entities/expiry-scheduler';
 import { OrgQuota } from '../../src/entities/org-quota';
@@ -7,17 +7,17 @@ import { decodeState, encodeState } from '../../src/journal/codec';
 import { Journal } from '../../src/journal/journal';
 import { EntityRef } from '../../src/journal/keys';
 import { LevelDbBackend } from '../../src/journal/leveldb/leveldb-backend';
-import { ReadModelStore } from '../../src/journal/read-model-store';
-import { CacheNamesProjection } from '../../src/projections/cache-names.projection';
-import { KeyListingProjection } from '../../src/projections/key-listing.projection';
-import { ProjectionRunner } from '../../src/projections/projection-runner';
 import { tempDir } from '../support/temp-dir';
 
 /**
- * Random command sequences run through the real entities and the real LevelDB journal.
- * Then: replaying the journal from scratch, and from a snapshot taken at any sequence
- * number, gives the live state; the stored snapshot + tail gives it too; and the
- * projections maintained along the way equal their rebuild.
+ * Random command sequences, with reads that count as use (LRU) and capacity changes, run
+ * through the real entities and the real LevelDB journal. Along the way a model (a plain-Map
+ * state fed the journaled events and the same reads) checks that every eviction took the
+ * least recently used key. Then: replaying the journal from scratch, and from a snapshot
+ * taken at any sequence number, gives the live state's entries (their recency order is the
+ * reads', which the journal does not hold); the stored snapshot + tail gives the live state
+ * order included (a clean shutdown snapshots after the last read); and the projections
+ * maintained along the way equal their rebuild.
  */
 const REFS: EntityRef[] = [
   { org: 'o1', name: 'a' },
@@ -35,28 +35,21 @@ const commandArb: fc.Arbitrary<CacheCommand> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ type: 'DeleteCache' as const, ...byWho }) },
   { weight: 1, arbitrary: fc.constantFrom('', 'x', 'y').map((description) => ({ type: 'CreateCache' as const, description, ...byWho })) },
   { weight: 1, arbitrary: fc.constantFrom('', 'z').map((description) => ({ type: 'ChangeDescription' as const, description, ...byWho })) },
+  { weight: 1, arbitrary: fc.constantFrom(0, 1, 2, 3).map((capacity) => ({ type: 'ChangeSettings' as const, settings: { capacity }, ...byWho })) },
 );
 
 /** A step: a group of commands sent at once (they may share a mailbox group), then time moves. */
 const stepArb = fc.record({
   group: fc.array(fc.record({ ref: fc.integer({ min: 0, max: REFS.length - 1 }), command: commandArb }), { minLength: 1, maxLength: 4 }),
+  /** Reads after the group: a hit moves the key to the most recently used end. */
+  reads: fc.array(fc.record({ ref: fc.integer({ min: 0, max: REFS.length - 1 }), key: fc.constantFrom(...KEYS.slice(0, 4)) }), { maxLength: 3 }),
   advanceMs: fc.constantFrom(0, 0, 1000, 30_000),
 });
 
-function comparable(state: CacheState) {
-  return {
-    status: state.status,
-    description: state.description,
-    version: state.version,
-    bytes: state.bytes,
-    entries: [...state.entries.entries()].map(([key, e]) => [key, Buffer.from(e.value).toString('hex'), e.expiresAt, e.version]),
-  };
-}
-
-async function dump(store: ReadModelStore, space: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const [key, value] of store.entries(space)) out.push(`${key.toString('hex')}=${value.toString('hex')}`);
-  return out;
+function comparable(state: CacheState, order: 'recency' | 'any' = 'recency') {
+  const entries = [...state.entries.entries()].map(([key, e]) => [key, Buffer.from(e.value).toString('hex'), e.expiresAt, e.version]);
+  if (order === 'any') entries.sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1));
+  return { status: state.status, description: state.description, version: state.version, bytes: state.bytes, settings: state.settings, entries };
 }
 
 async function replayTo(journal: Journal, id: EntityRef, from: CacheState, fromSeq: number, toSeq = Number.MAX_SAFE_INTEGER): Promise<CacheState> {
@@ -71,33 +64,46 @@ describe('replay and projections (property)', () => {
         const dir = tempDir('cachelog-prop-');
         const backend = new LevelDbBackend(dir.path, { sync: 'none' });
         await backend.open();
-        const { journal, snapshots, readModels: storage } = backend;
+        const { journal, snapshots, inline } = backend;
         let now = Date.UTC(2026, 0, 1);
         const scheduler = new ExpiryScheduler(() => now, () => undefined);
-        const registry = new EntityRegistry({ journal, snapshots, scheduler, quota: new OrgQuota(), now: () => now, snapshotEvery }, { idleMs: 3_600_000 });
-        const keyListing = new KeyListingProjection(storage);
-        const names = new CacheNamesProjection(storage);
-        const runners = [new ProjectionRunner(storage, journal, keyListing), new ProjectionRunner(storage, journal, names)];
+        const registry = new EntityRegistry({ journal, snapshots, scheduler, quota: new OrgQuota(inline), now: () => now, snapshotEvery }, { idleMs: 3_600_000 });
         try {
-          for (const runner of runners) await runner.start();
+          const models = REFS.map(() => initialState());
           for (const step of steps) {
             await Promise.all(step.group.map(({ ref, command }) => registry.ask(REFS[ref], command)));
+            for (const [i, ref] of REFS.entries()) {
+              for await (const { event } of journal.replay(ref, models[i].version + 1)) {
+                // The victim is the model's least recently used key (reads included).
+                if (event.type === 'Evicted') expect(event.key).toBe(models[i].entries.keys().next().value);
+                evolve(models[i], event);
+              }
+            }
+            for (const { ref, key } of step.reads) {
+              const entity = await registry.entityNow(REFS[ref]);
+              const read = entity.useValue(key, now);
+              const modelRead = useEntry(models[ref], key, now);
+              expect(read && Buffer.from(read).toString('hex')).toEqual(modelRead && Buffer.from(modelRead.value).toString('hex'));
+            }
             now += step.advanceMs;
           }
           await registry.stopAll(); // drains and snapshots
-          for (const runner of runners) await runner.waitFor(journal.highestOffset);
 
           for (const ref of REFS) {
             const id = ref;
-            const live = comparable(await registry.state(ref));
+            const liveState = await registry.state(ref);
+            const live = comparable(liveState);
+            const liveEntries = comparable(liveState, 'any');
             const seq = live.version;
+            // The model saw the same events and reads: same entries, same recency order.
+            expect(comparable(models[REFS.indexOf(ref)])).toEqual(live);
             // From scratch.
-            expect(comparable(await replayTo(journal, id, initialState(), 1))).toEqual(live);
+            expect(comparable(await replayTo(journal, id, initialState(), 1), 'any')).toEqual(liveEntries);
             // From a snapshot at every sequence number (encoded and decoded as stored).
             for (let at = 0; at <= seq; at++) {
               const upTo = await replayTo(journal, id, initialState(), 1, at);
               const restored = decodeState(encodeState(upTo));
-              expect(comparable(await replayTo(journal, id, restored, at + 1))).toEqual(live);
+              expect(comparable(await replayTo(journal, id, restored, at + 1), 'any')).toEqual(liveEntries);
             }
             // From the stored snapshot, as recovery does.
             const stored = await snapshots.load(id);
@@ -105,19 +111,21 @@ describe('replay and projections (property)', () => {
             if (stored) expect(comparable(await replayTo(journal, id, stored.state, stored.seq + 1))).toEqual(live);
           }
 
-          for (const runner of runners) {
-            const maintained = await dump(storage, runner.projection.space);
-            await runner.rebuild();
-            expect(await dump(storage, runner.projection.space)).toEqual(maintained);
-          }
+          // The inline read models equal their rebuild from the log.
+          const maintained = await inline.dump();
+          await inline.rebuild();
+          expect(await inline.dump()).toEqual(maintained);
           // The key listing holds exactly the keys of the live state.
           for (const ref of REFS) {
             const state = await registry.state(ref);
-            const listed = state.status === 'live' ? await keyListing.list(ref, 0) : [];
+            const listed = state.status === 'live' ? await inline.listKeys(ref, 0) : [];
             expect([...listed].sort()).toEqual(state.status === 'live' ? [...state.entries.keys()].sort() : []);
           }
+          // The org byte totals equal the sum of the caches' bytes.
+          const byOrg = new Map<string, number>();
+          for (const ref of REFS) byOrg.set(ref.org, (byOrg.get(ref.org) ?? 0) + (await registry.state(ref)).bytes);
+          for (const [org, bytes] of byOrg) expect(await inline.orgBytes(org)).toBe(bytes);
         } finally {
-          for (const runner of runners) runner.stop();
           registry.halt();
           await backend.close();
           dir.cleanup();

@@ -6,6 +6,7 @@ export interface TaskView {
   task_state: 'PENDING' | 'STARTED' | 'SUCCESS' | 'FAILURE';
   action: string;
   reason?: string;
+  finished_at?: string | null;
   result?: Record<string, any>;
 }
 

@@ -1,4 +1,5 @@
-import { CacheEvent, DEFAULT_SETTINGS, decide, draftOf, evolve, initialState } from '../../src/domain';
+import { CacheEvent, DEFAULT_SETTINGS, decide, draftOf, evolve, initialState, touch } from '../../src/domain';
+import { CompactEntryMap } from '../../src/domain/compact-entry-map';
 import { decodeState, encodeState } from '../../src/journal/codec';
 import { at, given } from '../support/given-when-then';
 
@@ -8,7 +9,7 @@ const capacity = (n: number): CacheEvent => ({ ...at(2), type: 'SettingsChanged'
 const set = (key: string, ms = 3): CacheEvent => ({ ...at(ms), type: 'Set', key, value: bytes(key), expiresAt: 0 });
 const who = { by: 'tester' };
 
-describe('decide: LRU eviction at capacity (recency = order of writes)', () => {
+describe('decide: LRU eviction at capacity (recency = reads and writes)', () => {
   it('a new key beyond capacity evicts the least recently written key first', () => {
     given([created, capacity(2), set('a'), set('b')]).when({ ...who, type: 'SetValue', key: 'c', value: bytes('c') }).then([
       { ...at(1_000), type: 'Evicted', key: 'a' },
@@ -23,6 +24,36 @@ describe('decide: LRU eviction at capacity (recency = order of writes)', () => {
     ]);
   });
 
+  it('a read (touch) makes a key the most recently used: capacity 3, set a,b,c, read a, set d → b is evicted', () => {
+    const scenario = given([created, capacity(3), set('a'), set('b'), set('c')]);
+    expect(touch(scenario.state, 'a')).toBe(true);
+    scenario.when({ ...who, type: 'SetValue', key: 'd', value: bytes('d') }).then([
+      { ...at(1_000), type: 'Evicted', key: 'b' },
+      { ...at(1_000), type: 'Set', key: 'd', value: bytes('d'), expiresAt: 0 },
+    ]);
+  });
+
+  it('touch is the same on the entity CompactEntryMap and on a plain Map, and a snapshot keeps it', () => {
+    const history = [created, capacity(3), set('a'), set('b'), set('c')];
+    const plain = history.reduce(evolve, initialState());
+    const compact = history.reduce(evolve, { ...initialState(), entries: new CompactEntryMap() });
+    for (const state of [plain, compact]) {
+      expect(touch(state, 'a')).toBe(true);
+      expect(touch(state, 'missing')).toBe(false);
+      expect([...state.entries.keys()]).toEqual(['b', 'c', 'a']);
+    }
+    const restored = decodeState(encodeState(compact));
+    expect([...restored.entries.keys()]).toEqual(['b', 'c', 'a']);
+    // Replay alone knows only the writes: what a crash restart falls back to (since the last snapshot).
+    expect([...history.reduce(evolve, initialState()).entries.keys()]).toEqual(['a', 'b', 'c']);
+  });
+
+  it('an Evicted event is applied as given on replay, whatever the order in memory', () => {
+    const state = [created, capacity(3), set('a'), set('b'), set('c')].reduce(evolve, initialState());
+    evolve(state, { ...at(5), type: 'Evicted', key: 'c' } as CacheEvent); // c is not the oldest here
+    expect([...state.entries.keys()]).toEqual(['a', 'b']);
+  });
+
   it('overwriting an existing key at capacity evicts nothing', () => {
     given([created, capacity(2), set('a'), set('b')]).when({ ...who, type: 'SetValue', key: 'a', value: bytes('x') }).then([
       { ...at(1_000), type: 'Set', key: 'a', value: bytes('x'), expiresAt: 0 },
@@ -30,7 +61,7 @@ describe('decide: LRU eviction at capacity (recency = order of writes)', () => {
   });
 
   it('an increment of a new key also makes room', () => {
-    given([created, capacity(1), set('a')]).when({ ...who, type: 'Increment', key: 'n', amount: 1 }).then([
+    given([created, capacity(1), set('a')]).when({ ...who, type: 'Increment', key: 'n', amount: 1n }).then([
       { ...at(1_000), type: 'Evicted', key: 'a' },
       { ...at(1_000), type: 'Set', key: 'n', value: new TextEncoder().encode('1'), expiresAt: 0 },
     ]);

@@ -20,6 +20,20 @@ describe('RestoreTo: the events that bring a cache back to a past state', () => 
       ]);
   });
 
+  it('is charged to the org quota: the growth it brings must fit in quotaRemaining', () => {
+    const past = [created(), set('a', 'aaaa'), set('b', 'bb')];
+    const now = [...past, { ...at(3), type: 'Flushed' } as CacheEvent, set('c', 'c')];
+    // Back to 6 bytes from 1: a growth of 5.
+    given(now).when({ ...restore(stateOf(past)), quotaRemaining: 4 }, 5_000).thenRejected('QUOTA_EXCEEDED');
+    given(now)
+      .when({ ...restore(stateOf(past)), quotaRemaining: 5 }, 5_000)
+      .then([
+        { ...meta(5_000), type: 'Deleted', key: 'c' },
+        { ...meta(5_000), type: 'Set', key: 'a', value: bytes('aaaa'), expiresAt: 0 },
+        { ...meta(5_000), type: 'Set', key: 'b', value: bytes('bb'), expiresAt: 0 },
+      ]);
+  });
+
   it('does not bring back entries that have expired since', () => {
     const past = [created(), set('short', 'x', 2_000), set('long', 'y', 99_000)];
     given([created()])

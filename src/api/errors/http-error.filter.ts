@@ -3,6 +3,7 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from '../../auth/auth.service';
 import { RateLimitedError } from '../../auth/rate-limiter';
 import { JournalUnavailableError } from '../../journal/journal';
+import { describeStorageFault } from '../../journal/storage-fault';
 import { ProjectionUnavailableError } from '../../projections/projection-runner';
 import { ApiError } from './api-error';
 import { errorFormatFor } from './error-format';
@@ -33,6 +34,10 @@ export function classify(error: unknown): { status: number; code: string; messag
     return { status, code: STATUS_CODES[status] ?? `HTTP_${status}`, message: error.message };
   }
   const fastifyError = error as { statusCode?: number; code?: string; message?: string };
+  if (typeof fastifyError?.code === 'string' && fastifyError.code.startsWith('LEVEL_')) {
+    // A read while the database is being reopened after a fault: transient, and its message may name server paths.
+    return { status: 503, code: 'STORAGE_UNAVAILABLE', message: `storage is unavailable (${describeStorageFault(error)}); try again` };
+  }
   if (fastifyError?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'the request body is larger than allowed (see MAX_VALUE_BYTES)' };
   }

@@ -111,7 +111,7 @@ export class HistoryService {
   async getJsonAt(principal: Principal, cacheName: string, key: string, query: PointQuery) {
     const value = await this.valueAt(principal, cacheName, key, query);
     return value === undefined
-      ? { cacheName, key, success: false }
+      ? { cacheName, key, success: false, value: '' }
       : { cacheName, key, success: true, value: asBuffer(value).toString('base64') };
   }
 

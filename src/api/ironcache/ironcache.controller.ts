@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Req, UseGuards } from '@nestjs/common';
-import { FastifyRequest } from 'fastify';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
 import { APP_CONFIG, AppConfig } from '../../config/config';
@@ -10,6 +10,7 @@ import { asBuffer } from '../native/binary';
 import { parseInput, pathParam } from '../validation';
 import { IncrementDto, ListCachesQueryDto, PutItemDto } from './dto/ironcache.dto';
 import { IronCacheAuthGuard } from './ironcache-auth.guard';
+import { ironCacheJsonParser } from './ironcache-json';
 
 /** Status and message of each domain rejection, in IronCache's terms. */
 const IRON_ERRORS: Record<DomainError['code'], [number, string]> = {
@@ -20,8 +21,10 @@ const IRON_ERRORS: Record<DomainError['code'], [number, string]> = {
   INVALID_ARGUMENT: [400, 'Invalid request.'],
   KEY_EXISTS: [409, 'Item already exists (add only stores new items); nothing stored.'],
   CAS_MISMATCH: [409, 'Item was changed since (cas does not match); nothing stored.'],
-  NOT_A_NUMBER: [400, 'Value is not a number; cannot increment.'],
+  NOT_A_NUMBER: [400, 'Value is not an integer; cannot increment.'],
+  NUMBER_OUT_OF_RANGE: [400, 'Number out of the 64-bit signed integer range.'],
   EMPTY_VALUE_REJECTED: [400, 'This cache does not store empty values.'],
+  CACHE_LIMIT_REACHED: [403, 'Project over its cache limit.'],
 };
 
 /**
@@ -77,7 +80,7 @@ export class IronCacheController {
     const cacheName = pathParam(rawName, 'cacheName');
     const key = pathParam(rawKey, 'key');
     const item = parseInput(PutItemDto, requireFields(jsonBody(body), ['value']));
-    const value = Buffer.from(String(item.value), 'utf8');
+    const value = Buffer.from(item.value, 'utf8');
     if (value.byteLength > this.config.maxValueBytes) throw new ApiError(400, 'VALUE_TOO_LARGE', `value is larger than ${this.config.maxValueBytes} bytes`);
     await this.send(principal, cacheName, {
       type: 'SetValue',
@@ -99,13 +102,18 @@ export class IronCacheController {
     @Param('key') rawKey: string,
     @Body() body: unknown,
     @Req() request: FastifyRequest,
-  ) {
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
     const cacheName = pathParam(rawName, 'cacheName');
     const key = pathParam(rawKey, 'key');
     const { amount } = parseInput(IncrementDto, requireFields(jsonBody(body), ['amount']));
     const envelopes = await this.send(principal, cacheName, { type: 'Increment', key, amount, ...commandMeta(principal, request) });
     const set = envelopes[envelopes.length - 1].event;
-    return { msg: 'Added', value: set.type === 'Set' ? Number(asBuffer(set.value).toString('utf8')) : amount };
+    const result = set.type === 'Set' ? asBuffer(set.value).toString('utf8') : amount.toString();
+    // The value is a JSON number with every digit (JSON.stringify has no 64-bit integers): the
+    // journaled result is decimal integer text, so it is written into the body as it is.
+    void reply.header('content-type', 'application/json; charset=utf-8');
+    return `{"msg":"Added","value":${result}}`;
   }
 
   @Get(':cacheName/items/:key')
@@ -136,6 +144,7 @@ export class IronCacheController {
 
 function ironError(code: DomainError['code'], detail?: string): ApiError {
   const [status, msg] = IRON_ERRORS[code];
+  if (code === 'NUMBER_OUT_OF_RANGE' && detail) return new ApiError(status, code, `Number out of range: ${detail}.`);
   return new ApiError(status, code, code === 'INVALID_ARGUMENT' && detail ? `${msg} ${detail}` : msg);
 }
 
@@ -144,7 +153,7 @@ function jsonBody(body: unknown): unknown {
   if (!Buffer.isBuffer(body)) return body;
   if (body.length === 0) return undefined;
   try {
-    return JSON.parse(body.toString('utf8'));
+    return ironCacheJsonParser.parse(body.toString('utf8'));
   } catch {
     throw new ApiError(400, 'INVALID_JSON', 'the request body is not valid JSON');
   }

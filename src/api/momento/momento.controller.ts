@@ -19,7 +19,9 @@ const MOMENTO_ERRORS: Record<DomainError['code'], [number, string]> = {
   KEY_EXISTS: [409, 'Key already exists'],
   CAS_MISMATCH: [409, 'Key was changed since'],
   NOT_A_NUMBER: [400, 'Value is not a number'],
+  NUMBER_OUT_OF_RANGE: [400, 'Number out of range'],
   EMPTY_VALUE_REJECTED: [400, 'This cache does not store empty values'],
+  CACHE_LIMIT_REACHED: [429, 'Account limits exceeded: the organisation has reached its maximum number of caches'],
 };
 
 interface KeyQuery {

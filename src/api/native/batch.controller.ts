@@ -48,7 +48,7 @@ export class BatchController {
       const found = this.caches.valueNow(principal, cacheName, key);
       const value = found instanceof Promise ? await found : found;
       results.push(
-        value === undefined ? { cacheName, key, success: false } : { cacheName, key, success: true, value: asBuffer(value).toString('base64') },
+        value === undefined ? { cacheName, key, success: false, value: '' } : { cacheName, key, success: true, value: asBuffer(value).toString('base64') },
       );
     }
     return { complete: true, results };

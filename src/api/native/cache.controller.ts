@@ -27,7 +27,7 @@ export class CacheController {
     if (isPointInTime(query)) return this.history.getJsonAt(principal, cacheName, key, query!);
     const value = await this.caches.value(principal, cacheName, key);
     return value === undefined
-      ? { cacheName, key, success: false }
+      ? { cacheName, key, success: false, value: '' } // `value` is required by the upstream schema, even on a miss
       : { cacheName, key, success: true, value: asBuffer(value).toString('base64') };
   }
 

@@ -7,8 +7,8 @@ import { Principal } from '../../auth/principal';
 import { parseRetention } from '../../config/config';
 import { Journal } from '../../journal/journal';
 import { lastEvent } from '../../journal/history';
-import { TaskRunner } from '../../tasks/task-runner';
-import { TaskRecord } from '../../tasks/task.store';
+import { TaskRunner, TooManyTasksError } from '../../tasks/task-runner';
+import { TaskRecord, TaskRequest } from '../../tasks/task.store';
 import { CacheService, commandMeta } from '../cache.service';
 import { ApiError } from '../errors/api-error';
 import { HistoryService } from '../history/history.service';
@@ -89,7 +89,7 @@ export class TasksController {
     const asOf = input.asOf !== undefined ? parsePoint({ asOf: input.asOf }) : undefined;
     const { by, device } = commandMeta(principal, request);
     if (!this.tasks.isAccepting) throw new ApiError(503, 'TASKS_UNAVAILABLE', 'the service is starting or stopping; try again');
-    const task = await this.tasks.submit({
+    const submitted: TaskRequest = {
       org: principal.org,
       cacheName,
       action: input.action,
@@ -100,6 +100,10 @@ export class TasksController {
       },
       by,
       device,
+      serviceLevel: principal.serviceLevel,
+    };
+    const task = await this.tasks.submit(submitted).catch((error) => {
+      throw error instanceof TooManyTasksError ? new ApiError(429, error.code, error.message) : error;
     });
     void reply.header('etag', taskEtag(task));
     return { task_id: task.id, task_state: task.state };

@@ -1,4 +1,3 @@
-import { verifyJournal } from '../../journal/leveldb/verify';
 import { CliIo, configFor, openOffline, write } from '../io';
 import { Progress } from '../progress';
 
@@ -12,7 +11,7 @@ export async function verifyCommand(options: VerifyOptions, io: CliIo): Promise<
   const { journal } = backend;
   try {
     const progress = new Progress('verify', journal.highestOffset, io.stderr);
-    const report = await verifyJournal(backend.storage, journal.highestOffset, progress);
+    const report = await backend.verify(progress);
     progress.finish();
     for (const problem of report.problems) await write(io.stdout, `PROBLEM ${problem}\n`);
     await write(

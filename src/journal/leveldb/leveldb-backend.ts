@@ -2,14 +2,18 @@ import { Logger } from '@nestjs/common';
 import { JournalBackend, StartCheck } from '../journal-backend';
 import { SyncPolicy } from '../journal';
 import { LevelDbJournalRepair } from './journal-repair';
+import { LevelDbInlineReadModels } from './leveldb-inline-read-models';
 import { LevelDbJournal } from './leveldb-journal';
 import { LevelDbReadModels } from './leveldb-read-models';
 import { LevelDbSnapshotStore } from './leveldb-snapshot-store';
 import { Storage } from './storage';
+import { ScanProgress, VerifyReport, verifyJournal } from './verify';
 
 export interface LevelDbOptions {
   readonly sync?: SyncPolicy;
   readonly snapshotsKept?: number;
+  /** The longest wait between two reopen attempts after a failed write. */
+  readonly reopenMaxBackoffMs?: number;
 }
 
 /** The embedded default: one LevelDB under DATA_DIR holds the journal, snapshots and read models. */
@@ -20,14 +24,16 @@ export class LevelDbBackend extends JournalBackend {
   readonly journal: LevelDbJournal;
   readonly snapshots: LevelDbSnapshotStore;
   readonly readModels: LevelDbReadModels;
+  readonly inline: LevelDbInlineReadModels;
   readonly repair: LevelDbJournalRepair;
 
   constructor(location: string, options: LevelDbOptions = {}) {
     super();
-    this.storage = new Storage(location);
+    this.storage = new Storage(location, { reopenMaxBackoffMs: options.reopenMaxBackoffMs });
     this.journal = new LevelDbJournal(this.storage, options.sync ?? 'always');
     this.snapshots = new LevelDbSnapshotStore(this.storage, options.snapshotsKept ?? 2);
     this.readModels = new LevelDbReadModels(this.storage);
+    this.inline = this.journal.inline;
     this.repair = new LevelDbJournalRepair(this.storage);
   }
 
@@ -45,6 +51,7 @@ export class LevelDbBackend extends JournalBackend {
       } else {
         const removed = await this.repair.truncateFrom(bad);
         await this.journal.reload();
+        await this.inline.rebuild();
         this.logger.warn(`repair: truncated the journal at global offset ${bad}: ${removed} event(s) removed; projections will be rebuilt`);
         result = { removed, cutAt: bad };
       }
@@ -52,6 +59,22 @@ export class LevelDbBackend extends JournalBackend {
     // The newest records are checked on every start; recovery checks every record it replays.
     await this.repair.verifyTail();
     return result;
+  }
+
+  /**
+   * Offline `cachelog rebuild`: every inline read model from the whole log, and the runner
+   * projections' rows and offsets cleared (they rebuild on the next start).
+   */
+  async rebuildReadModels(): Promise<void> {
+    await this.inline.rebuild();
+    await this.storage.offsets.clear();
+    await this.storage.projections.clear(); // every projection's rows: nested sublevels share the range
+    await this.syncToDisk();
+  }
+
+  /** Offline `cachelog verify`: see verifyJournal. */
+  verify(progress?: ScanProgress): Promise<VerifyReport> {
+    return verifyJournal(this.storage, this.journal.highestOffset, progress);
   }
 
   /** Forces what was written without sync onto the disk (offline tools that write with sync off). */

@@ -3,6 +3,7 @@ import { CacheEvent } from '../../domain';
 import { encodeEvent } from '../codec';
 import { Envelope, HistoryGoneError, Journal, JournalRecord, JournalSequenceConflictError, JournalUnavailableError, SyncPolicy } from '../journal';
 import { EntityRef, MAX_SEQ, decodeEntityId, entityIdOf, readUint64BE, uint64BE, withSeq } from '../keys';
+import { LevelDbInlineReadModels, RawOp } from './leveldb-inline-read-models';
 import { decodeRecord, frameRecord } from './record';
 import { Storage, Sublevel } from './storage';
 
@@ -23,15 +24,13 @@ const GLOBAL_READ_CHUNK = 512;
 const REPLAY_CHUNK = 4096;
 const WRITE_CHUNK = 10_000;
 const COMPACTED_PREFIX = Buffer.from('compacted:');
-/** Meta flag: the event-offset rows are complete (written inline since, or backfilled). */
-const INLINE_OFFSETS_KEY = Buffer.from('inline-event-offsets');
 
 /**
  * The LevelDB event journal. Appends are group-committed: every append waiting when a
  * write starts goes into one batch, written with `sync` (by default); promises resolve
  * only once that batch is on disk, and then the envelopes go out to followers. The batch
- * also carries each event's offset row (its journal key → global offset), so history and
- * compaction know offsets without a projection.
+ * also carries each event's offset row (its journal key → global offset) and the inline
+ * read models' rows: one write per group commit, keys built with their key space's prefix.
  */
 export class LevelDbJournal extends Journal {
   private readonly logger = new Logger('Journal');
@@ -42,28 +41,26 @@ export class LevelDbJournal extends Journal {
   private idle: Array<() => void> = [];
   /** Each entity's committed seq, once known (the single-writer check is in memory). */
   private readonly seqs = new Map<string, number>();
+  private lastFault: unknown;
+  readonly inline: LevelDbInlineReadModels;
+  private readonly prefix: { journal: Buffer; global: Buffer; eventOffsets: Buffer };
 
   constructor(
     private readonly storage: Storage,
     private readonly sync: SyncPolicy = 'always',
   ) {
     super();
+    this.inline = new LevelDbInlineReadModels(storage, (after) => this.read(after), (fn) => this.exclusive(fn));
+    const prefix = (sublevel: Sublevel) => Buffer.from(sublevel.prefix, 'utf8');
+    this.prefix = { journal: prefix(storage.journal), global: prefix(storage.global), eventOffsets: prefix(storage.eventOffsets) };
   }
 
-  /** Reads where the log ends; fills the event-offset rows of a log written before they were inline. */
+  /** Reads where the log ends; builds the inline rows of a log written before they were inline. */
   async open(): Promise<void> {
     this.lastOffset = 0;
     this.seqs.clear();
     for await (const key of this.storage.global.keys({ reverse: true, limit: 1 })) this.lastOffset = readUint64BE(key, 0);
-    if ((await this.storage.meta.get(INLINE_OFFSETS_KEY)) === undefined) {
-      let ops: Op[] = [];
-      for await (const [key, value] of this.storage.global.iterator()) {
-        ops.push({ type: 'put', sublevel: this.storage.eventOffsets, key: value, value: key });
-        if (ops.length >= WRITE_CHUNK) await this.storage.db.batch(ops.splice(0) as never);
-      }
-      ops.push({ type: 'put', sublevel: this.storage.meta, key: INLINE_OFFSETS_KEY, value: Buffer.from('1') });
-      await this.storage.db.batch(ops as never, { sync: true });
-    }
+    await this.inline.open();
   }
 
   /** Forgets what it knew of the log (after a repair cut it). */
@@ -100,18 +97,47 @@ export class LevelDbJournal extends Journal {
     });
   }
 
+  /** Runs `fn` with no group commit being written; appends meanwhile wait for the next one. */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.paused !== undefined) await this.paused;
+    let resume!: () => void;
+    this.paused = new Promise((resolve) => (resume = resolve));
+    try {
+      // The batch being written finishes; those queued after it wait for `fn`.
+      while (this.writing) await new Promise((resolve) => setTimeout(resolve, 1));
+      return await fn();
+    } finally {
+      this.paused = undefined;
+      resume();
+    }
+  }
+
+  private paused: Promise<void> | undefined;
+
   whenIdle(): Promise<void> {
     if (!this.writing && !this.scheduled && this.pending.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
   private async writeBatch(): Promise<void> {
+    if (this.paused !== undefined) {
+      await this.paused;
+      return this.writeBatch();
+    }
     this.scheduled = false;
     this.writing = true;
     const appends = this.pending;
     this.pending = [];
-    const { journal, global, eventOffsets } = this.storage;
-    const ops: Op[] = [];
+    if (this.storage.healer.healing) {
+      // The handle is being reopened: fail fast, leave the database alone.
+      const error = new JournalUnavailableError(this.lastFault);
+      for (const append of appends) append.reject(error);
+      this.finishBatch();
+      return;
+    }
+    const prefix = this.prefix;
+    const ops: RawOp[] = [];
+    const all: Envelope[] = [];
     const accepted: Array<{ append: PendingAppend; envelopes: Envelope[] }> = [];
     const tentative = new Map<string, number>();
     let offset = this.lastOffset;
@@ -126,25 +152,35 @@ export class LevelDbJournal extends Journal {
         const seq = append.expectedSeq + 1 + i;
         const key = withSeq(append.entityId, seq);
         const offsetKey = uint64BE(++offset);
-        ops.push({ type: 'put', sublevel: journal, key, value: frameRecord(encodeEvent(event)) });
-        ops.push({ type: 'put', sublevel: global, key: offsetKey, value: key });
-        ops.push({ type: 'put', sublevel: eventOffsets, key, value: offsetKey });
-        envelopes.push({ ref: append.ref, entityId: append.entityId, seq, offset, event });
+        ops.push({ type: 'put', key: Buffer.concat([prefix.journal, key]), value: frameRecord(encodeEvent(event)) });
+        ops.push({ type: 'put', key: Buffer.concat([prefix.global, offsetKey]), value: key });
+        ops.push({ type: 'put', key: Buffer.concat([prefix.eventOffsets, key]), value: offsetKey });
+        const envelope = { ref: append.ref, entityId: append.entityId, seq, offset, event };
+        envelopes.push(envelope);
+        all.push(envelope);
       });
       tentative.set(append.idKey, append.expectedSeq + append.events.length);
       accepted.push({ append, envelopes });
     }
     try {
+      const inlineWritten = all.length > 0 ? await this.inline.opsFor(all, ops) : () => undefined;
       if (ops.length > 0) await this.storage.db.batch(ops as never, { sync: this.sync === 'always' });
+      inlineWritten();
       this.lastOffset = offset;
       for (const [idKey, seq] of tentative) this.seqs.set(idKey, seq);
       for (const { append, envelopes } of accepted) append.resolve(envelopes);
       if (accepted.length > 0) this.committed.next(accepted.length === 1 ? accepted[0].envelopes : accepted.flatMap((a) => a.envelopes));
     } catch (cause) {
       const error = new JournalUnavailableError(cause);
-      this.logger.error(error.message);
+      this.logger.error(`a journal write failed: ${(cause as Error)?.message ?? String(cause)}`);
+      this.lastFault = cause;
+      this.storage.healer.failed(cause); // a failed write poisons LevelDB's handle until it is reopened
       for (const { append } of accepted) append.reject(error);
     }
+    this.finishBatch();
+  }
+
+  private finishBatch(): void {
     this.writing = false;
     if (this.pending.length > 0) {
       this.scheduled = true;

@@ -40,7 +40,14 @@ export class LevelDbReadModels extends ReadModelStore {
     const batch = ops.map((op) =>
       op.type === 'put' ? { type: 'put', sublevel: this.sublevel(op.space), key: op.key, value: op.value } : { type: 'del', sublevel: this.sublevel(op.space), key: op.key },
     );
-    await this.storage.db.batch(batch as never, { sync: options.sync ?? false });
+    await this.storage.db.batch(batch as never, { sync: options.sync ?? false }).catch((error) => {
+      this.storage.healer.failed(error); // a failed write poisons LevelDB's handle until it is reopened
+      throw error;
+    });
+  }
+
+  whenWritable(): Promise<void> {
+    return this.storage.healer.healed;
   }
 
   clear(space: string): Promise<void> {

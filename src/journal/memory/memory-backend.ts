@@ -9,6 +9,7 @@ export class MemoryBackend extends JournalBackend {
   readonly journal = new MemoryJournal();
   readonly snapshots: MemorySnapshotStore;
   readonly readModels = new MemoryReadModels();
+  readonly inline = this.journal.inline;
 
   constructor(options: { snapshotsKept?: number } = {}) {
     super();

@@ -1,6 +1,7 @@
 import { CacheEvent } from '../../domain';
 import { Envelope, HistoryGoneError, Journal, JournalRecord, JournalSequenceConflictError } from '../journal';
 import { EntityRef, MAX_SEQ, entityIdOf } from '../keys';
+import { MemoryInlineReadModels } from './memory-inline-read-models';
 
 interface Stored {
   readonly seq: number;
@@ -28,6 +29,8 @@ export class MemoryJournal extends Journal {
   private pending: Array<{ ref: EntityRef; expectedSeq: number; events: readonly CacheEvent[]; resolve: (e: Envelope[]) => void; reject: (e: Error) => void }> = [];
   private scheduled = false;
   private idle: Array<() => void> = [];
+  /** Applied as each event commits, like the LevelDB journal's rows in its batch. */
+  readonly inline = new MemoryInlineReadModels(() => this.global.filter((e): e is Envelope => e !== undefined));
 
   get highestOffset(): number {
     return this.global.length;
@@ -65,6 +68,7 @@ export class MemoryJournal extends Journal {
       const envelopes = append.events.map((event, i) => {
         const envelope: Envelope = { ref: { org: append.ref.org, name: append.ref.name }, entityId, seq: log.seq + 1 + i, offset: this.global.length + 1, event };
         this.global.push(envelope);
+        this.inline.apply(envelope);
         log.events.push({ seq: envelope.seq, offset: envelope.offset, event });
         return envelope;
       });

@@ -37,6 +37,8 @@ export class MemoryReadModels extends ReadModelStore {
     }
   }
 
+  async whenWritable(): Promise<void> {}
+
   async clear(space: string): Promise<void> {
     this.space(space).clear();
   }

@@ -6,6 +6,7 @@ import { connect } from '@nats-io/transport-node';
 import { JournalBackend, StartCheck } from '../journal-backend';
 import { LevelDbReadModels } from '../leveldb/leveldb-read-models';
 import { Storage } from '../leveldb/storage';
+import { NatsInlineReadModels } from './nats-inline-read-models';
 import { NatsJournal } from './nats-journal';
 import { NatsSnapshotStore } from './nats-snapshot-store';
 
@@ -42,6 +43,7 @@ export class NatsBackend extends JournalBackend {
   readonly journal: NatsJournal;
   readonly snapshots: NatsSnapshotStore;
   readonly readModels: LevelDbReadModels;
+  readonly inline: NatsInlineReadModels;
 
   constructor(private readonly options: NatsBackendOptions) {
     super();
@@ -49,6 +51,11 @@ export class NatsBackend extends JournalBackend {
     this.readModels = new LevelDbReadModels(this.storage);
     this.journal = new NatsJournal({ stream: options.stream, timeoutMs: options.timeoutMs });
     this.snapshots = new NatsSnapshotStore(this.journal.subjects, options.snapshotsKept ?? 2);
+    this.inline = new NatsInlineReadModels(this.storage, this.journal);
+    // A writer reads its own listings and org totals: an append resolves once this node applied it.
+    this.journal.settled = async (offset) => {
+      if (!(await this.inline.reached(offset, options.timeoutMs))) this.logger.warn(`read models are behind offset ${offset} after ${options.timeoutMs} ms`);
+    };
   }
 
   async open(): Promise<void> {
@@ -92,6 +99,8 @@ export class NatsBackend extends JournalBackend {
     this.snapshots.open(snapshots, maxPayload);
     await this.journal.open(jetstream(nc, { timeout: options.timeoutMs }), jsm, marks);
     await this.storage.open();
+    const info = await jsm.streams.info(options.stream);
+    await this.inline.start(`${options.stream}@${info.created}`);
     this.opened = true;
     this.logger.log(`connected to ${nc.getServer()}; stream ${options.stream} at offset ${this.journal.highestOffset} (${options.replicas} replica(s))`);
   }
@@ -137,6 +146,7 @@ export class NatsBackend extends JournalBackend {
     if (this.opened) {
       this.opened = false;
       await this.journal.whenIdle();
+      await this.inline.stop();
       await this.journal.close();
     }
     await this.nc?.drain().catch(() => undefined);

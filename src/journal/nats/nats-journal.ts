@@ -62,6 +62,9 @@ export class NatsJournal extends Journal {
   private jsm!: JetStreamManager;
   private marks!: KV;
 
+  /** Awaited before an append resolves, with its last offset (the node's read models catch up to it). */
+  settled: ((offset: number) => Promise<unknown>) | undefined;
+
   constructor(private readonly options: NatsJournalOptions) {
     super();
     this.subjects = new Subjects(options.stream);
@@ -162,7 +165,11 @@ export class NatsJournal extends Journal {
       () => undefined,
     );
     this.tails.set(subject, tail);
-    return run.finally(() => {
+    const settled = this.settled === undefined ? run : run.then(async (envelopes) => {
+      if (envelopes.length > 0) await this.settled!(envelopes[envelopes.length - 1].offset);
+      return envelopes;
+    });
+    return settled.finally(() => {
       if (this.tails.get(subject) === tail) this.tails.delete(subject);
       if (--this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
     });

@@ -1,17 +1,34 @@
 import { z } from 'zod';
+import { INT64_MAX, INT64_MIN } from '../../../domain/decide';
+import { LosslessNumber, exactInteger, isLosslessNumber } from '../ironcache-json';
 
 /** `expires_in`: at most 30 days; 0 or absent uses the cache's default TTL. */
 export const MAX_EXPIRES_IN = 2_592_000;
 
+/** A JSON number of an IronCache body, as its exact source text (see ironcache-json.ts). */
+const jsonNumber = z.custom<LosslessNumber>((value) => isLosslessNumber(value), { message: 'must be a number' });
+
+/** A small whole number (a count of seconds, a cas): exact as a JS number. */
+const wholeNumber = (min: number, max: number, tooSmall: string, tooLarge: string) =>
+  jsonNumber.transform((n, ctx) => {
+    const value = exactInteger(n.value);
+    if (value === undefined) ctx.addIssue({ code: 'custom', message: `must be a whole number (${n.value} is not)` });
+    else if (value < BigInt(min)) ctx.addIssue({ code: 'custom', message: tooSmall });
+    else if (value > BigInt(max)) ctx.addIssue({ code: 'custom', message: tooLarge });
+    else return Number(value);
+    return z.NEVER;
+  });
+
 const casField = z.union([
-  z.number().int('must be a whole number').positive('must be > 0'),
+  wholeNumber(1, 999_999_999_999_999, 'must be > 0', 'must be a cas value from a GET'),
   z.string().regex(/^[1-9]\d{0,14}$/, 'must be a cas value from a GET'),
 ]);
 
 export const PutItemDto = z
   .object({
-    value: z.union([z.string(), z.number().finite()], { message: 'must be a string or a number' }),
-    expires_in: z.number().int('must be a whole number').min(0, 'must be >= 0').max(MAX_EXPIRES_IN, `must be at most ${MAX_EXPIRES_IN}`).optional(),
+    /** Stored as text: a string as it is, a number as the exact decimal text sent (`9007199254740993` stays so). */
+    value: z.union([z.string(), jsonNumber.transform((n) => n.value)], { message: 'must be a string or a number' }),
+    expires_in: wholeNumber(0, MAX_EXPIRES_IN, 'must be >= 0', `must be at most ${MAX_EXPIRES_IN}`).optional(),
     replace: z.boolean({ message: 'must be true or false' }).optional(),
     add: z.boolean({ message: 'must be true or false' }).optional(),
     cas: casField.optional(),
@@ -19,8 +36,16 @@ export const PutItemDto = z
   .refine((item) => !(item.add && item.replace), { message: 'add and replace cannot both be true', path: ['add'] })
   .refine((item) => !(item.add && item.cas !== undefined), { message: 'add cannot be combined with cas', path: ['add'] });
 
+/** The increment's amount: any 64-bit signed integer, exactly (BigInt). */
 export const IncrementDto = z.object({
-  amount: z.number().int('must be a whole number').min(-Number.MAX_SAFE_INTEGER, 'is too small').max(Number.MAX_SAFE_INTEGER, 'is too large'),
+  amount: jsonNumber.transform((n, ctx) => {
+    const amount = exactInteger(n.value);
+    if (amount === undefined) ctx.addIssue({ code: 'custom', message: `must be an integer (${n.value} has a fraction)` });
+    else if (amount < INT64_MIN || amount > INT64_MAX) {
+      ctx.addIssue({ code: 'custom', message: `${n.value} is outside the 64-bit signed integer range (${INT64_MIN} to ${INT64_MAX})` });
+    } else return amount;
+    return z.NEVER;
+  }),
 });
 
 const pageNumber = (name: string, fallback: number, min: number) =>

@@ -1,0 +1,63 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { FastifyInstance, HTTPMethods, RouteOptions } from 'fastify';
+import { ApiError } from './errors/api-error';
+import { sendError } from './errors/http-error.filter';
+
+/** The verbs a path that exists answers with 405 when it does not serve them. */
+const VERBS: readonly HTTPMethods[] = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'PATCH'];
+
+/** `/cacheName/:cacheName` and `/cacheName/:name` are one path to the router. */
+const shapeOf = (url: string) => url.replace(/\/+$/, '').replace(/:[^/]+/g, ':') || '/';
+
+/**
+ * A verb sent to a path that exists but does not serve it is 405 with `Allow` (not 404), in
+ * every API family, each in its own error format (`sendError` picks it by path). One
+ * implementation for all families: the paths and their verbs are read from the routes as
+ * they are registered (Nest's and the Fastify-direct ones), so `Allow` cannot disagree with
+ * the routes. A path owns its verbs: `POST /cache/x` is Momento's 405, not a native write to
+ * a cache named `cache` (static segments win, as they already did for the served verbs).
+ *
+ * Constructed before any route exists (Nest builds providers before `app.init()` registers
+ * its routes, and `createApp` adds the direct ones after that); the 405 routes are added in
+ * `onModuleInit`, once every route is known and before Fastify is ready.
+ */
+@Injectable()
+export class MethodNotAllowed implements OnModuleInit {
+  private readonly paths = new Map<string, { url: string; methods: Set<string> }>();
+  private readonly fastify: FastifyInstance;
+
+  constructor(adapterHost: HttpAdapterHost) {
+    this.fastify = adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    this.fastify.addHook('onRoute', (route: RouteOptions) => this.record(route));
+  }
+
+  private record(route: RouteOptions): void {
+    if ((route.config as { methodNotAllowed?: boolean } | undefined)?.methodNotAllowed || route.url.includes('*')) return;
+    const shape = shapeOf(route.url);
+    let path = this.paths.get(shape);
+    if (path === undefined) this.paths.set(shape, (path = { url: route.url, methods: new Set() }));
+    for (const method of [route.method].flat()) path.methods.add(method.toUpperCase());
+  }
+
+  onModuleInit(): void {
+    for (const { url, methods } of this.paths.values()) {
+      if (methods.has('GET')) methods.add('HEAD'); // Fastify serves HEAD wherever GET is
+      const refused = VERBS.filter((verb) => !methods.has(verb));
+      if (refused.length === 0) continue;
+      // HEAD goes without saying where GET is allowed (RFC 9110 §9.3.2), so it is not listed.
+      const allowed = VERBS.filter((verb) => methods.has(verb) && verb !== 'HEAD');
+      const allow = allowed.join(', ');
+      this.fastify.route({
+        method: refused as HTTPMethods[],
+        url,
+        config: { methodNotAllowed: true },
+        exposeHeadRoute: false,
+        handler: (request, reply) => {
+          void reply.header('allow', allow);
+          sendError(new ApiError(405, 'METHOD_NOT_ALLOWED', `${request.method} is not supported here; use ${allowed.join(' or ')}`), request, reply);
+        },
+      });
+    }
+  }
+}

@@ -1,0 +1,152 @@
+import { CacheEvent, CacheState } from '../domain';
+import { EntityRef } from './keys';
+
+/**
+ * Read models that are pure functions of the events: a journal keeps them in the same
+ * atomic write as the events (exactly-once by construction, no offset, no second write),
+ * so they are exact the moment an append resolves, and a restart needs no cache loaded to
+ * answer them.
+ */
+
+export interface CacheNameRow {
+  readonly cacheName: string;
+  readonly description: string;
+  readonly deleted: boolean;
+}
+
+export interface DueExpiry {
+  readonly ref: EntityRef;
+  readonly key: string;
+  readonly expiresAt: number;
+}
+
+export abstract class InlineReadModels {
+  /** Live keys of a cache (not expired at `now`), in byte order of the key. */
+  abstract listKeys(ref: EntityRef, now: number): Promise<string[]>;
+  /** The org's caches, live ones only unless `includeDeleted`. */
+  abstract listCaches(org: string, includeDeleted?: boolean): Promise<CacheNameRow[]>;
+  /** Value bytes of all the org's live entries (expired ones count until their Expired event). */
+  abstract orgBytes(org: string): Promise<number>;
+  /** `orgBytes` synchronously, once it has been read (undefined before). */
+  abstract orgBytesNow(org: string): number | undefined;
+  /** Entries with `expiresAt <= until`, soonest first, at most `limit`. */
+  abstract dueExpiries(until: number, limit: number): Promise<DueExpiry[]>;
+  /** Whether the cache is there and not deleted. */
+  abstract isLive(ref: EntityRef): Promise<boolean>;
+  /** Recomputes every row from the journal (offline `cachelog rebuild`, after a repair, or to check them). */
+  abstract rebuild(): Promise<void>;
+  /**
+   * Makes one cache's rows equal to those its committed state implies, with no append
+   * written meanwhile; other caches' rows are not touched. `state()` is asked once no
+   * append is being written; undefined from it (the cache has a write under way) leaves
+   * everything as it was and answers undefined. Otherwise answers how many rows were wrong.
+   */
+  abstract repairCache(ref: EntityRef, state: () => CacheState | undefined): Promise<RepairedRows | undefined>;
+  /** Every row, as text, in a stable order (to compare maintained rows with a rebuild). */
+  abstract dump(): Promise<string[]>;
+}
+
+export interface RepairedRows {
+  readonly 'key-listing': number;
+  readonly 'cache-names': number;
+}
+
+/** A key row: when the entry expires (0: never) and its value's size. */
+export interface KeyRow {
+  readonly expiresAt: number;
+  readonly bytes: number;
+}
+
+export interface NameRow {
+  readonly description: string;
+  readonly deleted: boolean;
+}
+
+/** How `applyToReadModels` sees and changes rows; each journal gives its own. */
+export interface ReadModelRows {
+  keyRow(entityId: Buffer, key: string): KeyRow | undefined;
+  /** Every current key row of the entity (for Flushed and CacheDeleted). */
+  keyRows(entityId: Buffer): Iterable<[string, KeyRow]>;
+  nameRow(entityId: Buffer): NameRow | undefined;
+  putKey(entityId: Buffer, key: string, row: KeyRow): void;
+  delKey(entityId: Buffer, key: string): void;
+  putName(entityId: Buffer, row: NameRow): void;
+  delName(entityId: Buffer): void;
+  putExpiry(expiresAt: number, entityId: Buffer, key: string): void;
+  delExpiry(expiresAt: number, entityId: Buffer, key: string): void;
+  addOrgBytes(org: string, delta: number): void;
+}
+
+/** The one definition of the inline read models: applies one event. */
+export function applyToReadModels(rows: ReadModelRows, ref: EntityRef, entityId: Buffer, event: CacheEvent): void {
+  const removeKey = (key: string, row: KeyRow) => {
+    rows.delKey(entityId, key);
+    if (row.expiresAt !== 0) rows.delExpiry(row.expiresAt, entityId, key);
+    rows.addOrgBytes(ref.org, -row.bytes);
+  };
+  switch (event.type) {
+    case 'Set': {
+      const previous = rows.keyRow(entityId, event.key);
+      if (previous !== undefined) removeKey(event.key, previous);
+      const bytes = event.value.byteLength;
+      rows.putKey(entityId, event.key, { expiresAt: event.expiresAt, bytes });
+      if (event.expiresAt !== 0) rows.putExpiry(event.expiresAt, entityId, event.key);
+      rows.addOrgBytes(ref.org, bytes);
+      return;
+    }
+    case 'Deleted':
+    case 'Expired':
+    case 'Evicted': {
+      const previous = rows.keyRow(entityId, event.key);
+      if (previous !== undefined) removeKey(event.key, previous);
+      return;
+    }
+    case 'Flushed':
+    case 'CacheDeleted': {
+      for (const [key, row] of [...rows.keyRows(entityId)]) removeKey(key, row);
+      if (event.type === 'CacheDeleted') rows.putName(entityId, { description: rows.nameRow(entityId)?.description ?? '', deleted: true });
+      return;
+    }
+    case 'Created':
+    case 'DescriptionChanged':
+      rows.putName(entityId, { description: event.description, deleted: false });
+      return;
+    case 'SettingsChanged':
+      return;
+  }
+}
+
+/** Makes one cache's rows equal to what `state` implies (its entries, expired ones not yet journaled included). */
+export function repairRows(rows: ReadModelRows, ref: EntityRef, entityId: Buffer, state: CacheState): RepairedRows {
+  let keys = 0;
+  const desired = new Map<string, KeyRow>();
+  for (const [key, entry] of state.entries.entries()) desired.set(key, { expiresAt: entry.expiresAt, bytes: entry.value.byteLength });
+  const put = (key: string, row: KeyRow) => {
+    rows.putKey(entityId, key, row);
+    if (row.expiresAt !== 0) rows.putExpiry(row.expiresAt, entityId, key);
+    rows.addOrgBytes(ref.org, row.bytes);
+  };
+  for (const [key, row] of [...rows.keyRows(entityId)]) {
+    const want = desired.get(key);
+    desired.delete(key);
+    if (want !== undefined && want.expiresAt === row.expiresAt && want.bytes === row.bytes) continue;
+    keys++;
+    rows.delKey(entityId, key);
+    if (row.expiresAt !== 0) rows.delExpiry(row.expiresAt, entityId, key);
+    rows.addOrgBytes(ref.org, -row.bytes);
+    if (want !== undefined) put(key, want);
+  }
+  for (const [key, row] of desired) {
+    keys++;
+    put(key, row);
+  }
+  const expected = state.status === 'absent' ? undefined : { description: state.description, deleted: state.status === 'deleted' };
+  const actual = rows.nameRow(entityId);
+  let names = 0;
+  if (expected === undefined ? actual !== undefined : actual === undefined || actual.description !== expected.description || actual.deleted !== expected.deleted) {
+    names = 1;
+    if (expected === undefined) rows.delName(entityId);
+    else rows.putName(entityId, expected);
+  }
+  return { 'key-listing': keys, 'cache-names': names };
+}

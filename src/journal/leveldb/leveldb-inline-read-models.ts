@@ -1,0 +1,378 @@
+import { Packr } from 'msgpackr';
+import { CacheState } from '../../domain';
+import { Envelope } from '../journal';
+import { CacheNameRow, DueExpiry, InlineReadModels, KeyRow, NameRow, ReadModelRows, RepairedRows, applyToReadModels, repairRows } from '../inline-read-models';
+import { EntityRef, decodeEntityId, encodeEntityId, encodeOrgPrefix, prefixEnd, readUint64BE, uint64BE, writeUint64BE } from '../keys';
+import { Storage, Sublevel } from './storage';
+
+const packr = new Packr({ useRecords: false });
+
+/** A raw LevelDB op with its key already prefixed by its key space (no per-op sublevel transcoding). */
+export type RawOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+
+const EMPTY = Buffer.alloc(0);
+const FLAG_KEY = Buffer.from('inline-read-models');
+const REBUILD_CHUNK = 512;
+
+const latin1 = (bytes: Buffer) => bytes.toString('latin1');
+
+function encodeKeyRow(row: KeyRow): Buffer {
+  const out = Buffer.allocUnsafe(12);
+  writeUint64BE(out, row.expiresAt, 0);
+  out.writeUInt32BE(row.bytes, 8);
+  return out;
+}
+
+function decodeKeyRow(value: Uint8Array): KeyRow {
+  return { expiresAt: readUint64BE(value, 0), bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength).readUInt32BE(8) };
+}
+
+const encodeNameRow = (row: NameRow) => packr.pack([row.description, row.deleted]);
+function decodeNameRow(value: Uint8Array): NameRow {
+  const [description, deleted] = packr.unpack(value) as [string, boolean];
+  return { description, deleted };
+}
+
+/** Prefixes of the inline key spaces, as raw bytes. */
+export class InlineSpaces {
+  readonly keys: Buffer;
+  readonly names: Buffer;
+  readonly orgBytes: Buffer;
+  readonly expiry: Buffer;
+
+  constructor(storage: Storage) {
+    const prefix = (sublevel: Sublevel) => Buffer.from(sublevel.prefix, 'utf8');
+    this.keys = prefix(storage.listing);
+    this.names = prefix(storage.names);
+    this.orgBytes = prefix(storage.orgBytes);
+    this.expiry = prefix(storage.expiry);
+  }
+
+  keyRow(entityId: Buffer, key: string): Buffer {
+    const keyBytes = Buffer.from(key, 'utf8');
+    return Buffer.concat([this.keys, entityId, keyBytes], this.keys.length + entityId.length + keyBytes.length);
+  }
+
+  expiryRow(expiresAt: number, entityId: Buffer, key: string): Buffer {
+    const keyBytes = Buffer.from(key, 'utf8');
+    const out = Buffer.allocUnsafe(this.expiry.length + 8 + entityId.length + keyBytes.length);
+    this.expiry.copy(out, 0);
+    writeUint64BE(out, expiresAt, this.expiry.length);
+    entityId.copy(out, this.expiry.length + 8);
+    keyBytes.copy(out, this.expiry.length + 8 + entityId.length);
+    return out;
+  }
+}
+
+/**
+ * The inline read-model rows of one group commit: what the batch's events read is fetched
+ * first (one `getMany`, plus a range read per Flushed/CacheDeleted cache), then every event is
+ * applied in order on an overlay, and the overlay becomes raw ops in the events' own batch.
+ */
+class BatchRows implements ReadModelRows {
+  private readonly keyBase = new Map<string, Map<string, KeyRow | undefined>>();
+  private readonly keyOverlay = new Map<string, Map<string, KeyRow | null>>();
+  private readonly scanned = new Set<string>();
+  private readonly nameBase = new Map<string, NameRow | undefined>();
+  private readonly nameOverlay = new Map<string, { entityId: Buffer; row: NameRow | null }>();
+  private readonly expiryOverlay = new Map<string, { key: Buffer; put: boolean }>();
+  readonly orgDeltas = new Map<string, number>();
+
+  constructor(private readonly spaces: InlineSpaces) {}
+
+  /** Reads what applying `envelopes` will look at. */
+  async prefetch(storage: Storage, envelopes: readonly Envelope[]): Promise<void> {
+    const wanted: Buffer[] = [];
+    const slots: Array<(value: Buffer | undefined) => void> = [];
+    const scans: Buffer[] = [];
+    for (const { entityId, event } of envelopes) {
+      const id = latin1(entityId);
+      switch (event.type) {
+        case 'Set':
+        case 'Deleted':
+        case 'Expired':
+        case 'Evicted': {
+          let base = this.keyBase.get(id);
+          if (base === undefined) this.keyBase.set(id, (base = new Map()));
+          if (base.has(event.key)) break;
+          base.set(event.key, undefined);
+          const key = event.key;
+          wanted.push(this.spaces.keyRow(entityId, key));
+          slots.push((value) => base.set(key, value === undefined ? undefined : decodeKeyRow(value)));
+          break;
+        }
+        case 'Flushed':
+        case 'CacheDeleted':
+          if (!this.scanned.has(id)) {
+            this.scanned.add(id);
+            scans.push(entityId);
+          }
+          if (event.type === 'CacheDeleted' && !this.nameBase.has(id)) {
+            this.nameBase.set(id, undefined);
+            wanted.push(Buffer.concat([this.spaces.names, entityId]));
+            slots.push((value) => this.nameBase.set(id, value === undefined ? undefined : decodeNameRow(value)));
+          }
+          break;
+        default:
+          break;
+      }
+    }
+    if (wanted.length > 0) {
+      const values = await storage.db.getMany(wanted);
+      values.forEach((value, i) => slots[i](value));
+    }
+    for (const entityId of scans) {
+      const base = new Map<string, KeyRow | undefined>();
+      for await (const [key, value] of storage.listing.iterator({ gt: entityId, lt: prefixEnd(entityId) })) {
+        base.set(key.toString('utf8', entityId.length), decodeKeyRow(value));
+      }
+      // Rows fetched by key above are in the range read too; the range read is complete.
+      this.keyBase.set(latin1(entityId), base);
+    }
+  }
+
+  keyRow(entityId: Buffer, key: string): KeyRow | undefined {
+    const id = latin1(entityId);
+    const overlay = this.keyOverlay.get(id);
+    if (overlay?.has(key)) return overlay.get(key) ?? undefined;
+    return this.keyBase.get(id)?.get(key);
+  }
+
+  *keyRows(entityId: Buffer): Iterable<[string, KeyRow]> {
+    const id = latin1(entityId);
+    const keys = new Set([...(this.keyBase.get(id)?.keys() ?? []), ...(this.keyOverlay.get(id)?.keys() ?? [])]);
+    for (const key of keys) {
+      const row = this.keyRow(entityId, key);
+      if (row !== undefined) yield [key, row];
+    }
+  }
+
+  nameRow(entityId: Buffer): NameRow | undefined {
+    const id = latin1(entityId);
+    const overlay = this.nameOverlay.get(id);
+    return overlay !== undefined ? (overlay.row ?? undefined) : this.nameBase.get(id);
+  }
+
+  delName(entityId: Buffer): void {
+    this.nameOverlay.set(latin1(entityId), { entityId, row: null });
+  }
+
+  private overlayOf(entityId: Buffer): Map<string, KeyRow | null> {
+    const id = latin1(entityId);
+    let overlay = this.keyOverlay.get(id);
+    if (overlay === undefined) this.keyOverlay.set(id, (overlay = new Map()));
+    return overlay;
+  }
+
+  putKey(entityId: Buffer, key: string, row: KeyRow): void {
+    this.overlayOf(entityId).set(key, row);
+    this.entityIds.set(latin1(entityId), entityId);
+  }
+
+  delKey(entityId: Buffer, key: string): void {
+    this.overlayOf(entityId).set(key, null);
+    this.entityIds.set(latin1(entityId), entityId);
+  }
+
+  private readonly entityIds = new Map<string, Buffer>();
+
+  putName(entityId: Buffer, row: NameRow): void {
+    this.nameOverlay.set(latin1(entityId), { entityId, row });
+  }
+
+  putExpiry(expiresAt: number, entityId: Buffer, key: string): void {
+    const row = this.spaces.expiryRow(expiresAt, entityId, key);
+    this.expiryOverlay.set(latin1(row), { key: row, put: true });
+  }
+
+  delExpiry(expiresAt: number, entityId: Buffer, key: string): void {
+    const row = this.spaces.expiryRow(expiresAt, entityId, key);
+    this.expiryOverlay.set(latin1(row), { key: row, put: false });
+  }
+
+  addOrgBytes(org: string, delta: number): void {
+    this.orgDeltas.set(org, (this.orgDeltas.get(org) ?? 0) + delta);
+  }
+
+  /** The rows' final state as raw ops (org totals are added by the caller, who knows them). */
+  ops(out: RawOp[]): void {
+    for (const [id, overlay] of this.keyOverlay) {
+      const entityId = this.entityIds.get(id)!;
+      for (const [key, row] of overlay) {
+        const rowKey = this.spaces.keyRow(entityId, key);
+        out.push(row === null ? { type: 'del', key: rowKey } : { type: 'put', key: rowKey, value: encodeKeyRow(row) });
+      }
+    }
+    for (const { entityId, row } of this.nameOverlay.values()) {
+      const key = Buffer.concat([this.spaces.names, entityId]);
+      out.push(row === null ? { type: 'del', key } : { type: 'put', key, value: encodeNameRow(row) });
+    }
+    for (const { key, put } of this.expiryOverlay.values()) out.push(put ? { type: 'put', key, value: EMPTY } : { type: 'del', key });
+  }
+}
+
+/**
+ * The LevelDB journal's inline read models: key listing with each entry's expiry and size,
+ * cache names, per-org byte totals and the expiry index (expiresAt → cache, key).
+ */
+export class LevelDbInlineReadModels extends InlineReadModels {
+  private readonly spaces: InlineSpaces;
+  /** Org byte totals loaded so far; only this journal changes them, so the copy stays exact. */
+  private readonly orgTotals = new Map<string, number>();
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly readLog: (afterOffset: number) => AsyncIterable<readonly Envelope[]>,
+    /** Runs `fn` while no group commit is written (rows rebuilt under appends would be wrong). */
+    private readonly exclusive: <T>(fn: () => Promise<T>) => Promise<T>,
+  ) {
+    super();
+    this.spaces = new InlineSpaces(storage);
+  }
+
+  /** Builds the rows from the log when this data directory has none yet (written before they were inline). */
+  async open(): Promise<void> {
+    this.orgTotals.clear();
+    if ((await this.storage.meta.get(FLAG_KEY)) === undefined) await this.rebuildNow();
+  }
+
+  /**
+   * The raw ops that bring the rows up to date with `envelopes` (in offset order), and a
+   * function to call once they are written.
+   */
+  async opsFor(envelopes: readonly Envelope[], out: RawOp[]): Promise<() => void> {
+    const rows = new BatchRows(this.spaces);
+    await rows.prefetch(this.storage, envelopes);
+    for (const { ref, entityId, event } of envelopes) applyToReadModels(rows, ref, entityId, event);
+    return this.finish(rows, out);
+  }
+
+  private async finish(rows: BatchRows, out: RawOp[]): Promise<() => void> {
+    rows.ops(out);
+    const totals = new Map<string, number>();
+    for (const [org, delta] of rows.orgDeltas) {
+      if (delta === 0) continue;
+      const total = Math.max(0, (await this.orgTotal(org)) + delta);
+      totals.set(org, total);
+      // A row only while the org holds bytes: maintained and rebuilt rows then agree exactly.
+      const key = Buffer.concat([this.spaces.orgBytes, encodeOrgPrefix(org)]);
+      out.push(total === 0 ? { type: 'del', key } : { type: 'put', key, value: uint64BE(total) });
+    }
+    return () => {
+      for (const [org, total] of totals) this.orgTotals.set(org, total);
+    };
+  }
+
+  private async orgTotal(org: string): Promise<number> {
+    const known = this.orgTotals.get(org);
+    if (known !== undefined) return known;
+    const stored = await this.storage.orgBytes.get(encodeOrgPrefix(org));
+    const total = stored === undefined ? 0 : readUint64BE(stored, 0);
+    this.orgTotals.set(org, total);
+    return total;
+  }
+
+  async listKeys(ref: EntityRef, now: number): Promise<string[]> {
+    const prefix = encodeEntityId(ref);
+    const keys: string[] = [];
+    for await (const [row, value] of this.storage.listing.iterator({ gt: prefix, lt: prefixEnd(prefix) })) {
+      const expiresAt = readUint64BE(value, 0);
+      if (expiresAt === 0 || expiresAt > now) keys.push(row.toString('utf8', prefix.length));
+    }
+    return keys;
+  }
+
+  async listCaches(org: string, includeDeleted = false): Promise<CacheNameRow[]> {
+    const prefix = encodeOrgPrefix(org);
+    const out: CacheNameRow[] = [];
+    for await (const [key, value] of this.storage.names.iterator({ gte: prefix, lt: prefixEnd(prefix) })) {
+      const { description, deleted } = decodeNameRow(value);
+      if (deleted && !includeDeleted) continue;
+      out.push({ cacheName: decodeEntityId(key).ref.name, description, deleted });
+    }
+    return out;
+  }
+
+  orgBytes(org: string): Promise<number> {
+    return this.orgTotal(org);
+  }
+
+  async isLive(ref: EntityRef): Promise<boolean> {
+    const row = await this.storage.names.get(encodeEntityId(ref));
+    return row !== undefined && !decodeNameRow(row).deleted;
+  }
+
+  repairCache(ref: EntityRef, state: () => CacheState | undefined): Promise<RepairedRows | undefined> {
+    return this.exclusive(async () => {
+      const entityId = encodeEntityId(ref);
+      const rows = new BatchRows(this.spaces);
+      // As if the cache were deleted: the prefetch reads all its key rows and its name row.
+      await rows.prefetch(this.storage, [{ ref, entityId, seq: 0, offset: 0, event: { type: 'CacheDeleted', at: 0, by: '', device: null } }]);
+      const current = state();
+      if (current === undefined) return undefined;
+      const repaired = repairRows(rows, ref, entityId, current);
+      const ops: RawOp[] = [];
+      const written = await this.finish(rows, ops);
+      if (ops.length > 0) await this.storage.db.batch(ops as never, { sync: true });
+      written();
+      return repaired;
+    });
+  }
+
+  orgBytesNow(org: string): number | undefined {
+    return this.orgTotals.get(org);
+  }
+
+  async dueExpiries(until: number, limit: number): Promise<DueExpiry[]> {
+    const out: DueExpiry[] = [];
+    for await (const key of this.storage.expiry.keys({ lt: uint64BE(until + 1), limit })) {
+      const expiresAt = readUint64BE(key, 0);
+      const { ref, length } = decodeEntityId(key.subarray(8));
+      out.push({ ref, key: key.toString('utf8', 8 + length), expiresAt });
+    }
+    return out;
+  }
+
+  rebuild(): Promise<void> {
+    return this.exclusive(() => this.rebuildNow());
+  }
+
+  private async rebuildNow(): Promise<void> {
+    this.orgTotals.clear();
+    for (const space of [this.storage.listing, this.storage.names, this.storage.orgBytes, this.storage.expiry, this.storage.eventOffsets]) await space.clear();
+    const offsetsPrefix = Buffer.from(this.storage.eventOffsets.prefix, 'utf8');
+    const pending: Envelope[] = [];
+    const flush = async () => {
+      const ops: RawOp[] = [];
+      const done = await this.opsFor(pending, ops);
+      for (const { entityId, seq, offset } of pending) {
+        const journalKey = Buffer.allocUnsafe(entityId.length + 8);
+        entityId.copy(journalKey, 0);
+        writeUint64BE(journalKey, seq, entityId.length);
+        ops.push({ type: 'put', key: Buffer.concat([offsetsPrefix, journalKey]), value: uint64BE(offset) });
+      }
+      await this.storage.db.batch(ops as never);
+      done();
+      pending.length = 0;
+    };
+    for await (const chunk of this.readLog(0)) {
+      pending.push(...chunk);
+      if (pending.length >= REBUILD_CHUNK) await flush();
+    }
+    if (pending.length > 0) await flush();
+    await this.storage.meta.put(FLAG_KEY, Buffer.from('1'), { sync: true } as never);
+  }
+
+  async dump(): Promise<string[]> {
+    const out: string[] = [];
+    for (const [name, space] of [
+      ['keys', this.storage.listing],
+      ['names', this.storage.names],
+      ['org-bytes', this.storage.orgBytes],
+      ['expiry', this.storage.expiry],
+    ] as const) {
+      for await (const [key, value] of space.iterator()) out.push(`${name}:${key.toString('hex')}=${value.toString('hex')}`);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,124 @@
+import { Envelope } from '../journal';
+import { CacheState } from '../../domain';
+import { CacheNameRow, DueExpiry, InlineReadModels, KeyRow, NameRow, ReadModelRows, RepairedRows, applyToReadModels, repairRows } from '../inline-read-models';
+import { EntityRef, decodeEntityId, entityIdOf } from '../keys';
+
+const latin1 = (bytes: Buffer) => bytes.toString('latin1');
+const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+
+/** The inline read models in maps, applied by the in-memory journal as it commits. */
+export class MemoryInlineReadModels extends InlineReadModels implements ReadModelRows {
+  private keys = new Map<string, Map<string, KeyRow>>();
+  private names = new Map<string, { entityId: Buffer; row: NameRow }>();
+  private totals = new Map<string, number>();
+  private expiry = new Map<string, DueExpiry>();
+
+  constructor(private readonly readLog: () => Iterable<Envelope>) {
+    super();
+  }
+
+  apply({ ref, entityId, event }: Envelope): void {
+    applyToReadModels(this, ref, entityId, event);
+  }
+
+  keyRow(entityId: Buffer, key: string): KeyRow | undefined {
+    return this.keys.get(latin1(entityId))?.get(key);
+  }
+
+  keyRows(entityId: Buffer): Iterable<[string, KeyRow]> {
+    return this.keys.get(latin1(entityId))?.entries() ?? [];
+  }
+
+  nameRow(entityId: Buffer): NameRow | undefined {
+    return this.names.get(latin1(entityId))?.row;
+  }
+
+  putKey(entityId: Buffer, key: string, row: KeyRow): void {
+    const id = latin1(entityId);
+    let rows = this.keys.get(id);
+    if (rows === undefined) this.keys.set(id, (rows = new Map()));
+    rows.set(key, row);
+  }
+
+  delKey(entityId: Buffer, key: string): void {
+    const id = latin1(entityId);
+    const rows = this.keys.get(id);
+    rows?.delete(key);
+    if (rows?.size === 0) this.keys.delete(id);
+  }
+
+  putName(entityId: Buffer, row: NameRow): void {
+    this.names.set(latin1(entityId), { entityId, row });
+  }
+
+  delName(entityId: Buffer): void {
+    this.names.delete(latin1(entityId));
+  }
+
+  putExpiry(expiresAt: number, entityId: Buffer, key: string): void {
+    this.expiry.set(JSON.stringify([expiresAt, latin1(entityId), key]), { ref: decodeEntityId(entityId).ref, key, expiresAt });
+  }
+
+  delExpiry(expiresAt: number, entityId: Buffer, key: string): void {
+    this.expiry.delete(JSON.stringify([expiresAt, latin1(entityId), key]));
+  }
+
+  addOrgBytes(org: string, delta: number): void {
+    const total = Math.max(0, (this.totals.get(org) ?? 0) + delta);
+    if (total === 0) this.totals.delete(org);
+    else this.totals.set(org, total);
+  }
+
+  async listKeys(ref: EntityRef, now: number): Promise<string[]> {
+    const rows = this.keys.get(latin1(entityIdOf(ref))) ?? new Map<string, KeyRow>();
+    return [...rows].filter(([, row]) => row.expiresAt === 0 || row.expiresAt > now).map(([key]) => key).sort(byBytes);
+  }
+
+  async listCaches(org: string, includeDeleted = false): Promise<CacheNameRow[]> {
+    return [...this.names.values()]
+      .map(({ entityId, row }) => ({ ref: decodeEntityId(entityId).ref, row, entityId }))
+      .filter(({ ref, row }) => ref.org === org && (includeDeleted || !row.deleted))
+      .sort((a, b) => Buffer.compare(a.entityId, b.entityId))
+      .map(({ ref, row }) => ({ cacheName: ref.name, description: row.description, deleted: row.deleted }));
+  }
+
+  async orgBytes(org: string): Promise<number> {
+    return this.totals.get(org) ?? 0;
+  }
+
+  orgBytesNow(org: string): number {
+    return this.totals.get(org) ?? 0;
+  }
+
+  async dueExpiries(until: number, limit: number): Promise<DueExpiry[]> {
+    return [...this.expiry.values()].filter((e) => e.expiresAt <= until).sort((a, b) => a.expiresAt - b.expiresAt).slice(0, limit);
+  }
+
+  async isLive(ref: EntityRef): Promise<boolean> {
+    const row = this.names.get(latin1(entityIdOf(ref)))?.row;
+    return row !== undefined && !row.deleted;
+  }
+
+  /** Synchronous: no commit runs meanwhile. */
+  async repairCache(ref: EntityRef, state: () => CacheState | undefined): Promise<RepairedRows | undefined> {
+    const current = state();
+    return current === undefined ? undefined : repairRows(this, ref, entityIdOf(ref), current);
+  }
+
+  async rebuild(): Promise<void> {
+    this.keys = new Map();
+    this.names = new Map();
+    this.totals = new Map();
+    this.expiry = new Map();
+    for (const envelope of this.readLog()) this.apply(envelope);
+  }
+
+  async dump(): Promise<string[]> {
+    const out: string[] = [];
+    for (const [id, rows] of this.keys) for (const [key, row] of rows) out.push(`keys:${JSON.stringify([id, key, row])}`);
+    for (const [id, { row }] of this.names) out.push(`names:${JSON.stringify([id, row])}`);
+    for (const [org, total] of this.totals) out.push(`org-bytes:${org}=${total}`);
+    for (const key of this.expiry.keys()) out.push(`expiry:${key}`);
+    return out.sort();
+  }
+}
