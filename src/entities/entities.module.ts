@@ -33,7 +33,10 @@ import { OrgQuota } from './org-quota';
         const scheduler = new ExpiryScheduler(now, (ref, key) => {
           void registry?.ask(ref, { type: 'ExpireKey', key, by: 'system' });
         });
-        registry = new EntityRegistry({ journal, snapshots, scheduler, quota, caches, now, snapshotEvery: config.snapshotEvery, snapshotBytes: config.snapshotBytes }, { idleMs: config.entityIdleMs });
+        registry = new EntityRegistry(
+          { journal, snapshots, scheduler, quota, caches, now, snapshotEvery: config.snapshotEvery, snapshotBytes: config.snapshotBytes, appendRetries: config.nats?.appendRetries },
+          { idleMs: config.entityIdleMs, readWaitMs: config.nats?.readWaitMs },
+        );
         return registry;
       },
       inject: [Journal, SnapshotStore, Clock, OrgQuota, APP_CONFIG, OrgCaches],

@@ -1,6 +1,7 @@
 import { CacheEvent, evolve, initialState } from '../../src/domain';
 import { JournalBackend } from '../../src/journal/journal-backend';
 import { NatsBackend } from '../../src/journal/nats/nats-backend';
+import { serializesSubjectChecks } from '../../src/journal/nats/nats-journal';
 import { NatsServer, startSingleNats } from '../support/nats-server';
 import { tempDir } from '../support/temp-dir';
 import { journalContract } from './journal.contract';
@@ -13,8 +14,8 @@ afterAll(() => server.stop());
 let streams = 0;
 const opened = new Map<JournalBackend, { stream: string; dir: ReturnType<typeof tempDir> }>();
 
-async function openBackend(stream: string, dir: ReturnType<typeof tempDir>): Promise<NatsBackend> {
-  const backend = new NatsBackend({ servers: [server.url], replicas: 1, stream, timeoutMs: 5000, dataDir: dir.path });
+async function openBackend(stream: string, dir: ReturnType<typeof tempDir>, serializeAppends = false): Promise<NatsBackend> {
+  const backend = new NatsBackend({ servers: [server.url], replicas: 1, stream, timeoutMs: 5000, dataDir: dir.path, serializeAppends });
   await backend.open();
   opened.set(backend, { stream, dir });
   return backend;
@@ -35,7 +36,22 @@ journalContract('NATS JetStream', {
   },
 });
 
+// The append used on replicated streams of servers before 2.9.21 (stream-wide expected sequence).
+journalContract('NATS JetStream, serialized appends', {
+  open: () => openBackend(`serial${++streams}`, tempDir(), true),
+  dispose: async (backend) => {
+    await backend.close();
+    opened.get(backend)?.dir.cleanup();
+    opened.delete(backend);
+  },
+});
+
 describe('NATS journal specifics', () => {
+  it('knows which servers serialize per-subject append checks on replicated streams (nats-server#4320)', () => {
+    expect(['2.9.10', '2.9.20', '2.8.4'].map(serializesSubjectChecks)).toEqual([false, false, false]);
+    expect(['2.9.21', '2.10.0', '2.12.1', '3.0.0-beta'].map(serializesSubjectChecks)).toEqual([true, true, true, true]);
+  });
+
   let backend: NatsBackend;
   let dir: ReturnType<typeof tempDir>;
   beforeEach(async () => {

@@ -2,6 +2,8 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthService } from '../../auth/auth.service';
+import { EntityRegistry, SeqNotReachedError } from '../../entities/entity-registry';
+import { ApiError } from '../errors/api-error';
 import { HistoryService } from './history.service';
 import { PointQuery, etagOf, isPointInTime, matchesIfNoneMatch, parsePoint, pointEtagOf } from './point-in-time';
 
@@ -13,12 +15,32 @@ import { PointQuery, etagOf, isPointInTime, matchesIfNoneMatch, parsePoint, poin
  * change; the tag is read before the handler, so it is never newer than the body.
  * Requests it cannot judge (bad token, bad input) pass through for the handler to reject.
  */
+/** Read-your-writes: the seq a read must see, from `?minSeq=` or the `X-Cachelog-Min-Seq` header. */
+function minSeqOf(request: FastifyRequest): string | undefined {
+  const fromQuery = (request.query as Record<string, unknown> | undefined)?.minSeq;
+  if (fromQuery !== undefined) return String(fromQuery);
+  const header = request.headers['x-cachelog-min-seq'];
+  return Array.isArray(header) ? header[0] : header;
+}
+
+function parseMinSeq(raw: string): number {
+  const seq = /^\d{1,15}$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (!Number.isSafeInteger(seq) || seq < 1) throw new ApiError(400, 'INVALID_REQUEST', `minSeq must be a whole number >= 1, got ${JSON.stringify(raw.slice(0, 40))}`);
+  return seq;
+}
+
+function rethrowAsApiError(error: unknown): never {
+  if (error instanceof SeqNotReachedError) throw new ApiError(400, error.code, error.message);
+  throw error;
+}
+
 @Injectable()
 export class ConditionalGetHook implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly auth: AuthService,
     private readonly history: HistoryService,
+    private readonly registry: EntityRegistry,
   ) {}
 
   onModuleInit(): void {
@@ -37,7 +59,7 @@ export class ConditionalGetHook implements OnModuleInit {
 
   /** Handles a plain (not point-in-time) read of a ready cache synchronously; false: not handled. */
   private handleNow(request: FastifyRequest, reply: FastifyReply, done: () => void): boolean {
-    if (isPointInTime(request.query as PointQuery | undefined)) return false;
+    if (isPointInTime(request.query as PointQuery | undefined) || minSeqOf(request) !== undefined) return false;
     const route = request.routeOptions.url;
     if (route === undefined || !route.includes(':cacheName') || route.endsWith('/stream')) return (done(), true);
     const cacheName = (request.params as Record<string, unknown> | undefined)?.cacheName;
@@ -73,6 +95,8 @@ export class ConditionalGetHook implements OnModuleInit {
       return;
     }
     const ref = { org, name: cacheName };
+    const minSeq = minSeqOf(request);
+    if (minSeq !== undefined) await this.registry.reach(ref, parseMinSeq(minSeq)).catch(rethrowAsApiError);
     let etag: string;
     try {
       const query = request.query as PointQuery | undefined;

@@ -1,3 +1,4 @@
+import { etagOf } from '../history/point-in-time';
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
@@ -107,7 +108,11 @@ export class NativeFastRoutes {
       const key = pathParam(request.params.key, 'key');
       const value = requireBinaryBody(body);
       this.caches.execute(principal, cacheName, { type: 'SetValue', key, value, ttlSeconds: 0, ...commandMeta(principal, request) }).then(
-        () => void reply.code(201).send(),
+        ({ envelopes }) => {
+          // The write's seq, for read-your-writes on another node (`?minSeq=` / X-Cachelog-Min-Seq).
+          if (envelopes.length > 0) void reply.header('etag', etagOf(envelopes[envelopes.length - 1].seq));
+          void reply.code(201).send();
+        },
         (error) => sendError(error, request, reply),
       );
     } catch (error) {

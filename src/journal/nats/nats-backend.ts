@@ -7,7 +7,7 @@ import { JournalBackend, StartCheck } from '../journal-backend';
 import { LevelDbReadModels } from '../leveldb/leveldb-read-models';
 import { Storage } from '../leveldb/storage';
 import { NatsInlineReadModels } from './nats-inline-read-models';
-import { NatsJournal } from './nats-journal';
+import { NatsJournal, serializesSubjectChecks } from './nats-journal';
 import { NatsSnapshotStore } from './nats-snapshot-store';
 
 export interface NatsBackendOptions {
@@ -21,6 +21,8 @@ export interface NatsBackendOptions {
   /** Where this node keeps its own read models (projection rows, offsets, task records). */
   readonly dataDir: string;
   readonly snapshotsKept?: number;
+  /** Force (true) or forbid (false) serialized appends; default: only where the server needs them. */
+  readonly serializeAppends?: boolean;
   /** The largest value a client may write: refused at open when the server's messages are smaller. */
   readonly maxValueBytes?: number;
 }
@@ -97,7 +99,16 @@ export class NatsBackend extends JournalBackend {
     const marks = await bucket(`${options.stream}-marks`);
     const snapshots = await bucket(`${options.stream}-snapshots`);
     this.snapshots.open(snapshots, maxPayload);
-    await this.journal.open(jetstream(nc, { timeout: options.timeoutMs }), jsm, marks);
+    const replicas = (await jsm.streams.info(options.stream)).config.num_replicas;
+    const version = nc.info?.version ?? '0.0.0';
+    const serialized = options.serializeAppends ?? (replicas > 1 && !serializesSubjectChecks(version));
+    if (serialized) {
+      this.logger.warn(
+        `nats-server ${version} does not serialize per-cache append checks on a replicated stream (fixed in 2.9.21): ` +
+          'appends fall back to the stream-wide check, one at a time per node; upgrade the servers for concurrent appends',
+      );
+    }
+    await this.journal.open(jetstream(nc, { timeout: options.timeoutMs }), jsm, marks, serialized);
     await this.storage.open();
     const info = await jsm.streams.info(options.stream);
     await this.inline.start(`${options.stream}@${info.created}`);

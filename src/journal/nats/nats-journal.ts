@@ -13,6 +13,9 @@ export const SEQ_HEADER = 'Cachelog-Seq';
 /** JetStream's "wrong last sequence" API error: a Nats-Expected-Last-Subject-Sequence did not hold. */
 const WRONG_LAST_SEQUENCE = 10071;
 const READ_CHUNK = 512;
+/** Tries of one event in serialized mode while other caches' writes keep moving the stream's end. */
+const SERIALIZED_ATTEMPTS = 100;
+const UNREACHABLE = 'the journal (NATS JetStream) did not answer in time; writes resume once it is reachable';
 /** The shortest fetch wait nats.js accepts; only paid when a range turns out empty (all compacted). */
 const FETCH_EXPIRES_MS = 1000;
 
@@ -25,6 +28,16 @@ interface Head {
 export interface NatsJournalOptions {
   readonly stream: string;
   readonly timeoutMs: number;
+}
+
+/**
+ * Whether a server serializes Nats-Expected-Last-Subject-Sequence on a replicated stream:
+ * fixed in nats-server 2.9.21 (nats-server#4320); Debian 12 ships 2.9.10.
+ */
+export function serializesSubjectChecks(version: string): boolean {
+  const [major, minor, patch] = version.split(/[.-]/).map((part) => Number(part));
+  if (![major, minor, patch].every(Number.isFinite)) return false;
+  return major > 2 || (major === 2 && (minor > 9 || (minor === 9 && patch >= 21)));
 }
 
 /**
@@ -50,6 +63,9 @@ export class NatsJournal extends Journal {
   private readonly heads = new Map<string, Head>();
   /** The last append handed in per cache subject, settled or not: the next one waits for it. */
   private readonly tails = new Map<string, Promise<void>>();
+  /** Serialized appends (see publishSerialized): the one publish under way in this process. */
+  private publishing: Promise<void> = Promise.resolve();
+  private serialized = false;
   private highest = 0;
   private inFlight = 0;
   private idle: Array<() => void> = [];
@@ -70,12 +86,20 @@ export class NatsJournal extends Journal {
     this.subjects = new Subjects(options.stream);
   }
 
+  override get shared(): boolean {
+    return true;
+  }
+
   get highestOffset(): number {
     return this.highest;
   }
 
-  /** Learns where the stream ends and starts following it from there. */
-  async open(js: JetStreamClient, jsm: JetStreamManager, marks: KV): Promise<void> {
+  /**
+   * Learns where the stream ends and starts following it from there. `serialized`: append
+   * with the stream-wide check (see publishSerialized).
+   */
+  async open(js: JetStreamClient, jsm: JetStreamManager, marks: KV, serialized = false): Promise<void> {
+    this.serialized = serialized;
     this.js = js;
     this.jsm = jsm;
     this.marks = marks;
@@ -142,7 +166,7 @@ export class NatsJournal extends Journal {
     try {
       last = await this.jsm.streams.getMessage(this.options.stream, { last_by_subj: subject });
     } catch (error) {
-      throw new JournalUnavailableError(error);
+      throw new JournalUnavailableError(error, UNREACHABLE);
     }
     const head = last === null ? { seq: 0, streamSeq: 0 } : { seq: Number(last.header.get(SEQ_HEADER)), streamSeq: last.seq };
     const known = this.heads.get(subject);
@@ -176,6 +200,7 @@ export class NatsJournal extends Journal {
   }
 
   private async publishChain(ref: EntityRef, subject: string, expectedSeq: number, events: readonly CacheEvent[]): Promise<Envelope[]> {
+    if (this.serialized) return this.exclusivePublish(() => this.publishSerialized(ref, subject, expectedSeq, events));
     let head = this.heads.get(subject);
     if (head === undefined || head.seq !== expectedSeq) head = await this.fetchHead(subject);
     if (head.seq !== expectedSeq) throw new JournalSequenceConflictError(ref, expectedSeq, head.seq);
@@ -184,27 +209,78 @@ export class NatsJournal extends Journal {
     let streamSeq = head.streamSeq;
     for (let i = 0; i < events.length; i++) {
       const seq = expectedSeq + 1 + i;
-      const hdrs = headers();
-      hdrs.set(SEQ_HEADER, String(seq));
-      try {
-        const ack = await this.js.publish(subject, encodeEvent(events[i]), {
-          headers: hdrs,
-          expect: { lastSubjectSequence: streamSeq },
-          timeout: this.options.timeoutMs,
-        });
-        streamSeq = ack.seq;
-      } catch (error) {
-        if (error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE) {
-          const actual = await this.fetchHead(subject);
-          throw new JournalSequenceConflictError(ref, seq - 1, actual.seq);
-        }
-        // The write may or may not have landed (a timeout): the next append asks the server.
-        this.heads.delete(subject);
-        throw new JournalUnavailableError(error);
-      }
-      this.remember(subject, { seq, streamSeq });
-      if (streamSeq > this.highest) this.highest = streamSeq;
+      streamSeq = await this.publishOne(ref, subject, seq, events[i], { lastSubjectSequence: streamSeq });
       envelopes.push({ ref, entityId, seq, offset: streamSeq, event: events[i] });
+    }
+    return envelopes;
+  }
+
+  private async publishOne(ref: EntityRef, subject: string, seq: number, event: CacheEvent, expect: { lastSubjectSequence: number; lastSequence?: number }): Promise<number> {
+    const hdrs = headers();
+    hdrs.set(SEQ_HEADER, String(seq));
+    let streamSeq: number;
+    try {
+      const ack = await this.js.publish(subject, encodeEvent(event), { headers: hdrs, expect, timeout: this.options.timeoutMs });
+      streamSeq = ack.seq;
+    } catch (error) {
+      if (error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE) {
+        const actual = await this.fetchHead(subject);
+        throw new JournalSequenceConflictError(ref, seq - 1, actual.seq);
+      }
+      // The write may or may not have landed (a timeout): the next append asks the server.
+      this.heads.delete(subject);
+      throw new JournalUnavailableError(error, UNREACHABLE);
+    }
+    this.remember(subject, { seq, streamSeq });
+    if (streamSeq > this.highest) this.highest = streamSeq;
+    return streamSeq;
+  }
+
+  private exclusivePublish<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.publishing.then(fn);
+    this.publishing = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /**
+   * The append for a replicated stream on a server that does not serialize
+   * Nats-Expected-Last-Subject-Sequence (nats-server < 2.9.21, nats-server#4320: two nodes
+   * could both be accepted with the same expectation, forking a cache). Each event expects
+   * the stream's last sequence instead, which those servers do check against in-flight
+   * proposals: read the stream's end L, then the cache's last event H (nothing of the cache
+   * after H up to L), then publish expecting L. Correct, but one publish at a time per node
+   * and a retry whenever any node wrote meanwhile: for old servers only.
+   */
+  private async publishSerialized(ref: EntityRef, subject: string, expectedSeq: number, events: readonly CacheEvent[]): Promise<Envelope[]> {
+    const entityId = encodeEntityId(ref);
+    const envelopes: Envelope[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const seq = expectedSeq + 1 + i;
+      for (let attempt = 1; ; attempt++) {
+        let last: number;
+        try {
+          last = (await this.jsm.streams.info(this.options.stream)).state.last_seq;
+        } catch (error) {
+          throw new JournalUnavailableError(error, UNREACHABLE);
+        }
+        const head = await this.fetchHead(subject);
+        if (head.seq !== seq - 1) {
+          if (i === 0) throw new JournalSequenceConflictError(ref, seq - 1, head.seq);
+          throw new JournalUnavailableError(new Error('another node wrote in the middle of an append'), UNREACHABLE);
+        }
+        try {
+          const streamSeq = await this.publishOne(ref, subject, seq, events[i], { lastSubjectSequence: head.streamSeq, lastSequence: last });
+          envelopes.push({ ref, entityId, seq, offset: streamSeq, event: events[i] });
+          break;
+        } catch (error) {
+          // Another cache's write moved the stream's end: read both again.
+          if (error instanceof JournalSequenceConflictError && attempt < SERIALIZED_ATTEMPTS) continue;
+          throw error;
+        }
+      }
     }
     return envelopes;
   }
