@@ -1,4 +1,7 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../../config/config';
+import { InlineReadModels } from '../../journal/inline-read-models';
+import { Journal } from '../../journal/journal';
 import { HttpAdapterHost } from '@nestjs/core';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthService } from '../../auth/auth.service';
@@ -41,6 +44,9 @@ export class ConditionalGetHook implements OnModuleInit {
     private readonly auth: AuthService,
     private readonly history: HistoryService,
     private readonly registry: EntityRegistry,
+    private readonly readModels: InlineReadModels,
+    private readonly journal: Journal,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
@@ -96,7 +102,11 @@ export class ConditionalGetHook implements OnModuleInit {
     }
     const ref = { org, name: cacheName };
     const minSeq = minSeqOf(request);
-    if (minSeq !== undefined) await this.registry.reach(ref, parseMinSeq(minSeq)).catch(rethrowAsApiError);
+    if (minSeq !== undefined) {
+      await this.registry.reach(ref, parseMinSeq(minSeq)).catch(rethrowAsApiError);
+      // Listings come from read models, which a shared journal's node applies a moment later.
+      await this.readModels.whenApplied(this.journal.highestOffset, this.config.nats?.timeoutMs ?? 0);
+    }
     let etag: string;
     try {
       const query = request.query as PointQuery | undefined;

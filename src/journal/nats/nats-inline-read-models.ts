@@ -108,6 +108,10 @@ export class NatsInlineReadModels extends LevelDbInlineReadModels {
     this.waiters = still;
   }
 
+  override whenApplied(offset: number, timeoutMs: number): Promise<boolean> {
+    return this.reached(offset, timeoutMs);
+  }
+
   /** Resolves once the rows include `offset`, or after `timeoutMs` (false). */
   reached(offset: number, timeoutMs: number): Promise<boolean> {
     if (offset <= this.applied) return Promise.resolve(true);
