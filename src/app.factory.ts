@@ -1,10 +1,12 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Server } from 'node:http';
 import { AppModule } from './app.module';
+import { limitConnections } from './api/edge/connection-limits';
+import { HttpEdge } from './api/edge/http-edge';
 import { ApiError } from './api/errors/api-error';
 import { sendError } from './api/errors/http-error.filter';
-import { parseJsonBody } from './api/json-body';
 import { NativeFastRoutes } from './api/native/fast-routes';
 import { AppConfig } from './config/config';
 import { Clock } from './config/clock';
@@ -14,38 +16,44 @@ export interface CreateAppOptions {
   readonly logger?: false | Array<'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal'>;
 }
 
+/** How often Node checks the request and headers timeouts (its default, 30 s, would let a trickled body live that long past them). */
+const TIMEOUT_CHECK_MS = 1000;
+const MAX_ENCODED_KEY = 12 * 1024;
+/** Room in the request line for a percent-encoded name and key of full length (Node's default is 16 KiB). */
+const MAX_HEADER_BYTES = 32 * 1024;
+
 /** Builds the application (not yet listening): used by main.ts, the tests and the benchmark. */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
-  // Base64 in JSON inflates values by 4/3; leave room for a full-size value plus the envelope.
-  const jsonLimit = Math.ceil((config.maxValueBytes * 4) / 3) + 1024 * 1024;
+  const edge = config.edge;
+  const serverOptions = { maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: edge.headersTimeoutMs, connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_MS, edge.headersTimeoutMs) };
   const adapter = new FastifyAdapter({
-    bodyLimit: jsonLimit,
+    // Each route's own limit applies (see api/edge/body-limits.ts); this is the largest.
+    bodyLimit: Math.max(edge.maxValueJsonBytes, edge.maxBatchBodyBytes),
     logger: false,
-    routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true },
-    ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),
+    // A key is up to 1024 code points; percent-encoded, each takes at most 12 characters.
+    routerOptions: { maxParamLength: MAX_ENCODED_KEY, ignoreTrailingSlash: true },
+    // Server timeouts: an idle socket, a slow request and an idle keep-alive connection end.
+    connectionTimeout: edge.connectionIdleTimeoutMs,
+    requestTimeout: edge.requestTimeoutMs,
+    keepAliveTimeout: edge.keepAliveTimeoutMs,
+    ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key, ...serverOptions } } : { http: serverOptions }),
     // Bad percent-encoding and oversize path parameters are refused by the router, before
     // Nest: answer them in the API's error format too (found by the HTTP fuzzer).
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
       const status = (error as { statusCode?: number }).statusCode ?? 400;
       sendError(new ApiError(status, status === 414 ? 'URI_TOO_LONG' : 'INVALID_REQUEST', error.message), request, reply);
     },
-  });
+  } as ConstructorParameters<typeof FastifyAdapter>[0]);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.clock), adapter, {
     logger: options.logger ?? ['log', 'error', 'warn', 'fatal'],
     bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
-  // Values are bytes: every non-JSON body is taken raw, limited to MAX_VALUE_BYTES.
-  fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: jsonLimit }, (request, body, done) => {
-    try {
-      // JSON.parse, or the family's own parser (IronCache keeps numbers' exact text).
-      done(null, body === '' ? undefined : parseJsonBody(request.url, body as string));
-    } catch {
-      done(new ApiError(400, 'INVALID_JSON', 'the request body is not valid JSON'), undefined);
-    }
-  });
-  fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.maxValueBytes }, (_request, body, done) => done(null, body));
+  const server = app.getHttpServer() as Server;
+  server.headersTimeout = edge.headersTimeoutMs;
+  limitConnections(server, edge);
+  // Token before body, for every route: authentication, rate limit and body limits.
+  app.get(HttpEdge).register(fastify);
   // The hottest native routes bypass Nest's per-request machinery (same auth, checks, errors).
   app.get(NativeFastRoutes).register(fastify);
   await app.init();

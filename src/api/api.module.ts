@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { CacheService } from './cache.service';
+import { HttpEdge } from './edge/http-edge';
 import { HttpErrorFilter } from './errors/http-error.filter';
 import { HistoryModule } from './history/history.module';
 import { MethodNotAllowed } from './method-not-allowed';
@@ -12,7 +13,7 @@ import { TasksApiModule } from './tasks/tasks-api.module';
 @Global()
 @Module({
   imports: [TasksApiModule, NativeApiModule, IronCacheApiModule, MomentoApiModule, HistoryModule],
-  providers: [CacheService, MethodNotAllowed, { provide: APP_FILTER, useClass: HttpErrorFilter }],
-  exports: [CacheService],
+  providers: [CacheService, HttpEdge, MethodNotAllowed, { provide: APP_FILTER, useClass: HttpErrorFilter }],
+  exports: [CacheService, HttpEdge],
 })
 export class ApiModule {}

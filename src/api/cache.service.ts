@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 import { Principal } from '../auth/principal';
+import { limitForLevel } from '../auth/service-level';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { Clock } from '../config/clock';
 import { CacheCommand, CacheState, DomainError, Entry, domainError, liveKeys } from '../domain';
@@ -53,9 +54,7 @@ export class CacheService {
 
   /** Sends a command; resolves with the reply, whether accepted or rejected. */
   ask(principal: Principal, cacheName: string, command: CacheCommand): Promise<Reply> {
-    const quotaLimit = this.config.orgQuotaEnabled
-      ? (this.config.serviceLevelMaxBytes[principal.serviceLevel] ?? this.config.serviceLevelMaxBytes.free)
-      : undefined;
+    const quotaLimit = this.config.orgQuotaEnabled ? limitForLevel(this.config.serviceLevelMaxBytes, principal.serviceLevel) : undefined;
     const ref = { org: principal.org, name: cacheName };
     if (mayCreateCache(command) && !this.registry.isLiveNow(ref)) {
       if (!this.orgCaches.enter(ref.org, ref.name)) return this.askAtLimit(ref, command, quotaLimit);

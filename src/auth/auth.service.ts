@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+import { isWellFormed } from '../api/validation';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { Clock } from '../config/clock';
 import { JwtKeys } from './jwt-keys';
@@ -76,6 +77,8 @@ function toPrincipal(claims: Record<string, unknown>): Principal {
     throw new AuthError('invalid token: the org claim is missing or not a string');
   }
   const who = typeof name === 'string' ? name : typeof sub === 'string' ? sub : 'unknown';
+  // The org is part of every entity id and the name of every event: both are stored as UTF-8.
+  if (!isWellFormed(org) || !isWellFormed(who)) throw new AuthError('invalid token: the org and name claims must be well-formed Unicode (no lone surrogates)');
   const level = typeof serviceLevel === 'string' && serviceLevel.length > 0 ? serviceLevel : 'free';
   return { org, name: who.slice(0, MAX_CLAIM_LENGTH), serviceLevel: level };
 }

@@ -1,12 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { FastifyRequest } from 'fastify';
 import { TokenAuthGuard } from './token-auth.guard';
 
-/** `Authorization: Bearer <JWT>` (the native API). */
+/** Native API, history, settings and tasks routes (`Authorization: Bearer`, see token-sources.ts). */
 @Injectable()
-export class BearerAuthGuard extends TokenAuthGuard {
-  protected extractToken(request: FastifyRequest): string | undefined {
-    const header = request.headers.authorization;
-    return header !== undefined && /^Bearer /i.test(header) ? header.slice(7).trim() : undefined;
-  }
-}
+export class BearerAuthGuard extends TokenAuthGuard {}

@@ -1,9 +1,10 @@
 import { ExecutionContext, createParamDecorator } from '@nestjs/common';
-import { Principal, RequestWithPrincipal } from './principal';
+import { FastifyRequest } from 'fastify';
+import { Principal } from './principal';
 
-/** The principal a guard attached to the request. */
+/** The principal the edge attached to the request. */
 export const CurrentPrincipal = createParamDecorator((_: unknown, context: ExecutionContext): Principal => {
-  const principal = context.switchToHttp().getRequest<RequestWithPrincipal>().principal;
-  if (!principal) throw new Error('no auth guard ran for this route');
+  const principal = context.switchToHttp().getRequest<FastifyRequest>().principal;
+  if (!principal) throw new Error('this route is not authenticated by the edge');
   return principal;
 });

@@ -5,4 +5,10 @@ export interface Principal {
   readonly serviceLevel: string;
 }
 
-export type RequestWithPrincipal = { principal?: Principal };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the edge's `onRequest` hook on every authenticated route (see HttpEdge). */
+    principal: Principal | null;
+  }
+}

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { Clock } from '../config/clock';
 import { Principal } from './principal';
+import { limitForLevel } from './service-level';
 
 export class RateLimitedError extends Error {
   readonly code = 'RATE_LIMITED';
@@ -42,7 +43,7 @@ export class RateLimiter {
 
   /** Counts one request; throws RateLimitedError when the token's window is full. */
   admit(token: string, principal: Principal): void {
-    const limit = this.config.rateLimits[principal.serviceLevel] ?? this.config.rateLimits.free;
+    const limit = limitForLevel(this.config.rateLimits, principal.serviceLevel);
     if (limit === undefined) return;
     const now = this.clock.now();
     const windowMs = this.config.rateLimitWindowMs;

@@ -1,38 +1,16 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
-import { AuthService } from './auth.service';
-import { Principal, RequestWithPrincipal } from './principal';
-import { RateLimiter } from './rate-limiter';
+import { AuthError } from './auth.service';
 
 /**
- * Verifies the request's token once, applies the token's rate limit and attaches the
- * principal. API families differ only in where the token travels (`extractToken`) and in
- * what else a principal must satisfy (`authorize`).
+ * Lets a request through when the edge authenticated it (HttpEdge, in `onRequest`: token,
+ * family rules and rate limit, before the body was read). Nothing is verified here: a route
+ * without a principal is a route the edge treats as public, and a guarded route must not be.
  */
 @Injectable()
-export abstract class TokenAuthGuard implements CanActivate {
-  constructor(
-    private readonly auth: AuthService,
-    private readonly limiter: RateLimiter,
-  ) {}
-
-  protected abstract extractToken(request: FastifyRequest): string | undefined;
-
-  /** Throws when the principal may not make this request; nothing by default. */
-  protected authorize(_principal: Principal, _request: FastifyRequest): void {}
-
+export class TokenAuthGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<FastifyRequest & RequestWithPrincipal>();
-    request.principal = this.authenticate(request);
+    if (!context.switchToHttp().getRequest<FastifyRequest>().principal) throw new AuthError('a token is required');
     return true;
-  }
-
-  /** The caller of this request, or an AuthError / ApiError / RateLimitedError. */
-  authenticate(request: FastifyRequest): Principal {
-    const token = this.extractToken(request);
-    const principal = this.auth.verify(token);
-    this.authorize(principal, request);
-    this.limiter.admit(token!, principal);
-    return principal;
   }
 }

@@ -91,7 +91,49 @@ const schema = z.object({
     .enum(['true', 'false'], { message: 'REPAIR must be "true" or "false"' })
     .default('false')
     .transform((v) => v === 'true'),
+  // The HTTP edge (docs/security.md): what one request, client or connection may cost.
+  MAX_CONTROL_BODY_BYTES: wholeNumber('MAX_CONTROL_BODY_BYTES', 64 * 1024, 1),
+  MAX_BATCH_BODY_BYTES: wholeNumber('MAX_BATCH_BODY_BYTES', 0, 0),
+  MAX_BATCH_ELEMENTS: wholeNumber('MAX_BATCH_ELEMENTS', 10_000, 1),
+  MAX_JSON_DEPTH: wholeNumber('MAX_JSON_DEPTH', 16, 2),
+  MAX_RESPONSE_BYTES: wholeNumber('MAX_RESPONSE_BYTES', 32 * MiB, 1024),
+  EVENTS_PAGE_MAX_BYTES: wholeNumber('EVENTS_PAGE_MAX_BYTES', 8 * MiB, 1),
+  SSE_QUEUE_BYTES: wholeNumber('SSE_QUEUE_BYTES', 8 * MiB, 1),
+  SSE_MAX_CLIENTS_PER_ORG: wholeNumber('SSE_MAX_CLIENTS_PER_ORG', 32, 1),
+  POINT_IN_TIME_MAX_EVENTS: wholeNumber('POINT_IN_TIME_MAX_EVENTS', 20_000, 1),
+  CONNECTION_IDLE_TIMEOUT_SECONDS: wholeNumber('CONNECTION_IDLE_TIMEOUT_SECONDS', 60, 1),
+  REQUEST_TIMEOUT_SECONDS: wholeNumber('REQUEST_TIMEOUT_SECONDS', 60, 1),
+  HEADERS_TIMEOUT_SECONDS: wholeNumber('HEADERS_TIMEOUT_SECONDS', 10, 1),
+  KEEP_ALIVE_TIMEOUT_SECONDS: wholeNumber('KEEP_ALIVE_TIMEOUT_SECONDS', 10, 1),
+  MAX_CONNECTIONS: wholeNumber('MAX_CONNECTIONS', 800, 1),
+  MAX_CONNECTIONS_PER_ADDRESS: wholeNumber('MAX_CONNECTIONS_PER_ADDRESS', 256, 1),
 });
+
+/** What one request, one client and one connection may cost at the HTTP edge (docs/security.md). */
+export interface EdgeLimits {
+  /** JSON body of a control route (names, settings, tasks, increments). */
+  readonly maxControlBodyBytes: number;
+  /** JSON body of a value route (`/set`, IronCache PUT): base64 of MAX_VALUE_BYTES plus an envelope. */
+  readonly maxValueJsonBytes: number;
+  /** JSON body of `POST|DELETE /batch` and `POST /batch/get`. */
+  readonly maxBatchBodyBytes: number;
+  readonly maxBatchElements: number;
+  /** Arrays and objects nested deeper than this are refused before JSON.parse. */
+  readonly maxJsonDepth: number;
+  /** A response that carries many values or names (batch get, key and name listings). */
+  readonly maxResponseBytes: number;
+  readonly eventsPageMaxBytes: number;
+  readonly sseQueueBytes: number;
+  readonly sseMaxClientsPerOrg: number;
+  /** Events a point-in-time read may scan or replay. */
+  readonly pointInTimeMaxEvents: number;
+  readonly connectionIdleTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
+}
 
 /** How much history `compact` keeps: everything, events newer than N days, or events after the K-th latest snapshot. */
 export type RetentionPolicy = { readonly kind: 'all' } | { readonly kind: 'days'; readonly days: number } | { readonly kind: 'snapshots'; readonly count: number };
@@ -148,6 +190,7 @@ export interface AppConfig {
   readonly taskRetentionMs: number;
   /** After a storage fault the journal reopens itself, waiting at most this long between attempts. */
   readonly journalReopenMaxBackoffMs: number;
+  readonly edge: EdgeLimits;
 }
 
 export interface NatsSettings {
@@ -174,7 +217,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!parsed.success) {
     throw new ConfigError(`invalid configuration:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.') || 'env'}: ${i.message}`).join('\n')}`);
   }
-  const e = parsed.data;
+  // MAX_VALUE_BYTES' default depends on the journal: with NATS an event is one message (1 MiB by default).
+  const e = { ...parsed.data, MAX_VALUE_BYTES: parsed.data.MAX_VALUE_BYTES || (parsed.data.JOURNAL === 'nats' ? 960 * 1024 : 4 * MiB) };
   if (e.JWT_SECRET && e.JWT_PUBLIC_KEY) throw new ConfigError('invalid configuration: set JWT_SECRET or JWT_PUBLIC_KEY, not both');
   if (e.JWT_PUBLIC_KEY && !e.JWT_PUBLIC_KEY.includes('-----BEGIN')) {
     throw new ConfigError('invalid configuration: JWT_PUBLIC_KEY must be a PEM public key');
@@ -193,7 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     snapshotsKept: e.SNAPSHOTS_KEPT,
     journalSync: e.JOURNAL_SYNC,
     journal: e.JOURNAL,
-    maxValueBytes: e.MAX_VALUE_BYTES || (e.JOURNAL === 'nats' ? 960 * 1024 : 4 * MiB),
+    maxValueBytes: e.MAX_VALUE_BYTES,
     nats:
       e.JOURNAL === 'nats'
         ? {
@@ -219,20 +263,51 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     maxExportBytesPerOrg: e.MAX_EXPORT_BYTES_PER_ORG,
     taskRetentionMs: e.TASK_RETENTION_SECONDS * 1000,
     journalReopenMaxBackoffMs: e.JOURNAL_REOPEN_MAX_BACKOFF_MS,
+    edge: loadEdgeLimits(e),
+  };
+}
+
+function loadEdgeLimits(e: z.infer<typeof schema> & { MAX_VALUE_BYTES: number }): EdgeLimits {
+  if (e.HEADERS_TIMEOUT_SECONDS > e.REQUEST_TIMEOUT_SECONDS) {
+    throw new ConfigError('invalid configuration: HEADERS_TIMEOUT_SECONDS must be at most REQUEST_TIMEOUT_SECONDS');
+  }
+  if (e.MAX_CONNECTIONS_PER_ADDRESS > e.MAX_CONNECTIONS) {
+    throw new ConfigError('invalid configuration: MAX_CONNECTIONS_PER_ADDRESS must be at most MAX_CONNECTIONS');
+  }
+  // Base64 in JSON inflates values by 4/3; leave room for a full-size value plus the envelope.
+  const maxValueJsonBytes = Math.ceil((e.MAX_VALUE_BYTES * 4) / 3) + MiB;
+  return {
+    maxControlBodyBytes: e.MAX_CONTROL_BODY_BYTES,
+    maxValueJsonBytes,
+    maxBatchBodyBytes: e.MAX_BATCH_BODY_BYTES || maxValueJsonBytes,
+    maxBatchElements: e.MAX_BATCH_ELEMENTS,
+    maxJsonDepth: e.MAX_JSON_DEPTH,
+    maxResponseBytes: e.MAX_RESPONSE_BYTES,
+    eventsPageMaxBytes: e.EVENTS_PAGE_MAX_BYTES,
+    sseQueueBytes: e.SSE_QUEUE_BYTES,
+    sseMaxClientsPerOrg: e.SSE_MAX_CLIENTS_PER_ORG,
+    pointInTimeMaxEvents: e.POINT_IN_TIME_MAX_EVENTS,
+    connectionIdleTimeoutMs: e.CONNECTION_IDLE_TIMEOUT_SECONDS * 1000,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_SECONDS * 1000,
+    headersTimeoutMs: e.HEADERS_TIMEOUT_SECONDS * 1000,
+    keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+    maxConnections: e.MAX_CONNECTIONS,
+    maxConnectionsPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS,
   };
 }
 
 /** `RATE_LIMITS="free=100,pro=1000"`: requests per window (RATE_LIMIT_WINDOW_SECONDS) per token. */
 function loadRateLimits(raw: string | undefined, windowSeconds: number): Pick<AppConfig, 'rateLimits' | 'rateLimitWindowMs'> {
-  const rateLimits: Record<string, number> = {};
+  const entries: Array<[string, number]> = [];
   for (const part of (raw ?? '').split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
     const match = /^([^=\s]+)\s*=\s*(\d+)$/.exec(part);
     if (!match || !Number.isSafeInteger(Number(match[2])) || Number(match[2]) < 1) {
       throw new ConfigError(`invalid configuration: RATE_LIMITS must look like "free=100,pro=1000" (requests >= 1), got "${part}"`);
     }
-    rateLimits[match[1]] = Number(match[2]);
+    entries.push([match[1], Number(match[2])]);
   }
-  return { rateLimits, rateLimitWindowMs: windowSeconds * 1000 };
+  // fromEntries defines own properties, so even a level named "__proto__" is just a key.
+  return { rateLimits: Object.fromEntries(entries), rateLimitWindowMs: windowSeconds * 1000 };
 }
 
 function loadTls(certPath: string | undefined, keyPath: string | undefined): AppConfig['tls'] {

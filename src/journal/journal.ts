@@ -86,6 +86,14 @@ export class HistoryGoneError extends Error {
   readonly code = 'HISTORY_COMPACTED';
 }
 
+/** A point-in-time read that would scan or replay more events than its caller allows. */
+export class ReplayLimitError extends Error {
+  readonly code = 'POINT_IN_TIME_TOO_COSTLY';
+  constructor(readonly maxEvents: number) {
+    super(`this point in time would take more than ${maxEvents} events to read (POINT_IN_TIME_MAX_EVENTS); ask for a point nearer the present or a snapshot`);
+  }
+}
+
 export abstract class Journal {
   /** Every group commit's envelopes, in global order, once durable. Implementations push here. */
   protected readonly committed = new Subject<readonly Envelope[]>();
@@ -120,9 +128,10 @@ export abstract class Journal {
 
   /**
    * The seq of the newest event decided at or before `time` (ms), 0 before the first.
-   * Throws HistoryGoneError when compaction makes the answer uncertain.
+   * Throws HistoryGoneError when compaction makes the answer uncertain, ReplayLimitError
+   * when more than `maxEvents` events would be scanned.
    */
-  abstract seqAtTime(ref: EntityRef, time: number): Promise<number>;
+  abstract seqAtTime(ref: EntityRef, time: number, maxEvents?: number): Promise<number>;
 
   /** Global offsets of the entity's events (undefined where not known, e.g. compacted). */
   abstract offsetsOf(ref: EntityRef, seqs: readonly number[]): Promise<Array<number | undefined>>;

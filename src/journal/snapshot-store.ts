@@ -24,5 +24,3 @@ export abstract class SnapshotStore {
   /** Sequence numbers of the entity's snapshots, newest first. */
   abstract seqs(ref: EntityRef): Promise<number[]>;
 }
-
-export { MAX_SEQ };

@@ -147,6 +147,9 @@ export function journalContract(name: string, factory: JournalFactory): void {
       expect(await backend.journal.seqAtTime(ref, 200)).toBe(2);
       expect(await backend.journal.seqAtTime(ref, 250)).toBe(2);
       expect(await backend.journal.seqAtTime(ref, 10_000)).toBe(3);
+      // A bound on the events scanned: the answer at 250 needs two.
+      expect(await backend.journal.seqAtTime(ref, 250, 2)).toBe(2);
+      await expect(backend.journal.seqAtTime(ref, 150, 2)).rejects.toMatchObject({ code: 'POINT_IN_TIME_TOO_COSTLY' });
     });
 
     it('drops events before a seq except the kept ones, remembers the mark, and follows without them', async () => {

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from '../../auth/auth.service';
 import { RateLimitedError } from '../../auth/rate-limiter';
+import { ForbiddenProjectError } from '../../auth/token-sources';
 import { JournalUnavailableError } from '../../journal/journal';
 import { describeStorageFault } from '../../journal/storage-fault';
 import { ProjectionUnavailableError } from '../../projections/projection-runner';
@@ -26,6 +27,7 @@ export function classify(error: unknown): { status: number; code: string; messag
   if (error instanceof ApiError) return { status: error.status, code: error.code, message: error.message };
   if (error instanceof AuthError) return { status: 401, code: error.code, message: error.message };
   if (error instanceof RateLimitedError) return { status: 429, code: error.code, message: error.message };
+  if (error instanceof ForbiddenProjectError) return { status: 403, code: error.code, message: error.message };
   if (error instanceof JournalUnavailableError || error instanceof ProjectionUnavailableError) {
     return { status: 503, code: error.code, message: error.message };
   }
@@ -55,6 +57,8 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   if (status >= 500 && status !== 503) logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   const { contentType, body } = errorFormatFor(request.url).render(status, code, message);
   if (error instanceof RateLimitedError) void reply.header('retry-after', String(error.retryAfterSeconds));
+  // Refused before its body was read (token, size): close rather than read the rest.
+  if (!request.raw.complete) void reply.header('connection', 'close');
   void reply.status(status).header('content-type', contentType).send(body);
 }
 

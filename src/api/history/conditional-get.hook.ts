@@ -4,7 +4,7 @@ import { InlineReadModels } from '../../journal/inline-read-models';
 import { Journal } from '../../journal/journal';
 import { HttpAdapterHost } from '@nestjs/core';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AuthService } from '../../auth/auth.service';
+import { bearerTokenSource, tokenSourceFor } from '../../auth/token-sources';
 import { EntityRegistry, SeqNotReachedError } from '../../entities/entity-registry';
 import { ApiError } from '../errors/api-error';
 import { HistoryService } from './history.service';
@@ -16,7 +16,9 @@ import { PointQuery, etagOf, isPointInTime, matchesIfNoneMatch, parsePoint, poin
  * (or, for `?at=`/`?asOf=` reads, the sequence number of that point), and a match is
  * answered 304 before the handler runs. Runs as a Fastify preHandler so handlers need no
  * change; the tag is read before the handler, so it is never newer than the body.
- * Requests it cannot judge (bad token, bad input) pass through for the handler to reject.
+ * Requests it cannot judge (bad input) pass through for the handler to reject. It runs
+ * after the edge authenticated the request and counted it against the rate limit, so a 304
+ * costs a token's budget like any answer.
  */
 /** Read-your-writes: the seq a read must see, from `?minSeq=` or the `X-Cachelog-Min-Seq` header. */
 function minSeqOf(request: FastifyRequest): string | undefined {
@@ -41,7 +43,6 @@ function rethrowAsApiError(error: unknown): never {
 export class ConditionalGetHook implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly auth: AuthService,
     private readonly history: HistoryService,
     private readonly registry: EntityRegistry,
     private readonly readModels: InlineReadModels,
@@ -70,13 +71,8 @@ export class ConditionalGetHook implements OnModuleInit {
     if (route === undefined || !route.includes(':cacheName') || route.endsWith('/stream')) return (done(), true);
     const cacheName = (request.params as Record<string, unknown> | undefined)?.cacheName;
     if (typeof cacheName !== 'string' || cacheName.length === 0 || cacheName.length > 255) return (done(), true);
-    const header = request.headers.authorization;
-    let org: string;
-    try {
-      org = this.auth.verify(header !== undefined && /^Bearer /i.test(header) ? header.slice(7).trim() : undefined).org;
-    } catch {
-      return (done(), true);
-    }
+    const org = nativeOrg(request);
+    if (org === undefined) return (done(), true);
     const seq = this.history.currentSeqNow({ org, name: cacheName });
     if (typeof seq !== 'number') return false;
     if (seq === 0) return (done(), true);
@@ -93,13 +89,8 @@ export class ConditionalGetHook implements OnModuleInit {
     if (route === undefined || !route.includes(':cacheName') || route.endsWith('/stream')) return;
     const cacheName = (request.params as Record<string, unknown> | undefined)?.cacheName;
     if (typeof cacheName !== 'string' || cacheName.length === 0 || cacheName.length > 255) return;
-    const header = request.headers.authorization;
-    let org: string;
-    try {
-      org = this.auth.verify(header !== undefined && /^Bearer /i.test(header) ? header.slice(7).trim() : undefined).org;
-    } catch {
-      return;
-    }
+    const org = nativeOrg(request);
+    if (org === undefined) return;
     const ref = { org, name: cacheName };
     const minSeq = minSeqOf(request);
     if (minSeq !== undefined) {
@@ -126,4 +117,9 @@ export class ConditionalGetHook implements OnModuleInit {
       return reply;
     }
   }
+}
+
+/** The caller's org on native-API routes (the edge attached it); IronCache and Momento reads carry no ETag. */
+function nativeOrg(request: FastifyRequest): string | undefined {
+  return request.principal !== null && tokenSourceFor(request.url) === bearerTokenSource ? request.principal.org : undefined;
 }

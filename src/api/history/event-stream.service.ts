@@ -4,7 +4,8 @@ import { Subscription } from 'rxjs';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { Envelope, Journal } from '../../journal/journal';
 import { EntityRef, encodeEntityId } from '../../journal/keys';
-import { HistoryService, toWireEvent } from './history.service';
+import { ApiError } from '../errors/api-error';
+import { HistoryService, toWireEvent, wireEventBytes } from './history.service';
 import { SseSession } from './sse-session';
 
 const CATCH_UP_PAGE = 256;
@@ -18,7 +19,13 @@ const HEARTBEAT_MS = 15_000;
 @Injectable()
 export class EventStreamService implements OnModuleDestroy {
   private readonly sessions = new Set<SseSession>();
+  /** Open streams per org (SSE_MAX_CLIENTS_PER_ORG). */
+  private readonly perOrg = new Map<string, number>();
   private readonly maxQueued: number;
+  private readonly maxQueuedBytes: number;
+  private readonly maxPerOrg: number;
+  /** Comments keep an idle stream's socket inside the connection idle timeout. */
+  private readonly heartbeatMs: number;
 
   constructor(
     private readonly journal: Journal,
@@ -26,6 +33,9 @@ export class EventStreamService implements OnModuleDestroy {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.maxQueued = config.historyStreamBuffer ?? 1000;
+    this.maxQueuedBytes = config.edge.sseQueueBytes;
+    this.maxPerOrg = config.edge.sseMaxClientsPerOrg;
+    this.heartbeatMs = Math.min(HEARTBEAT_MS, Math.floor(config.edge.connectionIdleTimeoutMs / 3));
   }
 
   get openSessions(): number {
@@ -35,6 +45,11 @@ export class EventStreamService implements OnModuleDestroy {
   async open(ref: EntityRef, from: number, reply: FastifyReply): Promise<void> {
     const entityId = encodeEntityId(ref);
     await this.history.currentSeq(ref);
+    const open = this.perOrg.get(ref.org) ?? 0;
+    if (open >= this.maxPerOrg) {
+      throw new ApiError(429, 'TOO_MANY_STREAMS', `this org has ${this.maxPerOrg} event streams open (SSE_MAX_CLIENTS_PER_ORG); close one first`);
+    }
+    this.perOrg.set(ref.org, open + 1);
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {
@@ -47,7 +62,7 @@ export class EventStreamService implements OnModuleDestroy {
     raw.write('retry: 2000\n\n');
 
     let subscription: Subscription | undefined;
-    const heartbeat = setInterval(() => session.comment('keep-alive'), HEARTBEAT_MS);
+    const heartbeat = setInterval(() => session.comment('keep-alive'), this.heartbeatMs);
     heartbeat.unref();
     const session = new SseSession(
       raw,
@@ -57,20 +72,28 @@ export class EventStreamService implements OnModuleDestroy {
         subscription?.unsubscribe();
         clearInterval(heartbeat);
         this.sessions.delete(session);
+        const left = (this.perOrg.get(ref.org) ?? 1) - 1;
+        if (left === 0) this.perOrg.delete(ref.org);
+        else this.perOrg.set(ref.org, left);
       },
       () => raw.socket?.destroy(),
+      this.maxQueuedBytes,
     );
     this.sessions.add(session);
 
     let live: Envelope[] | undefined = [];
+    let liveBytes = 0;
     subscription = this.journal.follow(this.journal.highestOffset).subscribe((envelopes) => {
       for (const envelope of envelopes) {
         if (!envelope.entityId.equals(entityId)) continue;
         if (live === undefined) {
           session.event(envelope.seq, toWireEvent(envelope.seq, envelope.offset, envelope.event));
-        } else if (live.push(envelope) > this.maxQueued) {
+          continue;
+        }
+        liveBytes += wireEventBytes(envelope.event);
+        if (live.push(envelope) > this.maxQueued || liveBytes > this.maxQueuedBytes) {
           live = [];
-          session.end('slow-consumer', `more than ${this.maxQueued} live events arrived while catching up`);
+          session.end('slow-consumer', `more than ${this.maxQueued} live events or ${this.maxQueuedBytes} bytes arrived while catching up`);
         }
       }
     });

@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Principal } from '../../auth/principal';
 import { Clock } from '../../config/clock';
+import { APP_CONFIG, AppConfig } from '../../config/config';
 import { CacheEvent, liveEntry, sortedLiveKeys } from '../../domain';
 import { EntityRegistry } from '../../entities/entity-registry';
-import { HistoryGoneError, PointInTime, stateAt } from '../../journal/history';
+import { HistoryGoneError, PointInTime, ReplayLimitError, stateAt } from '../../journal/history';
 import { Journal } from '../../journal/journal';
 import { EntityRef, MAX_SEQ } from '../../journal/keys';
 import { SnapshotStore } from '../../journal/snapshot-store';
@@ -73,6 +74,7 @@ export class HistoryService {
     private readonly journal: Journal,
     private readonly snapshots: SnapshotStore,
     private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** The cache's committed sequence number (0: it never had an event). */
@@ -95,14 +97,14 @@ export class HistoryService {
       if (point.seq > current) throw new ApiError(400, 'INVALID_REQUEST', `at: the cache's newest event is seq ${current}`);
       return point.seq;
     }
-    return gone(() => this.journal.seqAtTime(ref, point.time));
+    return gone(() => this.journal.seqAtTime(ref, point.time, this.config.edge.pointInTimeMaxEvents));
   }
 
   async pointInTime(principal: Principal, cacheName: string, query: PointQuery): Promise<ResolvedPoint> {
     const ref = { org: principal.org, name: cacheName };
     const point = parsePoint(query);
     const seq = await this.resolve(ref, point);
-    const found = await gone(() => stateAt(this.journal, this.snapshots, ref, seq));
+    const found = await gone(() => stateAt(this.journal, this.snapshots, ref, seq, this.config.edge.pointInTimeMaxEvents));
     const now = point.kind === 'time' ? point.time : (found.time ?? 0);
     return { ...found, now };
   }
@@ -127,17 +129,24 @@ export class HistoryService {
     return { cacheName, keys: sortedLiveKeys(state, now) };
   }
 
-  /** Events with `seq >= from`, at most `limit`, with their global offsets. */
+  /**
+   * Events with `seq >= from`: at most `limit`, and no more than EVENTS_PAGE_MAX_BYTES of
+   * them (at least one, so `next` always advances), with their global offsets.
+   */
   async page(ref: EntityRef, from: number, limit: number): Promise<EventPage> {
     const entity = this.registry.entity(ref);
     if (!entity.isReady) await entity.ready;
     const records: Array<{ seq: number; event: CacheEvent }> = [];
+    const maxBytes = this.config.edge.eventsPageMaxBytes;
+    let bytes = 0;
     let hasMore = false;
     for await (const record of this.journal.replay(ref, Math.max(from, 1), MAX_SEQ)) {
-      if (records.length === limit) {
+      const size = wireEventBytes(record.event);
+      if (records.length === limit || (records.length > 0 && bytes + size > maxBytes)) {
         hasMore = true;
         break;
       }
+      bytes += size;
       records.push(record);
     }
     // Offsets are written in the events' own batch: known for every listed event.
@@ -148,11 +157,21 @@ export class HistoryService {
   }
 }
 
+/** About the bytes of an event's JSON form, before it is built: the fixed fields plus its texts and base64 value. */
+export function wireEventBytes(event: CacheEvent): number {
+  let bytes = 200 + Buffer.byteLength(event.by) + (event.device === null ? 0 : Buffer.byteLength(event.device));
+  if ('key' in event) bytes += Buffer.byteLength(event.key);
+  if ('value' in event) bytes += 4 * Math.ceil(event.value.byteLength / 3);
+  if ('description' in event) bytes += Buffer.byteLength(event.description);
+  return bytes;
+}
+
 async function gone<T>(read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (error) {
     if (error instanceof HistoryGoneError) throw new ApiError(410, error.code, error.message);
+    if (error instanceof ReplayLimitError) throw new ApiError(422, error.code, error.message);
     throw error;
   }
 }

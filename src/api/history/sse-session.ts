@@ -14,6 +14,7 @@ export type EndReason = 'slow-consumer' | 'shutdown' | 'error';
  */
 export class SseSession {
   private queue: Array<{ seq: number; chunk: string }> = [];
+  private queuedBytes = 0;
   /** Sequence number of the newest event written to the socket. */
   private sentSeq: number;
   private blocked = false;
@@ -29,6 +30,8 @@ export class SseSession {
     private readonly onClose: () => void,
     /** Cuts the connection of a client that does not take the end event (default: destroy `out`). */
     private readonly kill: () => void = () => out.destroy(),
+    /** Bytes (of event text) that may wait, whatever their count: large events fill memory long before many small ones. */
+    private readonly maxQueuedBytes = Infinity,
   ) {
     this.lastSeq = fromSeq - 1;
     this.sentSeq = fromSeq - 1;
@@ -44,6 +47,11 @@ export class SseSession {
   /** Events waiting for the socket. */
   get queued(): number {
     return this.queue.length;
+  }
+
+  /** Bytes (characters) of event text waiting for the socket. */
+  get queuedText(): number {
+    return this.queuedBytes;
   }
 
   /** Sends one event (`id` is its sequence number). False once the session is closed. */
@@ -68,6 +76,7 @@ export class SseSession {
     if (this.closed) return;
     const data = JSON.stringify({ reason, lastSeq: this.sentSeq, ...(message ? { message } : {}) });
     this.queue = [];
+    this.queuedBytes = 0;
     this.out.write(`event: end\ndata: ${data}\n\n`);
     this.out.end();
     // A client that does not read would keep the socket (and its buffer) forever.
@@ -82,6 +91,11 @@ export class SseSession {
         this.end('slow-consumer', `more than ${this.maxQueued} events were waiting for this client`);
         return false;
       }
+      if (this.queuedBytes + chunk.length > this.maxQueuedBytes) {
+        this.end('slow-consumer', `more than ${this.maxQueuedBytes} bytes of events were waiting for this client (SSE_QUEUE_BYTES)`);
+        return false;
+      }
+      this.queuedBytes += chunk.length;
       this.queue.push({ seq, chunk });
       return true;
     }
@@ -94,6 +108,7 @@ export class SseSession {
     this.blocked = false;
     while (this.queue.length > 0 && !this.blocked) {
       const { seq, chunk } = this.queue.shift()!;
+      this.queuedBytes -= chunk.length;
       this.sentSeq = seq;
       if (!this.out.write(chunk)) this.blocked = true;
     }
@@ -104,6 +119,7 @@ export class SseSession {
     if (this.closed) return;
     this.closed = true;
     this.queue = [];
+    this.queuedBytes = 0;
     for (const resolve of this.drainWaiters.splice(0)) resolve();
     this.onClose();
   }

@@ -6,6 +6,7 @@ import { APP_CONFIG, AppConfig } from '../../config/config';
 import { CacheCommand, DomainError } from '../../domain';
 import { CacheService, commandMeta } from '../cache.service';
 import { ApiError } from '../errors/api-error';
+import { parseBoundedJson } from '../edge/json-body';
 import { asBuffer } from '../native/binary';
 import { parseInput, pathParam } from '../validation';
 import { IncrementDto, ListCachesQueryDto, PutItemDto } from './dto/ironcache.dto';
@@ -79,7 +80,7 @@ export class IronCacheController {
   ) {
     const cacheName = pathParam(rawName, 'cacheName');
     const key = pathParam(rawKey, 'key');
-    const item = parseInput(PutItemDto, requireFields(jsonBody(body), ['value']));
+    const item = parseInput(PutItemDto, requireFields(jsonBody(body, this.config.edge.maxJsonDepth), ['value']));
     const value = Buffer.from(item.value, 'utf8');
     if (value.byteLength > this.config.maxValueBytes) throw new ApiError(400, 'VALUE_TOO_LARGE', `value is larger than ${this.config.maxValueBytes} bytes`);
     await this.send(principal, cacheName, {
@@ -106,7 +107,7 @@ export class IronCacheController {
   ): Promise<string> {
     const cacheName = pathParam(rawName, 'cacheName');
     const key = pathParam(rawKey, 'key');
-    const { amount } = parseInput(IncrementDto, requireFields(jsonBody(body), ['amount']));
+    const { amount } = parseInput(IncrementDto, requireFields(jsonBody(body, this.config.edge.maxJsonDepth), ['amount']));
     const envelopes = await this.send(principal, cacheName, { type: 'Increment', key, amount, ...commandMeta(principal, request) });
     const set = envelopes[envelopes.length - 1].event;
     const result = set.type === 'Set' ? asBuffer(set.value).toString('utf8') : amount.toString();
@@ -149,14 +150,8 @@ function ironError(code: DomainError['code'], detail?: string): ApiError {
 }
 
 /** IronCache clients send JSON; a body sent with another content type is read as JSON too. */
-function jsonBody(body: unknown): unknown {
-  if (!Buffer.isBuffer(body)) return body;
-  if (body.length === 0) return undefined;
-  try {
-    return ironCacheJsonParser.parse(body.toString('utf8'));
-  } catch {
-    throw new ApiError(400, 'INVALID_JSON', 'the request body is not valid JSON');
-  }
+function jsonBody(body: unknown, maxDepth: number): unknown {
+  return Buffer.isBuffer(body) ? parseBoundedJson(body.toString('utf8'), maxDepth, ironCacheJsonParser.parse) : body;
 }
 
 /** IronCache answers a missing required field with 406. */

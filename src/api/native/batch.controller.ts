@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
@@ -6,7 +6,12 @@ import { Principal } from '../../auth/principal';
 import { CacheService, commandMeta } from '../cache.service';
 import { parseInput } from '../validation';
 import { asBuffer } from './binary';
-import { BatchCacheRequestDto, BatchGetRequestDto } from './dto/native.dto';
+import { batchCacheRequestDto, batchGetRequestDto } from './dto/native.dto';
+import { APP_CONFIG, AppConfig } from '../../config/config';
+import { ResponseBudget, base64Length, jsonStringBytes } from '../edge/response-budget';
+
+/** `{"cacheName":,"key":,"success":false,"value":}` around an element's strings. */
+const ELEMENT_ENVELOPE_BYTES = 48;
 
 /**
  * Batches: the whole body is validated first (one bad element: 400, nothing written), then
@@ -15,12 +20,21 @@ import { BatchCacheRequestDto, BatchGetRequestDto } from './dto/native.dto';
 @Controller('batch')
 @UseGuards(BearerAuthGuard)
 export class BatchController {
-  constructor(private readonly caches: CacheService) {}
+  private readonly setSchema: ReturnType<typeof batchCacheRequestDto>;
+  private readonly getSchema: ReturnType<typeof batchGetRequestDto>;
+
+  constructor(
+    private readonly caches: CacheService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.setSchema = batchCacheRequestDto(config.edge.maxBatchElements);
+    this.getSchema = batchGetRequestDto(config.edge.maxBatchElements);
+  }
 
   @Post()
   @HttpCode(200)
   async set(@CurrentPrincipal() principal: Principal, @Body() body: unknown, @Req() request: FastifyRequest) {
-    const { cacheRequests } = parseInput(BatchCacheRequestDto, body);
+    const { cacheRequests } = parseInput(this.setSchema, body);
     const meta = commandMeta(principal, request);
     const values = cacheRequests.map(({ value }) => this.caches.decodeValue(value));
     const results = await Promise.all(
@@ -41,23 +55,28 @@ export class BatchController {
   @Post('get')
   @HttpCode(200)
   async get(@CurrentPrincipal() principal: Principal, @Body() body: unknown) {
-    const { getCachedBatch } = parseInput(BatchGetRequestDto, body);
-    // Ready caches answer synchronously: no promise per element.
-    const results = [];
+    const { getCachedBatch } = parseInput(this.getSchema, body);
+    // First the values (views of stored bytes, no copies) and what their answer will weigh;
+    // only within MAX_RESPONSE_BYTES are they encoded. Ready caches answer synchronously.
+    const budget = new ResponseBudget(this.config.edge.maxResponseBytes, 'the batch answer');
+    const values: Array<Uint8Array | undefined> = [];
     for (const { cacheName, key } of getCachedBatch) {
       const found = this.caches.valueNow(principal, cacheName, key);
       const value = found instanceof Promise ? await found : found;
-      results.push(
-        value === undefined ? { cacheName, key, success: false, value: '' } : { cacheName, key, success: true, value: asBuffer(value).toString('base64') },
-      );
+      budget.charge(ELEMENT_ENVELOPE_BYTES + jsonStringBytes(cacheName) + jsonStringBytes(key) + (value === undefined ? 0 : base64Length(value.byteLength)));
+      values.push(value);
     }
+    const results = getCachedBatch.map(({ cacheName, key }, i) => {
+      const value = values[i];
+      return value === undefined ? { cacheName, key, success: false, value: '' } : { cacheName, key, success: true, value: asBuffer(value).toString('base64') };
+    });
     return { complete: true, results };
   }
 
   @Delete()
   @HttpCode(200)
   async delete(@CurrentPrincipal() principal: Principal, @Body() body: unknown, @Req() request: FastifyRequest) {
-    const { getCachedBatch } = parseInput(BatchGetRequestDto, body);
+    const { getCachedBatch } = parseInput(this.getSchema, body);
     const meta = commandMeta(principal, request);
     const cacheDeleteResponses = await Promise.all(
       getCachedBatch.map(async ({ cacheName, key }) => {

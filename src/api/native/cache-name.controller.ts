@@ -1,9 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Req, UseGuards } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
+import { APP_CONFIG, AppConfig } from '../../config/config';
 import { CacheService, commandMeta } from '../cache.service';
+import { ResponseBudget, jsonStringBytes } from '../edge/response-budget';
 import { ApiError } from '../errors/api-error';
 import { HistoryService } from '../history/history.service';
 import { PointQuery, isPointInTime } from '../history/point-in-time';
@@ -17,6 +19,7 @@ export class CacheNameController {
   constructor(
     private readonly caches: CacheService,
     private readonly history: HistoryService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Post()
@@ -36,6 +39,8 @@ export class CacheNameController {
   @Get('list')
   async list(@CurrentPrincipal() principal: Principal): Promise<Array<{ cacheName: string; description: string }>> {
     const rows = await this.caches.cacheNames(principal);
+    const budget = new ResponseBudget(this.config.edge.maxResponseBytes, 'the cache list');
+    for (const row of rows) budget.charge(32 + jsonStringBytes(row.cacheName) + jsonStringBytes(row.description));
     return rows.map(({ cacheName, description }) => ({ cacheName, description }));
   }
 
@@ -64,7 +69,9 @@ export class CacheNameController {
   @Get(':cacheName/keys')
   async keys(@CurrentPrincipal() principal: Principal, @Param('cacheName') rawName: string, @Query() query?: PointQuery) {
     const cacheName = pathParam(rawName, 'cacheName');
-    if (isPointInTime(query)) return this.history.keysAt(principal, cacheName, query!);
-    return { cacheName, keys: await this.caches.keys(principal, cacheName) };
+    const listing = isPointInTime(query) ? await this.history.keysAt(principal, cacheName, query!) : { cacheName, keys: await this.caches.keys(principal, cacheName) };
+    const budget = new ResponseBudget(this.config.edge.maxResponseBytes, 'the key list');
+    for (const key of listing.keys) budget.charge(jsonStringBytes(key));
+    return listing;
   }
 }

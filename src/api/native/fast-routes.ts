@@ -1,7 +1,6 @@
 import { etagOf } from '../history/point-in-time';
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
 import { Principal } from '../../auth/principal';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { CacheService, commandMeta } from '../cache.service';
@@ -18,15 +17,14 @@ const isJson = (request: FastifyRequest) => /^application\/json\b/i.test(request
 
 /**
  * The two hottest native routes, `GET /:cacheName/:key` (with `?at=`/`?asOf=` reads of
- * the past) and `POST /:cacheName/:key`, registered on Fastify directly: the same token
- * check and rate limit, validation, commands and error bodies as the Nest controllers,
+ * the past) and `POST /:cacheName/:key`, registered on Fastify directly: the same edge
+ * (token, rate limit), validation, commands and error bodies as the Nest controllers,
  * without Nest's per-request guard, param-decorator and pipe machinery, which measured
  * ~30 % of a GET hit (see docs/benchmarks.md). Fastify hooks (ETag / If-None-Match) apply.
  */
 @Injectable()
 export class NativeFastRoutes {
   constructor(
-    private readonly bearer: BearerAuthGuard,
     private readonly caches: CacheService,
     private readonly history: HistoryService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -74,8 +72,9 @@ export class NativeFastRoutes {
     raw.once('end', onEnd);
   }
 
+  /** Attached by the edge (HttpEdge) in `onRequest`, before this route's own hook reads the body. */
   private principal(request: FastifyRequest): Principal {
-    return this.bearer.authenticate(request);
+    return request.principal!;
   }
 
   private get(request: FastifyRequest<{ Params: Params }>, reply: FastifyReply): void {

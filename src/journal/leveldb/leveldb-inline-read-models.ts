@@ -72,6 +72,8 @@ export class InlineSpaces {
 class BatchRows implements ReadModelRows {
   private readonly keyBase = new Map<string, Map<string, KeyRow | undefined>>();
   private readonly keyOverlay = new Map<string, Map<string, KeyRow | null>>();
+  /** The entity ids behind `keyOverlay`'s keys. */
+  private readonly entityIds = new Map<string, Buffer>();
   private readonly scanned = new Set<string>();
   private readonly nameBase = new Map<string, NameRow | undefined>();
   private readonly nameOverlay = new Map<string, { entityId: Buffer; row: NameRow | null }>();
@@ -173,8 +175,6 @@ class BatchRows implements ReadModelRows {
     this.overlayOf(entityId).set(key, null);
     this.entityIds.set(latin1(entityId), entityId);
   }
-
-  private readonly entityIds = new Map<string, Buffer>();
 
   putName(entityId: Buffer, row: NameRow): void {
     this.nameOverlay.set(latin1(entityId), { entityId, row });

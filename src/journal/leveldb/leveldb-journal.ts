@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { CacheEvent } from '../../domain';
 import { encodeEvent } from '../codec';
-import { Envelope, HistoryGoneError, Journal, JournalRecord, JournalSequenceConflictError, JournalUnavailableError, SyncPolicy } from '../journal';
+import { Envelope, HistoryGoneError, Journal, JournalRecord, JournalSequenceConflictError, JournalUnavailableError, ReplayLimitError, SyncPolicy } from '../journal';
 import { EntityRef, MAX_SEQ, decodeEntityId, entityIdOf, readUint64BE, uint64BE, withSeq } from '../keys';
 import { LevelDbInlineReadModels, RawOp } from './leveldb-inline-read-models';
 import { decodeRecord, frameRecord } from './record';
@@ -237,12 +237,14 @@ export class LevelDbJournal extends Journal {
   }
 
   /** Scans backwards from the newest event, so recent points are cheap. */
-  async seqAtTime(ref: EntityRef, time: number): Promise<number> {
+  async seqAtTime(ref: EntityRef, time: number, maxEvents = Infinity): Promise<number> {
     const entityId = entityIdOf(ref);
     const iterator = this.storage.journal.iterator({ gte: withSeq(entityId, 0), lte: withSeq(entityId, MAX_SEQ), reverse: true });
     let later: number | undefined;
+    let scanned = 0;
     try {
       for await (const [key, value] of iterator) {
+        if (++scanned > maxEvents) throw new ReplayLimitError(maxEvents);
         const seq = readUint64BE(key, entityId.length);
         if (decodeRecord(entityId, seq, value).at <= time) {
           if (later !== undefined && later !== seq + 1) throw new HistoryGoneError(`the journal around ${new Date(time).toISOString()} was compacted away`);

@@ -1,5 +1,5 @@
 import { CacheEvent } from '../../domain';
-import { Envelope, HistoryGoneError, Journal, JournalRecord, JournalSequenceConflictError } from '../journal';
+import { Envelope, HistoryGoneError, Journal, JournalRecord, JournalSequenceConflictError, ReplayLimitError } from '../journal';
 import { EntityRef, MAX_SEQ, entityIdOf } from '../keys';
 import { MemoryInlineReadModels } from './memory-inline-read-models';
 
@@ -100,10 +100,11 @@ export class MemoryJournal extends Journal {
     return this.log(ref)?.seq ?? 0;
   }
 
-  async seqAtTime(ref: EntityRef, time: number): Promise<number> {
+  async seqAtTime(ref: EntityRef, time: number, maxEvents = Infinity): Promise<number> {
     const events = this.log(ref)?.events ?? [];
     let later: number | undefined;
     for (let i = events.length - 1; i >= 0; i--) {
+      if (events.length - i > maxEvents) throw new ReplayLimitError(maxEvents);
       const { seq, event } = events[i];
       if (event.at <= time) {
         if (later !== undefined && later !== seq + 1) throw new HistoryGoneError(`the journal around ${new Date(time).toISOString()} was compacted away`);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { storedText } from '../../validation';
 import { INT64_MAX, INT64_MIN } from '../../../domain/decide';
 import { LosslessNumber, exactInteger, isLosslessNumber } from '../ironcache-json';
 
@@ -27,7 +28,7 @@ const casField = z.union([
 export const PutItemDto = z
   .object({
     /** Stored as text: a string as it is, a number as the exact decimal text sent (`9007199254740993` stays so). */
-    value: z.union([z.string(), jsonNumber.transform((n) => n.value)], { message: 'must be a string or a number' }),
+    value: z.union([storedText, jsonNumber.transform((n) => n.value)], { message: 'must be a string or a number' }),
     expires_in: wholeNumber(0, MAX_EXPIRES_IN, 'must be >= 0', `must be at most ${MAX_EXPIRES_IN}`).optional(),
     replace: z.boolean({ message: 'must be true or false' }).optional(),
     add: z.boolean({ message: 'must be true or false' }).optional(),

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { base64Value, cacheNameField, keyField, ttlSecondsField } from '../../validation';
+import { base64Value, cacheNameField, keyField, storedText, ttlSecondsField } from '../../validation';
 
 export const CacheNameCreateDto = z.object({
   cacheName: cacheNameField,
-  description: z.string().max(4096, 'must be at most 4096 characters').optional(),
+  description: storedText.max(4096, 'must be at most 4096 characters').optional(),
 });
 
 export const CacheRequestDto = z.object({
@@ -14,12 +14,16 @@ export const CacheRequestDto = z.object({
 });
 export type CacheRequest = z.infer<typeof CacheRequestDto>;
 
-export const BatchCacheRequestDto = z.object({
-  cacheRequests: z.array(CacheRequestDto).max(10_000, 'at most 10000 elements'),
-});
+/** A batch of at most `maxElements` sets (MAX_BATCH_ELEMENTS). */
+export const batchCacheRequestDto = (maxElements: number) =>
+  z.object({
+    cacheRequests: z.array(CacheRequestDto).max(maxElements, `at most ${maxElements} elements (MAX_BATCH_ELEMENTS)`),
+  });
 
 export const CacheKeyDto = z.object({ cacheName: cacheNameField, key: keyField });
 
-export const BatchGetRequestDto = z.object({
-  getCachedBatch: z.array(CacheKeyDto).max(10_000, 'at most 10000 elements'),
-});
+/** A batch of at most `maxElements` keys to get or delete (MAX_BATCH_ELEMENTS). */
+export const batchGetRequestDto = (maxElements: number) =>
+  z.object({
+    getCachedBatch: z.array(CacheKeyDto).max(maxElements, `at most ${maxElements} elements (MAX_BATCH_ELEMENTS)`),
+  });

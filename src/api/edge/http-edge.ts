@@ -1,0 +1,120 @@
+import { IncomingMessage } from 'node:http';
+import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AuthService } from '../../auth/auth.service';
+import { Principal } from '../../auth/principal';
+import { isPublicRoute } from '../../auth/public.decorator';
+import { RateLimiter } from '../../auth/rate-limiter';
+import { tokenSourceFor } from '../../auth/token-sources';
+import { APP_CONFIG, AppConfig } from '../../config/config';
+import { ApiError } from '../errors/api-error';
+import { sendError } from '../errors/http-error.filter';
+import { BodyLimits, bodyLimitsFor, isJsonContentType } from './body-limits';
+import { parseJsonBody } from '../json-body';
+import { parseBoundedJson } from './json-body';
+
+/**
+ * The one place every request enters: in Fastify's `onRequest`, before any body is read or
+ * parsed, the token is verified (where it travels depends on the API family, see
+ * token-sources.ts), the principal attached to the request and the token's rate limit
+ * applied, so every answer (304 included) has passed both; a body declared larger than the
+ * route takes is refused next. Then bodies are read by the parsers registered here, each with
+ * its route's limit, and JSON is checked for depth before it is parsed.
+ * Routes marked `@Public()` (or `config: { public: true }`) skip the token.
+ */
+@Injectable()
+export class HttpEdge {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly limiter: RateLimiter,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  register(fastify: FastifyInstance): void {
+    fastify.decorateRequest('principal', null);
+    fastify.addHook('onRequest', (request, reply, done) => {
+      if (isPublicRoute(request.routeOptions.config)) return done();
+      try {
+        request.principal = this.authenticate(request);
+        this.checkDeclaredLength(request);
+      } catch (error) {
+        sendError(error, request, reply);
+        return;
+      }
+      done();
+    });
+    fastify.removeAllContentTypeParsers();
+    fastify.addContentTypeParser('application/json', (request: FastifyRequest, payload: IncomingMessage, done) => {
+      readBody(payload, this.limitsOf(request).json, (error, body) => {
+        if (error) return done(error, undefined);
+        try {
+          // JSON.parse, or the family's own parser (IronCache keeps numbers' exact text).
+          done(null, parseBoundedJson(body!.toString('utf8'), this.config.edge.maxJsonDepth, (text) => parseJsonBody(request.url, text)));
+        } catch (parseError) {
+          done(parseError as Error, undefined);
+        }
+      });
+    });
+    // Values are bytes: every non-JSON body is taken raw.
+    fastify.addContentTypeParser('*', (request: FastifyRequest, payload: IncomingMessage, done) => {
+      readBody(payload, this.limitsOf(request).raw, (error, body) => done(error ?? null, body));
+    });
+  }
+
+  /** The caller, or an AuthError / RateLimitedError / ForbiddenProjectError. */
+  authenticate(request: FastifyRequest): Principal {
+    const source = tokenSourceFor(request.url);
+    const token = source.extract(request);
+    const principal = this.auth.verify(token);
+    source.authorize?.(principal, request);
+    this.limiter.admit(token!, principal);
+    return principal;
+  }
+
+  limitsOf(request: FastifyRequest): BodyLimits {
+    return bodyLimitsFor(request.method, request.routeOptions.url, this.config.edge, this.config.maxValueBytes);
+  }
+
+  private checkDeclaredLength(request: FastifyRequest): void {
+    const declared = request.headers['content-length'];
+    if (declared === undefined || declared === '0') return;
+    const limits = this.limitsOf(request);
+    const limit = isJsonContentType(request.headers['content-type']) ? limits.json : limits.raw;
+    if (Number(declared) > limit) throw tooLarge(limit);
+  }
+}
+
+export function tooLarge(limit: number): ApiError {
+  return new ApiError(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than this route takes (${limit} bytes; see docs/security.md)`);
+}
+
+/** Reads a body of at most `limit` bytes; stops reading at the first byte beyond it. */
+function readBody(payload: IncomingMessage, limit: number, done: (error: Error | null, body?: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  const cleanup = () => {
+    payload.removeListener('data', onData);
+    payload.removeListener('end', onEnd);
+    payload.removeListener('error', onError);
+  };
+  const onData = (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > limit) {
+      cleanup();
+      done(tooLarge(limit));
+      return;
+    }
+    chunks.push(chunk);
+  };
+  const onEnd = () => {
+    cleanup();
+    done(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received));
+  };
+  const onError = (error: Error) => {
+    cleanup();
+    done(error);
+  };
+  payload.on('data', onData);
+  payload.on('end', onEnd);
+  payload.on('error', onError);
+}
