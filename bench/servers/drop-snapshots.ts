@@ -11,7 +11,10 @@ const { Storage } = require(join(__dirname, '..', '..', '..', 'dist', 'journal',
 async function main(): Promise<void> {
   const storage = new Storage(process.argv[2]);
   await storage.open();
-  if (!process.argv.includes('--settle')) await storage.snapshots.clear();
+  if (!process.argv.includes('--settle')) {
+    await storage.snapshots.clear();
+    await storage.snapshotChunks.clear();
+  }
   await storage.close();
 }
 

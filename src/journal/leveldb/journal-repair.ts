@@ -1,6 +1,7 @@
 import { JournalCorruptError } from '../journal';
 import { MAX_SEQ, decodeEntityId, readUint64BE, uint64BE, withSeq } from '../keys';
 import { decodeRecord } from './record';
+import { snapshotDeleteOps } from './snapshot-chunks';
 import { Storage } from './storage';
 
 const GLOBAL_READ_CHUNK = 512;
@@ -75,7 +76,7 @@ export class LevelDbJournalRepair {
     }
     for (const { entityId, seq } of firstRemovedSeq.values()) {
       for await (const key of this.storage.snapshots.keys({ gte: withSeq(entityId, seq), lte: withSeq(entityId, MAX_SEQ) })) {
-        ops.push({ type: 'del', sublevel: this.storage.snapshots, key });
+        ops.push(...(await snapshotDeleteOps(this.storage, key)));
       }
     }
     for (let i = 0; i < ops.length; i += 10_000) await this.storage.db.batch(ops.slice(i, i + 10_000) as never, { sync: true });

@@ -3,6 +3,7 @@ import { CacheState } from '../../domain';
 import { decodeState, encodeState } from '../codec';
 import { EntityRef, MAX_SEQ, entityIdOf, readUint64BE, withSeq } from '../keys';
 import { SnapshotRecord, SnapshotStore } from '../snapshot-store';
+import { readSnapshotValue, snapshotDeleteOps, snapshotPutOps } from './snapshot-chunks';
 import { Storage } from './storage';
 
 /** Snapshots in the `snapshots` key space, by `entityId + seq`. */
@@ -22,11 +23,13 @@ export class LevelDbSnapshotStore extends SnapshotStore {
 
   async save(ref: EntityRef, seq: number, state: CacheState): Promise<void> {
     const entityId = entityIdOf(ref);
-    await this.storage.snapshots.put(withSeq(entityId, seq), encodeState(state));
+    await this.storage.db.batch(snapshotPutOps(this.storage, withSeq(entityId, seq), encodeState(state)) as never);
     const older: Buffer[] = [];
     for await (const key of this.storage.snapshots.keys({ gte: withSeq(entityId, 0), lt: withSeq(entityId, seq), reverse: true })) older.push(key);
     const stale = older.slice(this.snapshotsKept - 1);
-    if (stale.length > 0) await this.storage.snapshots.batch(stale.map((key) => ({ type: 'del' as const, key })));
+    const ops: unknown[] = [];
+    for (const key of stale) ops.push(...(await snapshotDeleteOps(this.storage, key)));
+    if (ops.length > 0) await this.storage.db.batch(ops as never);
   }
 
   async load(ref: EntityRef, maxSeq = MAX_SEQ): Promise<SnapshotRecord | undefined> {
@@ -40,7 +43,7 @@ export class LevelDbSnapshotStore extends SnapshotStore {
       try {
         const value = await this.storage.snapshots.get(key);
         if (value === undefined) continue;
-        return { seq, state: decodeState(value) };
+        return { seq, state: decodeState(await readSnapshotValue(this.storage, key, value)) };
       } catch (error) {
         this.logger.warn(`snapshot of ${JSON.stringify(ref)} at seq ${seq} is unreadable (${(error as Error).message}); falling back`);
       }

@@ -16,6 +16,8 @@ export class Storage {
   readonly journal: Sublevel;
   readonly global: Sublevel;
   readonly snapshots: Sublevel;
+  /** Chunks of large snapshots (see snapshot-chunks.ts). */
+  readonly snapshotChunks: Sublevel;
   readonly projections: Sublevel;
   readonly offsets: Sublevel;
   /** The global offset of every event by its journal key, written in the events' own batch. */
@@ -45,6 +47,7 @@ export class Storage {
     this.journal = space('journal');
     this.global = space('global');
     this.snapshots = space('snapshots');
+    this.snapshotChunks = space('snapshot-chunks');
     this.projections = space('projections');
     this.offsets = space('offsets');
     this.eventOffsets = space('event-offsets');

@@ -3,6 +3,7 @@ import { decodeState, encodeState } from '../codec';
 import { EntityRef, MAX_SEQ, decodeEntityId, readUint64BE, withSeq } from '../keys';
 import { LevelDbJournal } from './leveldb-journal';
 import { decodeRecord } from './record';
+import { readSnapshotValue } from './snapshot-chunks';
 import { Storage } from './storage';
 
 /** Progress of a long scan (the CLI's progress line). */
@@ -37,7 +38,7 @@ async function loadSnapshots(storage: Storage, id: Buffer): Promise<Map<number, 
   for await (const [key, value] of storage.snapshots.iterator({ gte: withSeq(id, 0), lte: withSeq(id, MAX_SEQ) })) {
     const seq = readUint64BE(key, id.length);
     try {
-      out.set(seq, decodeState(value));
+      out.set(seq, decodeState(await readSnapshotValue(storage, key, value)));
     } catch (error) {
       out.set(seq, error as Error);
     }
