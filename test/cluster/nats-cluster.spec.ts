@@ -103,8 +103,21 @@ async function get(node: ServiceProcess, cache: string, key: string, headers: Re
   return { status: res.status, body: await res.text() };
 }
 
-/** What the stream holds for one cache, read with a journal of our own: seqs and the replayed state. */
-async function replayOf(stream: string, cache: string) {
+/** What the stream holds for one cache (retried while the cluster elects leaders after a server died). */
+async function replayOf(stream: string, cache: string): ReturnType<typeof replayOnce> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await replayOnce(stream, cache);
+    } catch (error) {
+      if (Date.now() > until) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+/** Reads the cache with a journal of our own: seqs and the replayed state. */
+async function replayOnce(stream: string, cache: string) {
   const dir = tempDir();
   const backend = new NatsBackend({ servers: natsUrl.split(','), replicas: 3, stream, timeoutMs: 5000, dataDir: dir.path });
   await backend.open();
