@@ -68,6 +68,9 @@ function journaledBytes(event: CacheEvent): number {
 /** Most commands one group of decisions takes from the mailbox. */
 const MAX_BATCH = 1024;
 
+/** How long a conflicting write waits for the winner's events to come through the follower. */
+const FOLLOWER_WAIT_MS = 500;
+
 /**
  * An actor per (org, cacheName): a mailbox drained one group at a time, the committed
  * state, and its sequence number. A group of queued commands is decided one after the
@@ -99,6 +102,7 @@ export class CacheEntity {
   /** A shared journal may hold events this entity has not applied: catch up before deciding. */
   private stale = false;
   private remoteQueue: Envelope[] = [];
+  private remoteArrived: (() => void) | undefined;
   private catchUpWaiters: Array<() => void> = [];
   private seqWaiters: Array<{ seq: number; resolve: () => void }> = [];
   private readonly actor = createActor(entityLifecycle);
@@ -214,7 +218,10 @@ export class CacheEntity {
         for (const resolve of waiters) resolve();
         continue;
       }
-      const group = this.mailbox.length <= MAX_BATCH ? this.mailbox.splice(0) : this.mailbox.splice(0, MAX_BATCH);
+      // On a shared journal a group is one command: appends to one cache are published one
+      // event after the other anyway, and a conflict then costs one command, not a batch.
+      const max = this.ctx.journal.shared ? 1 : MAX_BATCH;
+      const group = this.mailbox.length <= max ? this.mailbox.splice(0) : this.mailbox.splice(0, max);
       await this.process(group);
     }
     this.draining = false;
@@ -283,9 +290,12 @@ export class CacheEntity {
         caches?.release(org, slotsTaken);
         // A shared journal (NATS) may hold events this entity has not seen: another node wrote
         // first (a sequence conflict), or a failed append left part of its events written.
-        this.stale = true;
         const retries = this.ctx.appendRetries ?? 0;
-        if (error instanceof JournalSequenceConflictError && attempt < retries) return this.process(group, attempt + 1);
+        if (error instanceof JournalSequenceConflictError && attempt < retries) {
+          await this.catchUpTo(error.actualSeq);
+          return this.process(group, attempt + 1);
+        }
+        this.stale = true;
         const failure: Reply = {
           ok: false,
           error: error instanceof JournalSequenceConflictError ? new JournalContendedError(this.ref, attempt + 1) : error instanceof JournalUnavailableError ? error : new JournalUnavailableError(error),
@@ -325,6 +335,28 @@ export class CacheEntity {
     this.notifySeq();
   }
 
+  /**
+   * After a sequence conflict: the winner's events are usually on their way through the
+   * follower already, so wait briefly for them (cheap) before reading the cache's log from
+   * the journal (a scan of its subject).
+   */
+  private async catchUpTo(targetSeq: number): Promise<void> {
+    const until = Date.now() + FOLLOWER_WAIT_MS;
+    for (;;) {
+      this.applyQueuedRemote();
+      if (this.stale || this.seq >= targetSeq || Date.now() >= until) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(1, until - Date.now()));
+        this.remoteArrived = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.remoteArrived = undefined;
+    }
+    if (this.seq < targetSeq || this.stale) this.stale = true; // process() catches up from the journal
+  }
+
   private async catchUpOrFail(group: Ask[]): Promise<void> {
     try {
       await this.catchUp();
@@ -352,6 +384,7 @@ export class CacheEntity {
     if (!this.isReady || envelope.seq <= this.seq) return;
     if (this.draining) {
       this.remoteQueue.push(envelope);
+      this.remoteArrived?.();
       return;
     }
     if (envelope.seq !== this.seq + 1) {
