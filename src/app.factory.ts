@@ -6,10 +6,11 @@ import { AppModule } from './app.module';
 import { limitConnections } from './api/edge/connection-limits';
 import { HttpEdge } from './api/edge/http-edge';
 import { ApiError } from './api/errors/api-error';
-import { sendError } from './api/errors/http-error.filter';
+import { reportStorageFaultsTo, sendError } from './api/errors/http-error.filter';
 import { NativeFastRoutes } from './api/native/fast-routes';
 import { AppConfig } from './config/config';
 import { Clock } from './config/clock';
+import { Journal } from './journal/journal';
 
 export interface CreateAppOptions {
   readonly clock?: Clock;
@@ -49,6 +50,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
+  reportStorageFaultsTo(fastify, app.get(Journal));
   const server = app.getHttpServer() as Server;
   server.headersTimeout = edge.headersTimeoutMs;
   limitConnections(server, edge);

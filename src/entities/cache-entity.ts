@@ -202,6 +202,9 @@ export class CacheEntity {
       if (this.mailbox.length > 0) void this.drain();
     } catch (error) {
       this.logger.error(`recovery of ${JSON.stringify(this.ref)} failed: ${(error as Error).message}`);
+      // A read that fails on broken storage heals it like a failed write; the registry
+      // recovers this cache again on its next request.
+      this.ctx.journal.report(error);
       this.actor.send({ type: 'RECOVERY_FAILED', reason: (error as Error).message });
       const failure: Reply = { ok: false, error: new JournalUnavailableError(error) };
       for (const ask of this.mailbox.splice(0)) ask.resolve(failure);
@@ -237,6 +240,7 @@ export class CacheEntity {
       try {
         await caches.load(org); // once per org and process
       } catch (error) {
+        this.ctx.journal.report(error);
         const failure: Reply = { ok: false, error: new JournalUnavailableError(error) };
         for (const ask of group) ask.resolve(failure);
         return;
@@ -482,6 +486,7 @@ export class CacheEntity {
       })
       .catch((error) => {
         this.usedSinceSnapshot = true; // the order is still only in memory
+        this.ctx.journal.report(error); // a failed write poisons LevelDB's handle until it is reopened
         this.logger.warn(`snapshot of ${JSON.stringify(this.ref)} failed: ${(error as Error).message}`);
       })
       .finally(() => {

@@ -2,7 +2,7 @@ import { Subscription } from 'rxjs';
 import { Logger } from '@nestjs/common';
 import { CacheCommand, CacheEvent, CacheState } from '../domain';
 import { DueExpiry } from '../journal/inline-read-models';
-import { JournalUnavailableError } from '../journal/journal';
+import { StorageUnavailableError } from '../journal/storage-fault';
 import { EntityRef } from '../journal/keys';
 import { AskOptions, CacheEntity, EntityContext, Reply } from './cache-entity';
 
@@ -67,7 +67,7 @@ export class EntityRegistry {
       try {
         await entity.ready;
       } catch (error) {
-        throw new JournalUnavailableError(error);
+        throw new StorageUnavailableError(error);
       }
     }
     entity.lastTouched = this.ctx.now();

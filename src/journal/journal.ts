@@ -152,6 +152,15 @@ export abstract class Journal {
   abstract whenIdle(): Promise<void>;
 
   /**
+   * A storage operation failed with `error` (a read anywhere, or a write on its way to a
+   * client): an implementation that can heal its storage starts to (the LevelDB one reopens
+   * its handle when the error is a storage fault); others ignore it.
+   */
+  report(error: unknown): void {
+    void error;
+  }
+
+  /**
    * Committed envelopes with offset > `afterOffset`, in global order: first those already
    * in the log, then live ones as they commit. The live stream is taken before the log is
    * read and the two are joined by offset, so the hand-over loses and repeats nothing.

@@ -25,6 +25,10 @@ export abstract class ReadModelStore {
   abstract clear(space: string): Promise<void>;
   /** Resolves once the storage takes writes again after a failed one (at once when it does). */
   abstract whenWritable(): Promise<void>;
+  /** A read or write of these spaces failed with `error`: see `Journal.report`. */
+  report(error: unknown): void {
+    void error;
+  }
 }
 
 /** The space of one projection's rows. */

@@ -219,9 +219,12 @@ export class ProjectionRunner {
       await job();
     } catch (error) {
       this.logger.error(`run failed at offset ${this.offset}: ${(error as Error).message}; catching up again`);
+      this.store.report(error); // a failed read of the journal heals like a failed write
       this.following?.unsubscribe();
       this.following = undefined;
       this.live = [];
+      // The stored offset is where the rows are; unreadable (storage still down): the last
+      // one this runner stored, never 0 (which would apply every event again).
       this.offset = await this.storedOffset().catch(() => this.offset);
       setTimeout(() => this.jobs.next(() => this.guard(() => this.catchUp())), 1000).unref();
     }

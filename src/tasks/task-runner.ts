@@ -184,6 +184,7 @@ export class TaskRunner {
       await this.change(task, { type: 'SUCCEED' }, { result, finishedAt: this.clock.now() });
     } catch (error) {
       this.logger.warn(`task ${task.id} (${task.action} of ${JSON.stringify(task.cacheName)}) failed: ${(error as Error)?.message ?? String(error)}`);
+      this.store.report(error); // its reads (journal, snapshots) fail on broken storage too
       const reason = this.clientReason(error);
       await this.recordFailure(task, reason);
     } finally {

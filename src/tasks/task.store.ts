@@ -58,6 +58,11 @@ export class TaskStore {
     await this.store.write([{ type: 'put', space: TASKS_SPACE, key: Buffer.from(record.id, 'utf8'), value: Buffer.from(JSON.stringify(record), 'utf8') }], { sync: true });
   }
 
+  /** A task's storage operation failed: see `Journal.report`. */
+  report(error: unknown): void {
+    this.store.report(error);
+  }
+
   /** Resolves once the storage takes writes again (after a failed write). */
   whenWritable(): Promise<void> {
     return this.store.whenWritable();

@@ -4,7 +4,7 @@ import { AuthError } from '../../auth/auth.service';
 import { RateLimitedError } from '../../auth/rate-limiter';
 import { ForbiddenProjectError } from '../../auth/token-sources';
 import { JournalUnavailableError } from '../../journal/journal';
-import { describeStorageFault } from '../../journal/storage-fault';
+import { StorageUnavailableError, describeStorageFault } from '../../journal/storage-fault';
 import { ProjectionUnavailableError } from '../../projections/projection-runner';
 import { ApiError } from './api-error';
 import { errorFormatFor } from './error-format';
@@ -28,7 +28,7 @@ export function classify(error: unknown): { status: number; code: string; messag
   if (error instanceof AuthError) return { status: 401, code: error.code, message: error.message };
   if (error instanceof RateLimitedError) return { status: 429, code: error.code, message: error.message };
   if (error instanceof ForbiddenProjectError) return { status: 403, code: error.code, message: error.message };
-  if (error instanceof JournalUnavailableError || error instanceof ProjectionUnavailableError) {
+  if (error instanceof JournalUnavailableError || error instanceof StorageUnavailableError || error instanceof ProjectionUnavailableError) {
     return { status: 503, code: error.code, message: error.message };
   }
   if (error instanceof HttpException) {
@@ -52,7 +52,26 @@ export function classify(error: unknown): { status: number; code: string; messag
 
 const logger = new Logger('HttpError');
 
+/** What heals storage after a fault (`Journal.report`). */
+export interface StorageFaultReporter {
+  report(error: unknown): void;
+}
+
+/** Each app's fault reporter, by its Fastify instance (tests run several apps in one process). */
+const reporters = new WeakMap<object, StorageFaultReporter>();
+
+/**
+ * Every storage fault that reaches a client (a failed read of a read model, of history, of
+ * task records...) is reported to the app's journal: no read path is left that fails
+ * without the storage being healed.
+ */
+export function reportStorageFaultsTo(server: object, reporter: StorageFaultReporter): void {
+  reporters.set(server, reporter);
+}
+
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  // Journal refusals were reported where they were made (and fail fast while it heals).
+  if (!(error instanceof JournalUnavailableError)) reporters.get(request.server)?.report(error);
   const { status, code, message } = classify(error);
   if (status >= 500 && status !== 503) logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   const { contentType, body } = errorFormatFor(request.url).render(status, code, message);

@@ -10,6 +10,9 @@ import { ApiError } from '../errors/api-error';
 import { HistoryService } from './history.service';
 import { PointQuery, etagOf, isPointInTime, matchesIfNoneMatch, parsePoint, pointEtagOf } from './point-in-time';
 
+/** 255 characters (code points) take at most 510 UTF-16 units; the handler checks the exact limit. */
+const MAX_NAME_UNITS = 510;
+
 /**
  * ETag and `If-None-Match` for every GET that reads one cache (any route with a
  * `:cacheName` parameter, native and history alike): the tag is the cache's sequence number
@@ -70,11 +73,14 @@ export class ConditionalGetHook implements OnModuleInit {
     const route = request.routeOptions.url;
     if (route === undefined || !route.includes(':cacheName') || route.endsWith('/stream')) return (done(), true);
     const cacheName = (request.params as Record<string, unknown> | undefined)?.cacheName;
-    if (typeof cacheName !== 'string' || cacheName.length === 0 || cacheName.length > 255) return (done(), true);
+    if (typeof cacheName !== 'string' || cacheName.length === 0 || cacheName.length > MAX_NAME_UNITS) return (done(), true);
     const org = nativeOrg(request);
     if (org === undefined) return (done(), true);
     const seq = this.history.currentSeqNow({ org, name: cacheName });
-    if (typeof seq !== 'number') return false;
+    if (typeof seq !== 'number') {
+      seq.catch(() => undefined); // `handle` asks again and answers (a failed recovery included)
+      return false;
+    }
     if (seq === 0) return (done(), true);
     const etag = etagOf(seq);
     void reply.header('etag', etag);
@@ -88,7 +94,7 @@ export class ConditionalGetHook implements OnModuleInit {
     const route = request.routeOptions.url;
     if (route === undefined || !route.includes(':cacheName') || route.endsWith('/stream')) return;
     const cacheName = (request.params as Record<string, unknown> | undefined)?.cacheName;
-    if (typeof cacheName !== 'string' || cacheName.length === 0 || cacheName.length > 255) return;
+    if (typeof cacheName !== 'string' || cacheName.length === 0 || cacheName.length > MAX_NAME_UNITS) return;
     const org = nativeOrg(request);
     if (org === undefined) return;
     const ref = { org, name: cacheName };

@@ -4,6 +4,7 @@ import { Subscription } from 'rxjs';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { Envelope, Journal } from '../../journal/journal';
 import { EntityRef, encodeEntityId } from '../../journal/keys';
+import { StorageUnavailableError, storageFaultOf } from '../../journal/storage-fault';
 import { ApiError } from '../errors/api-error';
 import { HistoryService, toWireEvent, wireEventBytes } from './history.service';
 import { SseSession } from './sse-session';
@@ -112,7 +113,9 @@ export class EventStreamService implements OnModuleDestroy {
       live = undefined;
       for (const envelope of buffered) session.event(envelope.seq, toWireEvent(envelope.seq, envelope.offset, envelope.event));
     } catch (error) {
-      session.end('error', (error as Error).message);
+      // A storage fault: healed like any other, and its message (which may name server paths) stays in the log.
+      this.journal.report(error);
+      session.end('error', storageFaultOf(error) ? new StorageUnavailableError(error).message : (error as Error).message);
     }
   }
 

@@ -114,6 +114,10 @@ export class LevelDbJournal extends Journal {
 
   private paused: Promise<void> | undefined;
 
+  report(error: unknown): void {
+    this.storage.healer.report(error);
+  }
+
   whenIdle(): Promise<void> {
     if (!this.writing && !this.scheduled && this.pending.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
@@ -130,7 +134,7 @@ export class LevelDbJournal extends Journal {
     this.pending = [];
     if (this.storage.healer.healing) {
       // The handle is being reopened: fail fast, leave the database alone.
-      const error = new JournalUnavailableError(this.lastFault);
+      const error = new JournalUnavailableError(this.storage.healer.lastFault ?? this.lastFault);
       for (const append of appends) append.reject(error);
       this.finishBatch();
       return;

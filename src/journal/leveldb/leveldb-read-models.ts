@@ -46,6 +46,10 @@ export class LevelDbReadModels extends ReadModelStore {
     });
   }
 
+  report(error: unknown): void {
+    this.storage.healer.report(error);
+  }
+
   whenWritable(): Promise<void> {
     return this.storage.healer.healed;
   }

@@ -74,6 +74,11 @@ export class Storage {
     return this.closedForGood;
   }
 
+  /** True when the database and every key space are open (no fault to heal). */
+  get isOpen(): boolean {
+    return this.db.status === 'open' && this.spaces.every((space) => space.status === 'open');
+  }
+
   /**
    * Closes and opens the database again, and every key space with it (abstract-level
    * leaves sublevels closed after their database was closed and reopened).
