@@ -183,7 +183,7 @@ export class EntityRegistry {
     try {
       await entity.ready;
     } catch (error) {
-      throw new JournalUnavailableError(error);
+      throw new StorageUnavailableError(error);
     }
     if (!(await entity.reach(seq, this.options.readWaitMs ?? 0))) throw new SeqNotReachedError(seq, entity.seq);
   }
