@@ -65,7 +65,10 @@ export async function startNatsServer(spec: NatsServerSpec): Promise<NatsServer>
   });
   const signal = async (name: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(name);
+    // A server that does not stop within 10 s is killed: none may outlive the test file.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await exited;
+    clearTimeout(timer);
   };
   return { url: `nats://127.0.0.1:${spec.port}`, name: spec.name, child, output: () => output, kill: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
 }
