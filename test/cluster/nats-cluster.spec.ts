@@ -123,8 +123,8 @@ async function replayOf(stream: string, cache: string): ReturnType<typeof replay
 async function replayOnce(stream: string, cache: string) {
   const dir = tempDir();
   const backend = new NatsBackend({ servers: natsUrl.split(','), replicas: 3, stream, timeoutMs: 5000, dataDir: dir.path });
-  await backend.open();
   try {
+    await backend.open();
     const seqs: number[] = [];
     const events = new Map<number, { key: string; value: string }>();
     const state = initialState();

@@ -61,6 +61,16 @@ export class NatsBackend extends JournalBackend {
   }
 
   async open(): Promise<void> {
+    try {
+      await this.openNow();
+    } catch (error) {
+      // Leave no connection behind a failed open (it would keep the process alive and reconnecting).
+      await this.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async openNow(): Promise<void> {
     const { options } = this;
     let nc: NatsConnection;
     try {
