@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { LoadResult, LoadSpec, RequestSpec, loadTool, runLoad } from './lib/load';
+import { clusterFigures } from './cluster';
 import { Forked, HOST, forkServer, freePort, run, sleep, stop, waitForPort, which } from './lib/procs';
 
 /**
@@ -514,6 +515,7 @@ async function main(): Promise<void> {
   await throughput();
   await restartCurve();
   await recovery();
+  const clusterRows = await clusterFigures(QUICK);
   const uptimeAfter = execSync('uptime', { encoding: 'utf8' }).trim();
   const tableText = table();
   log('');
@@ -556,6 +558,7 @@ async function main(): Promise<void> {
     '',
     ...curveRows,
     '',
+    ...clusterRows,
     ...(notes.length ? ['Notes from this run:', '', ...notes.map((n) => `- ${n}`), ''] : []),
     extra,
   ].join('\n');

@@ -54,6 +54,7 @@ export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
   private async start(): Promise<void> {
     const started = Date.now();
     await this.backend.open();
+    this.registry.followShared();
     await this.backend.check({ repair: this.config.repair === true });
     await Promise.all(this.runners.map((runner) => runner.start()));
     // No cache is loaded here: each recovers on its first use. What needs every cache (org

@@ -34,9 +34,32 @@ const schema = z.object({
   SNAPSHOT_EVERY: wholeNumber('SNAPSHOT_EVERY', 1000, 1),
   SNAPSHOT_BYTES: wholeNumber('SNAPSHOT_BYTES', 64 * MiB, 1),
   SNAPSHOTS_KEPT: wholeNumber('SNAPSHOTS_KEPT', 2, 1),
-  JOURNAL: z.enum(['leveldb', 'memory'], { message: 'JOURNAL must be "leveldb" or "memory"' }).default('leveldb'),
+  JOURNAL: z.enum(['leveldb', 'memory', 'nats'], { message: 'JOURNAL must be "leveldb", "memory" or "nats"' }).default('leveldb'),
+  NATS_URL: z
+    .string()
+    .default('nats://127.0.0.1:4222')
+    .transform((raw, ctx) => {
+      const servers = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+      if (servers.length === 0 || servers.some((s) => !/^(nats:\/\/|tls:\/\/)?[^\s/]+:\d{1,5}$/.test(s))) {
+        ctx.addIssue({ code: 'custom', message: `NATS_URL must be comma-separated host:port or nats://host:port servers, got "${raw}"` });
+        return z.NEVER;
+      }
+      return servers;
+    }),
+  NATS_USER: optionalText,
+  NATS_PASSWORD: optionalText,
+  NATS_TOKEN: optionalText,
+  NATS_REPLICAS: wholeNumber('NATS_REPLICAS', 1, 1).refine((n) => n <= 5, { message: 'NATS_REPLICAS must be between 1 and 5' }),
+  NATS_STREAM: z
+    .string()
+    .default('cachelog')
+    .refine((s) => /^[A-Za-z0-9_-]{1,32}$/.test(s), { message: 'NATS_STREAM must be 1-32 letters, digits, "-" or "_"' }),
+  NATS_TIMEOUT_MS: wholeNumber('NATS_TIMEOUT_MS', 5000, 100),
+  NATS_APPEND_RETRIES: wholeNumber('NATS_APPEND_RETRIES', 5, 0),
+  NATS_READ_WAIT_MS: wholeNumber('NATS_READ_WAIT_MS', 2000, 0),
   JOURNAL_SYNC: z.enum(['always', 'none'], { message: 'JOURNAL_SYNC must be "always" or "none"' }).default('always'),
-  MAX_VALUE_BYTES: wholeNumber('MAX_VALUE_BYTES', 4 * MiB, 1),
+  // Empty: 4 MiB, or 960 KiB with JOURNAL=nats (an event is one NATS message; servers take 1 MiB by default).
+  MAX_VALUE_BYTES: wholeNumber('MAX_VALUE_BYTES', 0, 1).optional(),
   ENABLE_ORG_SERVICE_LEVEL_SAAS: z
     .enum(['true', 'false'], { message: 'ENABLE_ORG_SERVICE_LEVEL_SAAS must be "true" or "false"' })
     .default('false')
@@ -147,8 +170,10 @@ export interface AppConfig {
   /** Snapshots kept per cache, newest first. */
   readonly snapshotsKept: number;
   readonly journalSync: 'always' | 'none';
-  /** Which journal implementation (JOURNAL): `leveldb` under DATA_DIR, or `memory` (nothing kept). */
-  readonly journal?: 'leveldb' | 'memory';
+  /** Which journal implementation (JOURNAL): `leveldb` under DATA_DIR, `memory` (nothing kept), or `nats` (JetStream, scale-out). */
+  readonly journal?: 'leveldb' | 'memory' | 'nats';
+  /** JOURNAL=nats: where the JetStream is and how the journal uses it. */
+  readonly nats?: NatsSettings;
   readonly maxValueBytes: number;
   readonly orgQuotaEnabled: boolean;
   /** Byte quota per org, by the token's `serviceLevel`. */
@@ -188,6 +213,23 @@ export interface AppConfig {
   readonly edge: EdgeLimits;
 }
 
+export interface NatsSettings {
+  readonly servers: readonly string[];
+  readonly user?: string;
+  readonly password?: string;
+  readonly token?: string;
+  /** Replicas of the stream and the buckets (3 in a 3-server cluster). */
+  readonly replicas: number;
+  /** Stream name, subject prefix (`<stream>.ev.…`) and bucket prefix: several deployments may share one NATS. */
+  readonly stream: string;
+  /** How long a publish or a request to NATS may take before the write is refused (503). */
+  readonly timeoutMs: number;
+  /** Times an entity catches up and decides again after another node wrote first, before 503. */
+  readonly appendRetries: number;
+  /** Longest a read with `?minSeq=` / `X-Cachelog-Min-Seq` waits for this node to see that sequence. */
+  readonly readWaitMs: number;
+}
+
 export class ConfigError extends Error {}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -195,7 +237,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!parsed.success) {
     throw new ConfigError(`invalid configuration:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.') || 'env'}: ${i.message}`).join('\n')}`);
   }
-  const e = parsed.data;
+  // MAX_VALUE_BYTES' default depends on the journal: with NATS an event is one message (1 MiB by default).
+  const e = { ...parsed.data, MAX_VALUE_BYTES: parsed.data.MAX_VALUE_BYTES || (parsed.data.JOURNAL === 'nats' ? 960 * 1024 : 4 * MiB) };
   if (e.JWT_SECRET && e.JWT_PUBLIC_KEY) throw new ConfigError('invalid configuration: set JWT_SECRET or JWT_PUBLIC_KEY, not both');
   if (e.JWT_PUBLIC_KEY && !e.JWT_PUBLIC_KEY.includes('-----BEGIN')) {
     throw new ConfigError('invalid configuration: JWT_PUBLIC_KEY must be a PEM public key');
@@ -215,6 +258,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     journalSync: e.JOURNAL_SYNC,
     journal: e.JOURNAL,
     maxValueBytes: e.MAX_VALUE_BYTES,
+    nats:
+      e.JOURNAL === 'nats'
+        ? {
+            servers: e.NATS_URL,
+            user: e.NATS_USER,
+            password: e.NATS_PASSWORD,
+            token: e.NATS_TOKEN,
+            replicas: e.NATS_REPLICAS,
+            stream: e.NATS_STREAM,
+            timeoutMs: e.NATS_TIMEOUT_MS,
+            appendRetries: e.NATS_APPEND_RETRIES,
+            readWaitMs: e.NATS_READ_WAIT_MS,
+          }
+        : undefined,
     orgQuotaEnabled: e.ENABLE_ORG_SERVICE_LEVEL_SAAS,
     serviceLevelMaxBytes: { free: e.FREE_SERVICE_LEVEL_MAX_BYTES },
     entityIdleMs: e.ENTITY_IDLE_SECONDS * 1000,
@@ -235,7 +292,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   };
 }
 
-function loadEdgeLimits(e: z.infer<typeof schema>): EdgeLimits {
+function loadEdgeLimits(e: z.infer<typeof schema> & { MAX_VALUE_BYTES: number }): EdgeLimits {
   if (e.HEADERS_TIMEOUT_SECONDS > e.REQUEST_TIMEOUT_SECONDS) {
     throw new ConfigError('invalid configuration: HEADERS_TIMEOUT_SECONDS must be at most REQUEST_TIMEOUT_SECONDS');
   }

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { createActor } from 'xstate';
 import { CacheCommand, CacheEvent, CacheState, DomainError, Entry, decide, domainError, draftOf, evolve, initialState, useEntry } from '../domain';
 import { CompactEntryMap } from '../domain/compact-entry-map';
-import { Envelope, Journal, JournalUnavailableError } from '../journal/journal';
+import { Envelope, Journal, JournalContendedError, JournalSequenceConflictError, JournalUnavailableError } from '../journal/journal';
 import { SnapshotStore } from '../journal/snapshot-store';
 import { EntityRef, encodeEntityId } from '../journal/keys';
 import { LifecycleState, entityLifecycle } from './entity-lifecycle.machine';
@@ -54,6 +54,11 @@ export interface EntityContext {
   readonly caches?: OrgCaches;
   /** Told of recoveries and snapshots (the metrics). */
   readonly observer?: EntityObserver;
+  /**
+   * A shared journal (NATS): times a group is decided again after another node wrote to
+   * the cache first, catching up from the journal each time, before it answers 503.
+   */
+  readonly appendRetries?: number;
 }
 
 export interface EntityObserver {
@@ -85,6 +90,9 @@ function journaledBytes(event: CacheEvent): number {
 /** Most commands one group of decisions takes from the mailbox. */
 const MAX_BATCH = 1024;
 
+/** How long a conflicting write waits for the winner's events to come through the follower. */
+const FOLLOWER_WAIT_MS = 500;
+
 /**
  * An actor per (org, cacheName): a mailbox drained one group at a time, the committed
  * state, and its sequence number. A group of queued commands is decided one after the
@@ -113,6 +121,12 @@ export class CacheEntity {
   private mailbox: Ask[] = [];
   private draining = false;
   private drained: Array<() => void> = [];
+  /** A shared journal may hold events this entity has not applied: catch up before deciding. */
+  private stale = false;
+  private remoteQueue: Envelope[] = [];
+  private remoteArrived: (() => void) | undefined;
+  private catchUpWaiters: Array<() => void> = [];
+  private seqWaiters: Array<{ seq: number; resolve: () => void }> = [];
   private readonly actor = createActor(entityLifecycle);
   lifecycle: LifecycleState = 'recovering';
   readonly ready: Promise<void>;
@@ -224,8 +238,17 @@ export class CacheEntity {
 
   private async drain(): Promise<void> {
     this.draining = true;
-    while (this.mailbox.length > 0) {
-      const group = this.mailbox.length <= MAX_BATCH ? this.mailbox.splice(0) : this.mailbox.splice(0, MAX_BATCH);
+    while (this.mailbox.length > 0 || this.catchUpWaiters.length > 0) {
+      if (this.catchUpWaiters.length > 0) {
+        const waiters = this.catchUpWaiters.splice(0);
+        await this.catchUp().catch((error) => this.logger.warn(`catching ${JSON.stringify(this.ref)} up failed: ${(error as Error).message}`));
+        for (const resolve of waiters) resolve();
+        continue;
+      }
+      // On a shared journal a group is one command: appends to one cache are published one
+      // event after the other anyway, and a conflict then costs one command, not a batch.
+      const max = this.ctx.journal.shared ? 1 : MAX_BATCH;
+      const group = this.mailbox.length <= max ? this.mailbox.splice(0) : this.mailbox.splice(0, max);
       try {
         await this.process(group);
       } catch (error) {
@@ -241,8 +264,10 @@ export class CacheEntity {
     for (const resolve of this.drained.splice(0)) resolve();
   }
 
-  private async process(group: Ask[]): Promise<void> {
+  private async process(group: Ask[], attempt = 0): Promise<void> {
     const { org } = this.ref;
+    if (this.stale) await this.catchUpOrFail(group);
+    if (this.lifecycle === 'failed') return;
     const caches = this.ctx.caches;
     if (caches !== undefined && !caches.isLoaded(org)) {
       try {
@@ -313,9 +338,18 @@ export class CacheEntity {
       } catch (error) {
         this.ctx.quota.release(org, reserved);
         caches?.release(org, slotsTaken);
-        // A sequence conflict means another writer went first (a shared log): this entity's
-        // state is stale, so it answers 503 like any journal failure.
-        const failure: Reply = { ok: false, error: error instanceof JournalUnavailableError ? error : new JournalUnavailableError(error) };
+        // A shared journal (NATS) may hold events this entity has not seen: another node wrote
+        // first (a sequence conflict), or a failed append left part of its events written.
+        const retries = this.ctx.appendRetries ?? 0;
+        if (error instanceof JournalSequenceConflictError && attempt < retries) {
+          await this.catchUpTo(error.actualSeq);
+          return this.process(group, attempt + 1);
+        }
+        this.stale = true;
+        const failure: Reply = {
+          ok: false,
+          error: error instanceof JournalSequenceConflictError ? new JournalContendedError(this.ref, attempt + 1) : error instanceof JournalUnavailableError ? error : new JournalUnavailableError(error),
+        };
         for (const { ask } of replies) ask.resolve(failure);
         return;
       }
@@ -334,6 +368,136 @@ export class CacheEntity {
     for (const { ask, error, from, count } of replies) {
       ask.resolve(error ? { ok: false, error } : { ok: true, envelopes: envelopes.slice(from, from + count) });
     }
+    this.applyQueuedRemote();
+  }
+
+  /**
+   * Applies events from the journal that this entity has not seen (written by other nodes
+   * on a shared journal), in seq order. Only between groups: never under a draft.
+   */
+  private async catchUp(): Promise<void> {
+    this.remoteQueue = [];
+    await this.ctx.journal.forEachEvent(this.ref, this.seq + 1, (recordSeq, event) => {
+      if (recordSeq !== this.seq + 1) throw new SequenceGapError(`journal of ${JSON.stringify(this.ref)} jumps from seq ${this.seq} to ${recordSeq}`);
+      this.applyCommitted(recordSeq, event);
+    });
+    this.stale = false;
+    this.notifySeq();
+  }
+
+  /**
+   * After a sequence conflict: the winner's events are usually on their way through the
+   * follower already, so wait briefly for them (cheap) before reading the cache's log from
+   * the journal (a scan of its subject).
+   */
+  private async catchUpTo(targetSeq: number): Promise<void> {
+    const until = Date.now() + FOLLOWER_WAIT_MS;
+    for (;;) {
+      this.applyQueuedRemote();
+      if (this.stale || this.seq >= targetSeq || Date.now() >= until) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(1, until - Date.now()));
+        this.remoteArrived = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.remoteArrived = undefined;
+    }
+    if (this.seq < targetSeq || this.stale) this.stale = true; // process() catches up from the journal
+  }
+
+  private async catchUpOrFail(group: Ask[]): Promise<void> {
+    try {
+      await this.catchUp();
+    } catch (error) {
+      // The entity stays stale and answers 503; the next command tries again.
+      const failure: Reply = { ok: false, error: new JournalUnavailableError(error) };
+      for (const ask of group.splice(0)) ask.resolve(failure);
+    }
+  }
+
+  private applyCommitted(seq: number, event: CacheEvent): void {
+    evolve(this.state, event);
+    this.seq = seq;
+    this.bytesSinceSnapshot += journaledBytes(event);
+    if (event.type === 'Set' && event.expiresAt !== 0) this.ctx.scheduler.schedule(this.ref, event.key, event.expiresAt);
+  }
+
+  /**
+   * An event another node committed (a shared journal's follower hands it in, in stream
+   * order): applied at once when it is the next seq and no group is being decided, else
+   * queued until the group is done; a gap marks the entity stale (caught up before the
+   * next command, or by `reach()`).
+   */
+  applyRemote(envelope: Envelope): void {
+    if (!this.isReady || envelope.seq <= this.seq) return;
+    if (this.draining) {
+      this.remoteQueue.push(envelope);
+      this.remoteArrived?.();
+      return;
+    }
+    if (envelope.seq !== this.seq + 1) {
+      this.stale = true;
+      return;
+    }
+    this.applyCommitted(envelope.seq, envelope.event);
+    this.lastOffset = envelope.offset;
+    this.notifySeq();
+  }
+
+  private applyQueuedRemote(): void {
+    if (this.remoteQueue.length === 0) return;
+    const queued = this.remoteQueue;
+    this.remoteQueue = [];
+    for (const envelope of queued) {
+      if (envelope.seq <= this.seq) continue;
+      if (envelope.seq !== this.seq + 1) {
+        this.stale = true;
+        break;
+      }
+      this.applyCommitted(envelope.seq, envelope.event);
+      this.lastOffset = envelope.offset;
+    }
+    this.notifySeq();
+  }
+
+  private notifySeq(): void {
+    if (this.seqWaiters.length === 0) return;
+    const still: typeof this.seqWaiters = [];
+    for (const waiter of this.seqWaiters) (waiter.seq <= this.seq ? waiter.resolve() : still.push(waiter));
+    this.seqWaiters = still;
+  }
+
+  /**
+   * Read-your-writes on a shared journal: resolves true once this entity is at `seq` or
+   * beyond: at once, or when the follower brings it within `waitMs`, or else after catching
+   * up from the journal (between groups). False: the journal has no such seq.
+   */
+  async reach(seq: number, waitMs: number): Promise<boolean> {
+    if (!this.isReady) await this.ready;
+    if (seq <= this.seq) return true;
+    const followed = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.seqWaiters = this.seqWaiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, waitMs);
+      const waiter = {
+        seq,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      this.seqWaiters.push(waiter);
+    });
+    if (followed) return true;
+    await new Promise<void>((resolve) => {
+      this.stale = true;
+      this.catchUpWaiters.push(resolve);
+      if (!this.draining && this.isReady) void this.drain();
+    });
+    return seq <= this.seq;
   }
 
   /**

@@ -46,8 +46,9 @@ import { OrgQuota } from './org-quota';
             snapshotBytes: config.snapshotBytes,
             maxEventsPerCommand: config.edge.maxEventsPerCommand,
             observer: metrics.entityObserver,
+            appendRetries: config.nats?.appendRetries,
           },
-          { idleMs: config.entityIdleMs },
+          { idleMs: config.entityIdleMs, readWaitMs: config.nats?.readWaitMs },
         );
         return registry;
       },

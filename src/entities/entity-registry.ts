@@ -1,3 +1,4 @@
+import { Subscription } from 'rxjs';
 import { Logger } from '@nestjs/common';
 import { CacheCommand, CacheEvent, CacheState } from '../domain';
 import { DueExpiry } from '../journal/inline-read-models';
@@ -5,8 +6,21 @@ import { StorageUnavailableError } from '../journal/storage-fault';
 import { EntityRef } from '../journal/keys';
 import { AskOptions, CacheEntity, EntityContext, Reply } from './cache-entity';
 
+/** A read asked for a seq (`minSeq`) the cache has not reached in the journal. */
+export class SeqNotReachedError extends Error {
+  readonly code = 'MIN_SEQ_NOT_REACHED';
+  constructor(
+    readonly wanted: number,
+    readonly current: number,
+  ) {
+    super(`minSeq ${wanted}: the cache is at seq ${current} in the journal`);
+  }
+}
+
 export interface RegistryOptions {
   readonly idleMs: number;
+  /** A shared journal: how long a `minSeq` read waits for the follower before catching up from the journal. */
+  readonly readWaitMs?: number;
 }
 
 /**
@@ -20,6 +34,7 @@ export class EntityRegistry {
   private readonly unloadedWrites = new Map<string, Map<string, Promise<void>>>();
   private sweeper: NodeJS.Timeout | undefined;
   private stopping = false;
+  private following: Subscription | undefined;
 
   constructor(
     private readonly ctx: EntityContext,
@@ -149,8 +164,40 @@ export class EntityRegistry {
     return n;
   }
 
+  /**
+   * On a shared journal (NATS), hands every event other nodes commit to the entity of its
+   * cache if this node holds it, so reads here see them within the stream's delivery lag.
+   * Called once the journal is open; events of caches not held are skipped (they are read
+   * from the journal when the cache is first used).
+   */
+  followShared(): void {
+    const journal = this.ctx.journal;
+    if (!journal.shared || this.following !== undefined) return;
+    this.following = journal.follow(journal.highestOffset).subscribe({
+      next: (batch) => {
+        for (const envelope of batch) this.byOrg.get(envelope.ref.org)?.get(envelope.ref.name)?.applyRemote(envelope);
+      },
+      error: (error) => this.logger.error(`following the shared journal stopped: ${(error as Error).message}`),
+    });
+  }
+
+  /**
+   * Read-your-writes across nodes: resolves once this node's copy of the cache is at `seq`
+   * or beyond; throws a 400-kind error when the journal has no such seq.
+   */
+  async reach(ref: EntityRef, seq: number): Promise<void> {
+    const entity = this.entity(ref);
+    try {
+      await entity.ready;
+    } catch (error) {
+      throw new StorageUnavailableError(error);
+    }
+    if (!(await entity.reach(seq, this.options.readWaitMs ?? 0))) throw new SeqNotReachedError(seq, entity.seq);
+  }
+
   /** Stops timers without draining (a start that failed). */
   halt(): void {
+    this.following?.unsubscribe();
     this.stopping = true;
     if (this.sweeper) clearInterval(this.sweeper);
     this.ctx.scheduler.stop();
@@ -158,6 +205,7 @@ export class EntityRegistry {
 
   /** Drains every mailbox and snapshots every entity (clean shutdown). */
   async stopAll(): Promise<void> {
+    this.following?.unsubscribe();
     this.stopping = true;
     if (this.sweeper) clearInterval(this.sweeper);
     this.ctx.scheduler.stop();

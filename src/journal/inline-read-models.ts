@@ -44,6 +44,15 @@ export abstract class InlineReadModels {
   abstract repairCache(ref: EntityRef, state: () => CacheState | undefined): Promise<RepairedRows | undefined>;
   /** Every row, as text, in a stable order (to compare maintained rows with a rebuild). */
   abstract dump(): Promise<string[]>;
+
+  /**
+   * Resolves true once the rows include every event up to `offset` (false after `timeoutMs`).
+   * A journal that writes them with the events is always there; a shared journal's node
+   * applies other nodes' events a moment after it learns of them.
+   */
+  whenApplied(_offset: number, _timeoutMs: number): Promise<boolean> {
+    return Promise.resolve(true);
+  }
 }
 
 export interface RepairedRows {

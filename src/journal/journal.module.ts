@@ -5,14 +5,17 @@ import { Journal } from './journal';
 import { JournalBackend } from './journal-backend';
 import { LevelDbBackend } from './leveldb/leveldb-backend';
 import { MemoryBackend } from './memory/memory-backend';
+import { NatsBackend } from './nats/nats-backend';
 import { ReadModelStore } from './read-model-store';
 import { SnapshotStore } from './snapshot-store';
 
 /** Builds the configured backend (JOURNAL); AppLifecycle opens and closes it, no one else. */
 export function createBackend(config: AppConfig): JournalBackend {
-  return config.journal === 'memory'
-    ? new MemoryBackend({ snapshotsKept: config.snapshotsKept })
-    : new LevelDbBackend(config.dataDir, { sync: config.journalSync, snapshotsKept: config.snapshotsKept, reopenMaxBackoffMs: config.journalReopenMaxBackoffMs, rowCacheEntries: config.inlineRowCacheEntries });
+  if (config.journal === 'memory') return new MemoryBackend({ snapshotsKept: config.snapshotsKept });
+  if (config.journal === 'nats' && config.nats !== undefined) {
+    return new NatsBackend({ ...config.nats, dataDir: config.dataDir, snapshotsKept: config.snapshotsKept, maxValueBytes: config.maxValueBytes });
+  }
+  return new LevelDbBackend(config.dataDir, { sync: config.journalSync, snapshotsKept: config.snapshotsKept, reopenMaxBackoffMs: config.journalReopenMaxBackoffMs, rowCacheEntries: config.inlineRowCacheEntries });
 }
 
 @Global()

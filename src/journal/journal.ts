@@ -32,10 +32,21 @@ export interface JournalRecord {
 export type SyncPolicy = 'always' | 'none';
 
 export class JournalUnavailableError extends Error {
-  readonly code = 'JOURNAL_UNAVAILABLE';
-  constructor(readonly cause: unknown) {
+  readonly code: 'JOURNAL_UNAVAILABLE' | 'JOURNAL_CONTENDED' = 'JOURNAL_UNAVAILABLE';
+  constructor(
+    readonly cause: unknown,
+    message?: string,
+  ) {
     // The cause's message may name server paths: only its kind goes to clients (the log has it all).
-    super(`the journal could not be written (${describeStorageFault(cause)}); writes resume by themselves once storage is back`);
+    super(message ?? `the journal could not be written (${describeStorageFault(cause)}); writes resume by themselves once storage is back`);
+  }
+}
+
+/** A shared journal: other nodes kept writing to the cache first through every retry of this write (503). */
+export class JournalContendedError extends JournalUnavailableError {
+  override readonly code = 'JOURNAL_CONTENDED';
+  constructor(ref: EntityRef, attempts: number) {
+    super(undefined, `other nodes wrote to cache ${JSON.stringify(ref.name)} first ${attempts} times in a row; retry`);
   }
 }
 
@@ -92,6 +103,14 @@ export abstract class Journal {
   /** Commits from now on, without catch-up: for observers that only count, like the metrics. */
   get liveCommits$(): Observable<readonly Envelope[]> {
     return this.committed.asObservable();
+  }
+
+  /**
+   * True for a journal other processes append to as well (NATS): entities then follow it
+   * for other nodes' events and catch up on a sequence conflict.
+   */
+  get shared(): boolean {
+    return false;
   }
 
   /** The global offset of the newest committed event this process knows of. */

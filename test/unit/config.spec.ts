@@ -16,13 +16,37 @@ describe('configuration from the environment', () => {
     });
   });
 
+  it('reads the NATS settings with JOURNAL=nats, and fits the default value size in one NATS message', () => {
+    const config = loadConfig({ JOURNAL: 'nats', NATS_URL: 'nats://10.0.0.1:4222, 10.0.0.2:4222', NATS_REPLICAS: '3', NATS_USER: 'u', NATS_PASSWORD: 'p' });
+    expect(config.nats).toEqual({
+      servers: ['nats://10.0.0.1:4222', '10.0.0.2:4222'],
+      user: 'u',
+      password: 'p',
+      token: undefined,
+      replicas: 3,
+      stream: 'cachelog',
+      timeoutMs: 5000,
+      appendRetries: 5,
+      readWaitMs: 2000,
+    });
+    expect(config.maxValueBytes).toBe(960 * 1024);
+    expect(loadConfig({ JOURNAL: 'nats', MAX_VALUE_BYTES: '1000' }).maxValueBytes).toBe(1000);
+    expect(loadConfig({}).nats).toBeUndefined();
+  });
+
   it.each([
     [{ PORT: 'x' }, /PORT must be a whole number/],
     [{ SNAPSHOT_EVERY: '0' }, /SNAPSHOT_EVERY must be a whole number >= 1/],
     [{ SNAPSHOTS_KEPT: '0' }, /SNAPSHOTS_KEPT must be a whole number >= 1/],
     [{ SNAPSHOT_BYTES: '0' }, /SNAPSHOT_BYTES must be a whole number >= 1/],
     [{ JOURNAL_SYNC: 'sometimes' }, /JOURNAL_SYNC must be "always" or "none"/],
-    [{ JOURNAL: 'postgres' }, /JOURNAL must be "leveldb" or "memory"/],
+    [{ JOURNAL: 'postgres' }, /JOURNAL must be "leveldb", "memory" or "nats"/],
+    [{ JOURNAL: 'nats', NATS_URL: 'nats://a:4222,not a server' }, /NATS_URL must be comma-separated/],
+    [{ JOURNAL: 'nats', NATS_REPLICAS: '7' }, /NATS_REPLICAS must be between 1 and 5/],
+    [{ JOURNAL: 'nats', NATS_STREAM: 'a.b' }, /NATS_STREAM must be/],
+    [{ JOURNAL: 'nats', NATS_TIMEOUT_MS: '5' }, /NATS_TIMEOUT_MS must be a whole number >= 100/],
+    [{ JOURNAL: 'nats', NATS_APPEND_RETRIES: '-1' }, /NATS_APPEND_RETRIES/],
+    [{ JOURNAL: 'nats', NATS_READ_WAIT_MS: 'soon' }, /NATS_READ_WAIT_MS/],
     [{ MAX_VALUE_BYTES: '-3' }, /MAX_VALUE_BYTES/],
     [{ ENABLE_ORG_SERVICE_LEVEL_SAAS: 'yes' }, /ENABLE_ORG_SERVICE_LEVEL_SAAS/],
     [{ JWT_SECRET: 'a', JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----' }, /not both/],

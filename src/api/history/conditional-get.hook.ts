@@ -1,7 +1,12 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../../config/config';
+import { InlineReadModels } from '../../journal/inline-read-models';
+import { Journal } from '../../journal/journal';
 import { HttpAdapterHost } from '@nestjs/core';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { bearerTokenSource, tokenSourceFor } from '../../auth/token-sources';
+import { EntityRegistry, SeqNotReachedError } from '../../entities/entity-registry';
+import { ApiError } from '../errors/api-error';
 import { HistoryService } from './history.service';
 import { PointQuery, etagOf, isPointInTime, matchesIfNoneMatch, parsePoint, pointEtagOf } from './point-in-time';
 
@@ -18,11 +23,34 @@ const MAX_NAME_UNITS = 510;
  * after the edge authenticated the request and counted it against the rate limit, so a 304
  * costs a token's budget like any answer.
  */
+/** Read-your-writes: the seq a read must see, from `?minSeq=` or the `X-Cachelog-Min-Seq` header. */
+function minSeqOf(request: FastifyRequest): string | undefined {
+  const fromQuery = (request.query as Record<string, unknown> | undefined)?.minSeq;
+  if (fromQuery !== undefined) return String(fromQuery);
+  const header = request.headers['x-cachelog-min-seq'];
+  return Array.isArray(header) ? header[0] : header;
+}
+
+function parseMinSeq(raw: string): number {
+  const seq = /^\d{1,15}$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (!Number.isSafeInteger(seq) || seq < 1) throw new ApiError(400, 'INVALID_REQUEST', `minSeq must be a whole number >= 1, got ${JSON.stringify(raw.slice(0, 40))}`);
+  return seq;
+}
+
+function rethrowAsApiError(error: unknown): never {
+  if (error instanceof SeqNotReachedError) throw new ApiError(400, error.code, error.message);
+  throw error;
+}
+
 @Injectable()
 export class ConditionalGetHook implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly history: HistoryService,
+    private readonly registry: EntityRegistry,
+    private readonly readModels: InlineReadModels,
+    private readonly journal: Journal,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
@@ -41,7 +69,7 @@ export class ConditionalGetHook implements OnModuleInit {
 
   /** Handles a plain (not point-in-time) read of a ready cache synchronously; false: not handled. */
   private handleNow(request: FastifyRequest, reply: FastifyReply, done: () => void): boolean {
-    if (isPointInTime(request.query as PointQuery | undefined)) return false;
+    if (isPointInTime(request.query as PointQuery | undefined) || minSeqOf(request) !== undefined) return false;
     const route = request.routeOptions.url;
     if (route === undefined || !route.includes(':cacheName') || route.endsWith('/stream')) return (done(), true);
     const cacheName = (request.params as Record<string, unknown> | undefined)?.cacheName;
@@ -70,6 +98,12 @@ export class ConditionalGetHook implements OnModuleInit {
     const org = nativeOrg(request);
     if (org === undefined) return;
     const ref = { org, name: cacheName };
+    const minSeq = minSeqOf(request);
+    if (minSeq !== undefined) {
+      await this.registry.reach(ref, parseMinSeq(minSeq)).catch(rethrowAsApiError);
+      // Listings come from read models, which a shared journal's node applies a moment later.
+      await this.readModels.whenApplied(this.journal.highestOffset, this.config.nats?.timeoutMs ?? 0);
+    }
     let etag: string;
     try {
       const query = request.query as PointQuery | undefined;

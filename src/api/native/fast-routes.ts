@@ -1,3 +1,4 @@
+import { etagOf } from '../history/point-in-time';
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Principal } from '../../auth/principal';
@@ -120,7 +121,11 @@ export class NativeFastRoutes {
       const { cacheName, key } = request.params;
       const value = requireBinaryBody(body);
       this.caches.execute(principal, cacheName, { type: 'SetValue', key, value, ttlSeconds: 0, ...commandMeta(principal, request) }).then(
-        () => void reply.code(201).send(),
+        ({ envelopes }) => {
+          // The write's seq, for read-your-writes on another node (`?minSeq=` / X-Cachelog-Min-Seq).
+          if (envelopes.length > 0) void reply.header('etag', etagOf(envelopes[envelopes.length - 1].seq));
+          void reply.code(201).send();
+        },
         (error) => sendError(error, request, reply),
       );
     } catch (error) {

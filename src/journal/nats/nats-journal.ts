@@ -1,0 +1,417 @@
+import { Logger } from '@nestjs/common';
+import { DeliverPolicy, JetStreamApiError, JetStreamClient, JetStreamManager, JsMsg, StoredMsg } from '@nats-io/jetstream';
+import { KV } from '@nats-io/kv';
+import { MsgHdrs, headers } from '@nats-io/nats-core';
+import { CacheEvent } from '../../domain';
+import { decodeEvent, encodeEvent } from '../codec';
+import { Envelope, HistoryGoneError, Journal, JournalRecord, JournalSequenceConflictError, JournalUnavailableError, ReplayLimitError } from '../journal';
+import { EntityRef, MAX_SEQ, encodeEntityId } from '../keys';
+import { Subjects } from './subjects';
+
+/** The header that carries an event's per-cache sequence number. */
+export const SEQ_HEADER = 'Cachelog-Seq';
+/** JetStream's "wrong last sequence" API error: a Nats-Expected-Last-Subject-Sequence did not hold. */
+const WRONG_LAST_SEQUENCE = 10071;
+const READ_CHUNK = 512;
+/** Tries of one event in serialized mode while other caches' writes keep moving the stream's end. */
+const SERIALIZED_ATTEMPTS = 100;
+const UNREACHABLE = 'the journal (NATS JetStream) did not answer in time; writes resume once it is reachable';
+/** The shortest fetch wait nats.js accepts; only paid when a range turns out empty (all compacted). */
+const FETCH_EXPIRES_MS = 1000;
+
+/** Where a cache's log ends: its last per-cache seq and that event's stream sequence. */
+interface Head {
+  readonly seq: number;
+  readonly streamSeq: number;
+}
+
+export interface NatsJournalOptions {
+  readonly stream: string;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Whether a server serializes Nats-Expected-Last-Subject-Sequence on a replicated stream:
+ * fixed in nats-server 2.9.21 (nats-server#4320); Debian 12 ships 2.9.10.
+ */
+export function serializesSubjectChecks(version: string): boolean {
+  const [major, minor, patch] = version.split(/[.-]/).map((part) => Number(part));
+  if (![major, minor, patch].every(Number.isFinite)) return false;
+  return major > 2 || (major === 2 && (minor > 9 || (minor === 9 && patch >= 21)));
+}
+
+/**
+ * The journal on one JetStream stream, shared by every cachelog node.
+ *
+ * - Each event is one message on `<stream>.ev.<org>.<cache>`; its stream sequence is its
+ *   global offset, its per-cache seq rides in the `Cachelog-Seq` header.
+ * - An append publishes with `Nats-Expected-Last-Subject-Sequence` set to the stream sequence
+ *   of the cache's last event, so the server refuses it if any node wrote to the cache first
+ *   (JOURNAL_SEQUENCE_CONFLICT): a single writer per cache without owning caches. The events of
+ *   one append are chained the same way, each expecting the one before it.
+ * - One ordered consumer per process follows the whole stream from the end it found at open;
+ *   it feeds `follow()` (projections, history streams) and `remote$`-style listeners with every
+ *   node's events in stream order.
+ * - Compaction deletes messages; the compaction mark lives in a KV bucket.
+ *
+ * Durability is JetStream's: a publish is acknowledged once the stream's replicas have it
+ * (with NATS_REPLICAS=3, a majority of three servers).
+ */
+export class NatsJournal extends Journal {
+  private readonly logger = new Logger('NatsJournal');
+  readonly subjects: Subjects;
+  private readonly heads = new Map<string, Head>();
+  /** The last append handed in per cache subject, settled or not: the next one waits for it. */
+  private readonly tails = new Map<string, Promise<void>>();
+  /** Serialized appends (see publishSerialized): the one publish under way in this process. */
+  private publishing: Promise<void> = Promise.resolve();
+  private serialized = false;
+  private highest = 0;
+  private inFlight = 0;
+  private idle: Array<() => void> = [];
+  private live: { stop(): void | Promise<void> } | undefined;
+  private pendingLive: Envelope[] = [];
+  private flushScheduled = false;
+  private readonly committedListeners: Array<(batch: readonly Envelope[]) => void> = [];
+
+  private js!: JetStreamClient;
+  private jsm!: JetStreamManager;
+  private marks!: KV;
+
+  /** Awaited before an append resolves, with its last offset (the node's read models catch up to it). */
+  settled: ((offset: number) => Promise<unknown>) | undefined;
+
+  constructor(private readonly options: NatsJournalOptions) {
+    super();
+    this.subjects = new Subjects(options.stream);
+  }
+
+  override get shared(): boolean {
+    return true;
+  }
+
+  get highestOffset(): number {
+    return this.highest;
+  }
+
+  /**
+   * Learns where the stream ends and starts following it from there. `serialized`: append
+   * with the stream-wide check (see publishSerialized).
+   */
+  async open(js: JetStreamClient, jsm: JetStreamManager, marks: KV, serialized = false): Promise<void> {
+    this.serialized = serialized;
+    this.js = js;
+    this.jsm = jsm;
+    this.marks = marks;
+    const info = await this.jsm.streams.info(this.options.stream);
+    this.highest = info.state.last_seq;
+    const consumer = await this.js.consumers.get(this.options.stream, {
+      filter_subjects: this.subjects.all,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: this.highest + 1,
+    });
+    const messages = await consumer.consume({ max_messages: 1024 });
+    this.live = messages;
+    void (async () => {
+      for await (const msg of messages) this.onLive(msg);
+    })().catch((error) => this.logger.error(`following the stream stopped: ${(error as Error).message}`));
+  }
+
+  /** Every node's committed events, in stream order, as this process learns of them. */
+  onCommitted(listener: (batch: readonly Envelope[]) => void): void {
+    this.committedListeners.push(listener);
+  }
+
+  private onLive(msg: JsMsg): void {
+    let envelope: Envelope;
+    try {
+      envelope = this.envelopeOf(msg.subject, msg.seq, msg.headers, msg.data);
+    } catch (error) {
+      this.logger.error(`skipping unreadable stream message ${msg.seq}: ${(error as Error).message}`);
+      return;
+    }
+    if (msg.seq > this.highest) this.highest = msg.seq;
+    const key = msg.subject;
+    const head = this.heads.get(key);
+    if (head === undefined || head.streamSeq < msg.seq) this.remember(key, { seq: envelope.seq, streamSeq: msg.seq });
+    this.pendingLive.push(envelope);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        const batch = this.pendingLive;
+        this.pendingLive = [];
+        this.committed.next(batch);
+        for (const listener of this.committedListeners) listener(batch);
+      });
+    }
+  }
+
+  private envelopeOf(subject: string, streamSeq: number, hdrs: MsgHdrs | undefined, data: Uint8Array): Envelope {
+    const ref = this.subjects.refOf(subject);
+    const seq = Number(hdrs?.get(SEQ_HEADER));
+    if (!Number.isSafeInteger(seq) || seq < 1) throw new RangeError(`message ${streamSeq} has no ${SEQ_HEADER} header`);
+    return { ref, entityId: encodeEntityId(ref), seq, offset: streamSeq, event: decodeEvent(data) };
+  }
+
+  private remember(subject: string, head: Head): void {
+    // Only a cache of lookups (each is one request away): bounded, and cleared when full.
+    if (this.heads.size >= 100_000 && !this.heads.has(subject)) this.heads.clear();
+    this.heads.set(subject, head);
+  }
+
+  /** The cache's last event as the server has it now. */
+  private async fetchHead(subject: string): Promise<Head> {
+    let last: StoredMsg | null;
+    try {
+      last = await this.jsm.streams.getMessage(this.options.stream, { last_by_subj: subject });
+    } catch (error) {
+      throw new JournalUnavailableError(error, UNREACHABLE);
+    }
+    const head = last === null ? { seq: 0, streamSeq: 0 } : { seq: Number(last.header.get(SEQ_HEADER)), streamSeq: last.seq };
+    const known = this.heads.get(subject);
+    if (known === undefined || known.streamSeq <= head.streamSeq) this.remember(subject, head);
+    return head;
+  }
+
+  /**
+   * Appends to one cache run one after the other in the order they were handed in (like
+   * a group commit's batch order), each after the previous one's ack: each event expects
+   * the stream sequence of the one before it.
+   */
+  append(ref: EntityRef, expectedSeq: number, events: readonly CacheEvent[]): Promise<Envelope[]> {
+    this.inFlight++;
+    const subject = this.subjects.of(ref);
+    const before = this.tails.get(subject);
+    const run = (before === undefined ? this.publishChain(ref, subject, expectedSeq, events) : before.then(() => this.publishChain(ref, subject, expectedSeq, events)));
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.tails.set(subject, tail);
+    const settled = this.settled === undefined ? run : run.then(async (envelopes) => {
+      if (envelopes.length > 0) await this.settled!(envelopes[envelopes.length - 1].offset);
+      return envelopes;
+    });
+    return settled.finally(() => {
+      if (this.tails.get(subject) === tail) this.tails.delete(subject);
+      if (--this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
+    });
+  }
+
+  private async publishChain(ref: EntityRef, subject: string, expectedSeq: number, events: readonly CacheEvent[]): Promise<Envelope[]> {
+    if (this.serialized) return this.exclusivePublish(() => this.publishSerialized(ref, subject, expectedSeq, events));
+    let head = this.heads.get(subject);
+    if (head === undefined || head.seq !== expectedSeq) head = await this.fetchHead(subject);
+    if (head.seq !== expectedSeq) throw new JournalSequenceConflictError(ref, expectedSeq, head.seq);
+    const entityId = encodeEntityId(ref);
+    const envelopes: Envelope[] = [];
+    let streamSeq = head.streamSeq;
+    for (let i = 0; i < events.length; i++) {
+      const seq = expectedSeq + 1 + i;
+      streamSeq = await this.publishOne(ref, subject, seq, events[i], { lastSubjectSequence: streamSeq });
+      envelopes.push({ ref, entityId, seq, offset: streamSeq, event: events[i] });
+    }
+    return envelopes;
+  }
+
+  private async publishOne(ref: EntityRef, subject: string, seq: number, event: CacheEvent, expect: { lastSubjectSequence: number; lastSequence?: number }): Promise<number> {
+    const hdrs = headers();
+    hdrs.set(SEQ_HEADER, String(seq));
+    let streamSeq: number;
+    try {
+      const ack = await this.js.publish(subject, encodeEvent(event), { headers: hdrs, expect, timeout: this.options.timeoutMs });
+      streamSeq = ack.seq;
+    } catch (error) {
+      if (error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE) {
+        const actual = await this.fetchHead(subject);
+        throw new JournalSequenceConflictError(ref, seq - 1, actual.seq);
+      }
+      // The write may or may not have landed (a timeout): the next append asks the server.
+      this.heads.delete(subject);
+      throw new JournalUnavailableError(error, UNREACHABLE);
+    }
+    this.remember(subject, { seq, streamSeq });
+    if (streamSeq > this.highest) this.highest = streamSeq;
+    return streamSeq;
+  }
+
+  private exclusivePublish<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.publishing.then(fn);
+    this.publishing = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /**
+   * The append for a replicated stream on a server that does not serialize
+   * Nats-Expected-Last-Subject-Sequence (nats-server < 2.9.21, nats-server#4320: two nodes
+   * could both be accepted with the same expectation, forking a cache). Each event expects
+   * the stream's last sequence instead, which those servers do check against in-flight
+   * proposals: read the stream's end L, then the cache's last event H (nothing of the cache
+   * after H up to L), then publish expecting L. Correct, but one publish at a time per node
+   * and a retry whenever any node wrote meanwhile: for old servers only.
+   */
+  private async publishSerialized(ref: EntityRef, subject: string, expectedSeq: number, events: readonly CacheEvent[]): Promise<Envelope[]> {
+    const entityId = encodeEntityId(ref);
+    const envelopes: Envelope[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const seq = expectedSeq + 1 + i;
+      for (let attempt = 1; ; attempt++) {
+        let last: number;
+        try {
+          last = (await this.jsm.streams.info(this.options.stream)).state.last_seq;
+        } catch (error) {
+          throw new JournalUnavailableError(error, UNREACHABLE);
+        }
+        const head = await this.fetchHead(subject);
+        if (head.seq !== seq - 1) {
+          if (i === 0) throw new JournalSequenceConflictError(ref, seq - 1, head.seq);
+          throw new JournalUnavailableError(new Error('another node wrote in the middle of an append'), UNREACHABLE);
+        }
+        try {
+          const streamSeq = await this.publishOne(ref, subject, seq, events[i], { lastSubjectSequence: head.streamSeq, lastSequence: last });
+          envelopes.push({ ref, entityId, seq, offset: streamSeq, event: events[i] });
+          break;
+        } catch (error) {
+          // Another cache's write moved the stream's end: read both again.
+          if (error instanceof JournalSequenceConflictError && attempt < SERIALIZED_ATTEMPTS) continue;
+          throw error;
+        }
+      }
+    }
+    return envelopes;
+  }
+
+  whenIdle(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  /**
+   * Messages matching `filter` with stream seq in [fromStreamSeq, endStreamSeq], in order, in
+   * chunks, through an ordered consumer (recreated by the client on any gap).
+   */
+  private async *scan(filter: string, fromStreamSeq: number, endStreamSeq: number): AsyncGenerator<JsMsg[]> {
+    if (endStreamSeq < fromStreamSeq) return;
+    const consumer = await this.js.consumers.get(this.options.stream, {
+      filter_subjects: filter,
+      ...(fromStreamSeq <= 1 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromStreamSeq }),
+    });
+    try {
+      for (let done = false; !done; ) {
+        const chunk: JsMsg[] = [];
+        const batch = await consumer.fetch({ max_messages: READ_CHUNK, expires: FETCH_EXPIRES_MS });
+        for await (const msg of batch) {
+          if (msg.seq <= endStreamSeq) chunk.push(msg);
+          if (msg.seq >= endStreamSeq || msg.info.pending === 0) {
+            done = true;
+            batch.stop();
+            break;
+          }
+        }
+        if (chunk.length === 0) done = true;
+        if (chunk.length > 0) yield chunk;
+      }
+    } finally {
+      void consumer.delete().catch(() => undefined);
+    }
+  }
+
+  /** The cache's events with their stream sequences, in order. */
+  private async *entityMessages(ref: EntityRef): AsyncGenerator<Array<{ seq: number; streamSeq: number; msg: JsMsg }>> {
+    const subject = this.subjects.of(ref);
+    const head = await this.fetchHead(subject);
+    if (head.streamSeq === 0) return;
+    for await (const chunk of this.scan(subject, 1, head.streamSeq)) {
+      yield chunk.map((msg) => ({ seq: Number(msg.headers?.get(SEQ_HEADER)), streamSeq: msg.seq, msg }));
+    }
+  }
+
+  async *replay(ref: EntityRef, fromSeq = 1, toSeq = MAX_SEQ): AsyncGenerator<JournalRecord> {
+    for await (const chunk of this.entityMessages(ref)) {
+      for (const { seq, msg } of chunk) {
+        if (seq > toSeq) return;
+        if (seq >= fromSeq) yield { seq, event: decodeEvent(msg.data) };
+      }
+    }
+  }
+
+  async forEachEvent(ref: EntityRef, fromSeq: number, visit: (seq: number, event: CacheEvent) => void): Promise<void> {
+    for await (const chunk of this.entityMessages(ref)) {
+      for (const { seq, msg } of chunk) if (seq >= fromSeq) visit(seq, decodeEvent(msg.data));
+    }
+  }
+
+  async highestSeq(ref: EntityRef): Promise<number> {
+    return (await this.fetchHead(this.subjects.of(ref))).seq;
+  }
+
+  /**
+   * `maxEvents` bounds the answer as on the other journals (the newest events looked at),
+   * but the subject is read from its start: a stream cannot be read backwards by subject.
+   */
+  async seqAtTime(ref: EntityRef, time: number, maxEvents = Infinity): Promise<number> {
+    const timeline: Array<{ seq: number; at: number }> = [];
+    for await (const record of this.replay(ref)) timeline.push({ seq: record.seq, at: record.event.at });
+    let later: number | undefined;
+    for (let i = timeline.length - 1; i >= 0; i--) {
+      if (timeline.length - i > maxEvents) throw new ReplayLimitError(maxEvents);
+      const { seq, at } = timeline[i];
+      if (at <= time) {
+        if (later !== undefined && later !== seq + 1) throw new HistoryGoneError(`the journal around ${new Date(time).toISOString()} was compacted away`);
+        return seq;
+      }
+      later = seq;
+    }
+    if (later !== undefined && later !== 1) throw new HistoryGoneError(`the journal before ${new Date(time).toISOString()} was compacted away`);
+    return 0;
+  }
+
+  async offsetsOf(ref: EntityRef, seqs: readonly number[]): Promise<Array<number | undefined>> {
+    const wanted = new Set(seqs);
+    const found = new Map<number, number>();
+    for await (const chunk of this.entityMessages(ref)) for (const { seq, streamSeq } of chunk) if (wanted.has(seq)) found.set(seq, streamSeq);
+    return seqs.map((seq) => found.get(seq));
+  }
+
+  async compactedThrough(ref: EntityRef): Promise<number> {
+    const entry = await this.marks.get(this.subjects.kvKey(ref));
+    return entry === null || entry.length === 0 ? 0 : Number(entry.string());
+  }
+
+  async dropEvents(ref: EntityRef, beforeSeq: number, keep: ReadonlySet<number>, onProgress?: (dropped: number) => void): Promise<number> {
+    if (beforeSeq - 1 <= (await this.compactedThrough(ref))) return 0;
+    // The mark first: a crash part-way leaves history marked incomplete, never silently gappy.
+    await this.marks.put(this.subjects.kvKey(ref), String(beforeSeq - 1));
+    let dropped = 0;
+    for await (const chunk of this.entityMessages(ref)) {
+      for (const { seq, streamSeq } of chunk) {
+        if (seq >= beforeSeq) break;
+        if (keep.has(seq)) continue;
+        await this.jsm.streams.deleteMessage(this.options.stream, streamSeq, false);
+        dropped++;
+      }
+      onProgress?.(dropped);
+    }
+    return dropped;
+  }
+
+  async *read(afterOffset: number): AsyncGenerator<Envelope[]> {
+    const info = await this.jsm.streams.info(this.options.stream);
+    const end = info.state.last_seq;
+    if (end > this.highest) this.highest = end;
+    if (info.state.messages === 0) return;
+    for await (const chunk of this.scan(this.subjects.all, Math.max(afterOffset + 1, info.state.first_seq), end)) {
+      yield chunk.map((msg) => this.envelopeOf(msg.subject, msg.seq, msg.headers, msg.data));
+    }
+  }
+
+  /** Stops following the stream and ends the followers. */
+  async close(): Promise<void> {
+    await this.live?.stop();
+    this.live = undefined;
+    this.endFollowers();
+  }
+}

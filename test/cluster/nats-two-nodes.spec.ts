@@ -1,0 +1,58 @@
+import { NatsServer, startSingleNats } from '../support/nats-server';
+import { TestApp, startTestApp, tokenFor } from '../support/test-app';
+
+/** Two cachelog nodes in this process on one real nats-server: the retry and read-wait settings. */
+const auth = { authorization: `Bearer ${tokenFor({ org: 'acme' })}` };
+let server: NatsServer;
+const apps: TestApp[] = [];
+
+beforeAll(async () => (server = await startSingleNats()));
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.dispose();
+});
+afterAll(() => server.stop());
+
+async function nodes(stream: string, extra: Record<string, string>): Promise<[TestApp, TestApp]> {
+  for (let i = 0; i < 2; i++) apps.push(await startTestApp({ env: { JOURNAL: 'nats', NATS_URL: server.url, NATS_STREAM: stream, ...extra } }));
+  return [apps[0], apps[1]];
+}
+
+const write = async (app: TestApp, key: string, value: string) => {
+  const res = await fetch(`${app.url}/c/${key}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/octet-stream' }, body: value });
+  const body = await res.text();
+  return { status: res.status, code: res.status >= 400 ? (JSON.parse(body) as { code: string }).code : undefined, etag: res.headers.get('etag') };
+};
+
+describe('two nodes on one stream', () => {
+  it('NATS_APPEND_RETRIES=0: a write that loses the race to another node is 503 JOURNAL_CONTENDED and not written', async () => {
+    const [a, b] = await nodes('retries', { NATS_APPEND_RETRIES: '0' });
+    await write(a, 'seed', '0');
+    let contended = 0;
+    for (let round = 0; round < 20 && contended === 0; round++) {
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => write(i % 2 ? a : b, `k${i}`, `${round}`)));
+      expect(results.every((r) => r.status === 201 || r.code === 'JOURNAL_CONTENDED')).toBe(true);
+      contended += results.filter((r) => r.code === 'JOURNAL_CONTENDED').length;
+    }
+    expect(contended).toBeGreaterThan(0);
+  });
+
+  it('NATS_READ_WAIT_MS=0: a minSeq read reads the tail from the stream at once instead of waiting for the follower', async () => {
+    const [a, b] = await nodes('readwait', { NATS_READ_WAIT_MS: '0' });
+    await write(a, 'k', 'one');
+    expect(await (await fetch(`${b.url}/c/k`, { headers: auth })).text()).toBe('one'); // B holds the cache now
+    for (let i = 0; i < 20; i++) {
+      const { etag } = await write(a, 'k', `v${i}`);
+      const seq = /"v(\d+)"/.exec(etag!)![1];
+      const read = await fetch(`${b.url}/c/k?minSeq=${seq}`, { headers: auth });
+      expect(await read.text()).toBe(`v${i}`);
+    }
+  });
+
+  it('lists keys and caches written through the other node', async () => {
+    const [a, b] = await nodes('listing', {});
+    const { etag } = await write(a, 'listed', 'x');
+    const seq = /"v(\d+)"/.exec(etag!)![1];
+    const keys = await fetch(`${b.url}/cacheName/c/keys?minSeq=${seq}`, { headers: auth }).then((r) => r.json());
+    expect(keys).toMatchObject({ keys: ['listed'] });
+  });
+});
