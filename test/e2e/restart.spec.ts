@@ -62,7 +62,9 @@ describe('restarts of the real service process', () => {
         })(),
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    // Kill once writes are being acknowledged (a fixed delay can end before the first 201 on a loaded machine).
+    for (const until = Date.now() + 20_000; acknowledged.size < 50 && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 200));
     service.child.kill('SIGKILL');
     stop = true;
     await Promise.all(writes);
