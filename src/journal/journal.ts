@@ -94,6 +94,26 @@ export class ReplayLimitError extends Error {
   }
 }
 
+/**
+ * The seq of a cache's newest event at or before `time`, from its events in seq order with
+ * their times (journals that hold a cache's whole timeline): 0 before the first event; a
+ * gap in the seqs around the answer means compaction removed that point.
+ */
+export function seqAtTimeIn(timeline: ReadonlyArray<{ readonly seq: number; readonly at: number }>, time: number, maxEvents = Infinity): number {
+  let later: number | undefined;
+  for (let i = timeline.length - 1; i >= 0; i--) {
+    if (timeline.length - i > maxEvents) throw new ReplayLimitError(maxEvents);
+    const { seq, at } = timeline[i];
+    if (at <= time) {
+      if (later !== undefined && later !== seq + 1) throw new HistoryGoneError(`the journal around ${new Date(time).toISOString()} was compacted away`);
+      return seq;
+    }
+    later = seq;
+  }
+  if (later !== undefined && later !== 1) throw new HistoryGoneError(`the journal before ${new Date(time).toISOString()} was compacted away`);
+  return 0;
+}
+
 export abstract class Journal {
   /** Every group commit's envelopes, in global order, once durable. Implementations push here. */
   protected readonly committed = new Subject<readonly Envelope[]>();

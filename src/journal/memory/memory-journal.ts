@@ -1,5 +1,5 @@
 import { CacheEvent } from '../../domain';
-import { Envelope, HistoryGoneError, Journal, JournalRecord, JournalSequenceConflictError, ReplayLimitError } from '../journal';
+import { Envelope, Journal, JournalRecord, JournalSequenceConflictError, seqAtTimeIn } from '../journal';
 import { EntityRef, MAX_SEQ, entityIdOf } from '../keys';
 import { MemoryInlineReadModels } from './memory-inline-read-models';
 
@@ -101,19 +101,7 @@ export class MemoryJournal extends Journal {
   }
 
   async seqAtTime(ref: EntityRef, time: number, maxEvents = Infinity): Promise<number> {
-    const events = this.log(ref)?.events ?? [];
-    let later: number | undefined;
-    for (let i = events.length - 1; i >= 0; i--) {
-      if (events.length - i > maxEvents) throw new ReplayLimitError(maxEvents);
-      const { seq, event } = events[i];
-      if (event.at <= time) {
-        if (later !== undefined && later !== seq + 1) throw new HistoryGoneError(`the journal around ${new Date(time).toISOString()} was compacted away`);
-        return seq;
-      }
-      later = seq;
-    }
-    if (later !== undefined && later !== 1) throw new HistoryGoneError(`the journal before ${new Date(time).toISOString()} was compacted away`);
-    return 0;
+    return seqAtTimeIn((this.log(ref)?.events ?? []).map(({ seq, event }) => ({ seq, at: event.at })), time, maxEvents);
   }
 
   async offsetsOf(ref: EntityRef, seqs: readonly number[]): Promise<Array<number | undefined>> {

@@ -4,7 +4,7 @@ import { KV } from '@nats-io/kv';
 import { MsgHdrs, headers } from '@nats-io/nats-core';
 import { CacheEvent } from '../../domain';
 import { decodeEvent, encodeEvent } from '../codec';
-import { Envelope, HistoryGoneError, Journal, JournalRecord, JournalSequenceConflictError, JournalUnavailableError, ReplayLimitError } from '../journal';
+import { Envelope, Journal, JournalRecord, JournalSequenceConflictError, JournalUnavailableError, seqAtTimeIn } from '../journal';
 import { EntityRef, MAX_SEQ, encodeEntityId } from '../keys';
 import { Subjects } from './subjects';
 
@@ -355,18 +355,7 @@ export class NatsJournal extends Journal {
   async seqAtTime(ref: EntityRef, time: number, maxEvents = Infinity): Promise<number> {
     const timeline: Array<{ seq: number; at: number }> = [];
     for await (const record of this.replay(ref)) timeline.push({ seq: record.seq, at: record.event.at });
-    let later: number | undefined;
-    for (let i = timeline.length - 1; i >= 0; i--) {
-      if (timeline.length - i > maxEvents) throw new ReplayLimitError(maxEvents);
-      const { seq, at } = timeline[i];
-      if (at <= time) {
-        if (later !== undefined && later !== seq + 1) throw new HistoryGoneError(`the journal around ${new Date(time).toISOString()} was compacted away`);
-        return seq;
-      }
-      later = seq;
-    }
-    if (later !== undefined && later !== 1) throw new HistoryGoneError(`the journal before ${new Date(time).toISOString()} was compacted away`);
-    return 0;
+    return seqAtTimeIn(timeline, time, maxEvents);
   }
 
   async offsetsOf(ref: EntityRef, seqs: readonly number[]): Promise<Array<number | undefined>> {
