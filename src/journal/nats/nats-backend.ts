@@ -3,6 +3,7 @@ import { JetStreamManager, RetentionPolicy, StorageType, jetstream, jetstreamMan
 import { KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
+import type { NatsSettings } from '../../config/config';
 import { JournalBackend, StartCheck } from '../journal-backend';
 import { LevelDbReadModels } from '../leveldb/leveldb-read-models';
 import { Storage } from '../leveldb/storage';
@@ -10,14 +11,8 @@ import { NatsInlineReadModels } from './nats-inline-read-models';
 import { NatsJournal, serializesSubjectChecks } from './nats-journal';
 import { NatsSnapshotStore } from './nats-snapshot-store';
 
-export interface NatsBackendOptions {
-  readonly servers: readonly string[];
-  readonly user?: string;
-  readonly password?: string;
-  readonly token?: string;
-  readonly replicas: number;
-  readonly stream: string;
-  readonly timeoutMs: number;
+/** The connection and stream settings of `NATS_*` (the entity-level ones are not the backend's). */
+export interface NatsBackendOptions extends Omit<NatsSettings, 'appendRetries' | 'readWaitMs'> {
   /** Where this node keeps its own read models (projection rows, offsets, task records). */
   readonly dataDir: string;
   readonly snapshotsKept?: number;
