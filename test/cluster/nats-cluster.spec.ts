@@ -150,6 +150,37 @@ async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean,
   }
 }
 
+type Write = { key: string; value: string };
+
+/**
+ * Writers putting `<prefix><i % 50>` = `<prefix>-<i>` into one cache through their nodes until
+ * stopped; `stop()` resolves to the acknowledged writes by the seq their ETag named.
+ */
+function concurrentWriters(cache: string, writers: Array<[ServiceProcess, string, { endOnRefusal?: boolean }?]>) {
+  const acked = new Map<number, Write>();
+  let stop = false;
+  const running = writers.map(async ([node, prefix, options]) => {
+    for (let i = 0; !stop; i++) {
+      const key = `${prefix}${i % 50}`;
+      const value = `${prefix}-${i}`;
+      const result = await put(node, cache, key, value).catch(() => ({ status: 0, seq: undefined }));
+      if (result.status === 201) acked.set(result.seq!, { key, value });
+      else if (options?.endOnRefusal) return;
+    }
+  });
+  return {
+    /** Resolves once writes are being acknowledged (a fixed delay may end before the first on a loaded machine). */
+    async acknowledging(count = 20, withinMs = 20_000): Promise<void> {
+      for (const until = Date.now() + withinMs; acked.size < count && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 50));
+    },
+    async stop(): Promise<Map<number, Write>> {
+      stop = true;
+      await Promise.all(running);
+      return acked;
+    },
+  };
+}
+
 describe('cachelog on a 3-server NATS JetStream cluster', () => {
   it('writes through both nodes to one cache never fork: contiguous seqs, and each node equals a replay of the stream', async () => {
     const stream = `fork${++streams}`;
@@ -206,25 +237,17 @@ describe('cachelog on a 3-server NATS JetStream cluster', () => {
   it('kill -9 of a cachelog node under concurrent writes: no acknowledged write is lost, the survivor keeps serving', async () => {
     const stream = `killnode${++streams}`;
     const [a, b] = await startNodes(stream);
-    // Acknowledged writes by their seq (a refused write may still land: only acknowledged ones are checked).
-    const acked = new Map<number, { key: string; value: string }>();
-    let stop = false;
-    const writer = async (node: ServiceProcess, prefix: string) => {
-      for (let i = 0; !stop; i++) {
-        const key = `${prefix}${i % 50}`;
-        const value = `${prefix}-${i}`;
-        const result = await put(node, 'kill', key, value).catch(() => ({ status: 0, seq: undefined }));
-        if (result.status === 201) acked.set(result.seq!, { key, value });
-        else if (node === a) return; // A is gone
-      }
-    };
-    const writers = [writer(a, 'a'), writer(b, 'b'), writer(b, 'c')];
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    // A refused write may still land: only acknowledged ones are checked. A's writer ends with A.
+    const load = concurrentWriters('kill', [
+      [a, 'a', { endOnRefusal: true }],
+      [b, 'b'],
+      [b, 'c'],
+    ]);
+    await load.acknowledging();
     a.child.kill('SIGKILL');
     await a.exited;
     await new Promise((resolve) => setTimeout(resolve, 500));
-    stop = true;
-    await Promise.all(writers);
+    const acked = await load.stop();
     expect(acked.size).toBeGreaterThan(0);
     const { seqs, values, events } = await replayOf(stream, 'kill');
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
@@ -237,24 +260,16 @@ describe('cachelog on a 3-server NATS JetStream cluster', () => {
   it('kill -9 of one NATS server under concurrent writes: no acknowledged write is lost, both nodes keep serving', async () => {
     const stream = `killnats${++streams}`;
     const [a, b] = await startNodes(stream);
-    // Acknowledged writes by their seq; 503s while the stream elects a new leader are not counted (they may still land).
-    const acked = new Map<number, { key: string; value: string }>();
-    let stop = false;
-    const writer = async (node: ServiceProcess, prefix: string) => {
-      for (let i = 0; !stop; i++) {
-        const key = `${prefix}${i % 50}`;
-        const value = `${prefix}-${i}`;
-        const result = await put(node, 'nk', key, value).catch(() => ({ status: 0, seq: undefined }));
-        if (result.status === 201) acked.set(result.seq!, { key, value });
-      }
-    };
-    const writers = [writer(a, 'a'), writer(b, 'b')];
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // 503s while the stream elects a new leader are not counted (they may still land).
+    const load = concurrentWriters('nk', [
+      [a, 'a'],
+      [b, 'b'],
+    ]);
+    await load.acknowledging();
     const victim = servers[0];
     await victim.kill();
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    stop = true;
-    await Promise.all(writers);
+    const acked = await load.stop();
     // Both nodes write again on the two remaining servers.
     const afterA = await eventually(() => put(a, 'nk', 'after-a', '1'), (r) => r.status === 201, 30_000);
     const afterB = await eventually(() => put(b, 'nk', 'after-b', '1'), (r) => r.status === 201, 30_000);
