@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { JetStreamManager, RetentionPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { JetStreamManager, RetentionPolicy, StorageType, jetstreamManager } from '@nats-io/jetstream';
 import { KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
@@ -113,7 +113,7 @@ export class NatsBackend extends JournalBackend {
           'appends fall back to the stream-wide check, one at a time per node; upgrade the servers for concurrent appends',
       );
     }
-    await this.journal.open(jetstream(nc, { timeout: options.timeoutMs }), jsm, marks, serialized);
+    await this.journal.open(nc, jsm, marks, serialized);
     await this.storage.open();
     const info = await jsm.streams.info(options.stream);
     await this.inline.start(`${options.stream}@${info.created}`);

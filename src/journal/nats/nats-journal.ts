@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { DeliverPolicy, JetStreamApiError, JetStreamClient, JetStreamManager, JsMsg, StoredMsg } from '@nats-io/jetstream';
+import { Consumer, DeliverPolicy, JetStreamApiError, JetStreamClient, JetStreamManager, JsMsg, MsgRequest, NextMsgRequest, OrderedConsumerOptions, StoredMsg, jetstream } from '@nats-io/jetstream';
 import { KV } from '@nats-io/kv';
-import { MsgHdrs, headers } from '@nats-io/nats-core';
+import { MsgHdrs, NatsConnection, TimeoutError, headers } from '@nats-io/nats-core';
 import { CacheEvent } from '../../domain';
 import { decodeEvent, encodeEvent } from '../codec';
 import { Envelope, Journal, JournalRecord, JournalSequenceConflictError, JournalUnavailableError, seqAtTimeIn } from '../journal';
@@ -18,6 +18,22 @@ const SERIALIZED_ATTEMPTS = 100;
 const UNREACHABLE = 'the journal (NATS JetStream) did not answer in time; writes resume once it is reachable';
 /** The shortest fetch wait nats.js accepts; only paid when a range turns out empty (all compacted). */
 const FETCH_EXPIRES_MS = 1000;
+/**
+ * One try at creating a read consumer. A healthy server answers in milliseconds; after a server
+ * died, nats-server (2.9.10 measured) still places about one new consumer in three on the dead
+ * peer for a minute or more, and that create never answers: so a short try, and another.
+ */
+const CONSUMER_CREATE_TRY_MS = 1500;
+
+/** The most events a read takes by direct gets (one request each) before it scans instead. */
+const DIRECT_READ_MAX = 32;
+
+/** One of a cache's events as read from the stream. */
+interface SubjectMessage {
+  readonly seq: number;
+  readonly streamSeq: number;
+  readonly data: Uint8Array;
+}
 
 /** Where a cache's log ends: its last per-cache seq and that event's stream sequence. */
 interface Head {
@@ -75,6 +91,8 @@ export class NatsJournal extends Journal {
   private readonly committedListeners: Array<(batch: readonly Envelope[]) => void> = [];
 
   private js!: JetStreamClient;
+  /** The same connection with the short CONSUMER_CREATE_TRY_MS timeout, for creating read consumers. */
+  private jsConsumers!: JetStreamClient;
   private jsm!: JetStreamManager;
   private marks!: KV;
 
@@ -98,14 +116,15 @@ export class NatsJournal extends Journal {
    * Learns where the stream ends and starts following it from there. `serialized`: append
    * with the stream-wide check (see publishSerialized).
    */
-  async open(js: JetStreamClient, jsm: JetStreamManager, marks: KV, serialized = false): Promise<void> {
+  async open(nc: NatsConnection, jsm: JetStreamManager, marks: KV, serialized = false): Promise<void> {
     this.serialized = serialized;
-    this.js = js;
+    this.js = jetstream(nc, { timeout: this.options.timeoutMs });
+    this.jsConsumers = jetstream(nc, { timeout: Math.min(CONSUMER_CREATE_TRY_MS, this.options.timeoutMs) });
     this.jsm = jsm;
     this.marks = marks;
     const info = await this.jsm.streams.info(this.options.stream);
     this.highest = info.state.last_seq;
-    const consumer = await this.js.consumers.get(this.options.stream, {
+    const consumer = await this.orderedConsumer({
       filter_subjects: this.subjects.all,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: this.highest + 1,
@@ -295,7 +314,7 @@ export class NatsJournal extends Journal {
    */
   private async *scan(filter: string, fromStreamSeq: number, endStreamSeq: number): AsyncGenerator<JsMsg[]> {
     if (endStreamSeq < fromStreamSeq) return;
-    const consumer = await this.js.consumers.get(this.options.stream, {
+    const consumer = await this.orderedConsumer({
       filter_subjects: filter,
       ...(fromStreamSeq <= 1 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromStreamSeq }),
     });
@@ -319,28 +338,75 @@ export class NatsJournal extends Journal {
     }
   }
 
-  /** The cache's events with their stream sequences, in order. */
-  private async *entityMessages(ref: EntityRef): AsyncGenerator<Array<{ seq: number; streamSeq: number; msg: JsMsg }>> {
-    const subject = this.subjects.of(ref);
-    const head = await this.fetchHead(subject);
-    if (head.streamSeq === 0) return;
-    for await (const chunk of this.scan(subject, 1, head.streamSeq)) {
-      yield chunk.map((msg) => ({ seq: Number(msg.headers?.get(SEQ_HEADER)), streamSeq: msg.seq, msg }));
+  /**
+   * An ordered consumer on the stream, created in short tries until NATS_TIMEOUT_MS × 3 has
+   * passed (see CONSUMER_CREATE_TRY_MS); then the last error, as for any unreachable journal.
+   */
+  private async orderedConsumer(options: Partial<OrderedConsumerOptions>): Promise<Consumer> {
+    const until = Date.now() + 3 * this.options.timeoutMs;
+    for (;;) {
+      try {
+        return await this.jsConsumers.consumers.get(this.options.stream, options);
+      } catch (error) {
+        if (!(error instanceof TimeoutError) || Date.now() >= until) throw error;
+      }
     }
   }
 
+  /**
+   * The cache's events from `fromSeq` (earlier ones may come too), with their stream
+   * sequences, in order. A short range whose start this process knows (a cache of a few
+   * events, or a catch-up by a few from the head it last saw) is read by direct gets: no
+   * consumer to create, which after a server died can take many tries (see
+   * CONSUMER_CREATE_TRY_MS). Anything else is one scan of the subject.
+   */
+  private async *entityMessages(ref: EntityRef, fromSeq = 1): AsyncGenerator<SubjectMessage[]> {
+    const subject = this.subjects.of(ref);
+    const seen = this.heads.get(subject);
+    const head = await this.fetchHead(subject);
+    if (head.streamSeq === 0 || head.seq < fromSeq) return;
+    const start = fromSeq <= 1 ? 1 : seen !== undefined && seen.seq === fromSeq - 1 ? seen.streamSeq + 1 : undefined;
+    if (start !== undefined && head.seq - fromSeq < DIRECT_READ_MAX) {
+      yield await this.directRange(subject, start, head.streamSeq);
+      return;
+    }
+    for await (const chunk of this.scan(subject, 1, head.streamSeq)) {
+      yield chunk.map((msg) => ({ seq: Number(msg.headers?.get(SEQ_HEADER)), streamSeq: msg.seq, data: msg.data }));
+    }
+  }
+
+  /** The subject's messages with stream seq in [fromStreamSeq, endStreamSeq], one get each. */
+  private async directRange(subject: string, fromStreamSeq: number, endStreamSeq: number): Promise<SubjectMessage[]> {
+    const messages: SubjectMessage[] = [];
+    for (let cursor = fromStreamSeq; cursor <= endStreamSeq; ) {
+      let msg: StoredMsg | null;
+      try {
+        // The stream leader answers (a direct get may come from a replica that is behind).
+        // nats-server's MSG.GET takes next_by_subj since 2.9.0; nats.js types it for direct gets only.
+        const next: NextMsgRequest = { seq: cursor, next_by_subj: subject };
+        msg = await this.jsm.streams.getMessage(this.options.stream, next as unknown as MsgRequest);
+      } catch (error) {
+        throw new JournalUnavailableError(error, UNREACHABLE);
+      }
+      if (msg === null || msg.seq > endStreamSeq) break;
+      messages.push({ seq: Number(msg.header.get(SEQ_HEADER)), streamSeq: msg.seq, data: msg.data });
+      cursor = msg.seq + 1;
+    }
+    return messages;
+  }
+
   async *replay(ref: EntityRef, fromSeq = 1, toSeq = MAX_SEQ): AsyncGenerator<JournalRecord> {
-    for await (const chunk of this.entityMessages(ref)) {
-      for (const { seq, msg } of chunk) {
+    for await (const chunk of this.entityMessages(ref, fromSeq)) {
+      for (const { seq, data } of chunk) {
         if (seq > toSeq) return;
-        if (seq >= fromSeq) yield { seq, event: decodeEvent(msg.data) };
+        if (seq >= fromSeq) yield { seq, event: decodeEvent(data) };
       }
     }
   }
 
   async forEachEvent(ref: EntityRef, fromSeq: number, visit: (seq: number, event: CacheEvent) => void): Promise<void> {
-    for await (const chunk of this.entityMessages(ref)) {
-      for (const { seq, msg } of chunk) if (seq >= fromSeq) visit(seq, decodeEvent(msg.data));
+    for await (const chunk of this.entityMessages(ref, fromSeq)) {
+      for (const { seq, data } of chunk) if (seq >= fromSeq) visit(seq, decodeEvent(data));
     }
   }
 
