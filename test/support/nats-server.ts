@@ -36,8 +36,6 @@ export interface NatsServerSpec {
   /** Cluster: this server's route port and every member's route port (itself included). */
   readonly cluster?: { readonly port: number; readonly routes: readonly number[] };
   readonly storeDir: string;
-  /** The HTTP monitoring port (`/jsz` names the JetStream meta leader), when wanted. */
-  readonly monitorPort?: number;
 }
 
 /** Starts a real `nats-server -js` on loopback with its store in `spec.storeDir`. */
@@ -46,7 +44,6 @@ export async function startNatsServer(spec: NatsServerSpec): Promise<NatsServer>
     `server_name: ${spec.name}`,
     `listen: 127.0.0.1:${spec.port}`,
     `jetstream { store_dir: "${spec.storeDir}" }`,
-    ...(spec.monitorPort !== undefined ? [`http: 127.0.0.1:${spec.monitorPort}`] : []),
     ...(spec.cluster
       ? [`cluster { name: cachelog-test, listen: 127.0.0.1:${spec.cluster.port}, routes: [${spec.cluster.routes.map((p) => `nats-route://127.0.0.1:${p}`).join(', ')}] }`]
       : []),
