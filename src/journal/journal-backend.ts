@@ -11,6 +11,17 @@ export interface StartCheck {
 }
 
 /**
+ * A key-value bucket that every node of a shared journal reads and writes (task records live
+ * there, so a task id answers on any node). Keys are task ids.
+ */
+export interface SharedBucket {
+  get(key: string): Promise<Uint8Array | undefined>;
+  put(key: string, value: Uint8Array): Promise<void>;
+  delete(key: string): Promise<void>;
+  keys(): AsyncIterable<string>;
+}
+
+/**
  * One storage backend: the journal, its snapshots and the read-model key spaces, opened
  * and closed together by the application's lifecycle (no one else opens or closes it).
  */
@@ -21,6 +32,8 @@ export abstract class JournalBackend {
   abstract readonly readModels: ReadModelStore;
   /** Read models kept in the journal's own writes (key listing, cache names, org bytes, expiry index). */
   abstract readonly inline: InlineReadModels;
+  /** A journal shared by several nodes has a bucket they all read; an embedded one has none. */
+  readonly sharedBucket: SharedBucket | undefined = undefined;
 
   abstract open(): Promise<void>;
 

@@ -4,7 +4,6 @@ import { Subscription } from 'rxjs';
 import { EventStreamService } from '../api/history/event-stream.service';
 import { EntityRegistry } from '../entities/entity-registry';
 import { Journal } from '../journal/journal';
-import { ReadModelStore } from '../journal/read-model-store';
 import { ProjectionRunners } from '../projections/projections.module';
 import { TaskStore } from '../tasks/task.store';
 import { TaskState } from '../tasks/task.machine';
@@ -24,7 +23,7 @@ export class MetricsCollectors implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly metrics: Metrics,
     private readonly journal: Journal,
-    private readonly readModels: ReadModelStore,
+    private readonly tasks: TaskStore,
     private readonly projections: ProjectionRunners,
     private readonly registry: EntityRegistry,
     private readonly moduleRef: ModuleRef,
@@ -52,8 +51,8 @@ export class MetricsCollectors implements OnModuleInit, OnModuleDestroy {
     metrics.gauge('cachelog_projection_lag_events', 'Global offset minus the offset each projection has applied', ['projection'], (g) => {
       for (const runner of this.projections.all) g.set({ projection: runner.projection.name }, Math.max(0, this.journal.highestOffset - runner.appliedOffset));
     });
-    const tasks = new TaskStore(this.readModels);
-    metrics.gauge('cachelog_tasks', 'Background tasks by state (stored, all orgs)', ['state'], async (g) => {
+    const { tasks } = this;
+    metrics.gauge('cachelog_tasks', 'Background tasks by state (stored, all orgs; with JOURNAL=nats, every node\'s)', ['state'], async (g) => {
       const counts = new Map<string, number>(TASK_STATES.map((state) => [state, 0]));
       try {
         for await (const task of tasks.all()) counts.set(task.state, (counts.get(task.state) ?? 0) + 1);

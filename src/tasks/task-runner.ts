@@ -26,7 +26,8 @@ const PRUNE_EVERY_MS = 3_600_000;
  * Runs background tasks: one FIFO queue per cache (tasks of a cache run one after another
  * in submission order), caches side by side. Every state change is persisted before the
  * next step, so a task id answers after a restart: pending tasks are resumed, a task that
- * was STARTED when the process died is marked FAILURE with a reason.
+ * was STARTED when the process died is marked FAILURE with a reason. On a shared store
+ * (several nodes) a node runs the tasks submitted to it, and resumes only those.
  */
 @Injectable()
 export class TaskRunner {
@@ -55,6 +56,7 @@ export class TaskRunner {
   async start(): Promise<void> {
     const pending: TaskRecord[] = [];
     for await (const task of this.store.all((key, error) => this.logger.error(`task record ${JSON.stringify(key)} is unreadable (${error.message}); skipped`))) {
+      if (!this.store.runsHere(task)) continue; // another node's: it resumes its own
       this.counter = Math.max(this.counter, task.n);
       if (task.state === 'STARTED') await this.change(task, { type: 'FAIL' }, { reason: INTERRUPTED_REASON, finishedAt: this.clock.now() });
       else if (task.state === 'PENDING') pending.push(task);
@@ -96,6 +98,7 @@ export class TaskRunner {
     const before = this.clock.now() - this.config.taskRetentionMs;
     const old: TaskRecord[] = [];
     for await (const task of this.store.all()) {
+      if (!this.store.runsHere(task)) continue; // its export file is on the node that ran it
       if ((task.state === 'SUCCESS' || task.state === 'FAILURE') && (task.finishedAt ?? task.createdAt) <= before) old.push(task);
     }
     for (const task of old) {
@@ -119,7 +122,7 @@ export class TaskRunner {
     if ((this.unfinished.get(request.org) ?? 0) >= this.config.maxPendingTasksPerOrg) {
       throw new TooManyTasksError(`the organisation has ${this.config.maxPendingTasksPerOrg} tasks waiting or running (MAX_PENDING_TASKS_PER_ORG); try again once some have finished`);
     }
-    const task: TaskRecord = { id: randomUUID(), n: ++this.counter, ...request, state: 'PENDING', createdAt: this.clock.now() };
+    const task: TaskRecord = { id: randomUUID(), n: ++this.counter, ...request, state: 'PENDING', createdAt: this.clock.now(), ...(this.store.node !== undefined ? { node: this.store.node } : {}) };
     this.count(task.org, 1); // counted before the write, so concurrent submits cannot pass the limit
     try {
       await this.store.put(task);

@@ -38,32 +38,71 @@ export interface TaskRecord extends TaskRequest {
   readonly result?: Record<string, unknown>;
   /** How many times the task was started (persisted before it runs): a task is started at most once. */
   readonly attempts?: number;
+  /** On a shared store: the node that runs the task (it alone resumes, fails or prunes it). */
+  readonly node?: string;
 }
 
-/** Task records in the `tasks` key space, by task id (small JSON documents, off the hot path). */
-export class TaskStore {
-  constructor(private readonly store: ReadModelStore) {}
+/**
+ * Where task records live. Every state change is written before the next step, so a task id
+ * answers after a restart and from whichever node holds the records.
+ */
+export abstract class TaskStore {
+  /** Records every node reads (a shared journal's bucket), not only this process. */
+  abstract readonly shared: boolean;
+  /** This process's name on the records it runs (`node` of a record), when the store is shared. */
+  abstract readonly node: string | undefined;
+  abstract get(id: string): Promise<TaskRecord | undefined>;
+  abstract put(record: TaskRecord): Promise<void>;
+  abstract delete(id: string): Promise<void>;
+  /** Every stored task; an unreadable record is reported through `onBad` and skipped. */
+  abstract all(onBad?: (key: string, error: Error) => void): AsyncGenerator<TaskRecord>;
+  /** A task's storage operation failed: see `Journal.report`. */
+  abstract report(error: unknown): void;
+  /** Resolves once the storage takes writes again (after a failed write). */
+  abstract whenWritable(): Promise<void>;
+
+  /** Whether this process runs (resumes, fails, prunes) the task: on a shared store, only its own. */
+  runsHere(task: TaskRecord): boolean {
+    return !this.shared || task.node === this.node;
+  }
+}
+
+/** A stored record; throws on one that is not JSON. */
+export function decodeTaskRecord(bytes: Uint8Array): TaskRecord {
+  return JSON.parse(Buffer.from(bytes).toString('utf8')) as TaskRecord;
+}
+
+/** A stored record, or undefined when it is unreadable (as good as unknown; reported at start). */
+export function readableTaskRecord(bytes: Uint8Array): TaskRecord | undefined {
+  try {
+    return decodeTaskRecord(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Task records in the `tasks` key space of this process's read-model store, by task id. */
+export class LocalTaskStore extends TaskStore {
+  readonly shared = false;
+  readonly node = undefined;
+
+  constructor(private readonly store: ReadModelStore) {
+    super();
+  }
 
   async get(id: string): Promise<TaskRecord | undefined> {
     const value = await this.store.get(TASKS_SPACE, Buffer.from(id, 'utf8'));
-    if (value === undefined) return undefined;
-    try {
-      return JSON.parse(value.toString('utf8')) as TaskRecord;
-    } catch {
-      return undefined; // unreadable (reported at start): as good as unknown
-    }
+    return value === undefined ? undefined : readableTaskRecord(value);
   }
 
   async put(record: TaskRecord): Promise<void> {
     await this.store.write([{ type: 'put', space: TASKS_SPACE, key: Buffer.from(record.id, 'utf8'), value: Buffer.from(JSON.stringify(record), 'utf8') }], { sync: true });
   }
 
-  /** A task's storage operation failed: see `Journal.report`. */
   report(error: unknown): void {
     this.store.report(error);
   }
 
-  /** Resolves once the storage takes writes again (after a failed write). */
   whenWritable(): Promise<void> {
     return this.store.whenWritable();
   }
@@ -72,12 +111,11 @@ export class TaskStore {
     await this.store.write([{ type: 'del', space: TASKS_SPACE, key: Buffer.from(id, 'utf8') }]);
   }
 
-  /** Every stored task; an unreadable record is reported through `onBad` and skipped. */
   async *all(onBad: (key: string, error: Error) => void = () => undefined): AsyncGenerator<TaskRecord> {
     for await (const [key, value] of this.store.entries(TASKS_SPACE)) {
       let record: TaskRecord;
       try {
-        record = JSON.parse(value.toString('utf8')) as TaskRecord;
+        record = decodeTaskRecord(value);
       } catch (error) {
         onBad(key.toString('utf8'), error as Error);
         continue;

@@ -1,8 +1,16 @@
 import { Global, Module } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../config/config';
+import { JournalBackend } from '../journal/journal-backend';
 import { ReadModelStore } from '../journal/read-model-store';
+import { SharedTaskStore, nodeIdIn } from './shared-task-store';
 import { TaskActions } from './task-actions';
 import { TaskRunner } from './task-runner';
-import { TaskStore } from './task.store';
+import { LocalTaskStore, TaskStore } from './task.store';
+
+/** Task records where every node reads them when the journal is shared, else beside the read models. */
+function taskStoreFor(backend: JournalBackend, readModels: ReadModelStore, config: AppConfig): TaskStore {
+  return backend.sharedBucket !== undefined ? new SharedTaskStore(backend.sharedBucket, nodeIdIn(config.dataDir)) : new LocalTaskStore(readModels);
+}
 
 /**
  * Background tasks. AppLifecycle resumes stored tasks once the journal is open and
@@ -10,7 +18,7 @@ import { TaskStore } from './task.store';
  */
 @Global()
 @Module({
-  providers: [{ provide: TaskStore, useFactory: (store: ReadModelStore) => new TaskStore(store), inject: [ReadModelStore] }, TaskActions, TaskRunner],
-  exports: [TaskRunner],
+  providers: [{ provide: TaskStore, useFactory: taskStoreFor, inject: [JournalBackend, ReadModelStore, APP_CONFIG] }, TaskActions, TaskRunner],
+  exports: [TaskRunner, TaskStore],
 })
 export class TasksModule {}

@@ -1,8 +1,13 @@
+import { rmSync } from 'node:fs';
+import { INTERRUPTED_REASON } from '../../src/tasks/task-runner';
+import { TaskStore } from '../../src/tasks/task.store';
 import { NatsServer, startSingleNats } from '../support/nats-server';
-import { TestApp, startTestApp, tokenFor } from '../support/test-app';
+import { finished, submitTask } from '../support/tasks';
+import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /** Two cachelog nodes in this process on one real nats-server: the retry and read-wait settings. */
-const auth = { authorization: `Bearer ${tokenFor({ org: 'acme' })}` };
+const token = tokenFor({ org: 'acme' });
+const auth = { authorization: `Bearer ${token}` };
 let server: NatsServer;
 const apps: TestApp[] = [];
 
@@ -54,5 +59,32 @@ describe('two nodes on one stream', () => {
     const seq = /"v(\d+)"/.exec(etag!)![1];
     const keys = await fetch(`${b.url}/cacheName/c/keys?minSeq=${seq}`, { headers: auth }).then((r) => r.json());
     expect(keys).toMatchObject({ keys: ['listed'] });
+  });
+
+  it('task records are in the stream\'s bucket: any node answers a task id, and only the node that took a task resumes or fails it', async () => {
+    const [a, b] = await nodes('tasks', {});
+    await write(a, 'k', 'v');
+    const id = await submitTask(a.url, token, { resource_title: 'c', action: 'snapshot' });
+    expect(await finished(b.url, token, id)).toMatchObject({ task_id: id, task_state: 'SUCCESS', action: 'snapshot' });
+    // The wall between orgs holds on every node.
+    expect((await http(`${b.url}/api/v1/cache/state/?task_id=${id}`, { token: tokenFor({ org: 'other' }) })).status).toBe(404);
+
+    // A task A had STARTED when it died: B's restart leaves it alone, A's restart on its data fails it.
+    const store = a.app.get(TaskStore);
+    const started = { ...(await store.get(id))!, id: 'interrupted-on-a', n: 99, state: 'STARTED' as const, finishedAt: undefined };
+    await store.put(started);
+    const state = async (app: TestApp) => (await http(`${app.url}/api/v1/cache/state/?task_id=interrupted-on-a`, { token })).json();
+    const restart = async (app: TestApp) => {
+      await app.close();
+      const again = await startTestApp({ dataDir: app.dataDir, env: { JOURNAL: 'nats', NATS_URL: server.url, NATS_STREAM: 'tasks' } });
+      // Disposed with the others, its data directory too (startTestApp keeps a directory it was given).
+      apps.splice(apps.indexOf(app), 1, { ...again, dispose: async () => (await again.dispose(), rmSync(app.dataDir, { recursive: true, force: true })) });
+      return again;
+    };
+    const b2 = await restart(b);
+    expect(await state(b2)).toMatchObject({ task_state: 'STARTED' });
+    const a2 = await restart(a);
+    expect(await state(b2)).toMatchObject({ task_state: 'FAILURE', reason: INTERRUPTED_REASON });
+    expect(await state(a2)).toMatchObject({ task_state: 'FAILURE' });
   });
 });

@@ -4,7 +4,7 @@ import { KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import type { NatsSettings } from '../../config/config';
-import { JournalBackend, StartCheck } from '../journal-backend';
+import { JournalBackend, SharedBucket, StartCheck } from '../journal-backend';
 import { LevelDbReadModels } from '../leveldb/leveldb-read-models';
 import { Storage } from '../leveldb/storage';
 import { NatsInlineReadModels } from './nats-inline-read-models';
@@ -36,6 +36,21 @@ export class NatsBackend extends JournalBackend {
   private readonly logger = new Logger('NatsJournal');
   private nc: NatsConnection | undefined;
   private opened = false;
+  private tasksKv: KV | undefined;
+  /** Task records in the KV bucket `<stream>-tasks`, read by every node. */
+  override readonly sharedBucket: SharedBucket = {
+    get: async (key) => {
+      const entry = await this.tasks().get(key);
+      return entry === null || entry.operation !== 'PUT' ? undefined : entry.value;
+    },
+    put: async (key, value) => {
+      await this.tasks().put(key, value);
+    },
+    delete: async (key) => {
+      await this.tasks().delete(key);
+    },
+    keys: () => this.taskKeys(),
+  };
   private readonly storage: Storage;
   readonly journal: NatsJournal;
   readonly snapshots: NatsSnapshotStore;
@@ -103,6 +118,7 @@ export class NatsBackend extends JournalBackend {
     };
     const marks = await bucket(`${options.stream}-marks`);
     const snapshots = await bucket(`${options.stream}-snapshots`);
+    this.tasksKv = await bucket(`${options.stream}-tasks`);
     this.snapshots.open(snapshots, maxPayload);
     const replicas = (await jsm.streams.info(options.stream)).config.num_replicas;
     const version = nc.info?.version ?? '0.0.0';
@@ -119,6 +135,15 @@ export class NatsBackend extends JournalBackend {
     await this.inline.start(`${options.stream}@${info.created}`);
     this.opened = true;
     this.logger.log(`connected to ${nc.getServer()}; stream ${options.stream} at offset ${this.journal.highestOffset} (${options.replicas} replica(s))`);
+  }
+
+  private async *taskKeys(): AsyncGenerator<string> {
+    yield* await this.tasks().keys();
+  }
+
+  private tasks(): KV {
+    if (this.tasksKv === undefined) throw new Error('the NATS journal is not open');
+    return this.tasksKv;
   }
 
   private async ensureStream(jsm: JetStreamManager, subjects: { readonly all: string }): Promise<void> {
