@@ -96,6 +96,7 @@ const schema = z.object({
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent' })
     .default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty'], { message: 'LOG_FORMAT must be "auto", "json" or "pretty"' }).default('auto'),
+  LOG_BUFFER_BYTES: wholeNumber('LOG_BUFFER_BYTES', 4096, 0).pipe(z.number().max(1024 * 1024, 'LOG_BUFFER_BYTES must be at most 1048576')),
   METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional()),
   SHUTDOWN_GRACE_SECONDS: wholeNumber('SHUTDOWN_GRACE_SECONDS', 0, 0).pipe(z.number().max(300, 'SHUTDOWN_GRACE_SECONDS must be at most 300')),
   // The HTTP edge (docs/security.md): what one request, client or connection may cost.
@@ -194,6 +195,8 @@ export interface AppConfig {
   readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `json` lines for collectors, `pretty` for people; `auto`: pretty on a terminal, else JSON. */
   readonly logFormat?: 'auto' | 'json' | 'pretty';
+  /** JSON logs to stdout are written in chunks of this many bytes (and at least every 250 ms); 0: each line at once. */
+  readonly logBufferBytes?: number;
   /** Bearer token that `/metrics` requires; unset: `/metrics` is off (404). */
   readonly metricsToken?: string;
   /** On SIGTERM, answer 503 on /health/ready this long before closing the listener. */
@@ -280,6 +283,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     repair: e.REPAIR,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
+    logBufferBytes: e.LOG_BUFFER_BYTES,
     metricsToken: e.METRICS_TOKEN,
     shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
     maxCachesPerOrg: e.MAX_CACHES_PER_ORG,

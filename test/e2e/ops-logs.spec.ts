@@ -3,6 +3,7 @@ import { AddressInfo } from 'node:net';
 import { createApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/config';
 import { redactUrl } from '../../src/ops/logging';
+import { startService } from '../support/service-process';
 import { tempDir } from '../support/temp-dir';
 import { TEST_SECRET, TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
@@ -95,6 +96,31 @@ describe('logs: LOG_LEVEL', () => {
       }
     }
     expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL must be one of/);
+  });
+});
+
+describe('logs: stdout of the production build', () => {
+  it('buffers JSON lines but writes them within a moment, and every line by a clean stop (LOG_BUFFER_BYTES)', async () => {
+    const dir = tempDir();
+    const service = await startService(dir.path, { LOG_LEVEL: 'info', LOG_FORMAT: 'json' });
+    try {
+      const requests = () => service.output().split('\n').filter((line) => line.includes('"request completed"')).length;
+      // Three lines are far below the 4 KiB buffer: only the periodic flush writes them.
+      for (let i = 0; i < 3; i++) expect((await http(`${service.url}/health/live`)).status).toBe(200);
+      for (const until = Date.now() + 5000; requests() < 3 && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(requests()).toBe(3);
+      for (let i = 0; i < 3; i++) await http(`${service.url}/health/live`);
+      service.child.kill('SIGTERM');
+      await service.exited;
+      expect(requests()).toBe(6);
+      expect(service.output()).toContain('database closed');
+      for (const line of service.output().split('\n').filter((l) => l.startsWith('{'))) expect(() => JSON.parse(line)).not.toThrow();
+    } finally {
+      service.child.kill('SIGKILL');
+      dir.cleanup();
+    }
+    expect(() => loadConfig({ LOG_BUFFER_BYTES: '2000000' })).toThrow(/LOG_BUFFER_BYTES must be at most 1048576/);
+    expect(loadConfig({ LOG_BUFFER_BYTES: '0' }).logBufferBytes).toBe(0);
   });
 });
 
