@@ -10,5 +10,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the edge's `onRequest` hook on every authenticated route (see HttpEdge). */
     principal: Principal | null;
+    /** The token the principal was verified from, for per-token limits (never logged). */
+    credential: string | null;
   }
 }

@@ -109,6 +109,7 @@ const schema = z.object({
   EVENTS_PAGE_MAX_BYTES: wholeNumber('EVENTS_PAGE_MAX_BYTES', 8 * MiB, 1),
   SSE_QUEUE_BYTES: wholeNumber('SSE_QUEUE_BYTES', 8 * MiB, 1),
   SSE_MAX_CLIENTS_PER_ORG: wholeNumber('SSE_MAX_CLIENTS_PER_ORG', 32, 1),
+  SSE_MAX_CLIENTS_PER_TOKEN: wholeNumber('SSE_MAX_CLIENTS_PER_TOKEN', 8, 1),
   POINT_IN_TIME_MAX_EVENTS: wholeNumber('POINT_IN_TIME_MAX_EVENTS', 20_000, 1),
   CONNECTION_IDLE_TIMEOUT_SECONDS: wholeNumber('CONNECTION_IDLE_TIMEOUT_SECONDS', 60, 1),
   REQUEST_TIMEOUT_SECONDS: wholeNumber('REQUEST_TIMEOUT_SECONDS', 60, 1),
@@ -136,6 +137,8 @@ export interface EdgeLimits {
   readonly eventsPageMaxBytes: number;
   readonly sseQueueBytes: number;
   readonly sseMaxClientsPerOrg: number;
+  /** Open event streams one token may hold (a share of its org's, so one client cannot take them all). */
+  readonly sseMaxClientsPerToken: number;
   /** Events a point-in-time read may scan or replay. */
   readonly pointInTimeMaxEvents: number;
   readonly connectionIdleTimeoutMs: number;
@@ -316,6 +319,7 @@ function loadEdgeLimits(e: z.infer<typeof schema> & { MAX_VALUE_BYTES: number })
     eventsPageMaxBytes: e.EVENTS_PAGE_MAX_BYTES,
     sseQueueBytes: e.SSE_QUEUE_BYTES,
     sseMaxClientsPerOrg: e.SSE_MAX_CLIENTS_PER_ORG,
+    sseMaxClientsPerToken: e.SSE_MAX_CLIENTS_PER_TOKEN,
     pointInTimeMaxEvents: e.POINT_IN_TIME_MAX_EVENTS,
     connectionIdleTimeoutMs: e.CONNECTION_IDLE_TIMEOUT_SECONDS * 1000,
     requestTimeoutMs: e.REQUEST_TIMEOUT_SECONDS * 1000,

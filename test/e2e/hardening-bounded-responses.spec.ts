@@ -203,3 +203,34 @@ describe('issue 8 finding 2: point-in-time reads bound the events they replay', 
     expect((await http(`${app.url}/pit/k?asOf=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`, { token })).text).toBe('120');
   });
 });
+
+describe('issue 8 finding 2: event streams per token', () => {
+  let app: TestApp;
+  beforeAll(async () => (app = await startTestApp({ env: { SSE_MAX_CLIENTS_PER_TOKEN: '1', SSE_MAX_CLIENTS_PER_ORG: '4' } })));
+  afterAll(() => app.dispose());
+
+  it('one token may hold SSE_MAX_CLIENTS_PER_TOKEN streams: one more is 429, another token of the same org still opens one', async () => {
+    const ann = tokenFor({ org: 'acme', name: 'ann' });
+    const bob = tokenFor({ org: 'acme', name: 'bob' });
+    await http(`${app.url}/s/k`, { method: 'POST', token: ann, body: Buffer.from('1') });
+    const open = (token: string) => SseClient.open(`${app.url}/cacheName/s/events/stream`, { authorization: `Bearer ${token}` });
+    const first = await open(ann);
+    expect(first.status).toBe(200);
+    const again = await http(`${app.url}/cacheName/s/events/stream`, { token: ann });
+    expect(again.status).toBe(429);
+    expect(again.json()).toEqual({ code: 'TOO_MANY_STREAMS', message: expect.stringContaining('SSE_MAX_CLIENTS_PER_TOKEN') });
+    const other = await open(bob);
+    expect(other.status).toBe(200);
+    other.close();
+    first.close();
+    // The slot is handed back when the stream ends.
+    let status = 429;
+    for (let i = 0; i < 50 && status === 429; i++) {
+      await sleep(50);
+      const next = await open(ann);
+      status = next.status;
+      next.close();
+    }
+    expect(status).toBe(200);
+  });
+});

@@ -32,6 +32,7 @@ export class HttpEdge {
 
   register(fastify: FastifyInstance): void {
     fastify.decorateRequest('principal', null);
+    fastify.decorateRequest('credential', null);
     fastify.addHook('onRequest', (request, reply, done) => {
       if (isPublicRoute(request.routeOptions.config)) return done();
       try {
@@ -69,6 +70,7 @@ export class HttpEdge {
     // Counted before the project check: a 403 is an answer too, and every answer is metered.
     this.limiter.admit(token!, principal);
     source.authorize?.(principal, request);
+    request.credential = token!;
     return principal;
   }
 

@@ -20,11 +20,13 @@ const HEARTBEAT_MS = 15_000;
 @Injectable()
 export class EventStreamService implements OnModuleDestroy {
   private readonly sessions = new Set<SseSession>();
-  /** Open streams per org (SSE_MAX_CLIENTS_PER_ORG). */
+  /** Open streams per org (SSE_MAX_CLIENTS_PER_ORG) and per token (SSE_MAX_CLIENTS_PER_TOKEN). */
   private readonly perOrg = new Map<string, number>();
+  private readonly perToken = new Map<string, number>();
   private readonly maxQueued: number;
   private readonly maxQueuedBytes: number;
   private readonly maxPerOrg: number;
+  private readonly maxPerToken: number;
   /** Comments keep an idle stream's socket inside the connection idle timeout. */
   private readonly heartbeatMs: number;
 
@@ -36,6 +38,7 @@ export class EventStreamService implements OnModuleDestroy {
     this.maxQueued = config.historyStreamBuffer ?? 1000;
     this.maxQueuedBytes = config.edge.sseQueueBytes;
     this.maxPerOrg = config.edge.sseMaxClientsPerOrg;
+    this.maxPerToken = config.edge.sseMaxClientsPerToken;
     this.heartbeatMs = Math.min(HEARTBEAT_MS, Math.floor(config.edge.connectionIdleTimeoutMs / 3));
   }
 
@@ -43,7 +46,8 @@ export class EventStreamService implements OnModuleDestroy {
     return this.sessions.size;
   }
 
-  async open(ref: EntityRef, from: number, reply: FastifyReply): Promise<void> {
+  /** `credential`: the token the stream was opened with (SSE_MAX_CLIENTS_PER_TOKEN counts by it). */
+  async open(ref: EntityRef, from: number, reply: FastifyReply, credential: string): Promise<void> {
     const entityId = encodeEntityId(ref);
     await this.history.currentSeq(ref);
     if (reply.request.method === 'HEAD') {
@@ -52,11 +56,16 @@ export class EventStreamService implements OnModuleDestroy {
       await reply.code(200).header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache, no-transform').send();
       return;
     }
+    const byToken = this.perToken.get(credential) ?? 0;
+    if (byToken >= this.maxPerToken) {
+      throw new ApiError(429, 'TOO_MANY_STREAMS', `this token has ${this.maxPerToken} event streams open (SSE_MAX_CLIENTS_PER_TOKEN); close one first`);
+    }
     const open = this.perOrg.get(ref.org) ?? 0;
     if (open >= this.maxPerOrg) {
       throw new ApiError(429, 'TOO_MANY_STREAMS', `this org has ${this.maxPerOrg} event streams open (SSE_MAX_CLIENTS_PER_ORG); close one first`);
     }
     this.perOrg.set(ref.org, open + 1);
+    this.perToken.set(credential, byToken + 1);
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {
@@ -79,9 +88,8 @@ export class EventStreamService implements OnModuleDestroy {
         subscription?.unsubscribe();
         clearInterval(heartbeat);
         this.sessions.delete(session);
-        const left = (this.perOrg.get(ref.org) ?? 1) - 1;
-        if (left === 0) this.perOrg.delete(ref.org);
-        else this.perOrg.set(ref.org, left);
+        countDown(this.perOrg, ref.org);
+        countDown(this.perToken, credential);
       },
       () => raw.socket?.destroy(),
       this.maxQueuedBytes,
@@ -128,4 +136,10 @@ export class EventStreamService implements OnModuleDestroy {
   onModuleDestroy(): void {
     for (const session of [...this.sessions]) session.end('shutdown');
   }
+}
+
+function countDown(counts: Map<string, number>, key: string): void {
+  const left = (counts.get(key) ?? 1) - 1;
+  if (left === 0) counts.delete(key);
+  else counts.set(key, left);
 }
