@@ -97,6 +97,7 @@ const schema = z.object({
     .default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty'], { message: 'LOG_FORMAT must be "auto", "json" or "pretty"' }).default('auto'),
   LOG_BUFFER_BYTES: wholeNumber('LOG_BUFFER_BYTES', 4096, 0).pipe(z.number().max(1024 * 1024, 'LOG_BUFFER_BYTES must be at most 1048576')),
+  LOG_MAX_PENDING_BYTES: wholeNumber('LOG_MAX_PENDING_BYTES', 16 * 1024 * 1024, 64 * 1024),
   METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional()),
   SHUTDOWN_GRACE_SECONDS: wholeNumber('SHUTDOWN_GRACE_SECONDS', 0, 0).pipe(z.number().max(300, 'SHUTDOWN_GRACE_SECONDS must be at most 300')),
   // The HTTP edge (docs/security.md): what one request, client or connection may cost.
@@ -200,6 +201,8 @@ export interface AppConfig {
   readonly logFormat?: 'auto' | 'json' | 'pretty';
   /** JSON logs to stdout are written in chunks of this many bytes (and at least every 250 ms); 0: each line at once. */
   readonly logBufferBytes?: number;
+  /** Log bytes stdout may owe before lines are dropped (and counted): a stalled reader never holds memory without bound. */
+  readonly logMaxPendingBytes?: number;
   /** Bearer token that `/metrics` requires; unset: `/metrics` is off (404). */
   readonly metricsToken?: string;
   /** On SIGTERM, answer 503 on /health/ready this long before closing the listener. */
@@ -287,6 +290,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     logBufferBytes: e.LOG_BUFFER_BYTES,
+    logMaxPendingBytes: e.LOG_MAX_PENDING_BYTES,
     metricsToken: e.METRICS_TOKEN,
     shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
     maxCachesPerOrg: e.MAX_CACHES_PER_ORG,

@@ -61,31 +61,40 @@ export function createLogger(config: AppConfig, options: LoggingOptions = {}): P
     const pinoPretty = require('pino-pretty') as (options: object) => DestinationStream;
     return pino(pinoOptions, pinoPretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service,context', messageFormat: '{if context}[{context}] {end}{msg}', sync: true }));
   }
-  return pino(pinoOptions, options.destination ?? stdoutDestination(config.logBufferBytes ?? 0));
+  return pino(pinoOptions, options.destination ?? stdoutDestination(config.logBufferBytes ?? 0, config.logMaxPendingBytes ?? 16 * 1024 * 1024));
 }
 
 /** Lines for stdout held back at most this long, so a collector sees them promptly. */
 const LOG_FLUSH_MS = 250;
-/** What stdout may owe before lines are dropped (counted in the log): a stalled reader never grows memory without bound. */
-const LOG_MAX_PENDING_BYTES = 16 * 1024 * 1024;
 
 /**
  * stdout for JSON lines. With a buffer, lines are written in chunks, asynchronously: one
  * write per few dozen requests instead of a blocking write per request (a quarter of a GET's
- * main-thread time at LOG_LEVEL=info, docs/benchmarks.md). They are flushed every
- * LOG_FLUSH_MS and at exit (pino flushes on `exit`); a kill -9 loses at most that much log.
+ * main-thread time at LOG_LEVEL=info, docs/performance.md). sonic-boom flushes them every
+ * LOG_FLUSH_MS, and pino at exit; a kill -9 loses at most that much log. A reader that stalls
+ * makes lines drop beyond `maxPendingBytes` (counted, and said in a line once stdout takes
+ * lines again) instead of holding the service's memory or its event loop.
  */
-function stdoutDestination(bufferBytes: number): DestinationStream {
+function stdoutDestination(bufferBytes: number, maxPendingBytes: number): DestinationStream {
   if (bufferBytes === 0) return pino.destination({ dest: 1, sync: true });
-  const destination = pino.destination({ dest: 1, sync: false, minLength: bufferBytes, maxLength: LOG_MAX_PENDING_BYTES });
+  const destination = pino.destination({ dest: 1, sync: false, minLength: bufferBytes, maxLength: maxPendingBytes, periodicFlush: LOG_FLUSH_MS });
   let dropped = 0;
-  destination.on('drop', (data: string) => (dropped += data.split('\n').length - 1));
+  let warning: string | undefined;
+  let warningDropped = false;
+  // 'drop' is emitted inside write(), so the warning line can tell its own drop from others.
+  destination.on('drop', (data: string) => {
+    if (data === warning) warningDropped = true;
+    else dropped += data.split('\n').length - 1;
+  });
   setInterval(() => {
-    if (dropped > 0) {
-      destination.write(`${JSON.stringify({ level: 40, time: new Date().toISOString(), service: 'cachelog', context: 'Logging', msg: `stdout did not take ${dropped} log lines in time; they were dropped` })}\n`);
-      dropped = 0;
-    }
-    destination.flush();
+    if (dropped === 0) return;
+    const count = dropped;
+    warning = `${JSON.stringify({ level: 40, time: new Date().toISOString(), service: 'cachelog', context: 'Logging', msg: `stdout did not take ${count} log lines in time (LOG_MAX_PENDING_BYTES); they were dropped` })}\n`;
+    warningDropped = false;
+    dropped = 0;
+    destination.write(warning);
+    warning = undefined;
+    if (warningDropped) dropped += count; // still full: say it at the next tick
   }, LOG_FLUSH_MS).unref();
   return destination;
 }

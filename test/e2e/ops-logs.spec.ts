@@ -3,7 +3,9 @@ import { AddressInfo } from 'node:net';
 import { createApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/config';
 import { redactUrl } from '../../src/ops/logging';
-import { startService } from '../support/service-process';
+import { spawn } from 'node:child_process';
+import { freePort } from '../support/nats-server';
+import { MAIN, startService } from '../support/service-process';
 import { tempDir } from '../support/temp-dir';
 import { TEST_SECRET, TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
@@ -121,6 +123,41 @@ describe('logs: stdout of the production build', () => {
     }
     expect(() => loadConfig({ LOG_BUFFER_BYTES: '2000000' })).toThrow(/LOG_BUFFER_BYTES must be at most 1048576/);
     expect(loadConfig({ LOG_BUFFER_BYTES: '0' }).logBufferBytes).toBe(0);
+  });
+});
+
+describe('logs: a stdout nobody reads', () => {
+  it('neither stalls the service nor holds its memory: lines beyond LOG_MAX_PENDING_BYTES drop, and a line counts them once stdout is read again', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const child = spawn(process.execPath, [MAIN], {
+      env: { ...process.env, DATA_DIR: dir.path, PORT: String(port), HOST: '127.0.0.1', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'info', LOG_FORMAT: 'json', LOG_BUFFER_BYTES: '1024', LOG_MAX_PENDING_BYTES: '65536' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    try {
+      child.stdout!.pause(); // nobody reads: the pipe fills, then the log's own 64 KiB
+      const url = `http://127.0.0.1:${port}`;
+      for (let up = false; !up; ) up = await fetch(`${url}/health/live`).then((r) => r.ok, () => false);
+      // About 500 KB of request lines, several times what the pipe and the buffer hold.
+      const statuses: number[] = [];
+      for (let round = 0; round < 100; round++) {
+        statuses.push(...(await Promise.all(Array.from({ length: 20 }, () => fetch(`${url}/health/live`).then(async (r) => (await r.text(), r.status))))));
+      }
+      expect(statuses.filter((status) => status !== 200)).toEqual([]);
+      let out = '';
+      child.stdout!.on('data', (chunk) => (out += chunk));
+      child.stdout!.resume();
+      const said = () => /stdout did not take (\d+) log lines in time \(LOG_MAX_PENDING_BYTES\)/.exec(out);
+      for (const until = Date.now() + 10_000; said() === null && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(Number(said()?.[1])).toBeGreaterThan(0);
+      for (const line of out.split('\n').filter((l) => l.length > 0)) expect(() => JSON.parse(line)).not.toThrow();
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+      dir.cleanup();
+    }
+    expect(() => loadConfig({ LOG_MAX_PENDING_BYTES: '1000' })).toThrow(/LOG_MAX_PENDING_BYTES must be a whole number >= 65536/);
   });
 });
 

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TEST_SECRET } from './test-app';
 
-const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
+/** The production build the service tests run. */
+export const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 
 export interface ServiceProcess {
   readonly url: string;
