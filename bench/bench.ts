@@ -1,12 +1,13 @@
 /* eslint-disable @typescript-eslint/no-require-imports */
-import { ChildProcess, execSync, spawn } from 'node:child_process';
+import { ChildProcess, execSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { LoadResult, LoadSpec, RequestSpec, loadTool, runLoad } from './lib/load';
 import { clusterFigures } from './cluster';
-import { Forked, HOST, forkServer, freePort, run, sleep, stop, waitForPort, which } from './lib/procs';
+import { Forked, HOST, forkServer, freePort, run, stop, which } from './lib/procs';
+import { redisCli, redisPipe, respSets, startRedis, startWebdis } from './lib/redis';
 
 /**
  * `npm run bench [-- --quick]`: cachelog (from dist/) beside bare Fastify, bare NestJS on
@@ -61,42 +62,6 @@ const cachelogEnv = (dataDir: string, extra: Record<string, string> = {}) => ({
   JOURNAL_SYNC: 'always',
   ...extra,
 });
-
-const redisArgs = (dir: string, port: number, aof: boolean) => [
-  '--port', String(port), '--bind', HOST, '--dir', dir, '--save', '', '--protected-mode', 'no', '--daemonize', 'no',
-  '--appendonly', aof ? 'yes' : 'no', '--appendfsync', 'always', '--aof-use-rdb-preamble', 'no',
-  '--auto-aof-rewrite-percentage', '0', '--logfile', join(dir, 'redis.log'),
-];
-
-const redisCli = (port: number, ...args: string[]) => run('redis-cli', ['-h', HOST, '-p', String(port), ...args]).trim();
-
-async function startRedis(dir: string, aof: boolean): Promise<{ port: number; child: ChildProcess; readyMs: number }> {
-  mkdirSync(dir, { recursive: true });
-  const port = await freePort();
-  const started = Date.now();
-  const child = spawn('redis-server', redisArgs(dir, port, aof), { stdio: 'ignore' });
-  const deadline = Date.now() + 300_000;
-  while (Date.now() < deadline) {
-    const answer = run('redis-cli', ['-h', HOST, '-p', String(port), 'ping']).trim();
-    if (answer === 'PONG') return { port, child, readyMs: Date.now() - started };
-    await sleep(5);
-  }
-  throw new Error('redis did not start');
-}
-
-function redisPipe(port: number, file: string): void {
-  execSync(`redis-cli -h ${HOST} -p ${port} --pipe < ${file}`, { stdio: 'ignore', timeout: 600_000 });
-}
-
-function respSets(file: string, sets: number, keys: number, valueBytes: number, prefix = 'k'): void {
-  const value = 'v'.repeat(valueBytes);
-  const parts: string[] = [];
-  for (let i = 0; i < sets; i++) {
-    const key = `${prefix}${i % keys}`;
-    parts.push(`*3\r\n$3\r\nSET\r\n$${Buffer.byteLength(key)}\r\n${key}\r\n$${valueBytes}\r\n${value}\r\n`);
-  }
-  writeFileSync(file, parts.join(''));
-}
 
 function redisInfo(port: number, field: string): number {
   const info = redisCli(port, 'info', 'memory');
@@ -243,15 +208,8 @@ async function throughput(): Promise<void> {
   let redis: { port: number; child: ChildProcess } | undefined;
   if (haveRedis && haveWebdis) {
     redis = await startRedis(join(work, 'throughput-redis'), true);
-    const port = await freePort();
-    const config = join(work, 'webdis.json');
-    writeFileSync(
-      config,
-      JSON.stringify({ redis_host: HOST, redis_port: redis.port, http_host: HOST, http_port: port, threads: 2, pool_size: 20, daemonize: false, database: 0, verbosity: 0, logfile: join(work, 'webdis.log'), acl: [{ disabled: ['DEBUG'] }] }),
-    );
-    const child = spawn('webdis', [config], { stdio: 'ignore' });
-    await waitForPort(port);
-    servers.webdis = { port, child, extra: redis.child };
+    const webdis = await startWebdis(work, redis.port);
+    servers.webdis = { port: webdis.port, child: webdis.child, extra: redis.child };
   }
   try {
     log('prefilling 10k keys of 100 B');

@@ -5,6 +5,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LoadResult, loadTool, runLoad } from './lib/load';
 import { Forked, HOST, forkServer, freePort, stop, which } from './lib/procs';
+import { redisPipe, respSets, startRedis, startWebdis } from './lib/redis';
 
 /**
  * Scale-out figures: durable SET and GET hit (100 B, 10k keys) through 1, 2 and 3 cachelog
@@ -103,6 +104,40 @@ async function loadAll(nodes: Node[], workload: 'get' | 'set' | 'set-shared', du
   return { rps: results.reduce((n, r) => n + r.rps, 0), p99: Math.max(...results.map((r) => r.p99Ms)), errors: results.reduce((n, r) => n + r.errors, 0) };
 }
 
+/**
+ * The baseline beside the rows: Redis (`appendfsync always`) behind webdis, one load generator
+ * with all the connections; SET writes its own keys, GET reads 10k prefilled ones.
+ */
+async function webdisRow(work: string, runs: number, durationS: number): Promise<string | undefined> {
+  if (!which('redis-server') || !which('webdis')) {
+    log('redis-server or webdis is not installed (apt-get install -y redis-server webdis): the webdis + Redis row is left out');
+    return undefined;
+  }
+  const redis = await startRedis(join(work, 'redis'), true);
+  const webdis = await startWebdis(work, redis.port);
+  try {
+    const file = join(work, 'prefill.resp');
+    respSets(file, KEYS, KEYS, 100);
+    redisPipe(redis.port, file);
+    const dir = join(work, 'load-webdis');
+    mkdirSync(dir, { recursive: true });
+    const load = (read: Parameters<typeof runLoad>[0]['read']) => runLoad({ port: webdis.port, headers: {}, read, writePct: 0, keys: KEYS, durationS, connections: CONNECTIONS }, dir);
+    const sets: LoadResult[] = [];
+    const gets: LoadResult[] = [];
+    for (let r = 0; r < runs; r++) {
+      sets.push(await load({ method: 'PUT', prefix: '/SET/w', keyed: true, body: { bytes: 100 }, contentType: 'application/octet-stream' }));
+      gets.push(await load({ method: 'GET', prefix: '/GET/k', suffix: '.txt', keyed: true }));
+    }
+    const set = median(sets.map((x) => x.rps));
+    const get = median(gets.map((x) => x.rps));
+    log(`cluster ${'webdis + Redis (appendfsync always), one process'.padEnd(48)} SET ${fmt(set).padStart(7)} req/s  GET ${fmt(get).padStart(7)} req/s`);
+    return `| webdis + Redis (\`appendfsync always\`), for comparison | ${fmt(set)} | ${fmt(median(sets.map((x) => x.p99Ms)), 1)} | – | – | ${fmt(get)} | ${fmt(median(gets.map((x) => x.p99Ms)), 1)} |`;
+  } finally {
+    await stop(webdis.child);
+    await stop(redis.child);
+  }
+}
+
 /** Runs the scale-out phase; answers the markdown section (empty when nats-server is missing). */
 export async function clusterFigures(quick: boolean): Promise<string[]> {
   if (!which('nats-server')) {
@@ -154,6 +189,8 @@ export async function clusterFigures(quick: boolean): Promise<string[]> {
         for (const node of nodes) await stop(node.forked.child);
       }
     }
+    const baseline = await webdisRow(work, runs, durationS);
+    if (baseline !== undefined) rows.push(baseline);
   } finally {
     await stop(nats.child);
     rmSync(work, { recursive: true, force: true });
