@@ -1,4 +1,5 @@
-import { NatsServer, freePort, startNatsServer } from '../support/nats-server';
+import { freePort } from '../support/free-port';
+import { NatsServer, startNatsServer } from '../support/nats-server';
 import { TestApp, startTestApp, tokenFor } from '../support/test-app';
 import { tempDir } from '../support/temp-dir';
 

@@ -4,7 +4,7 @@ import { createApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/config';
 import { redactUrl } from '../../src/ops/logging';
 import { spawn } from 'node:child_process';
-import { freePort } from '../support/nats-server';
+import { freePort } from '../support/free-port';
 import { MAIN, startService } from '../support/service-process';
 import { tempDir } from '../support/temp-dir';
 import { TEST_SECRET, TestApp, http, startTestApp, tokenFor } from '../support/test-app';

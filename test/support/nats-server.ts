@@ -1,7 +1,7 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from './free-port';
 import { tempDir } from './temp-dir';
 
 /** Whether a `nats-server` binary is on the PATH (`.ci/run` installs the Debian package). */
@@ -16,18 +16,6 @@ export interface NatsServer {
   kill(): Promise<void>;
   /** A clean stop, then its store is removed. */
   stop(): Promise<void>;
-}
-
-/** A free loopback port (the kernel's pick, released again). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface NatsServerSpec {
