@@ -16,6 +16,11 @@ import { redisCli, redisPipe, respSets, startRedis, startWebdis } from './lib/re
  * written to docs/benchmarks.md.
  */
 const QUICK = process.argv.includes('--quick');
+/** `--only=recovery,throughput`: run just those phases and print them (docs/ is not written). */
+const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const PHASES = ['layers', 'throughput', 'curve', 'recovery', 'cluster'] as const;
+if (ONLY?.some((p) => !(PHASES as readonly string[]).includes(p))) throw new Error(`--only takes ${PHASES.join(', ')}`);
+const runs = (phase: (typeof PHASES)[number]) => ONLY === undefined || ONLY.includes(phase);
 const RUNS = QUICK ? 1 : 3;
 const DURATION_S = QUICK ? 2 : 5;
 const CONNECTIONS = 50;
@@ -469,11 +474,11 @@ async function main(): Promise<void> {
   log(`cachelog benchmark${QUICK ? ' (--quick)' : ''}: ${RUNS} run(s) of ${DURATION_S} s per target and workload, ${CONNECTIONS} connections, load by ${loadTool()}`);
   log(`load before: ${uptimeBefore}`);
   if (!existsSync(join(ROOT, 'dist', 'app.factory.js'))) throw new Error('dist/ is missing: run `npm run build` first');
-  await layers();
-  await throughput();
-  await restartCurve();
-  await recovery();
-  const clusterRows = await clusterFigures(QUICK);
+  if (runs('layers')) await layers();
+  if (runs('throughput')) await throughput();
+  if (runs('curve')) await restartCurve();
+  if (runs('recovery')) await recovery();
+  const clusterRows = runs('cluster') ? await clusterFigures(QUICK) : [];
   const uptimeAfter = execSync('uptime', { encoding: 'utf8' }).trim();
   const tableText = table();
   log('');
@@ -520,9 +525,11 @@ async function main(): Promise<void> {
     ...(notes.length ? ['Notes from this run:', '', ...notes.map((n) => `- ${n}`), ''] : []),
     extra,
   ].join('\n');
-  mkdirSync(join(ROOT, 'docs'), { recursive: true });
-  writeFileSync(join(ROOT, 'docs', QUICK ? 'benchmarks-quick.md' : 'benchmarks.md'), doc);
-  log(`written to docs/${QUICK ? 'benchmarks-quick.md' : 'benchmarks.md'}`);
+  if (ONLY === undefined) {
+    mkdirSync(join(ROOT, 'docs'), { recursive: true });
+    writeFileSync(join(ROOT, 'docs', QUICK ? 'benchmarks-quick.md' : 'benchmarks.md'), doc);
+    log(`written to docs/${QUICK ? 'benchmarks-quick.md' : 'benchmarks.md'}`);
+  }
   for (const n of notes) log(`note: ${n}`);
   log('');
   log(tableText);

@@ -1,4 +1,5 @@
 import { EntryMap } from './entry-map';
+import { KeyIndex } from './key-index';
 import type { Entry } from './state';
 
 const SLAB_BYTES = 1 << 20;
@@ -11,13 +12,23 @@ const FIRST_SLAB_BYTES = 4 * 1024;
 /** Values larger than this get their own buffer instead of a place in a slab. */
 const LARGE_VALUE = 64 * 1024;
 const NO_SLAB = -1;
+const EMPTY = new Uint8Array(0);
 /** End of the recency list. */
 const NONE = -1;
 
+/** A cache's entries column by column, in recency order (least recently used first). */
+export interface EntryColumns {
+  readonly keys: string[];
+  /** Value lengths in bytes. */
+  readonly lengths: Uint32Array<ArrayBuffer>;
+  readonly expiresAt: Float64Array<ArrayBuffer>;
+  readonly versions: Float64Array<ArrayBuffer>;
+}
+
 /**
- * The committed entries of a cache, stored compactly: a `Map<key, slot>` and, per slot,
+ * The committed entries of a cache, stored compactly: a key → slot index (key-index.ts) and, per slot,
  * numbers in typed arrays; value bytes are copied into shared 1 MiB slabs (large values
- * keep their own buffer). Per key this costs the Map entry, the key string, ~28 bytes of
+ * keep their own buffer). Per key this costs 8 bytes of index, the key string, ~28 bytes of
  * slot fields and the value bytes, instead of an Entry object, a Buffer view object and
  * the whole journal record the view would keep alive.
  *
@@ -33,7 +44,6 @@ const NONE = -1;
  * place (`set` of an existing key) keeps its place, as `Map` does; `evolve` deletes first.
  */
 export class CompactEntryMap implements EntryMap<Entry> {
-  private index = new Map<string, number>();
   private slabOf = new Int32Array(16);
   private offsetOf = new Int32Array(16);
   private lengthOf = new Int32Array(16);
@@ -42,6 +52,7 @@ export class CompactEntryMap implements EntryMap<Entry> {
   private olderOf = new Int32Array(16);
   private newerOf = new Int32Array(16);
   private keyOf: Array<string | undefined> = [];
+  private index = new KeyIndex(this.keyOf);
   private oldest = NONE;
   private newest = NONE;
   private large: Array<Uint8Array | undefined> = [];
@@ -57,12 +68,12 @@ export class CompactEntryMap implements EntryMap<Entry> {
   }
 
   get(key: string): Entry | undefined {
-    const slot = this.index.get(key);
-    return slot === undefined ? undefined : this.entryAt(slot);
+    const slot = this.index.slotOf(key);
+    return slot === NONE ? undefined : this.entryAt(slot);
   }
 
   has(key: string): boolean {
-    return this.index.has(key);
+    return this.index.slotOf(key) !== NONE;
   }
 
   set(key: string, entry: Entry): this {
@@ -71,15 +82,15 @@ export class CompactEntryMap implements EntryMap<Entry> {
 
   /** `set` from bytes `src[offset, offset + length)` (copied), without an Entry (snapshot loading). */
   setRaw(key: string, src: Uint8Array, offset: number, length: number, expiresAt: number, version: number): this {
-    const existing = this.index.get(key);
+    const existing = this.index.slotOf(key);
     let slot: number;
-    if (existing !== undefined) {
+    if (existing !== NONE) {
       this.release(existing);
       slot = existing;
     } else {
       slot = this.free.length > 0 ? this.free.pop()! : this.newSlot();
-      this.index.set(key, slot);
       this.keyOf[slot] = key;
+      this.index.add(key, slot);
       this.linkNewest(slot);
     }
     this.store(slot, src, offset, length);
@@ -90,19 +101,17 @@ export class CompactEntryMap implements EntryMap<Entry> {
   }
 
   delete(key: string): boolean {
-    const slot = this.index.get(key);
-    if (slot === undefined) return false;
+    const slot = this.index.remove(key);
+    if (slot === NONE) return false;
     this.release(slot);
     this.unlink(slot);
     this.keyOf[slot] = undefined;
     this.free.push(slot);
-    this.index.delete(key);
     this.maybeCompact();
     return true;
   }
 
   clear(): void {
-    this.index = new Map();
     this.slabOf = new Int32Array(16);
     this.offsetOf = new Int32Array(16);
     this.lengthOf = new Int32Array(16);
@@ -111,6 +120,7 @@ export class CompactEntryMap implements EntryMap<Entry> {
     this.olderOf = new Int32Array(16);
     this.newerOf = new Int32Array(16);
     this.keyOf = [];
+    this.index = new KeyIndex(this.keyOf);
     this.oldest = NONE;
     this.newest = NONE;
     this.large = [];
@@ -127,8 +137,8 @@ export class CompactEntryMap implements EntryMap<Entry> {
    * O(1) and allocation-free (the GET path). False when the key is not there.
    */
   touch(key: string): boolean {
-    const slot = this.index.get(key);
-    if (slot === undefined) return false;
+    const slot = this.index.slotOf(key);
+    if (slot === NONE) return false;
     this.moveToNewest(slot);
     return true;
   }
@@ -161,23 +171,156 @@ export class CompactEntryMap implements EntryMap<Entry> {
     }
   }
 
+  /**
+   * The entries as columns, least recently used first: keys, and per key its value length,
+   * `expiresAt` and version in typed arrays (snapshot writing: no object per entry).
+   * `copyValues` writes every value's bytes, in the same order, into `out` from `at`.
+   */
+  columns(): EntryColumns & { copyValues(out: Uint8Array, at: number): void } {
+    const n = this.index.size;
+    const keys = new Array<string>(n);
+    const lengths = new Uint32Array(n);
+    const expiresAt = new Float64Array(n);
+    const versions = new Float64Array(n);
+    let i = 0;
+    for (let slot = this.oldest; slot !== NONE; slot = this.newerOf[slot], i++) {
+      keys[i] = this.keyOf[slot]!;
+      lengths[i] = this.lengthOf[slot];
+      expiresAt[i] = this.expiresAtOf[slot];
+      versions[i] = this.versionOf[slot];
+    }
+    const copyValues = (out: Uint8Array, at: number) => {
+      for (let slot = this.oldest; slot !== NONE; slot = this.newerOf[slot]) {
+        const length = this.lengthOf[slot];
+        const slab = this.slabOf[slot];
+        if (slab === NO_SLAB) out.set(this.large[slot]!, at);
+        else this.slabs[slab].copy(out, at, this.offsetOf[slot], this.offsetOf[slot] + length);
+        at += length;
+      }
+    };
+    return { keys, lengths, expiresAt, versions, copyValues };
+  }
+
+  /**
+   * A map of the given columns (least recently used first) whose values are the bytes of
+   * `values` one after another (a loaded snapshot's chunks). The small values stay where they
+   * are: each part of `values` becomes a slab as it is (nothing is copied, and slabs are never
+   * written to); the few that straddle two parts are copied into one slab, large values each
+   * into their own buffer. Throws on a repeated key or values that do not add up.
+   */
+  static fromColumns(columns: EntryColumns, values: readonly Buffer[]): CompactEntryMap {
+    const map = new CompactEntryMap();
+    const { keys, lengths, expiresAt, versions } = columns;
+    const n = keys.length;
+    const capacity = Math.max(16, n);
+    // The columns become the slot arrays as they are when they fit (no second copy of them).
+    const adopt = <T extends Float64Array<ArrayBuffer> | Int32Array<ArrayBuffer>>(column: T, make: (n: number) => T): T => {
+      if (column.length === capacity) return column;
+      const own = make(capacity);
+      own.set(column);
+      return own;
+    };
+    map.slabOf = new Int32Array(capacity);
+    map.offsetOf = new Int32Array(capacity);
+    map.lengthOf = adopt(new Int32Array(lengths.buffer, lengths.byteOffset, lengths.length), (size) => new Int32Array(size));
+    map.expiresAtOf = adopt(expiresAt, (size) => new Float64Array(size));
+    map.versionOf = adopt(versions, (size) => new Float64Array(size));
+    map.olderOf = new Int32Array(capacity);
+    map.newerOf = new Int32Array(capacity);
+    map.keyOf = keys;
+    const index = (map.index = new KeyIndex(keys, n));
+    for (let i = 0; i < n; i++) {
+      index.add(keys[i], i);
+      map.olderOf[i] = i - 1;
+      map.newerOf[i] = i + 1;
+    }
+    if (n > 0) {
+      map.oldest = 0;
+      map.newest = n - 1;
+      map.newerOf[n - 1] = NONE;
+    }
+    map.nextSlot = n;
+
+    const starts: number[] = [];
+    let total = 0;
+    for (const view of values) {
+      starts.push(total);
+      total += view.length;
+    }
+    /** Copies the bytes `[from, from + target.length)` of `values` into `target`. */
+    const copyOut = (target: Uint8Array, from: number, part: number) => {
+      for (let written = 0; written < target.length; part++) {
+        const offset = from + written - starts[part];
+        const step = Math.min(values[part].length - offset, target.length - written);
+        values[part].copy(target, written, offset, offset + step);
+        written += step;
+      }
+    };
+    let part = 0;
+    let partSlab = NO_SLAB; // the slab values[part] became, once a value is placed in it
+    let at = 0; // where value i starts in `values` as a whole
+    const straddling: Array<[entry: number, from: number, part: number]> = [];
+    let straddlingBytes = 0;
+    for (let i = 0; i < n; i++) {
+      const length = lengths[i];
+      if (length > 0x7fffffff || at + length > total) throw new RangeError('values past the end');
+      while (part < values.length - 1 && at >= starts[part] + values[part].length) {
+        part++;
+        partSlab = NO_SLAB;
+      }
+      map.liveBytes += length;
+      if (length === 0) {
+        map.slabOf[i] = NO_SLAB;
+        map.large[i] = EMPTY;
+      } else if (length > LARGE_VALUE) {
+        const own = new Uint8Array(length);
+        copyOut(own, at, part);
+        map.slabOf[i] = NO_SLAB;
+        map.large[i] = own;
+      } else if (at + length <= starts[part] + values[part].length) {
+        if (partSlab === NO_SLAB) partSlab = map.slabs.push(values[part]) - 1;
+        map.slabOf[i] = partSlab;
+        map.offsetOf[i] = at - starts[part];
+      } else {
+        straddling.push([i, at, part]);
+        straddlingBytes += length;
+      }
+      at += length;
+    }
+    if (at !== total) throw new RangeError('values longer than the entries');
+    if (straddling.length > 0) {
+      const slab = Buffer.allocUnsafeSlow(straddlingBytes);
+      const slabIndex = map.slabs.push(slab) - 1;
+      let offset = 0;
+      for (const [i, from, fromPart] of straddling) {
+        copyOut(slab.subarray(offset, offset + lengths[i]), from, fromPart);
+        map.slabOf[i] = slabIndex;
+        map.offsetOf[i] = offset;
+        offset += lengths[i];
+      }
+    }
+    // Slabs that are loaded parts are full, and never written to: new values go to new slabs.
+    map.position = map.slabs.length > 0 ? map.slabs[map.slabs.length - 1].length : SLAB_BYTES;
+    return map;
+  }
+
   /** Keys with an expiry and their `expiresAt`, without building Entries (recovery). */
   *expiring(): IterableIterator<[string, number]> {
-    for (const [key, slot] of this.index) if (this.expiresAtOf[slot] !== 0) yield [key, this.expiresAtOf[slot]];
+    for (let slot = this.oldest; slot !== NONE; slot = this.newerOf[slot]) if (this.expiresAtOf[slot] !== 0) yield [this.keyOf[slot]!, this.expiresAtOf[slot]];
   }
 
   /** The value of a key unless missing or expired at `now`, without building an Entry. */
   liveValue(key: string, now: number): Uint8Array | undefined {
-    const slot = this.index.get(key);
-    if (slot === undefined) return undefined;
+    const slot = this.index.slotOf(key);
+    if (slot === NONE) return undefined;
     const expiresAt = this.expiresAtOf[slot];
     return expiresAt !== 0 && expiresAt <= now ? undefined : this.valueAt(slot);
   }
 
   /** `liveValue` that counts as use (`touch`) when it finds the value: the GET path, one lookup. */
   useValue(key: string, now: number): Uint8Array | undefined {
-    const slot = this.index.get(key);
-    if (slot === undefined) return undefined;
+    const slot = this.index.slotOf(key);
+    if (slot === NONE) return undefined;
     const expiresAt = this.expiresAtOf[slot];
     if (expiresAt !== 0 && expiresAt <= now) return undefined;
     this.moveToNewest(slot);
@@ -277,7 +420,7 @@ export class CompactEntryMap implements EntryMap<Entry> {
     const old = this.slabs;
     this.slabs = [];
     this.position = SLAB_BYTES;
-    for (const slot of this.index.values()) {
+    for (let slot = this.oldest; slot !== NONE; slot = this.newerOf[slot]) {
       const slab = this.slabOf[slot];
       if (slab === NO_SLAB) continue;
       const length = this.lengthOf[slot];

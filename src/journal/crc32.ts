@@ -15,12 +15,13 @@ const TABLE = (() => {
   return table;
 })();
 
-export function crc32Portable(bytes: Uint8Array): number {
-  let crc = -1;
+/** `previous`: the CRC of the bytes before these, to compute one over several parts. */
+export function crc32Portable(bytes: Uint8Array, previous = 0): number {
+  let crc = previous ^ -1;
   for (let i = 0; i < bytes.length; i++) crc = TABLE[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
   return (crc ^ -1) >>> 0;
 }
 
-const native = (zlib as unknown as { crc32?: (data: Uint8Array) => number }).crc32;
+const native = (zlib as unknown as { crc32?: (data: Uint8Array, previous?: number) => number }).crc32;
 
-export const crc32: (bytes: Uint8Array) => number = typeof native === 'function' ? (bytes) => native(bytes) : crc32Portable;
+export const crc32: (bytes: Uint8Array, previous?: number) => number = typeof native === 'function' ? (bytes, previous = 0) => native(bytes, previous) : crc32Portable;

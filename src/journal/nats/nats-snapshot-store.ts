@@ -88,11 +88,12 @@ export class NatsSnapshotStore extends SnapshotStore {
         for (let i = 0; i < entry.chunks; i++) {
           const chunk = await this.kv.get(this.chunkKey(ref, entry.seq, i));
           if (chunk === null || chunk.length === 0) throw new Error(`chunk ${i} of ${entry.chunks} is missing`);
-          parts.push(chunk.value);
+          // A copy: the cache keeps its values in these parts, and a message's bytes may be a view of more.
+          parts.push(Buffer.from(chunk.value));
         }
-        const bytes = Buffer.concat(parts);
-        if (bytes.length !== entry.bytes) throw new Error(`${bytes.length} bytes where ${entry.bytes} were written`);
-        return { seq: entry.seq, state: decodeState(bytes) };
+        const length = parts.reduce((sum, part) => sum + part.length, 0);
+        if (length !== entry.bytes) throw new Error(`${length} bytes where ${entry.bytes} were written`);
+        return { seq: entry.seq, state: decodeState(parts) };
       } catch (error) {
         this.logger.error(`snapshot of ${JSON.stringify(ref)} at seq ${entry.seq} is unreadable (${(error as Error).message}); trying an older one or a full replay`);
       }
