@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { LoadResult, LoadSpec, RequestSpec, loadTool, runLoad } from './lib/load';
 import { clusterFigures } from './cluster';
 import { Forked, HOST, forkServer, freePort, run, stop, which } from './lib/procs';
-import { redisCli, redisPipe, respSets, startRedis, startWebdis } from './lib/redis';
+import { aofRewriteDone, redisCli, redisPipe, respSets, startRedis, startWebdis } from './lib/redis';
 
 /**
  * `npm run bench [-- --quick]`: cachelog (from dist/) beside bare Fastify, bare NestJS on
@@ -427,6 +427,7 @@ async function restartCurve(): Promise<void> {
     '|---|---|---|---|---|---|',
   );
   let emptyFirst = NaN;
+  let killRecovered: { keys: number; ms: number } | undefined;
   for (const keys of CURVE_KEYS) {
     const dir = join(work, `curve-${keys}`);
     if (keys > 0) {
@@ -450,12 +451,49 @@ async function restartCurve(): Promise<void> {
         await stop(server.child, 'SIGKILL');
       } else await stop(server.child, keys === 0 ? 'SIGTERM' : 'SIGKILL');
       log(`  ${fmt(keys)} keys after ${stopKind}: listening ${server.readyMs} ms, first request ${firstServed} ms (${other.status}), cache recovered ${recovered} ms (${own.status})`);
+      if (stopKind === 'kill -9' && keys === CURVE_KEYS[CURVE_KEYS.length - 1]) killRecovered = { keys, ms: recovered };
       curveRows.push(
         `| ${fmt(keys)} | ${stopKind} | ${fmt(server.readyMs / 1000, 2)} | ${fmt(firstServed / 1000, 2)} | ${fmt(firstServed / emptyFirst, 2)} | ${keys === 0 ? '–' : fmt(recovered / 1000, 2)} |`,
       );
     }
     rmSync(dir, { recursive: true, force: true });
   }
+  if (killRecovered && which('redis-server')) {
+    const tail = Math.min(killRecovered.keys, 50_000);
+    const redisMs = await redisDefaultAofKillRestart(killRecovered.keys, tail);
+    log(`  redis (default AOF: RDB preamble + tail, everysec) after kill -9: ${redisMs} ms`);
+    rows.push({
+      figure: `restart after kill -9 under default settings, ${fmt(killRecovered.keys)} keys + ${fmt(tail)} writes since the last snapshot / AOF rewrite: s`,
+      values: { cachelog: fmt(killRecovered.ms / 1000, 2), redis: `${fmt(redisMs / 1000, 2)} (default AOF)` },
+      ratios: `${fmt(redisMs / killRecovered.ms, 2)}× Redis default AOF speed`,
+    });
+  }
+}
+
+/**
+ * Redis 7's default persistence (AOF with an RDB preamble, everysec): `keys` keys, a rewrite
+ * (the RDB base), `tail` more writes (the AOF tail), kill -9, then the time from spawning it
+ * until it answers PING, which it does once both are loaded.
+ */
+async function redisDefaultAofKillRestart(keys: number, tail: number): Promise<number> {
+  const dir = join(work, 'redis-default-aof');
+  const first = await startRedis(dir, 'default');
+  const file = join(work, 'default-aof.resp');
+  respSets(file, keys, keys, 100);
+  redisPipe(first.port, file);
+  redisCli(first.port, 'bgrewriteaof');
+  await aofRewriteDone(first.port);
+  respSets(file, tail, keys, 100);
+  redisPipe(first.port, file);
+  rmSync(file);
+  await new Promise((resolve) => setTimeout(resolve, 1_500)); // everysec: the tail reaches the disk
+  await stop(first.child, 'SIGKILL');
+  const again = await startRedis(dir, 'default');
+  const size = Number(redisCli(again.port, 'dbsize'));
+  if (size !== keys) throw new Error(`redis came back with ${size} keys, not ${keys}`);
+  await stop(again.child, 'SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+  return again.readyMs;
 }
 
 function table(): string {

@@ -1,6 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { FastifyReply, FastifyRequest, LogController } from 'fastify';
+import type { FastifyChildLoggerFactory } from 'fastify/types/logger';
 import { Server } from 'node:http';
 import { AppModule } from './app.module';
 import { limitConnections } from './api/edge/connection-limits';
@@ -10,7 +11,7 @@ import { reportStorageFaultsTo, sendError } from './api/errors/http-error.filter
 import { NativeFastRoutes } from './api/native/fast-routes';
 import { AppConfig } from './config/config';
 import { Clock } from './config/clock';
-import { NestLogLevel, PinoNestLogger, createLogger, requestId } from './ops/logging';
+import { LazyRequestLogger, NestLogLevel, PinoNestLogger, createLogger, requestId } from './ops/logging';
 import { Metrics } from './ops/metrics';
 import { observeRequests } from './ops/request-observer';
 import type { DestinationStream } from 'pino';
@@ -42,6 +43,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     loggerInstance: log,
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestId,
+    // Fastify checks that it has pino's methods; it is not a whole pino Logger by type.
+    childLoggerFactory: LazyRequestLogger.factory as unknown as FastifyChildLoggerFactory,
     // A key is up to 1024 code points; percent-encoded, each takes at most 12 characters.
     routerOptions: { maxParamLength: MAX_ENCODED_KEY, ignoreTrailingSlash: true },
     // Server timeouts: an idle socket, a slow request and an idle keep-alive connection end.
@@ -61,7 +64,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
-  observeRequests(fastify, app.get(Metrics), log.isLevelEnabled('info'));
+  observeRequests(fastify, app.get(Metrics), log);
   reportStorageFaultsTo(fastify, app.get(Journal));
   const server = app.getHttpServer() as Server;
   server.headersTimeout = edge.headersTimeoutMs;

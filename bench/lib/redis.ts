@@ -10,13 +10,18 @@ const redisArgs = (dir: string, port: number, aof: boolean) => [
   '--auto-aof-rewrite-percentage', '0', '--logfile', join(dir, 'redis.log'),
 ];
 
+/** Redis 7 as installed: AOF on with its defaults (RDB preamble in the base file, appendfsync everysec). */
+const defaultAofArgs = (dir: string, port: number) => [
+  '--port', String(port), '--bind', HOST, '--dir', dir, '--protected-mode', 'no', '--daemonize', 'no', '--appendonly', 'yes', '--logfile', join(dir, 'redis.log'),
+];
+
 export const redisCli = (port: number, ...args: string[]) => run('redis-cli', ['-h', HOST, '-p', String(port), ...args]).trim();
 
-export async function startRedis(dir: string, aof: boolean): Promise<{ port: number; child: ChildProcess; readyMs: number }> {
+export async function startRedis(dir: string, aof: boolean | 'default'): Promise<{ port: number; child: ChildProcess; readyMs: number }> {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const started = Date.now();
-  const child = spawn('redis-server', redisArgs(dir, port, aof), { stdio: 'ignore' });
+  const child = spawn('redis-server', aof === 'default' ? defaultAofArgs(dir, port) : redisArgs(dir, port, aof), { stdio: 'ignore' });
   const deadline = Date.now() + 300_000;
   while (Date.now() < deadline) {
     if (redisCli(port, 'ping') === 'PONG') return { port, child, readyMs: Date.now() - started };
@@ -51,4 +56,15 @@ export function respSets(file: string, sets: number, keys: number, valueBytes: n
     parts.push(`*3\r\n$3\r\nSET\r\n$${Buffer.byteLength(key)}\r\n${key}\r\n$${valueBytes}\r\n${value}\r\n`);
   }
   writeFileSync(file, parts.join(''));
+}
+
+/** Waits until Redis has no AOF rewrite running or scheduled. */
+export async function aofRewriteDone(port: number): Promise<void> {
+  const deadline = Date.now() + 300_000;
+  while (Date.now() < deadline) {
+    const info = redisCli(port, 'info', 'persistence');
+    if (/aof_rewrite_in_progress:0/.test(info) && /aof_rewrite_scheduled:0/.test(info)) return;
+    await sleep(20);
+  }
+  throw new Error('the AOF rewrite did not end');
 }

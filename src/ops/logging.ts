@@ -46,7 +46,7 @@ export function createLogger(config: AppConfig, options: LoggingOptions = {}): P
   const pinoOptions: pino.LoggerOptions = {
     level,
     base: { service: 'cachelog' },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTimeOncePerMs,
     // Belt and braces: nothing should log headers, but if anything does, not these.
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'], censor: '[REDACTED]' },
     serializers: {
@@ -62,6 +62,104 @@ export function createLogger(config: AppConfig, options: LoggingOptions = {}): P
     return pino(pinoOptions, pinoPretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service,context', messageFormat: '{if context}[{context}] {end}{msg}', sync: true }));
   }
   return pino(pinoOptions, options.destination ?? stdoutDestination(config.logBufferBytes ?? 0, config.logMaxPendingBytes ?? 16 * 1024 * 1024));
+}
+
+let stampedAt = NaN;
+let stamp = '';
+/** pino's ISO time, formatted once per millisecond rather than once per line (a few per ms under load). */
+export function isoTimeOncePerMs(): string {
+  const now = Date.now();
+  if (now !== stampedAt) {
+    stampedAt = now;
+    stamp = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return stamp;
+}
+
+/** What the one line per request says. */
+export interface RequestLine {
+  readonly reqId: string;
+  readonly method: string;
+  readonly url: string;
+  readonly statusCode: number;
+  /** ms */
+  readonly responseTime: number;
+}
+
+/**
+ * Writes the line per request into `log`'s stream as pino would write
+ * `log.info({ reqId, req: { method, url }, res: { statusCode }, responseTime }, 'request completed')`
+ * (same fields, same order), with the URL's secrets redacted, but from a template: through
+ * pino's serializers and redaction the line cost 13 µs of a 57 µs GET (measured as server CPU
+ * per request), a quarter of the request. Every other line goes through pino.
+ */
+export function requestLineWriter(log: PinoLogger): ((line: RequestLine) => void) | undefined {
+  if (!log.isLevelEnabled('info')) return undefined;
+  const symbols = pino.symbols as unknown as { streamSym: symbol; chindingsSym: symbol };
+  const stream = (log as unknown as Record<symbol, { write(line: string): void }>)[symbols.streamSym];
+  const bindings = (log as unknown as Record<symbol, string>)[symbols.chindingsSym];
+  const timestamp = (log as unknown as Record<symbol, () => string>)[pino.symbols.timeSym as unknown as symbol];
+  return (line) => {
+    stream.write(
+      `{"level":30${timestamp()}${bindings},"reqId":${JSON.stringify(line.reqId)},"req":{"method":${JSON.stringify(line.method)},"url":${JSON.stringify(redactUrl(line.url))}},"res":{"statusCode":${line.statusCode}},"responseTime":${line.responseTime},"msg":"request completed"}\n`,
+    );
+  };
+}
+
+/**
+ * Fastify's `request.log`, made a pino child only when something logs through it (errors,
+ * mostly): creating a child per request cost every request, and the one line per request is
+ * written by the root logger with the request id (request-observer.ts).
+ */
+export class LazyRequestLogger {
+  private real: PinoLogger | undefined;
+
+  constructor(
+    private readonly parent: PinoLogger,
+    private readonly bindings: pino.Bindings,
+    private readonly options: pino.ChildLoggerOptions,
+  ) {}
+
+  static factory(parent: PinoLogger, bindings: pino.Bindings, options: pino.ChildLoggerOptions): LazyRequestLogger {
+    return new LazyRequestLogger(parent, bindings, options);
+  }
+
+  get level(): string {
+    return this.parent.level;
+  }
+  isLevelEnabled(level: string): boolean {
+    return this.parent.isLevelEnabled(level);
+  }
+  child(bindings: pino.Bindings, options?: pino.ChildLoggerOptions): PinoLogger {
+    return this.logger.child(bindings, options);
+  }
+  fatal(...args: unknown[]): void {
+    this.write('fatal', args);
+  }
+  error(...args: unknown[]): void {
+    this.write('error', args);
+  }
+  warn(...args: unknown[]): void {
+    this.write('warn', args);
+  }
+  info(...args: unknown[]): void {
+    this.write('info', args);
+  }
+  debug(...args: unknown[]): void {
+    this.write('debug', args);
+  }
+  trace(...args: unknown[]): void {
+    this.write('trace', args);
+  }
+  silent(): void {}
+
+  private get logger(): PinoLogger {
+    return (this.real ??= this.parent.child(this.bindings, this.options));
+  }
+
+  private write(level: pino.Level, args: unknown[]): void {
+    if (this.parent.isLevelEnabled(level)) (this.logger[level] as (...a: unknown[]) => void)(...args);
+  }
 }
 
 /** Lines for stdout held back at most this long, so a collector sees them promptly. */

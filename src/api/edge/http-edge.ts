@@ -12,6 +12,7 @@ import { sendError } from '../errors/http-error.filter';
 import { BodyLimits, bodyLimitsFor, isJsonContentType } from './body-limits';
 import { parseJsonBody } from '../json-body';
 import { parseBoundedJson } from './json-body';
+import { routeConfig } from './route-config';
 
 /**
  * The one place every request enters: in Fastify's `onRequest`, before any body is read or
@@ -33,8 +34,9 @@ export class HttpEdge {
   register(fastify: FastifyInstance): void {
     fastify.decorateRequest('principal', null);
     fastify.decorateRequest('credential', null);
+    fastify.decorateRequest('seenRouteConfig', null);
     fastify.addHook('onRequest', (request, reply, done) => {
-      if (isPublicRoute(request.routeOptions.config)) return done();
+      if (isPublicRoute(routeConfig(request))) return done();
       try {
         request.principal = this.authenticate(request);
         this.checkDeclaredLength(request);
@@ -75,7 +77,7 @@ export class HttpEdge {
   }
 
   limitsOf(request: FastifyRequest): BodyLimits {
-    return bodyLimitsFor(request.method, request.routeOptions.url, this.config.edge, this.config.maxValueBytes);
+    return bodyLimitsFor(request.method, routeConfig(request).url, this.config.edge, this.config.maxValueBytes);
   }
 
   private checkDeclaredLength(request: FastifyRequest): void {

@@ -6,6 +6,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { bearerTokenSource, tokenSourceFor } from '../../auth/token-sources';
 import { EntityRegistry, SeqNotReachedError } from '../../entities/entity-registry';
+import { routeConfig } from '../edge/route-config';
 import { ApiError } from '../errors/api-error';
 import { HistoryService } from './history.service';
 import { PointQuery, etagOf, isPointInTime, matchesIfNoneMatch, parsePoint, pointEtagOf } from './point-in-time';
@@ -70,7 +71,7 @@ export class ConditionalGetHook implements OnModuleInit {
   /** Handles a plain (not point-in-time) read of a ready cache synchronously; false: not handled. */
   private handleNow(request: FastifyRequest, reply: FastifyReply, done: () => void): boolean {
     if (isPointInTime(request.query as PointQuery | undefined) || minSeqOf(request) !== undefined) return false;
-    const route = request.routeOptions.url;
+    const route = routeConfig(request).url;
     if (route === undefined || !route.includes(':cacheName') || route.endsWith('/stream')) return (done(), true);
     const cacheName = (request.params as Record<string, unknown> | undefined)?.cacheName;
     if (typeof cacheName !== 'string' || cacheName.length === 0 || cacheName.length > MAX_NAME_UNITS) return (done(), true);
@@ -91,7 +92,7 @@ export class ConditionalGetHook implements OnModuleInit {
 
   private async handle(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     if (request.method !== 'GET' && request.method !== 'HEAD') return;
-    const route = request.routeOptions.url;
+    const route = routeConfig(request).url;
     if (route === undefined || !route.includes(':cacheName') || route.endsWith('/stream')) return;
     const cacheName = (request.params as Record<string, unknown> | undefined)?.cacheName;
     if (typeof cacheName !== 'string' || cacheName.length === 0 || cacheName.length > MAX_NAME_UNITS) return;
