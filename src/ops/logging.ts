@@ -89,20 +89,30 @@ export interface RequestLine {
 /**
  * Writes the line per request into `log`'s stream as pino would write
  * `log.info({ reqId, req: { method, url }, res: { statusCode }, responseTime }, 'request completed')`
- * (same fields, same order), with the URL's secrets redacted, but from a template: through
- * pino's serializers and redaction the line cost 13 µs of a 57 µs GET (measured as server CPU
- * per request), a quarter of the request. Every other line goes through pino.
+ * (same fields, same order), with the URL's secrets redacted, but from a template, and the
+ * lines of one event-loop turn handed to the stream as one string: through pino, its
+ * serializers and redaction, and one stream write per line, the line cost 13 of a GET's
+ * 57 µs of server CPU. Every other line goes through pino. The batch is written at the end
+ * of the turn (setImmediate), so no line waits longer than that beyond the stream's own buffer.
  */
 export function requestLineWriter(log: PinoLogger): ((line: RequestLine) => void) | undefined {
   if (!log.isLevelEnabled('info')) return undefined;
-  const symbols = pino.symbols as unknown as { streamSym: symbol; chindingsSym: symbol };
-  const stream = (log as unknown as Record<symbol, { write(line: string): void }>)[symbols.streamSym];
-  const bindings = (log as unknown as Record<symbol, string>)[symbols.chindingsSym];
-  const timestamp = (log as unknown as Record<symbol, () => string>)[pino.symbols.timeSym as unknown as symbol];
+  const symbols = pino.symbols as unknown as { streamSym: symbol; chindingsSym: symbol; timeSym: symbol };
+  const fields = log as unknown as Record<symbol, unknown>;
+  const stream = fields[symbols.streamSym] as { write(text: string): void };
+  const bindings = fields[symbols.chindingsSym] as string;
+  const timestamp = fields[symbols.timeSym] as () => string;
+  let batch: string[] = [];
+  const writeBatch = () => {
+    const lines = batch;
+    batch = [];
+    stream.write(lines.length === 1 ? lines[0] : lines.join(''));
+  };
   return (line) => {
-    stream.write(
-      `{"level":30${timestamp()}${bindings},"reqId":${JSON.stringify(line.reqId)},"req":{"method":${JSON.stringify(line.method)},"url":${JSON.stringify(redactUrl(line.url))}},"res":{"statusCode":${line.statusCode}},"responseTime":${line.responseTime},"msg":"request completed"}\n`,
-    );
+    // The method is one of the tokens Node's parser accepts; the id and the URL are escaped.
+    if (batch.push(`{"level":30${timestamp()}${bindings},"reqId":${JSON.stringify(line.reqId)},"req":{"method":"${line.method}","url":${JSON.stringify(redactUrl(line.url))}},"res":{"statusCode":${line.statusCode}},"responseTime":${line.responseTime},"msg":"request completed"}\n`) === 1) {
+      setImmediate(writeBatch);
+    }
   };
 }
 
