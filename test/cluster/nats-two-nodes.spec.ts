@@ -53,6 +53,21 @@ describe('two nodes on one stream', () => {
     }
   });
 
+  it('the org byte quota counts what other nodes wrote: once node B has applied A\'s write, B refuses what would pass the quota', async () => {
+    const [a, b] = await nodes('quota', { ENABLE_ORG_SERVICE_LEVEL_SAAS: 'true', FREE_SERVICE_LEVEL_MAX_BYTES: '100' });
+    const post = (app: TestApp, path: string, bytes: number) =>
+      fetch(`${app.url}${path}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/octet-stream' }, body: 'q'.repeat(bytes) }).then(async (res) => ({ status: res.status, body: await res.text(), etag: res.headers.get('etag') }));
+    const first = await post(a, '/c/big', 60);
+    expect(first.status).toBe(201);
+    const seq = /"v(\d+)"/.exec(first.etag!)![1];
+    // Read-your-writes on B also waits until B's read models (the org totals among them) have the write.
+    expect((await fetch(`${b.url}/c/big?minSeq=${seq}`, { headers: auth })).status).toBe(200);
+    const over = await post(b, '/other/k', 60);
+    expect(over.status).toBeGreaterThanOrEqual(400);
+    expect(JSON.parse(over.body)).toMatchObject({ code: 'QUOTA_EXCEEDED' });
+    expect((await post(b, '/other/small', 10)).status).toBe(201);
+  });
+
   it('lists keys and caches written through the other node', async () => {
     const [a, b] = await nodes('listing', {});
     const { etag } = await write(a, 'listed', 'x');
