@@ -123,35 +123,28 @@ function columnsOf(state: CacheState): EntryColumns & { copyValues(out: Uint8Arr
   return { ...columns, copyValues };
 }
 
-function writeFloat64s(out: Buffer, at: number, column: Float64Array): void {
+/** A column in little-endian order (as a little-endian host holds it: one copy). */
+function writeColumn(out: Buffer, at: number, column: Float64Array | Uint32Array, writeLE: (value: number, offset: number) => number): void {
   if (LITTLE_ENDIAN) out.set(new Uint8Array(column.buffer, column.byteOffset, column.byteLength), at);
-  else for (let i = 0; i < column.length; i++) out.writeDoubleLE(column[i], at + 8 * i);
+  else for (let i = 0; i < column.length; i++) writeLE.call(out, column[i], at + column.BYTES_PER_ELEMENT * i);
 }
 
-function writeUint32s(out: Buffer, at: number, column: Uint32Array): void {
-  if (LITTLE_ENDIAN) out.set(new Uint8Array(column.buffer, column.byteOffset, column.byteLength), at);
-  else for (let i = 0; i < column.length; i++) out.writeUInt32LE(column[i], at + 4 * i);
-}
+const writeFloat64s = (out: Buffer, at: number, column: Float64Array) => writeColumn(out, at, column, out.writeDoubleLE);
+const writeUint32s = (out: Buffer, at: number, column: Uint32Array) => writeColumn(out, at, column, out.writeUInt32LE);
 
-function readFloat64s(bytes: ChunkedBytes, at: number, n: number): Float64Array<ArrayBuffer> {
-  const column = new Float64Array(n);
+/** The column of `n` little-endian numbers at `at`. */
+function readColumn<T extends Float64Array<ArrayBuffer> | Uint32Array<ArrayBuffer>>(bytes: ChunkedBytes, at: number, column: T, readLE: (this: Buffer, offset: number) => number): T {
   if (LITTLE_ENDIAN) bytes.copyTo(new Uint8Array(column.buffer), at);
   else {
-    const buf = bytes.range(at, at + 8 * n);
-    for (let i = 0; i < n; i++) column[i] = buf.readDoubleLE(8 * i);
+    const width = column.BYTES_PER_ELEMENT;
+    const buf = bytes.range(at, at + width * column.length);
+    for (let i = 0; i < column.length; i++) column[i] = readLE.call(buf, width * i);
   }
   return column;
 }
 
-function readUint32s(bytes: ChunkedBytes, at: number, n: number): Uint32Array<ArrayBuffer> {
-  const column = new Uint32Array(n);
-  if (LITTLE_ENDIAN) bytes.copyTo(new Uint8Array(column.buffer), at);
-  else {
-    const buf = bytes.range(at, at + 4 * n);
-    for (let i = 0; i < n; i++) column[i] = buf.readUInt32LE(4 * i);
-  }
-  return column;
-}
+const readFloat64s = (bytes: ChunkedBytes, at: number, n: number) => readColumn(bytes, at, new Float64Array(n), Buffer.prototype.readDoubleLE);
+const readUint32s = (bytes: ChunkedBytes, at: number, n: number) => readColumn(bytes, at, new Uint32Array(n), Buffer.prototype.readUInt32LE);
 
 /** Settings as stored: `[capacity, ttlSeconds, maxValueBytes, cacheNullValue]`; absent in the oldest layout. */
 function decodeSettings(raw: unknown): CacheSettings {
