@@ -1,3 +1,4 @@
+import { TimeoutError } from '@nats-io/nats-core';
 import { CacheEvent, evolve, initialState } from '../../src/domain';
 import { JournalBackend } from '../../src/journal/journal-backend';
 import { NatsBackend } from '../../src/journal/nats/nats-backend';
@@ -14,8 +15,8 @@ afterAll(() => server.stop());
 let streams = 0;
 const opened = new Map<JournalBackend, { stream: string; dir: ReturnType<typeof tempDir> }>();
 
-async function openBackend(stream: string, dir: ReturnType<typeof tempDir>, serializeAppends = false): Promise<NatsBackend> {
-  const backend = new NatsBackend({ servers: [server.url], replicas: 1, stream, timeoutMs: 5000, dataDir: dir.path, serializeAppends });
+async function openBackend(stream: string, dir: ReturnType<typeof tempDir>, serializeAppends = false, timeoutMs = 5000): Promise<NatsBackend> {
+  const backend = new NatsBackend({ servers: [server.url], replicas: 1, stream, timeoutMs, dataDir: dir.path, serializeAppends });
   await backend.open();
   opened.set(backend, { stream, dir });
   return backend;
@@ -78,6 +79,34 @@ describe('NATS journal specifics', () => {
       const values: string[] = [];
       for await (const record of backend.journal.replay(ref)) values.push(record.event.type === 'Set' ? Buffer.from(record.event.value).toString() : '');
       expect(values).toEqual([String(i)]);
+    }
+  });
+
+  it('reads a long cache event by event when no consumer can be made (as after a server died), in order and whole', async () => {
+    const ref = { org: 'acme', name: 'long' };
+    const other = { org: 'acme', name: 'other' };
+    for (let seq = 0; seq < 150; seq++) {
+      await backend.journal.append(ref, seq, [{ at: 1, by: 't', device: null, type: 'Set', key: `k${seq % 7}`, value: Buffer.from(String(seq)), expiresAt: 0 }]);
+      if (seq % 10 === 0) await backend.journal.append(other, seq / 10, [{ at: 1, by: 't', device: null, type: 'Deleted', key: 'x' }]);
+    }
+    // A second node knows nothing of the cache's head, so a long read would scan with a consumer.
+    const reader = await openBackend(backend.journal.subjects.all.split('.')[0], tempDir(), false, 400);
+    try {
+      // Every consumer creation times out, as nats-server 2.9.10 does for minutes after a peer's kill -9.
+      const timesOut = () => new Promise((_, reject) => setTimeout(() => reject(new TimeoutError()), 50));
+      (reader.journal as unknown as { jsConsumers: unknown }).jsConsumers = { consumers: { get: timesOut } };
+      const seqs: number[] = [];
+      const values: string[] = [];
+      for await (const record of reader.journal.replay(ref)) {
+        seqs.push(record.seq);
+        if (record.event.type === 'Set') values.push(Buffer.from(record.event.value).toString());
+      }
+      expect(seqs).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+      expect(values).toEqual(Array.from({ length: 150 }, (_, i) => String(i)));
+    } finally {
+      await reader.close();
+      opened.get(reader)?.dir.cleanup();
+      opened.delete(reader);
     }
   });
 

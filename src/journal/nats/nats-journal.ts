@@ -367,17 +367,27 @@ export class NatsJournal extends Journal {
     if (head.streamSeq === 0 || head.seq < fromSeq) return;
     const start = fromSeq <= 1 ? 1 : seen !== undefined && seen.seq === fromSeq - 1 ? seen.streamSeq + 1 : undefined;
     if (start !== undefined && head.seq - fromSeq < DIRECT_READ_MAX) {
-      yield await this.directRange(subject, start, head.streamSeq);
+      yield* this.directRange(subject, start, head.streamSeq);
       return;
     }
-    for await (const chunk of this.scan(subject, 1, head.streamSeq)) {
-      yield chunk.map((msg) => ({ seq: Number(msg.headers?.get(SEQ_HEADER)), streamSeq: msg.seq, data: msg.data }));
+    let scanned = false;
+    try {
+      for await (const chunk of this.scan(subject, 1, head.streamSeq)) {
+        scanned = true;
+        yield chunk.map((msg) => ({ seq: Number(msg.headers?.get(SEQ_HEADER)), streamSeq: msg.seq, data: msg.data }));
+      }
+    } catch (error) {
+      if (scanned || !(error instanceof TimeoutError)) throw error;
+      // No consumer could be made in NATS_TIMEOUT_MS x 3 (after a server died, see
+      // CONSUMER_CREATE_TRY_MS): slower, a get per event, but the cache recovers now.
+      this.logger.warn(`no consumer to read ${subject} (${error.message}): reading its ${head.seq} event(s) one by one`);
+      yield* this.directRange(subject, 1, head.streamSeq);
     }
   }
 
-  /** The subject's messages with stream seq in [fromStreamSeq, endStreamSeq], one get each. */
-  private async directRange(subject: string, fromStreamSeq: number, endStreamSeq: number): Promise<SubjectMessage[]> {
-    const messages: SubjectMessage[] = [];
+  /** The subject's messages with stream seq in [fromStreamSeq, endStreamSeq], one get each, in chunks. */
+  private async *directRange(subject: string, fromStreamSeq: number, endStreamSeq: number): AsyncGenerator<SubjectMessage[]> {
+    let messages: SubjectMessage[] = [];
     for (let cursor = fromStreamSeq; cursor <= endStreamSeq; ) {
       let msg: StoredMsg | null;
       try {
@@ -391,8 +401,12 @@ export class NatsJournal extends Journal {
       if (msg === null || msg.seq > endStreamSeq) break;
       messages.push({ seq: Number(msg.header.get(SEQ_HEADER)), streamSeq: msg.seq, data: msg.data });
       cursor = msg.seq + 1;
+      if (messages.length === READ_CHUNK) {
+        yield messages;
+        messages = [];
+      }
     }
-    return messages;
+    if (messages.length > 0) yield messages;
   }
 
   async *replay(ref: EntityRef, fromSeq = 1, toSeq = MAX_SEQ): AsyncGenerator<JournalRecord> {
