@@ -82,7 +82,7 @@ describe('NATS journal specifics', () => {
     }
   });
 
-  it('reads a long cache event by event when no consumer can be made (as after a server died), in order and whole', async () => {
+  it('reads a long cache, and the whole stream, event by event when no consumer can be made (as after a server died), in order and whole', async () => {
     const ref = { org: 'acme', name: 'long' };
     const other = { org: 'acme', name: 'other' };
     for (let seq = 0; seq < 150; seq++) {
@@ -103,6 +103,12 @@ describe('NATS journal specifics', () => {
       }
       expect(seqs).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
       expect(values).toEqual(Array.from({ length: 150 }, (_, i) => String(i)));
+      // The global read (projections' catch-up) too: every cache, in stream order, gapless offsets.
+      const read: Array<{ name: string; seq: number; offset: number }> = [];
+      for await (const chunk of reader.journal.read(0)) for (const e of chunk) read.push({ name: e.ref.name, seq: e.seq, offset: e.offset });
+      expect(read.map((e) => e.offset)).toEqual(Array.from({ length: 165 }, (_, i) => i + 1));
+      expect(read.filter((e) => e.name === 'long').map((e) => e.seq)).toEqual(seqs);
+      expect(read.filter((e) => e.name === 'other').map((e) => e.seq)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
     } finally {
       await reader.close();
       opened.get(reader)?.dir.cleanup();

@@ -29,11 +29,21 @@ const CONSUMER_CREATE_TRY_MS = 1500;
 const DIRECT_READ_MAX = 32;
 
 /** One of a cache's events as read from the stream. */
+/** A stream message, read through a consumer or by a direct get. */
+interface StreamMessage {
+  readonly subject: string;
+  readonly streamSeq: number;
+  readonly headers: MsgHdrs | undefined;
+  readonly data: Uint8Array;
+}
+
 interface SubjectMessage {
   readonly seq: number;
   readonly streamSeq: number;
   readonly data: Uint8Array;
 }
+
+const subjectMessage = (msg: StreamMessage): SubjectMessage => ({ seq: Number(msg.headers?.get(SEQ_HEADER)), streamSeq: msg.streamSeq, data: msg.data });
 
 /** Where a cache's log ends: its last per-cache seq and that event's stream sequence. */
 interface Head {
@@ -310,20 +320,30 @@ export class NatsJournal extends Journal {
 
   /**
    * Messages matching `filter` with stream seq in [fromStreamSeq, endStreamSeq], in order, in
-   * chunks, through an ordered consumer (recreated by the client on any gap).
+   * chunks, through an ordered consumer (recreated by the client on any gap). When no consumer
+   * can be made in NATS_TIMEOUT_MS x 3 (after a server died, see CONSUMER_CREATE_TRY_MS), by
+   * direct gets instead: a request per message, slower, but the read is answered.
    */
-  private async *scan(filter: string, fromStreamSeq: number, endStreamSeq: number): AsyncGenerator<JsMsg[]> {
+  private async *scan(filter: string, fromStreamSeq: number, endStreamSeq: number): AsyncGenerator<StreamMessage[]> {
     if (endStreamSeq < fromStreamSeq) return;
-    const consumer = await this.orderedConsumer({
-      filter_subjects: filter,
-      ...(fromStreamSeq <= 1 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromStreamSeq }),
-    });
+    let consumer: Consumer;
+    try {
+      consumer = await this.orderedConsumer({
+        filter_subjects: filter,
+        ...(fromStreamSeq <= 1 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromStreamSeq }),
+      });
+    } catch (error) {
+      if (!(error instanceof TimeoutError)) throw error;
+      this.logger.warn(`no consumer to read ${filter} (${error.message}): reading stream seqs ${fromStreamSeq}-${endStreamSeq} one by one`);
+      yield* this.directScan(filter, fromStreamSeq, endStreamSeq);
+      return;
+    }
     try {
       for (let done = false; !done; ) {
-        const chunk: JsMsg[] = [];
+        const chunk: StreamMessage[] = [];
         const batch = await consumer.fetch({ max_messages: READ_CHUNK, expires: FETCH_EXPIRES_MS });
         for await (const msg of batch) {
-          if (msg.seq <= endStreamSeq) chunk.push(msg);
+          if (msg.seq <= endStreamSeq) chunk.push({ subject: msg.subject, streamSeq: msg.seq, headers: msg.headers, data: msg.data });
           if (msg.seq >= endStreamSeq || msg.info.pending === 0) {
             done = true;
             batch.stop();
@@ -336,6 +356,30 @@ export class NatsJournal extends Journal {
     } finally {
       void consumer.delete().catch(() => undefined);
     }
+  }
+
+  /** Messages matching `filter` with stream seq in [fromStreamSeq, endStreamSeq], one direct get each, in chunks. */
+  private async *directScan(filter: string, fromStreamSeq: number, endStreamSeq: number): AsyncGenerator<StreamMessage[]> {
+    let messages: StreamMessage[] = [];
+    for (let cursor = fromStreamSeq; cursor <= endStreamSeq; ) {
+      let msg: StoredMsg | null;
+      try {
+        // The stream leader answers (a direct get may come from a replica that is behind).
+        // nats-server's MSG.GET takes next_by_subj since 2.9.0; nats.js types it for direct gets only.
+        const next: NextMsgRequest = { seq: cursor, next_by_subj: filter };
+        msg = await this.jsm.streams.getMessage(this.options.stream, next as unknown as MsgRequest);
+      } catch (error) {
+        throw new JournalUnavailableError(error, UNREACHABLE);
+      }
+      if (msg === null || msg.seq > endStreamSeq) break;
+      messages.push({ subject: msg.subject, streamSeq: msg.seq, headers: msg.header, data: msg.data });
+      cursor = msg.seq + 1;
+      if (messages.length === READ_CHUNK) {
+        yield messages;
+        messages = [];
+      }
+    }
+    if (messages.length > 0) yield messages;
   }
 
   /**
@@ -366,47 +410,10 @@ export class NatsJournal extends Journal {
     const head = await this.fetchHead(subject);
     if (head.streamSeq === 0 || head.seq < fromSeq) return;
     const start = fromSeq <= 1 ? 1 : seen !== undefined && seen.seq === fromSeq - 1 ? seen.streamSeq + 1 : undefined;
-    if (start !== undefined && head.seq - fromSeq < DIRECT_READ_MAX) {
-      yield* this.directRange(subject, start, head.streamSeq);
-      return;
-    }
-    let scanned = false;
-    try {
-      for await (const chunk of this.scan(subject, 1, head.streamSeq)) {
-        scanned = true;
-        yield chunk.map((msg) => ({ seq: Number(msg.headers?.get(SEQ_HEADER)), streamSeq: msg.seq, data: msg.data }));
-      }
-    } catch (error) {
-      if (scanned || !(error instanceof TimeoutError)) throw error;
-      // No consumer could be made in NATS_TIMEOUT_MS x 3 (after a server died, see
-      // CONSUMER_CREATE_TRY_MS): slower, a get per event, but the cache recovers now.
-      this.logger.warn(`no consumer to read ${subject} (${error.message}): reading its ${head.seq} event(s) one by one`);
-      yield* this.directRange(subject, 1, head.streamSeq);
-    }
-  }
-
-  /** The subject's messages with stream seq in [fromStreamSeq, endStreamSeq], one get each, in chunks. */
-  private async *directRange(subject: string, fromStreamSeq: number, endStreamSeq: number): AsyncGenerator<SubjectMessage[]> {
-    let messages: SubjectMessage[] = [];
-    for (let cursor = fromStreamSeq; cursor <= endStreamSeq; ) {
-      let msg: StoredMsg | null;
-      try {
-        // The stream leader answers (a direct get may come from a replica that is behind).
-        // nats-server's MSG.GET takes next_by_subj since 2.9.0; nats.js types it for direct gets only.
-        const next: NextMsgRequest = { seq: cursor, next_by_subj: subject };
-        msg = await this.jsm.streams.getMessage(this.options.stream, next as unknown as MsgRequest);
-      } catch (error) {
-        throw new JournalUnavailableError(error, UNREACHABLE);
-      }
-      if (msg === null || msg.seq > endStreamSeq) break;
-      messages.push({ seq: Number(msg.header.get(SEQ_HEADER)), streamSeq: msg.seq, data: msg.data });
-      cursor = msg.seq + 1;
-      if (messages.length === READ_CHUNK) {
-        yield messages;
-        messages = [];
-      }
-    }
-    if (messages.length > 0) yield messages;
+    // A short range by direct gets from the start, a long one by a scan.
+    const direct = start !== undefined && head.seq - fromSeq < DIRECT_READ_MAX;
+    const chunks = direct ? this.directScan(subject, start, head.streamSeq) : this.scan(subject, 1, head.streamSeq);
+    for await (const chunk of chunks) yield chunk.map(subjectMessage);
   }
 
   async *replay(ref: EntityRef, fromSeq = 1, toSeq = MAX_SEQ): AsyncGenerator<JournalRecord> {
@@ -473,7 +480,7 @@ export class NatsJournal extends Journal {
     if (end > this.highest) this.highest = end;
     if (info.state.messages === 0) return;
     for await (const chunk of this.scan(this.subjects.all, Math.max(afterOffset + 1, info.state.first_seq), end)) {
-      yield chunk.map((msg) => this.envelopeOf(msg.subject, msg.seq, msg.headers, msg.data));
+      yield chunk.map((msg) => this.envelopeOf(msg.subject, msg.streamSeq, msg.headers, msg.data));
     }
   }
 
