@@ -1,3 +1,4 @@
+import type { KeyOperation, WatchedKey } from './operations';
 import type { RestoreTarget } from './restore';
 import { CacheSettings } from './settings';
 
@@ -45,6 +46,18 @@ export type CacheCommand =
   | (CommandMeta & { readonly type: 'DeleteKey'; readonly key: string })
   /** Sent by the expiry scheduler when a key's `expiresAt` has passed. */
   | (CommandMeta & { readonly type: 'ExpireKey'; readonly key: string })
+  /**
+   * Key operations decided in order on one draft and journaled as one append (see
+   * operations.ts): the Redis command engine's one write command, a MULTI/EXEC included.
+   */
+  | (CommandMeta & {
+      readonly type: 'ApplyOperations';
+      readonly ops: readonly KeyOperation[];
+      /** Decide nothing (answer `aborted`) if one of these keys changed since it was watched. */
+      readonly watch?: readonly WatchedKey[];
+      /** Bytes the tenant may still add; undefined means unlimited. Supplied by the shell. */
+      readonly quotaRemaining?: number;
+    })
   /** Appends the events that bring the cache back to `target` (a past state); history is never rewritten. */
   | (CommandMeta & {
       readonly type: 'RestoreTo';

@@ -7,3 +7,4 @@ export * from './evolve';
 export * from './restore';
 export * from './state';
 export * from './settings';
+export * from './operations';
