@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
+  // Checks against documents outside the repository: `npm run test:upstream` (jest.upstream.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/upstream/'],
   transform: {
     '^.+\\.ts$': [
       '@swc/jest',

@@ -4,7 +4,7 @@ import { Addition, Conformance, healed, Operations, ResponseSpec } from '../supp
 import { HttpResult, TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
- * Issue 9, item 7: every IronCache call of the reference (`shared/seeds/001_*`) driven over
+ * Every call of the IronCache REST reference driven over
  * real HTTP, each response's status, Content-Type and body checked against the shapes the
  * reference shows (transcribed below as JSON Schemas). The table in docs/ironcache.md lists
  * the same calls, statuses and bodies.
@@ -65,7 +65,7 @@ const DEVIATIONS: Record<string, Addition> = {
 
 /** Statuses of the reference's table that cachelog never answers, by design: 201 (every success is 200, which clients accept) and 500 (fuzzed: no input produces one). */
 
-describe('IronCache API against the IronCache reference (seeds/001)', () => {
+describe('IronCache API against the IronCache REST reference', () => {
   let app: TestApp;
   const token = tokenFor({ org: 'ironref' });
   const conformance = new Conformance({ operations: OPERATIONS, additions: ADDITIONS, deviations: DEVIATIONS });

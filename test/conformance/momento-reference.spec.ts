@@ -4,7 +4,7 @@ import { Addition, Conformance, healed, Operations, ResponseSpec } from '../supp
 import { HttpResult, TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
- * Issue 9, item 7: every Momento HTTP call of the reference (`shared/seeds/002_*`) driven over
+ * Every call of Momento's HTTP API reference driven over
  * real HTTP, each response's status, Content-Type and body checked against what the reference
  * says (transcribed below). The table in docs/momento.md lists the same calls and statuses.
  */
@@ -42,7 +42,7 @@ const ADDITIONS: Record<number, Addition> = {
  * there: 404 "Cache Not Found"), and no input produces a 500 (fuzzed).
  */
 
-describe('Momento HTTP API against the Momento reference (seeds/002)', () => {
+describe('Momento HTTP API against Momento's HTTP API reference', () => {
   let app: TestApp;
   const token = tokenFor({ org: 'momref' });
   const conformance = new Conformance({ operations: OPERATIONS, additions: ADDITIONS });

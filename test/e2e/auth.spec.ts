@@ -54,7 +54,7 @@ describe('auth: JWT bearer tokens', () => {
     }
   });
 
-  it('accepts the seed document\'s token as is with JWT_SECRET=your-256-bit-secret', async () => {
+  it('accepts the Akka-Cache document\'s example token as is with JWT_SECRET=your-256-bit-secret', async () => {
     const seeded = await startTestApp({ env: { JWT_SECRET: 'your-256-bit-secret' } });
     try {
       const res = await http(`${seeded.url}/seeded/key1`, { method: 'POST', token: SEED_TOKEN, body: Buffer.from('hi') });

@@ -2,7 +2,7 @@ import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
-describe('caches per org are limited (issue 8, finding 6)', () => {
+describe('caches per org are limited', () => {
   let app: TestApp;
   const acme = tokenFor({ org: 'acme', name: 'alice' });
   const umbrella = tokenFor({ org: 'umbrella', name: 'ursula' });

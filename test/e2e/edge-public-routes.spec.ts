@@ -24,7 +24,7 @@ class ProbeController {
 }
 
 /**
- * The edge's marker for open routes (health, metrics, docs, the landing page of issue 11):
+ * The edge's marker for open routes (health, metrics, docs, the landing page):
  * a `@Public()` route answers without a token; every other route, the same controller's
  * included, is 401 before its handler.
  */

@@ -3,7 +3,7 @@ import { RawConnection } from '../support/raw-socket';
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
- * Issue 8, finding 3 (work before authentication): the token is checked in `onRequest`,
+ * The hardening pass (work before authentication): the token is checked in `onRequest`,
  * before a byte of the body is read, on every route of every family. A request that
  * announces a 4 MiB body and sends none of it is answered 401 at once, and the connection
  * is closed rather than read to the end.
@@ -26,7 +26,7 @@ const unauthenticated: Array<[string, string, string, string]> = [
   ['no such route', 'POST', '/no/such/route/here', 'application/octet-stream'],
 ];
 
-describe('issue 8 finding 3: the token is checked before any body is read, on every route', () => {
+describe('the token is checked before any body is read, on every route', () => {
   let app: TestApp;
   beforeAll(async () => (app = await startTestApp()));
   afterAll(() => app.dispose());

@@ -4,7 +4,7 @@ import { SseClient } from '../support/sse';
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
- * Issue 8, finding 2 (responses with no byte bound): a multi-value answer is measured before
+ * The hardening pass (responses with no byte bound): a multi-value answer is measured before
  * it is built and refused with 413 RESPONSE_TOO_LARGE beyond MAX_RESPONSE_BYTES; event pages
  * stop at EVENTS_PAGE_MAX_BYTES with a cursor; SSE clients are dropped past SSE_QUEUE_BYTES and
  * capped per org; point-in-time reads refuse to replay more than POINT_IN_TIME_MAX_EVENTS.
@@ -26,7 +26,7 @@ async function statusOnceSlotFree(open: () => Promise<SseClient>): Promise<numbe
   return status;
 }
 
-describe('issue 8 finding 2: batch get and listings are bounded in bytes', () => {
+describe('batch get and listings are bounded in bytes', () => {
   let app: TestApp;
   const token = tokenFor({ org: 'attacker' });
   const bystander = tokenFor({ org: 'bystander' });
@@ -81,7 +81,7 @@ describe('issue 8 finding 2: batch get and listings are bounded in bytes', () =>
   });
 });
 
-describe('issue 8 finding 2: batch element count and body bytes are bounded', () => {
+describe('batch element count and body bytes are bounded', () => {
   let app: TestApp;
   const token = tokenFor({ org: 'acme' });
   beforeAll(async () => (app = await startTestApp({ env: { MAX_BATCH_ELEMENTS: '5', MAX_BATCH_BODY_BYTES: String(64 * 1024) } })));
@@ -107,7 +107,7 @@ describe('issue 8 finding 2: batch element count and body bytes are bounded', ()
   });
 });
 
-describe('issue 8 finding 2: event pages and streams are bounded in bytes', () => {
+describe('event pages and streams are bounded in bytes', () => {
   let app: TestApp;
   const token = tokenFor({ org: 'acme' });
   beforeAll(
@@ -180,7 +180,7 @@ describe('issue 8 finding 2: event pages and streams are bounded in bytes', () =
   });
 });
 
-describe('issue 8 finding 2: point-in-time reads bound the events they replay', () => {
+describe('point-in-time reads bound the events they replay', () => {
   let app: TestApp;
   const token = tokenFor({ org: 'acme' });
   beforeAll(async () => {
@@ -210,7 +210,7 @@ describe('issue 8 finding 2: point-in-time reads bound the events they replay', 
   });
 });
 
-describe('issue 8 finding 2: event streams per token', () => {
+describe('event streams per token', () => {
   let app: TestApp;
   beforeAll(async () => (app = await startTestApp({ env: { SSE_MAX_CLIENTS_PER_TOKEN: '1', SSE_MAX_CLIENTS_PER_ORG: '4' } })));
   afterAll(() => app.dispose());

@@ -3,12 +3,12 @@ import { SseClient } from '../support/sse';
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
- * Issue 8, finding 3 (no connection timeouts): idle sockets, slow headers, trickled bodies
+ * The hardening pass (no connection timeouts): idle sockets, slow headers, trickled bodies
  * and idle keep-alive connections end; connections per address and in all are capped, and a
  * capped address does not stop another from being served. SSE streams, long-lived by design,
  * outlive the request timeout.
  */
-describe('issue 8 finding 3: server timeouts', () => {
+describe('server timeouts', () => {
   let app: TestApp;
   const token = tokenFor({ org: 'acme' });
   beforeAll(
@@ -59,7 +59,7 @@ describe('issue 8 finding 3: server timeouts', () => {
   });
 });
 
-describe('issue 8 finding 3: connection caps', () => {
+describe('connection caps', () => {
   let app: TestApp;
   beforeAll(async () => (app = await startTestApp({ env: { MAX_CONNECTIONS_PER_ADDRESS: '3', MAX_CONNECTIONS: '5', KEEP_ALIVE_TIMEOUT_SECONDS: '1' } })));
   afterAll(() => app.dispose());

@@ -2,11 +2,11 @@ import { Journal } from '../../src/journal/journal';
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
- * Issue 8, finding 3 (JSON work before limits): every route has its own body limit (small for
+ * The hardening pass (JSON work before limits): every route has its own body limit (small for
  * control routes, value-sized for values and batches), and JSON nested deeper than
  * MAX_JSON_DEPTH is refused by a scan before JSON.parse ever sees it. Refusals change nothing.
  */
-describe('issue 8 finding 3: JSON size and depth limits apply before parsing', () => {
+describe('JSON size and depth limits apply before parsing', () => {
   let app: TestApp;
   let journal: Journal;
   const token = tokenFor({ org: 'acme' });

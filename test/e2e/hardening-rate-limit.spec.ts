@@ -2,12 +2,12 @@ import { ManualClock } from '../support/manual-clock';
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
- * Issue 8, finding 9 (the rate limit is skipped by answers that end in 304) and finding 10
+ * The hardening pass (the rate limit was skipped by answers that end in 304) and its sibling
  * (`serviceLevel: "constructor"` or `"__proto__"` gets no quota and no rate limit). The edge
  * counts every request before anything answers it, and limits are looked up by the table's
  * own keys only.
  */
-describe('issue 8 finding 9: every answer passes the rate limiter, 304 included', () => {
+describe('every answer passes the rate limiter, 304 included', () => {
   let app: TestApp;
   const clock = new ManualClock();
   beforeAll(async () => (app = await startTestApp({ clock, env: { RATE_LIMITS: 'free=3', RATE_LIMIT_WINDOW_SECONDS: '10' } })));
@@ -43,7 +43,7 @@ describe('issue 8 finding 9: every answer passes the rate limiter, 304 included'
   });
 });
 
-describe('issue 8 finding 10: service levels named after Object.prototype members get the free limits', () => {
+describe('service levels named after Object.prototype members get the free limits', () => {
   let app: TestApp;
   const clock = new ManualClock();
   beforeAll(

@@ -2,12 +2,12 @@ import { Journal } from '../../src/journal/journal';
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
- * Issue 8, finding 7 (lone surrogates break the journal id): a string that cannot round-trip
+ * The hardening pass (lone surrogates break the journal id): a string that cannot round-trip
  * through UTF-8 is refused wherever it would name or be stored (org and name claims, cache
  * names, keys, descriptions, IronCache values) in every family, and nothing is written.
  * Only JSON bodies and token claims can carry one: paths and query strings are bytes.
  */
-describe('issue 8 finding 7: strings that cannot round-trip through UTF-8 are refused', () => {
+describe('strings that cannot round-trip through UTF-8 are refused', () => {
   let app: TestApp;
   let journal: Journal;
   const token = tokenFor({ org: 'acme' });

@@ -1,7 +1,7 @@
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
- * Issue 9, item 2: numbers sent to the IronCache API are stored as the exact text sent (never
+ * Numbers sent to the IronCache API are stored as the exact text sent (never
  * through a JS number, exact only to 2^53), and increments work on 64-bit signed integers.
  * Bodies are written as raw JSON text: JSON.stringify could not even express these numbers.
  */

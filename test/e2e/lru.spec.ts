@@ -1,7 +1,7 @@
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
- * Issue 9, item 1: capacity evicts the least recently *used* key, reads included, through
+ * Capacity evicts the least recently *used* key, reads included, through
  * every family's read; and the order survives a clean restart (it is in the snapshot taken
  * at shutdown, even when only reads happened since the last write).
  */

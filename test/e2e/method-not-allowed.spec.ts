@@ -2,7 +2,7 @@ import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
  * A verb a path does not support is 405 with `Allow`, in every family and in its own error
- * format (issue 9, item 5): the paths exist, so 404 would tell a client the wrong thing.
+ * format: the paths exist, so 404 would tell a client the wrong thing.
  */
 describe('405 with Allow on every API family', () => {
   let app: TestApp;

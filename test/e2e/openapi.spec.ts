@@ -57,7 +57,7 @@ describe('OpenAPI 3.1 document (/docs/json) and Swagger UI (/docs)', () => {
     expect(document.paths['/docs/json'].get.security).toEqual([]);
   });
 
-  it('carries the seed documents\' examples', () => {
+  it('carries the reference documents\' examples', () => {
     const setJson = document.paths['/set'].post as unknown as { requestBody: { content: Record<string, { example: unknown }> } };
     expect(setJson.requestBody.content['application/json'].example).toEqual({ cacheName: 'cache1', key: 'key1', value: 'dGhpcyBpcyB0aGUgcGF5bG9hZCBvZiBvbmU=' });
     const increment = document.paths['/1/projects/{projectId}/caches/{cacheName}/items/{key}/increment'].post as unknown as { requestBody: { content: Record<string, { example: unknown }> } };

@@ -54,7 +54,7 @@ describe('per-org byte quota by service level', () => {
     expect(shrink.json()).toEqual({ msg: 'Added', value: 999999999999998 });
   });
 
-  it('charges a restore to the org quota: one that would exceed it fails cleanly and appends nothing (issue 8, finding 11)', async () => {
+  it('charges a restore to the org quota: one that would exceed it fails cleanly and appends nothing', async () => {
     const restorer = tokenFor({ org: 'restorer', name: 'rita' });
     expect((await http(`${app.url}/r/a`, { method: 'POST', token: restorer, body: Buffer.alloc(60) })).status).toBe(201);
     expect((await http(`${app.url}/cacheName/r/flush`, { method: 'PUT', token: restorer })).status).toBe(202);

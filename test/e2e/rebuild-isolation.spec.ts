@@ -7,7 +7,7 @@ import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
-describe('a tenant\'s rebuild touches only its own cache (issue 8, finding 4)', () => {
+describe('a tenant\'s rebuild touches only its own cache', () => {
   let app: TestApp;
   const acme = tokenFor({ org: 'acme', name: 'alice' });
   const umbrella = tokenFor({ org: 'umbrella', name: 'ursula' });

@@ -1,7 +1,7 @@
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
- * Red-team pass after issue 8 (5xx class): a base64 value near MAX_VALUE_BYTES in `POST /set`
+ * Red-team pass after the hardening pass (5xx class): a base64 value near MAX_VALUE_BYTES in `POST /set`
  * or `POST /batch` was checked with a regular expression whose repetition recursed once per
  * 4 characters; past ~4 million characters V8 overflowed its stack and the request was a 500,
  * with a value the service promises to take. The check is a linear scan now.

@@ -2,7 +2,7 @@ import { SseClient } from '../support/sse';
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
- * Red-team pass after issue 8 (HEAD on every route): `HEAD /cacheName/{c}/events/stream` opened
+ * Red-team pass after the hardening pass (HEAD on every route): `HEAD /cacheName/{c}/events/stream` opened
  * a stream whose headers Node never sends for a HEAD, so the request got no answer and held one
  * of the org's SSE_MAX_CLIENTS_PER_ORG slots until the idle timeout. A HEAD is now answered with
  * the stream's headers and holds nothing.

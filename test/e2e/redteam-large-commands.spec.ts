@@ -2,7 +2,7 @@ import { finished } from '../support/tasks';
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
- * Red-team pass after issue 8: one command whose decision is a very long list of events.
+ * Red-team pass after the hardening pass: one command whose decision is a very long list of events.
  * Lowering a cache's capacity under its size evicts one key per event, and restoring a large
  * cache sets one key per event. Both once spread that list into a function call, which
  * overflows the stack past ~120k events; the exception escaped the entity's unawaited mailbox

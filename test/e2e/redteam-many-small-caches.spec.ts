@@ -1,7 +1,7 @@
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
- * Red-team pass after issue 8 (memory per cache): every cache that held a value allocated a
+ * Red-team pass after the hardening pass (memory per cache): every cache that held a value allocated a
  * full 1 MiB slab for its values, so one `POST /batch` over 10,000 new names (each with a
  * 1-byte value) made the process hold 10 GB of buffers; the GC pauses it caused stalled
  * another org's GET for 18 s. Slabs now start at 4 KiB and grow with the cache.

@@ -1,7 +1,7 @@
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
- * Red-team pass after issue 8 (every answer passes the rate limiter, a sibling of finding 9):
+ * Red-team pass after the hardening pass (every answer passes the rate limiter, a sibling of the 304 case):
  * an IronCache path naming another project was refused 403 before the token's window was
  * counted, so a token could be answered without limit. The window is counted first now.
  */

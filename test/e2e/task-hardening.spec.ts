@@ -36,7 +36,7 @@ function fillDisk(dir: string): string[] {
   }
 }
 
-describe('tasks never take the process down (issue 8, finding 1)', () => {
+describe('tasks never take the process down', () => {
   let app: TestApp;
   const token = tokenFor({ org: 'acme', name: 'alice' });
   afterEach(() => app?.dispose());
@@ -133,7 +133,7 @@ describe('tasks never take the process down (issue 8, finding 1)', () => {
   });
 });
 
-describe('tasks are bounded per org (issue 8, finding 5)', () => {
+describe('tasks are bounded per org', () => {
   let app: TestApp;
   const token = tokenFor({ org: 'acme', name: 'alice' });
   const other = tokenFor({ org: 'umbrella', name: 'ursula' });

@@ -4,7 +4,7 @@ import { Journal } from '../../src/journal/journal';
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
- * Issue 8's fuzz pass over names and keys: random Unicode (astral, combining, controls, CJK),
+ * The hardening pass's fuzz over names and keys: random Unicode (astral, combining, controls, CJK),
  * lone surrogates, and lengths up to and just past the limits (255 characters for names, 1024
  * for keys, counted in code points), written through the native JSON API and read through all three families. Never a
  * 5xx; a refused input changes nothing; an accepted one reads back identically everywhere.

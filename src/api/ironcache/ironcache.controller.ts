@@ -30,7 +30,7 @@ const IRON_ERRORS: Record<DomainError['code'], [number, string]> = {
   TOO_MANY_EVENTS: [409, 'The command would change too many keys at once.'],
 };
 
-// Examples are the seed document's (001, IronCache REST API).
+// Examples are those of the IronCache REST API reference.
 const projectId = z.string().meta({ description: "the project id: your token's org", example: 'dev' });
 const CacheParams = z.object({ projectId, cacheName: cacheNameParam });
 const ItemParams = z.object({ projectId, cacheName: cacheNameParam, key: keyParam });

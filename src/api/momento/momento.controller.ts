@@ -35,7 +35,7 @@ interface KeyQuery {
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-// Examples are the seed document's (002, Momento HTTP API). The key rules (exactly one of
+// Examples are those of the Momento HTTP API reference. The key rules (exactly one of
 // key and key_base64, base64url of UTF-8 text) are checked by `momentoKey`, run by the schema.
 const keyQueryFields = {
   key: z.string().meta({ description: 'the key as text (one of key and key_base64)', example: 'example_key' }).optional(),

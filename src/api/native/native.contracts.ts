@@ -6,7 +6,7 @@ import { RouteContract, empty, error, json } from '../contract/route-contract';
 import { PointQueryDto } from '../history/point-in-time';
 import { CacheNameCreateDto, CacheRequestDto, batchCacheRequestDto, batchGetRequestDto } from './dto/native.dto';
 
-// Examples are the seed document's (000, Akka-Cache REST API).
+// Examples are those of the Akka-Cache REST API document.
 const VALUE_ONE = 'dGhpcyBpcyB0aGUgcGF5bG9hZCBvZiBvbmU=';
 const VALUE_TWO = 'dGhpcyBpcyB0aGUgcGF5bG9hZCBvZiB0d28=';
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { JournalBackend } from '../../src/journal/journal-backend';
 import { LevelDbBackend } from '../../src/journal/leveldb/leveldb-backend';
@@ -7,11 +7,15 @@ import { Addition, Conformance, healed, Operations, ResponseSpec } from '../supp
 import { HttpResult, TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
- * Issue 9, item 6: every native operation (hits, misses, errors) driven over real HTTP, each
- * response's status, Content-Type and body validated against the upstream Akka-Cache OpenAPI
- * document (read where it lies, `../shared/specs/`; never copied into the project).
+ * Every native operation (hits, misses, errors) driven over real HTTP, each response's status,
+ * Content-Type and body validated against the upstream Akka-Cache OpenAPI document
+ * `akka-cache-jwt-v3.0.4.yaml`. The document is not part of this repository: this check is not
+ * in `npm test`; `npm run test:upstream` runs it with UPSTREAM_SPECS_DIR naming the directory
+ * that holds the document (`.ci/run` does so when it has one).
  */
-const SPEC = join(__dirname, '../../../shared/specs/akka-cache-jwt-v3.0.4.yaml');
+const SPECS_DIR = process.env.UPSTREAM_SPECS_DIR;
+if (!SPECS_DIR) throw new Error('UPSTREAM_SPECS_DIR must name the directory holding akka-cache-jwt-v3.0.4.yaml');
+const SPEC = resolve(SPECS_DIR, 'akka-cache-jwt-v3.0.4.yaml');
 const doc = parse(readFileSync(SPEC, 'utf8')) as {
   paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: { $ref: string } }> }> }>>;
   components: { schemas: Record<string, any> };
@@ -67,7 +71,7 @@ const ADDITIONS: Record<number, Addition> = {
 /** Where cachelog knowingly answers differently; listed in the README's decisions and docs/native.md. */
 const DEVIATIONS: Record<string, Addition> = {
   'GET /cacheName/list 200': {
-    why: 'a JSON array of {cacheName, description}, as the seed document shows; the OpenAPI document wraps it as {cacheNameList: [...]}',
+    why: 'a JSON array of {cacheName, description}, as the REST API document shows; the OpenAPI document wraps it as {cacheNameList: [...]}',
     response: { contentType: JSON_TYPE, schema: { type: 'array', items: doc.components.schemas.cacheNameListResponse.properties.cacheNameList.items } },
   },
 };
