@@ -5,6 +5,7 @@ import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/config';
 import { Clock } from './config/clock';
 import { ConfigModule } from './config/config.module';
+import { CoreModule } from './core/core.module';
 import { EntitiesModule } from './entities/entities.module';
 import { JournalModule } from './journal/journal.module';
 import { OpsModule } from './ops/ops.module';
@@ -15,7 +16,7 @@ export class AppModule {
   static forRoot(config: AppConfig, clock?: Clock): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, clock), OpsModule, JournalModule, ProjectionsModule, EntitiesModule, AuthModule, ApiModule],
+      imports: [ConfigModule.forRoot(config, clock), OpsModule, JournalModule, ProjectionsModule, EntitiesModule, CoreModule, AuthModule, ApiModule],
       providers: [AppLifecycle],
     };
   }

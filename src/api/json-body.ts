@@ -1,3 +1,4 @@
+import type { JsonBodyParser } from '../families/family-profile';
 import { ironCacheJsonParser } from './ironcache/ironcache-json';
 
 /**
@@ -5,12 +6,6 @@ import { ironCacheJsonParser } from './ironcache/ironcache-json';
  * (fast, native) unless the path belongs to a family with its own parser. IronCache has
  * one, so that numbers keep their exact text (see `ironcache-json.ts`).
  */
-export interface JsonBodyParser {
-  readonly family: string;
-  matches(path: string): boolean;
-  parse(text: string): unknown;
-}
-
 /** A fixed list, tried in order. */
 const JSON_BODY_PARSERS: readonly JsonBodyParser[] = [ironCacheJsonParser];
 

@@ -1,17 +1,7 @@
+import type { ErrorFormat } from '../../families/family-profile';
 import { ironCacheErrorFormat } from '../ironcache/ironcache-error.format';
 import { momentoErrorFormat } from '../momento/momento-error.format';
 import { settingsErrorFormat } from '../native/settings-error.format';
-
-/**
- * How one API family writes its errors. The HTTP filter picks the family by the request's
- * path, so unknown routes and unparsable bodies are answered in the caller's dialect too.
- */
-export interface ErrorFormat {
-  readonly family: string;
-  matches(path: string): boolean;
-  /** Content type and body for an error. */
-  render(status: number, code: string, message: string): { contentType: string; body: string };
-}
 
 /** The native API: `{"code": "KEY_NOT_FOUND", "message": "..."}`. */
 export const nativeErrorFormat: ErrorFormat = {
@@ -30,3 +20,5 @@ export const ERROR_FORMATS: readonly ErrorFormat[] = [ironCacheErrorFormat, mome
 export function errorFormatFor(path: string): ErrorFormat {
   return ERROR_FORMATS.find((format) => format.matches(path)) ?? nativeErrorFormat;
 }
+
+export type { ErrorFormat };

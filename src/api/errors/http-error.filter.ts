@@ -1,11 +1,9 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { AuthError } from '../../auth/auth.service';
 import { RateLimitedError } from '../../auth/rate-limiter';
-import { ForbiddenProjectError } from '../../auth/token-sources';
 import { JournalUnavailableError } from '../../journal/journal';
-import { StorageUnavailableError, describeStorageFault } from '../../journal/storage-fault';
-import { ProjectionUnavailableError } from '../../projections/projection-runner';
+import { describeStorageFault } from '../../journal/storage-fault';
+import { catalogueEntry, isCodedError } from '../../core/error-catalogue';
 import { ApiError } from './api-error';
 import { errorFormatFor } from './error-format';
 
@@ -25,12 +23,8 @@ const STATUS_CODES: Record<number, string> = {
 /** Maps any error to a status, a stable code and a message. Unknown errors are 500s, logged. */
 export function classify(error: unknown): { status: number; code: string; message: string } {
   if (error instanceof ApiError) return { status: error.status, code: error.code, message: error.message };
-  if (error instanceof AuthError) return { status: 401, code: error.code, message: error.message };
-  if (error instanceof RateLimitedError) return { status: 429, code: error.code, message: error.message };
-  if (error instanceof ForbiddenProjectError) return { status: 403, code: error.code, message: error.message };
-  if (error instanceof JournalUnavailableError || error instanceof StorageUnavailableError || error instanceof ProjectionUnavailableError) {
-    return { status: 503, code: error.code, message: error.message };
-  }
+  // Every error class cachelog raises carries a catalogued code: the catalogue gives its status.
+  if (isCodedError(error)) return { status: catalogueEntry(error.code).status, code: error.code, message: error.message };
   if (error instanceof HttpException) {
     const status = error.getStatus();
     return { status, code: STATUS_CODES[status] ?? `HTTP_${status}`, message: error.message };

@@ -1,4 +1,4 @@
-import type { ErrorFormat } from '../errors/error-format';
+import type { ErrorFormat } from '../../families/family-profile';
 
 /**
  * IronCache errors: `{"msg": "..."}`. Matches `/1/projects...` rather than all of `/1/`, so

@@ -1,5 +1,5 @@
 import { LosslessNumber, isLosslessNumber, parse } from 'lossless-json';
-import type { JsonBodyParser } from '../json-body';
+import type { JsonBodyParser } from '../../families/family-profile';
 
 /**
  * IronCache bodies are parsed with every JSON number kept as its source text (a

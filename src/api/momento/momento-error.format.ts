@@ -1,4 +1,4 @@
-import type { ErrorFormat } from '../errors/error-format';
+import type { ErrorFormat } from '../../families/family-profile';
 
 /** Momento's HTTP API answers errors with a plain-text body (`Key Not Found`, `Cache Not Found`, ...). */
 export const momentoErrorFormat: ErrorFormat = {

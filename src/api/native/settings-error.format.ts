@@ -1,4 +1,4 @@
-import type { ErrorFormat } from '../errors/error-format';
+import type { ErrorFormat } from '../../families/family-profile';
 
 const KINDS: Record<number, string> = {
   400: 'bad_request',

@@ -1,6 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { NOT_OPEN, storageFaultOf } from '../storage-fault';
-import type { Storage } from './storage';
+
+/** What the healer needs of the storage it heals (the LevelDB Storage; kept narrow so neither file imports the other). */
+export interface HealableStorage {
+  readonly isOpen: boolean;
+  readonly isClosed: boolean;
+  reopen(): Promise<void>;
+  probeWrite(): Promise<void>;
+}
 
 /** The first wait before reopening after a fault; it doubles up to the configured maximum. */
 const FIRST_BACKOFF_MS = 100;
@@ -24,7 +31,7 @@ export class StorageHealer {
   private wake: (() => void) | undefined;
 
   constructor(
-    private readonly storage: Storage,
+    private readonly storage: HealableStorage,
     private readonly maxBackoffMs = 5000,
   ) {}
 

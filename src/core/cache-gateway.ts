@@ -1,0 +1,102 @@
+import { CacheCommand, CacheState, Entry, domainError } from '../domain';
+import { Reply } from '../entities/cache-entity';
+import { EntityRegistry } from '../entities/entity-registry';
+import { OrgCaches } from '../entities/org-caches';
+import { CacheNameRow, InlineReadModels } from '../journal/inline-read-models';
+import { EntityRef } from '../journal/keys';
+import { Admission } from './admission';
+import { RequestContext } from './request-context';
+
+/** Reads the clock; the only time source of the core (tests pass a fixed one). */
+export interface CoreClock {
+  now(): number;
+}
+
+/**
+ * The only door to the caches for every API family and transport: commands go through the
+ * admission list to the entity registry; reads are answered from committed state (never a
+ * half-applied command), synchronously when the cache's entity is ready.
+ */
+export class CacheGateway {
+  constructor(
+    private readonly registry: EntityRegistry,
+    private readonly clock: CoreClock,
+    private readonly readModels: InlineReadModels,
+    private readonly orgCaches: OrgCaches,
+    readonly admission: Admission,
+  ) {}
+
+  /** Sends a command; resolves with the reply, whether accepted or refused (never throws for a refusal). */
+  ask(ctx: RequestContext, cacheName: string, command: CacheCommand): Promise<Reply> {
+    const principal = ctx.principal;
+    const refusal = this.admission.refuse(principal, command);
+    if (refusal !== undefined) return Promise.resolve({ ok: false, error: refusal });
+    const quotaLimit = this.admission.quotaLimit(principal);
+    const ref = { org: principal.org, name: cacheName };
+    if (mayCreateCache(command) && !this.registry.isLiveNow(ref)) {
+      if (!this.orgCaches.enter(ref.org, ref.name)) return this.askAtLimit(ref, command, quotaLimit);
+      return this.registry.ask(ref, command, { quotaLimit }).finally(() => this.orgCaches.leave(ref.org, ref.name));
+    }
+    return this.registry.ask(ref, command, { quotaLimit });
+  }
+
+  /**
+   * An org at MAX_CACHES_PER_ORG (counting names on their way): a command for a cache that
+   * does not exist is refused here, without recovering an entity for it (a batch over
+   * thousands of new names stays cheap). The entity checks again when the command is decided.
+   */
+  private async askAtLimit(ref: EntityRef, command: CacheCommand, quotaLimit: number | undefined): Promise<Reply> {
+    if (!(await this.readModels.isLive(ref))) {
+      return { ok: false, error: domainError('CACHE_LIMIT_REACHED', `the organisation has ${this.orgCaches.limit} caches (MAX_CACHES_PER_ORG); delete one first`) };
+    }
+    return this.registry.ask(ref, command, { quotaLimit });
+  }
+
+  /** The committed state of a cache (recovering its entity if needed). */
+  state(ctx: RequestContext, cacheName: string): Promise<CacheState> {
+    return this.registry.state(refOf(ctx, cacheName));
+  }
+
+  /** `state`, synchronously when the cache's entity is ready (the read hot path). */
+  stateNow(ctx: RequestContext, cacheName: string): CacheState | Promise<CacheState> {
+    return this.registry.stateNow(refOf(ctx, cacheName));
+  }
+
+  /** The live entry of a key; a hit counts as use for the cache's LRU eviction. Synchronous when ready. */
+  useEntryNow(ctx: RequestContext, cacheName: string, key: string): Entry | undefined | Promise<Entry | undefined> {
+    const entity = this.registry.entityNow(refOf(ctx, cacheName));
+    if (entity instanceof Promise) return entity.then((e) => e.useEntry(key, this.clock.now()));
+    return entity.useEntry(key, this.clock.now());
+  }
+
+  /** The live value of a key; a hit counts as use. Synchronous when ready. */
+  useValueNow(ctx: RequestContext, cacheName: string, key: string): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+    const entity = this.registry.entityNow(refOf(ctx, cacheName));
+    if (entity instanceof Promise) return entity.then((e) => e.useValue(key, this.clock.now()));
+    return entity.useValue(key, this.clock.now());
+  }
+
+  /** Live keys from the journal's key listing (exact once a write is acknowledged); undefined: no such cache. */
+  async keys(ctx: RequestContext, cacheName: string): Promise<string[] | undefined> {
+    const ref = refOf(ctx, cacheName);
+    const state = await this.registry.state(ref);
+    if (state.status !== 'live') return undefined;
+    return this.readModels.listKeys(ref, this.clock.now());
+  }
+
+  /** The caller's org's caches. */
+  cacheNames(ctx: RequestContext): Promise<CacheNameRow[]> {
+    return this.readModels.listCaches(ctx.principal.org);
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+}
+
+const refOf = (ctx: RequestContext, cacheName: string): EntityRef => ({ org: ctx.principal.org, name: cacheName });
+
+/** Commands that create their cache when it does not exist. */
+export function mayCreateCache(command: CacheCommand): boolean {
+  return command.type === 'CreateCache' || command.type === 'Increment' || command.type === 'ApplyOperations' || (command.type === 'SetValue' && !command.requireCache);
+}
