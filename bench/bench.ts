@@ -6,6 +6,7 @@ import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { LoadResult, LoadSpec, RequestSpec, loadTool, runLoad } from './lib/load';
 import { clusterFigures } from './cluster';
+import { respFigures } from './resp';
 import { Forked, HOST, forkServer, freePort, run, stop, which } from './lib/procs';
 import { aofRewriteDone, redisCli, redisPipe, respSets, startRedis, startWebdis } from './lib/redis';
 
@@ -18,7 +19,7 @@ import { aofRewriteDone, redisCli, redisPipe, respSets, startRedis, startWebdis 
 const QUICK = process.argv.includes('--quick');
 /** `--only=recovery,throughput`: run just those phases and print them (docs/ is not written). */
 const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
-const PHASES = ['layers', 'throughput', 'curve', 'recovery', 'cluster'] as const;
+const PHASES = ['layers', 'throughput', 'resp', 'curve', 'recovery', 'cluster'] as const;
 if (ONLY?.some((p) => !(PHASES as readonly string[]).includes(p))) throw new Error(`--only takes ${PHASES.join(', ')}`);
 const runs = (phase: (typeof PHASES)[number]) => ONLY === undefined || ONLY.includes(phase);
 const RUNS = QUICK ? 1 : 3;
@@ -514,6 +515,10 @@ async function main(): Promise<void> {
   if (!existsSync(join(ROOT, 'dist', 'app.factory.js'))) throw new Error('dist/ is missing: run `npm run build` first');
   if (runs('layers')) await layers();
   if (runs('throughput')) await throughput();
+  const respRows = runs('resp')
+    ? await respFigures({ quick: QUICK, serverScript: serverScript('cachelog'), env: cachelogEnv(''), token: token({ org: 'bench', name: 'bench', serviceLevel: 'free' }) })
+    : [];
+  for (const line of respRows) log(line);
   if (runs('curve')) await restartCurve();
   if (runs('recovery')) await recovery();
   const clusterRows = runs('cluster') ? await clusterFigures(QUICK) : [];
@@ -559,6 +564,7 @@ async function main(): Promise<void> {
     '',
     ...curveRows,
     '',
+    ...respRows,
     ...clusterRows,
     ...(notes.length ? ['Notes from this run:', '', ...notes.map((n) => `- ${n}`), ''] : []),
     extra,
