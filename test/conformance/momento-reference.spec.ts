@@ -42,7 +42,7 @@ const ADDITIONS: Record<number, Addition> = {
  * there: 404 "Cache Not Found"), and no input produces a 500 (fuzzed).
  */
 
-describe('Momento HTTP API against Momento's HTTP API reference', () => {
+describe("Momento HTTP API against Momento's HTTP API reference", () => {
   let app: TestApp;
   const token = tokenFor({ org: 'momref' });
   const conformance = new Conformance({ operations: OPERATIONS, additions: ADDITIONS });
