@@ -5,12 +5,21 @@ export interface Principal {
   readonly serviceLevel: string;
 }
 
+/**
+ * The identity every per-caller limit counts by (rate windows, stream slots): the verified
+ * claims, never the token's text. One principal has many tokens (minted at other times, with
+ * other claims beside these) and one token many accepted spellings (an ES256 signature has 32),
+ * and each would otherwise have had a window of its own. The parts are JSON-quoted, so no two
+ * (org, name, serviceLevel) triples compose to one key.
+ */
+export function principalKey(principal: Principal): string {
+  return JSON.stringify([principal.org, principal.name, principal.serviceLevel]);
+}
+
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the edge's `onRequest` hook on every authenticated route (see HttpEdge). */
     principal: Principal | null;
-    /** The token the principal was verified from, for per-token limits (never logged). */
-    credential: string | null;
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { Clock } from '../config/clock';
-import { Principal } from './principal';
+import { Principal, principalKey } from './principal';
 import { limitForLevel } from './service-level';
 
 export class RateLimitedError extends Error {
@@ -21,12 +21,14 @@ interface Window {
   count: number;
 }
 
-const MAX_TRACKED_TOKENS = 10_000;
+const MAX_TRACKED_PRINCIPALS = 10_000;
 
 /**
- * Fixed-window request counting per token, with the limit of the token's `serviceLevel`
- * (RATE_LIMITS; a level without its own limit uses `free`'s). Off when nothing is configured.
- * Every API family's guard calls `admit` after the token is verified.
+ * Fixed-window request counting per principal (org, name, serviceLevel: see principalKey), with
+ * the limit of its `serviceLevel` (RATE_LIMITS; a level without its own limit uses `free`'s).
+ * Off when nothing is configured. Every transport calls `admit` after the token is verified;
+ * the token's text plays no part, so every token and every spelling of one principal shares
+ * one window.
  */
 @Injectable()
 export class RateLimiter {
@@ -41,17 +43,18 @@ export class RateLimiter {
     return Object.keys(this.config.rateLimits).length > 0;
   }
 
-  /** Counts one request; throws RateLimitedError when the token's window is full. */
-  admit(token: string, principal: Principal): void {
+  /** Counts one request; throws RateLimitedError when the principal's window is full. */
+  admit(principal: Principal): void {
     const limit = limitForLevel(this.config.rateLimits, principal.serviceLevel);
     if (limit === undefined) return;
     const now = this.clock.now();
     const windowMs = this.config.rateLimitWindowMs;
-    let window = this.windows.get(token);
+    const key = principalKey(principal);
+    let window = this.windows.get(key);
     if (window === undefined || now - window.start >= windowMs) {
-      if (window === undefined && this.windows.size >= MAX_TRACKED_TOKENS) this.forgetEnded(now);
+      if (window === undefined && this.windows.size >= MAX_TRACKED_PRINCIPALS) this.forgetEnded(now);
       window = { start: now, count: 0 };
-      this.windows.set(token, window);
+      this.windows.set(key, window);
     }
     if (window.count >= limit) {
       const retryAfter = Math.max(1, Math.ceil((window.start + windowMs - now) / 1000));
@@ -61,10 +64,10 @@ export class RateLimiter {
   }
 
   private forgetEnded(now: number): void {
-    for (const [token, window] of this.windows) {
-      if (now - window.start >= this.config.rateLimitWindowMs) this.windows.delete(token);
+    for (const [key, window] of this.windows) {
+      if (now - window.start >= this.config.rateLimitWindowMs) this.windows.delete(key);
     }
-    // Still full (every token is busy this window): drop the oldest.
-    if (this.windows.size >= MAX_TRACKED_TOKENS) this.windows.delete(this.windows.keys().next().value!);
+    // Still full (every principal is busy this window): drop the oldest.
+    if (this.windows.size >= MAX_TRACKED_PRINCIPALS) this.windows.delete(this.windows.keys().next().value!);
   }
 }

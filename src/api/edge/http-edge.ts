@@ -17,7 +17,7 @@ import { routeConfig } from './route-config';
 /**
  * The one place every request enters: in Fastify's `onRequest`, before any body is read or
  * parsed, the token is verified (where it travels depends on the API family, see
- * token-sources.ts), the principal attached to the request and the token's rate limit
+ * token-sources.ts), the principal attached to the request and the principal's rate limit
  * applied, so every answer (304 included) has passed both; a body declared larger than the
  * route takes is refused next. Then bodies are read by the parsers registered here, each with
  * its route's limit, and JSON is checked for depth before it is parsed.
@@ -33,7 +33,6 @@ export class HttpEdge {
 
   register(fastify: FastifyInstance): void {
     fastify.decorateRequest('principal', null);
-    fastify.decorateRequest('credential', null);
     fastify.decorateRequest('seenRouteConfig', null);
     fastify.addHook('onRequest', (request, reply, done) => {
       if (isPublicRoute(routeConfig(request))) return done();
@@ -70,9 +69,9 @@ export class HttpEdge {
     const token = source.extract(request);
     const principal = this.auth.verify(token);
     // Counted before the project check: a 403 is an answer too, and every answer is metered.
-    this.limiter.admit(token!, principal);
+    // By the verified principal: the token's text (one of many for one caller) plays no part.
+    this.limiter.admit(principal);
     source.authorize?.(principal, request);
-    request.credential = token!;
     return principal;
   }
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { FastifyReply } from 'fastify';
 import { Subscription } from 'rxjs';
+import { Principal, principalKey } from '../../auth/principal';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { Envelope, Journal } from '../../journal/journal';
 import { EntityRef, encodeEntityId } from '../../journal/keys';
@@ -20,9 +21,12 @@ const HEARTBEAT_MS = 15_000;
 @Injectable()
 export class EventStreamService implements OnModuleDestroy {
   private readonly sessions = new Set<SseSession>();
-  /** Open streams per org (SSE_MAX_CLIENTS_PER_ORG) and per token (SSE_MAX_CLIENTS_PER_TOKEN). */
+  /**
+   * Open streams per org (SSE_MAX_CLIENTS_PER_ORG) and per principal (SSE_MAX_CLIENTS_PER_TOKEN:
+   * every token of one principal counts as one, see principalKey).
+   */
   private readonly perOrg = new Map<string, number>();
-  private readonly perToken = new Map<string, number>();
+  private readonly perPrincipal = new Map<string, number>();
   private readonly maxQueued: number;
   private readonly maxQueuedBytes: number;
   private readonly maxPerOrg: number;
@@ -46,8 +50,9 @@ export class EventStreamService implements OnModuleDestroy {
     return this.sessions.size;
   }
 
-  /** `credential`: the token the stream was opened with (SSE_MAX_CLIENTS_PER_TOKEN counts by it). */
-  async open(ref: EntityRef, from: number, reply: FastifyReply, credential: string): Promise<void> {
+  /** `principal`: who opens the stream (SSE_MAX_CLIENTS_PER_TOKEN counts by its principalKey). */
+  async open(ref: EntityRef, from: number, reply: FastifyReply, principal: Principal): Promise<void> {
+    const caller = principalKey(principal);
     const entityId = encodeEntityId(ref);
     await this.history.currentSeq(ref);
     if (reply.request.method === 'HEAD') {
@@ -56,16 +61,16 @@ export class EventStreamService implements OnModuleDestroy {
       await reply.code(200).header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache, no-transform').send();
       return;
     }
-    const byToken = this.perToken.get(credential) ?? 0;
-    if (byToken >= this.maxPerToken) {
-      throw new ApiError(429, 'TOO_MANY_STREAMS', `this token has ${this.maxPerToken} event streams open (SSE_MAX_CLIENTS_PER_TOKEN); close one first`);
+    const byCaller = this.perPrincipal.get(caller) ?? 0;
+    if (byCaller >= this.maxPerToken) {
+      throw new ApiError(429, 'TOO_MANY_STREAMS', `this token's principal has ${this.maxPerToken} event streams open (SSE_MAX_CLIENTS_PER_TOKEN); close one first`);
     }
     const open = this.perOrg.get(ref.org) ?? 0;
     if (open >= this.maxPerOrg) {
       throw new ApiError(429, 'TOO_MANY_STREAMS', `this org has ${this.maxPerOrg} event streams open (SSE_MAX_CLIENTS_PER_ORG); close one first`);
     }
     this.perOrg.set(ref.org, open + 1);
-    this.perToken.set(credential, byToken + 1);
+    this.perPrincipal.set(caller, byCaller + 1);
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {
@@ -89,7 +94,7 @@ export class EventStreamService implements OnModuleDestroy {
         clearInterval(heartbeat);
         this.sessions.delete(session);
         countDown(this.perOrg, ref.org);
-        countDown(this.perToken, credential);
+        countDown(this.perPrincipal, caller);
       },
       () => raw.socket?.destroy(),
       this.maxQueuedBytes,

@@ -81,6 +81,6 @@ export class HistoryController {
       if (!/^\d{1,15}$/.test(lastEventId)) throw new ApiError(400, 'INVALID_REQUEST', 'Last-Event-ID: must be a sequence number');
       start = Number(lastEventId) + 1;
     }
-    await this.streams.open({ org: principal.org, name: cacheName }, start, reply, request.credential!);
+    await this.streams.open({ org: principal.org, name: cacheName }, start, reply, principal);
   }
 }
