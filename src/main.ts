@@ -4,6 +4,7 @@ import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { AuthService, JWT_KEYS } from './auth/auth.service';
 import { JwtKeys } from './auth/jwt-keys';
+import { tokenCommandFor } from './cli/commands/token.command';
 import { ConfigError, loadConfig } from './config/config';
 import { prettyLogs } from './ops/logging';
 
@@ -42,6 +43,8 @@ async function main(): Promise<void> {
   const scheme = config.tls ? 'https' : 'http';
   logger.log(`listening on ${scheme}://${config.host}:${port} with data in ${config.dataDir}`);
   const keys = app.get<JwtKeys>(JWT_KEYS);
+  // The exact command for this server: its data directory (and issuer) spelled out.
+  const mint = tokenCommandFor(config, keys, 'dev', 'dev');
   if (keys.secretFile) {
     logger.log(`no JWT_SECRET or JWT_PUBLIC_KEY set: using the secret in ${keys.secretFile}${keys.generated ? ' (created now)' : ''}`);
     // Tokens stay out of logs a collector keeps: the ready-made dev token is shown on a terminal only.
@@ -50,14 +53,17 @@ async function main(): Promise<void> {
       logger.log(`a token for org "dev": ${token}`);
       logger.log(`try: curl -H "Authorization: Bearer ${token}" ${scheme}://${config.host}:${port}/cacheName/list`);
       logger.log(`or open ${scheme}://${config.host}:${port}/console and paste it`);
-    } else {
-      logger.log('mint a token with: npm run token -- --org dev --name dev');
     }
+    logger.log(`mint a token with: ${mint}`);
+  } else if (mint !== undefined) {
+    logger.log(`mint a token (with this server's JWT_SECRET in the environment) with: ${mint}`);
   }
 }
 
 main().catch((error) => {
-  if ((error as { code?: string })?.code === 'JOURNAL_CORRUPT' || (error as { code?: string })?.code === 'JOURNAL_SEQUENCE_GAP') {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+  } else if ((error as { code?: string })?.code === 'JOURNAL_CORRUPT' || (error as { code?: string })?.code === 'JOURNAL_SEQUENCE_GAP') {
     console.error(`cachelog refuses to start: ${(error as Error).message}`);
   } else console.error(error);
   process.exit(1);

@@ -241,6 +241,9 @@ export interface NatsSettings {
 
 export class ConfigError extends Error {}
 
+/** The shortest HS256 secret accepted (JWT_SECRET or DATA_DIR/jwt-secret): 256 bits, as RFC 7518 requires. */
+export const MIN_JWT_SECRET_BYTES = 32;
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
@@ -249,6 +252,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   // MAX_VALUE_BYTES' default depends on the journal: with NATS an event is one message (1 MiB by default).
   const e = { ...parsed.data, MAX_VALUE_BYTES: parsed.data.MAX_VALUE_BYTES || (parsed.data.JOURNAL === 'nats' ? 960 * 1024 : 4 * MiB) };
   if (e.JWT_SECRET && e.JWT_PUBLIC_KEY) throw new ConfigError('invalid configuration: set JWT_SECRET or JWT_PUBLIC_KEY, not both');
+  if (e.JWT_SECRET && Buffer.byteLength(e.JWT_SECRET, 'utf8') < MIN_JWT_SECRET_BYTES) {
+    throw new ConfigError(
+      `invalid configuration: JWT_SECRET is ${Buffer.byteLength(e.JWT_SECRET, 'utf8')} bytes; it must be at least ${MIN_JWT_SECRET_BYTES} ` +
+        '(HS256 signs with a 256-bit key; a short secret can be guessed offline from any token). Make one with: openssl rand -base64 48',
+    );
+  }
   if (e.JWT_PUBLIC_KEY && !e.JWT_PUBLIC_KEY.includes('-----BEGIN')) {
     throw new ConfigError('invalid configuration: JWT_PUBLIC_KEY must be a PEM public key');
   }

@@ -54,12 +54,15 @@ describe('auth: JWT bearer tokens', () => {
     }
   });
 
-  it('accepts the Akka-Cache document\'s example token as is with JWT_SECRET=your-256-bit-secret', async () => {
-    const seeded = await startTestApp({ env: { JWT_SECRET: 'your-256-bit-secret' } });
+  it('refuses the Akka-Cache document\'s example secret (your-256-bit-secret, 19 bytes): its example token cannot be used', async () => {
+    await expect(startTestApp({ env: { JWT_SECRET: 'your-256-bit-secret' } })).rejects.toThrow(/JWT_SECRET is 19 bytes; it must be at least 32/);
+    // The example token's claims are accepted as such when signed with a real secret.
+    const claims = JSON.parse(Buffer.from(SEED_TOKEN.split('.')[1], 'base64url').toString());
+    const seeded = await startTestApp();
     try {
-      const res = await http(`${seeded.url}/seeded/key1`, { method: 'POST', token: SEED_TOKEN, body: Buffer.from('hi') });
-      expect(res.status).toBe(201);
-      expect((await http(`${seeded.url}/seeded/key1`, { token: SEED_TOKEN })).text).toBe('hi');
+      const token = tokenFor(claims);
+      expect((await http(`${seeded.url}/seeded/key1`, { method: 'POST', token, body: Buffer.from('hi') })).status).toBe(201);
+      expect((await http(`${seeded.url}/seeded/key1`, { token })).text).toBe('hi');
     } finally {
       await seeded.dispose();
     }

@@ -15,9 +15,10 @@ export interface ServiceProcess {
 }
 
 /** Starts the production build (`dist/main.js`) as its own process on a random port. */
-export async function startService(dataDir: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
+export async function startService(dataDir: string, env: Record<string, string> = {}, options: { cwd?: string } = {}): Promise<ServiceProcess> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first (npm test does)`);
   const child = spawn(process.execPath, [MAIN], {
+    cwd: options.cwd,
     env: { ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', JWT_SECRET: TEST_SECRET, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -50,6 +50,8 @@ describe('configuration from the environment', () => {
     [{ MAX_VALUE_BYTES: '-3' }, /MAX_VALUE_BYTES/],
     [{ ENABLE_ORG_SERVICE_LEVEL_SAAS: 'yes' }, /ENABLE_ORG_SERVICE_LEVEL_SAAS/],
     [{ JWT_SECRET: 'a', JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----' }, /not both/],
+    [{ JWT_SECRET: 'your-256-bit-secret' }, /JWT_SECRET is 19 bytes; it must be at least 32 \(HS256 signs with a 256-bit key/],
+    [{ JWT_SECRET: 'é'.repeat(15) }, /JWT_SECRET is 30 bytes/],
     [{ JWT_PUBLIC_KEY: 'not pem' }, /PEM/],
     [{ MAX_CACHES_PER_ORG: '0' }, /MAX_CACHES_PER_ORG must be a whole number >= 1/],
     [{ MAX_PENDING_TASKS_PER_ORG: 'many' }, /MAX_PENDING_TASKS_PER_ORG must be a whole number >= 1/],

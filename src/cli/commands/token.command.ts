@@ -1,5 +1,8 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { JwtService } from '@nestjs/jwt';
-import { resolveJwtKeys } from '../../auth/jwt-keys';
+import { JwtKeys, NoJwtSecretError, resolveJwtKeys } from '../../auth/jwt-keys';
+import { AppConfig } from '../../config/config';
 import { CliError, CliIo, configFor, write } from '../io';
 
 export interface TokenOptions {
@@ -12,12 +15,25 @@ export interface TokenOptions {
 }
 
 /**
- * Mints an HS256 token with JWT_SECRET, or with the secret file DATA_DIR/jwt-secret that the
- * server uses when no secret is configured (created if missing, as `npm start` would).
+ * Mints an HS256 token with the settings the server reads (the same config code): JWT_SECRET,
+ * or the secret file DATA_DIR/jwt-secret that the server creates on its first start when no
+ * secret is configured, and JWT_ISSUER. It never creates a secret: one made here would be
+ * known to no server, and its tokens refused.
  */
 export async function tokenCommand(options: TokenOptions, io: CliIo): Promise<number> {
   const config = configFor(io, options.dataDir);
-  const keys = resolveJwtKeys(config);
+  let keys: JwtKeys;
+  try {
+    keys = resolveJwtKeys(config, { create: false });
+  } catch (error) {
+    if (!(error instanceof NoJwtSecretError)) throw error;
+    throw new CliError(
+      `${error.message}; nothing was created.\n` +
+        `  Mint with the settings your server runs with: its data directory (--data-dir DIR or DATA_DIR; here ${config.dataDir}),\n` +
+        '  or its JWT_SECRET in the environment. A server started without JWT_SECRET creates DATA_DIR/jwt-secret on its first start\n' +
+        '  and prints the exact command for itself.',
+    );
+  }
   if (keys.signKey === undefined) throw new CliError('JWT_PUBLIC_KEY is set: this service verifies tokens but cannot mint them');
   const token = new JwtService({}).sign(
     { org: options.org, name: options.name, serviceLevel: options.serviceLevel ?? 'free' },
@@ -28,7 +44,27 @@ export async function tokenCommand(options: TokenOptions, io: CliIo): Promise<nu
       ...(config.jwtIssuer ? { issuer: config.jwtIssuer } : {}),
     },
   );
-  if (keys.secretFile) io.stderr.write(`signed with the secret in ${keys.secretFile}${keys.generated ? ' (created now)' : ''}\n`);
+  if (keys.secretFile) io.stderr.write(`signed with the secret in ${keys.secretFile}\n`);
   await write(io.stdout, `${token}\n`);
   return 0;
+}
+
+/** A word as a POSIX shell reads it back unchanged. */
+export const shellWord = (text: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * The command that mints a token for the server that runs with `config` (its start-up hint):
+ * its data directory and issuer spelled out, so the token is signed as this server verifies
+ * it whatever the shell's own DATA_DIR. `npm run` where the shell is in the package's
+ * directory, else the built CLI by its path. Undefined when the server cannot mint (RS/ES keys).
+ * With JWT_SECRET the command needs the same JWT_SECRET in its environment (never printed).
+ */
+export function tokenCommandFor(config: AppConfig, keys: JwtKeys, org: string, name: string, cwd = process.cwd()): string | undefined {
+  if (keys.signKey === undefined) return undefined;
+  const root = resolve(__dirname, '..', '..', '..');
+  const cli = resolve(__dirname, '..', 'main.js');
+  const inPackage = resolve(cwd) === root && existsSync(join(root, 'package.json'));
+  const args = ['--data-dir', config.dataDir, '--org', org, '--name', name].map(shellWord).join(' ');
+  const env = config.jwtIssuer ? `JWT_ISSUER=${shellWord(config.jwtIssuer)} ` : '';
+  return `TOKEN=$(${env}${inPackage ? `npm run --silent token -- ${args}` : `node ${shellWord(cli)} token ${args}`})`;
 }
