@@ -1,0 +1,84 @@
+import type { Principal } from '../../auth/principal';
+import type { RequestContext } from '../../core/request-context';
+import type { CacheCommand, CacheState, Entry, KeyOperation, OperationResult } from '../../domain';
+import type { Reply } from '../../entities/cache-entity';
+import type { RedisReply } from './reply';
+import type { Session } from './session';
+import type { Pending } from './engine';
+
+/**
+ * What the engine needs of the core (CacheGateway has exactly these): commands through the
+ * admission list, and reads of committed state (synchronous when the cache's entity is ready).
+ */
+export interface EngineGateway {
+  ask(ctx: RequestContext, cacheName: string, command: CacheCommand): Promise<Reply>;
+  stateNow(ctx: RequestContext, cacheName: string): CacheState | Promise<CacheState>;
+  useEntryNow(ctx: RequestContext, cacheName: string, key: string): Entry | undefined | Promise<Entry | undefined>;
+  cacheNames(ctx: RequestContext): Promise<ReadonlyArray<{ readonly cacheName: string; readonly deleted?: boolean }>>;
+  now(): number;
+}
+
+/** Verifies a token (the JWTs of every family); throws when it is refused or has expired. */
+export interface EngineAuth {
+  verify(token: string): Principal;
+}
+
+/** Counts one command against the token's rate limit; throws an error with code RATE_LIMITED beyond it. */
+export interface EngineRateLimiter {
+  admit(token: string, principal: Principal): void;
+}
+
+/** Figures for INFO and CLIENT, from the process and the transport. */
+export interface ServerFacts {
+  readonly version: string;
+  readonly port: number;
+  readonly tls: boolean;
+  readonly startedAt: number;
+  readonly maxValueBytes: number;
+  /** Connections the transport holds now and has refused, and commands it has run. */
+  stats(): { connections: number; totalConnections: number; rejectedConnections: number; commands: number; inputBytes: number; outputBytes: number };
+}
+
+/** What a command's execution sees: who asks, in which cache, at which time. */
+export interface Env {
+  readonly session: Session;
+  readonly ctx: RequestContext;
+  readonly cache: string;
+  readonly now: number;
+  readonly gateway: EngineGateway;
+  readonly facts: ServerFacts;
+  /** Every open session (CLIENT LIST filters it by org). */
+  readonly sessions: ReadonlySet<Session>;
+}
+
+/**
+ * A data command as key operations: run on the committed state when they only read (outside
+ * MULTI), else as one `ApplyOperations`; inside MULTI, the queue's plans become one.
+ */
+export interface Plan {
+  readonly ops: readonly KeyOperation[];
+  /** The reply from the ops' results (one per op, in order). */
+  reply(results: readonly OperationResult[]): RedisReply;
+}
+
+/**
+ * One Redis command: `parse` turns its arguments (without the name) into a typed request,
+ * finding every syntax error (thrown as RedisError); then either `plan` (a data command:
+ * key operations and a reply from their results) or `run` (everything else).
+ */
+export interface CommandDef<R = unknown> {
+  readonly name: string;
+  /** Answers before AUTH (AUTH, HELLO, QUIT). */
+  readonly noAuth?: boolean;
+  /** May not be queued by MULTI (its reply would need more than key operations); the reason is the error text. */
+  readonly notInMulti?: string;
+  /** Runs at once even inside MULTI (EXEC, DISCARD, MULTI, WATCH, QUIT, RESET). */
+  readonly transactionControl?: boolean;
+  /** Answers from the session alone, no cache read: never waits for this session's pending writes. */
+  readonly sessionOnly?: boolean;
+  parse(args: readonly Buffer[], session: Session): R;
+  plan?(request: R, env: Env): Plan;
+  run?(request: R, env: Env): RedisReply | Promise<RedisReply> | Pending;
+}
+
+export const command = <R>(def: CommandDef<R>): CommandDef<R> => def;

@@ -1,0 +1,252 @@
+import { requestContext, RequestContext } from '../../core/request-context';
+import { KeyOperation, OperationResult, liveKeys } from '../../domain';
+import type { Reply } from '../../entities/cache-entity';
+import { CommandDef, EngineAuth, EngineGateway, EngineRateLimiter, Env, Plan, ServerFacts } from './command';
+import { ERR, domainErrorText, oneLine, unknownCommand, wrongArity } from './errors';
+import { NULL_ARRAY, QUEUED, RedisError, RedisReply, array, error } from './reply';
+import { Session } from './session';
+import { connectionCommands } from './commands/connection';
+import { serverCommands } from './commands/server';
+import { stringCommands } from './commands/strings';
+import { keyCommands } from './commands/keys';
+import { expiryCommands } from './commands/expiry';
+import { transactionCommands } from './commands/transactions';
+
+/** A reply that is not ready yet. `barrier`: the session's next command waits for it (it reads or changes the session). */
+export interface Pending {
+  readonly promise: Promise<RedisReply>;
+  readonly barrier: boolean;
+}
+
+export type Outcome = RedisReply | Pending;
+
+export const isPending = (outcome: Outcome): outcome is Pending => 'promise' in outcome;
+
+export interface TableEntry {
+  readonly arity: number;
+  readonly flags: readonly string[];
+  readonly keyStart: number;
+  readonly keyStop: number;
+  readonly step: number;
+}
+
+/** Redis's command table (arity, flags, key positions), as @ioredis/commands ships it. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const COMMAND_TABLE = require('@ioredis/commands/built/commands.json') as Readonly<Record<string, TableEntry>>;
+
+/** An ApplyOperations reply: one result per op, or `aborted` when a watched key changed. */
+type OpsReply = Reply & { readonly results?: readonly OperationResult[]; readonly aborted?: boolean };
+
+const MAX_NAME_BYTES = 64;
+
+/**
+ * The Redis command engine, transport-free: arguments in, replies out. A transport (the RESP
+ * listener, the Upstash-style HTTP family) gives each client a Session and calls `execute`
+ * with each command's arguments in order; it writes the outcomes in the same order. A write
+ * answers a Pending that does not hold up the next command (writes of a pipeline reach the
+ * entity together and group-commit); a read waits for the session's pending writes, so it
+ * sees them, and holds up the next command until it has answered.
+ */
+export class RedisEngine {
+  readonly sessions = new Set<Session>();
+  private readonly commands = new Map<string, CommandDef<any>>();
+
+  constructor(
+    readonly gateway: EngineGateway,
+    readonly auth: EngineAuth,
+    private readonly limiter: EngineRateLimiter,
+    readonly facts: ServerFacts,
+  ) {
+    for (const def of [
+      ...connectionCommands(this),
+      ...serverCommands(this),
+      ...stringCommands(this),
+      ...keyCommands(this),
+      ...expiryCommands(this),
+      ...transactionCommands(this),
+    ]) {
+      if (COMMAND_TABLE[def.name] === undefined) throw new Error(`${def.name} is not in Redis's command table`);
+      this.commands.set(def.name, def);
+    }
+  }
+
+  /** The commands this engine answers, by name (COMMAND lists them). */
+  get supported(): ReadonlyMap<string, CommandDef<any>> {
+    return this.commands;
+  }
+
+  open(session: Session): void {
+    this.sessions.add(session);
+  }
+
+  close(session: Session): void {
+    this.sessions.delete(session);
+    session.endTransaction();
+  }
+
+  /** Runs one command (its name first). Never throws: every failure is an error reply. */
+  execute(session: Session, args: readonly Buffer[]): Outcome {
+    try {
+      return this.dispatch(session, args);
+    } catch (caught) {
+      return errorReply(caught);
+    }
+  }
+
+  private dispatch(session: Session, args: readonly Buffer[]): Outcome {
+    const now = this.gateway.now();
+    session.lastActive = now;
+    session.commands++;
+    const name = args[0].length > MAX_NAME_BYTES ? args[0].subarray(0, MAX_NAME_BYTES).toString('latin1') : args[0].toString('latin1').toLowerCase();
+    const rest = args.slice(1);
+    const def = this.commands.get(name);
+    if (def === undefined) return this.refuseInMulti(session, unknownCommand(args[0].toString('latin1'), rest));
+    session.lastCommand = name;
+    const table = COMMAND_TABLE[name];
+    if ((table.arity > 0 && args.length !== table.arity) || (table.arity < 0 && args.length < -table.arity)) {
+      return this.refuseInMulti(session, wrongArity(name));
+    }
+    if (!def.noAuth && !this.stillAuthenticated(session)) return this.refuseInMulti(session, ERR.noAuth);
+    if (session.multi !== null && !def.transactionControl) return this.queue(session, def, rest);
+    if (session.principal !== null && session.token !== null) this.limiter.admit(session.token, session.principal);
+    const request = def.parse(rest, session);
+    const env = this.env(session, now);
+    if (def.plan !== undefined) return this.runPlan(def.plan(request, env), env);
+    if (def.sessionOnly || session.pendingWrites.size === 0) return outcomeOf(def.run!(request, env));
+    return { promise: this.afterWrites(session).then(() => settle(outcomeOf(def.run!(request, { ...env, now: this.gateway.now() })))).catch(errorReply), barrier: true };
+  }
+
+  env(session: Session, now: number): Env {
+    const ctx: RequestContext = session.principal === null ? (undefined as never) : requestContext(session.principal, 'redis', session.name || null);
+    return { session, ctx, cache: session.db, now, gateway: this.gateway, facts: this.facts, sessions: this.sessions };
+  }
+
+  /** A token is honoured until its `exp`: checked on every command (a cache hit in AuthService). */
+  private stillAuthenticated(session: Session): boolean {
+    if (session.principal === null || session.token === null) return false;
+    try {
+      this.auth.verify(session.token);
+      return true;
+    } catch {
+      session.principal = null;
+      session.token = null;
+      return false;
+    }
+  }
+
+  /** An error for a command that cannot even be queued: inside MULTI it dooms the transaction (EXECABORT). */
+  private refuseInMulti(session: Session, text: string): RedisReply {
+    if (session.multi !== null) session.multiDirty = true;
+    return error(text);
+  }
+
+  private queue(session: Session, def: CommandDef<any>, args: readonly Buffer[]): RedisReply {
+    if (def.notInMulti !== undefined) return this.refuseInMulti(session, def.notInMulti);
+    if (def.plan === undefined && !def.sessionOnly) return this.refuseInMulti(session, ERR.notSupportedHere);
+    // As in Redis, only the name and arity are checked when queued; a syntax error answers in EXEC's reply.
+    session.multi!.push({ name: def.name, args: [...args] });
+    return QUEUED;
+  }
+
+  /** Waits until the session's writes sent so far are durable (or failed). */
+  afterWrites(session: Session): Promise<unknown> {
+    return Promise.allSettled([...session.pendingWrites]);
+  }
+
+  /** Runs a data command's plan: on committed state when it only reads, else as one ApplyOperations. */
+  runPlan(plan: Plan, env: Env): Outcome {
+    if (plan.ops.every(isRead)) {
+      if (env.session.pendingWrites.size > 0) {
+        return { promise: this.afterWrites(env.session).then(() => settle(this.readOutcome(plan, { ...env, now: this.gateway.now() }))).catch(errorReply), barrier: true };
+      }
+      return this.readOutcome(plan, env);
+    }
+    return this.write(env, plan.ops, undefined, (reply) => plan.reply(reply.results!));
+  }
+
+  /** A read as an outcome: a reply, or a promise of one that holds up the next command. */
+  private readOutcome(plan: Plan, env: Env): Outcome {
+    const result = this.readNow(plan.ops, env, plan.reply);
+    return isPending(result) ? { promise: result.promise.catch(errorReply), barrier: true } : result;
+  }
+
+  /** Sends key operations as one ApplyOperations; the reply goes out once they are durable. */
+  write(
+    env: Env,
+    ops: readonly KeyOperation[],
+    watch: Array<{ key: string; version: number | null }> | undefined,
+    answer: (reply: OpsReply) => RedisReply,
+    whenAborted: RedisReply = NULL_ARRAY,
+  ): Pending {
+    const sent = this.gateway.ask(env.ctx, env.cache, { type: 'ApplyOperations', by: env.ctx.principal.name, device: env.ctx.device, ops, ...(watch ? { watch } : {}) });
+    const pending = env.session.pendingWrites;
+    pending.add(sent);
+    const promise = sent.then(
+      (reply: OpsReply) => {
+        pending.delete(sent);
+        if (!reply.ok) return errorReply(reply.error);
+        if (reply.aborted) return whenAborted;
+        if (reply.results === undefined || reply.results.length !== ops.length) return error('ERR the cache did not answer every operation; nothing more is known');
+        try {
+          return answer(reply);
+        } catch (caught) {
+          return errorReply(caught);
+        }
+      },
+      (caught: unknown) => {
+        pending.delete(sent);
+        return errorReply(caught);
+      },
+    );
+    return { promise, barrier: false };
+  }
+
+  /**
+   * Reads on committed state: synchronous when the cache's entity is ready. `read` counts as
+   * use for the LRU, as a native GET does.
+   */
+  readNow<T>(ops: readonly KeyOperation[], env: Env, answer: (results: readonly OperationResult[]) => T): T | { promise: Promise<T>; barrier: true } {
+    const state = this.gateway.stateNow(env.ctx, env.cache);
+    if (state instanceof Promise) {
+      return { promise: state.then(() => this.readNow(ops, env, answer)).then((r) => (isPendingLike(r) ? r.promise : r)), barrier: true };
+    }
+    const results: OperationResult[] = [];
+    for (const op of ops) {
+      if (op.op === 'keys') {
+        results.push({ ok: true, value: [...liveKeys(state, env.now)] });
+      } else if (op.op === 'read') {
+        const entry = this.gateway.useEntryNow(env.ctx, env.cache, op.key);
+        if (entry instanceof Promise) throw new Error('entity not ready after its state was');
+        results.push({ ok: true, value: entry ?? null });
+      }
+    }
+    return answer(results);
+  }
+}
+
+const isRead = (op: KeyOperation): boolean => op.op === 'read' || op.op === 'keys';
+
+/** A run's result as an outcome: a promise holds up the session's next command. */
+function outcomeOf(result: RedisReply | Promise<RedisReply> | Pending): Outcome {
+  return result instanceof Promise ? { promise: result.catch(errorReply), barrier: true } : result;
+}
+
+/** An outcome as a promise of its reply. */
+export function settle(outcome: Outcome): Promise<RedisReply> {
+  return isPending(outcome) ? outcome.promise : Promise.resolve(outcome);
+}
+
+function isPendingLike<T>(value: T | { promise: Promise<T> }): value is { promise: Promise<T> } {
+  return typeof value === 'object' && value !== null && 'promise' in value && (value as { promise: unknown }).promise instanceof Promise;
+}
+
+/** Any failure as an error reply: RedisError as it is, a coded error by the catalogue, anything else as ERR. */
+export function errorReply(caught: unknown): RedisReply {
+  if (caught instanceof RedisError) return error(oneLine(caught.reply));
+  if (typeof caught === 'object' && caught !== null && typeof (caught as { code?: unknown }).code === 'string') {
+    return error(oneLine(domainErrorText(caught as { code: string; message: string })));
+  }
+  return error('ERR internal error; nothing was changed');
+}
+
+export { array };
