@@ -57,6 +57,12 @@ export type CacheCommand =
       readonly watch?: readonly WatchedKey[];
       /** Bytes the tenant may still add; undefined means unlimited. Supplied by the shell. */
       readonly quotaRemaining?: number;
+      /**
+       * The service's largest value (MAX_VALUE_BYTES), supplied by the shell: values the ops
+       * compute (APPEND, SETRANGE, SETBIT) are refused beyond it before they are built, as they
+       * are beyond the cache's `maxValueBytes` and Redis's 512 MiB. Undefined: those two only.
+       */
+      readonly maxValueBytes?: number;
     })
   /** Appends the events that bring the cache back to `target` (a past state); history is never rewritten. */
   | (CommandMeta & {

@@ -1,13 +1,25 @@
 import { CacheCommand } from './commands';
+import { decideOperations } from './decide-operations';
 import { DomainError, domainError } from './errors';
 import { CacheEvent, EventMeta } from './events';
 import { assertNever } from './evolve';
+import { OperationResult } from './operations';
 import { decideRestore, restoredBytes } from './restore';
 import { CacheSettings, sameSettings } from './settings';
 import { CacheState, isExpired, liveEntry } from './state';
+import { INT64_MAX, INT64_MIN, NOT_AN_INTEGER, OUT_OF_RANGE, checkValue, defaultExpiry, evictions, isInt64, parseInt64, store } from './write-rules';
+
+export { INT64_MAX, INT64_MIN } from './write-rules';
 
 export type Decision =
-  | { readonly ok: true; readonly events: CacheEvent[] }
+  | {
+      readonly ok: true;
+      readonly events: CacheEvent[];
+      /** `ApplyOperations` only: one result per operation, in order (absent when `aborted`). */
+      readonly results?: readonly OperationResult[];
+      /** `ApplyOperations` only: a watched key had changed, so nothing was decided (Redis EXEC's null reply). */
+      readonly aborted?: boolean;
+    }
   | { readonly ok: false; readonly error: DomainError };
 
 const accept = (...events: CacheEvent[]): Decision => ({ ok: true, events });
@@ -90,8 +102,7 @@ export function decide(state: CacheState, command: CacheCommand, now: number): D
       if (command.quotaRemaining !== undefined && value.byteLength - (previous?.value.byteLength ?? 0) > command.quotaRemaining) {
         return reject(domainError('QUOTA_EXCEEDED', 'the organisation has reached its byte quota'));
       }
-      const ttl = state.settings.ttlSeconds;
-      const expiresAt = current !== undefined ? current.expiresAt : ttl === 0 ? 0 : now + ttl * 1000;
+      const expiresAt = current !== undefined ? current.expiresAt : defaultExpiry(state, now);
       return acceptAll(store(state, meta, command.key, value, expiresAt));
     }
 
@@ -125,6 +136,11 @@ export function decide(state: CacheState, command: CacheCommand, now: number): D
         : accept();
     }
 
+    case 'ApplyOperations': {
+      const outcome = decideOperations(state, command, meta, now);
+      return outcome.aborted ? { ok: true, events: [], aborted: true } : { ok: true, events: outcome.events, results: outcome.results };
+    }
+
     case 'RestoreTo': {
       // Restored bytes are charged like any write: a restore that would pass the quota appends nothing.
       const growth = restoredBytes(command.target, now) - (state.status === 'live' ? state.bytes : 0);
@@ -137,44 +153,6 @@ export function decide(state: CacheState, command: CacheCommand, now: number): D
     default:
       return assertNever(command);
   }
-}
-
-/** Created if the cache is not live, evictions to make room for a new key, then the Set. */
-function store(state: CacheState, meta: EventMeta, key: string, value: Uint8Array, expiresAt: number): CacheEvent[] {
-  const events = evictions(state, meta, state.entries.has(key) ? 0 : 1, state.settings.capacity);
-  if (state.status !== 'live') events.unshift({ ...meta, type: 'Created', description: '' });
-  // Fields written out (same order as the spread): `{ ...meta }` cloned the meta object on
-  // every Set and measured ~4 % of a durable SET's main thread.
-  events.push({ at: meta.at, by: meta.by, device: meta.device, type: 'Set', key, value, expiresAt });
-  return events;
-}
-
-/**
- * Evicted events for the least recently used keys (the first in the entries' order: reads
- * and writes both count, see `touch`); the choice is journaled, never recomputed on replay,
- * so that `incoming` more keys fit within `capacity` (0: unlimited).
- */
-function evictions(state: CacheState, meta: EventMeta, incoming: number, capacity: number): CacheEvent[] {
-  if (capacity === 0 || state.status !== 'live') return [];
-  let excess = state.entries.size + incoming - capacity;
-  const events: CacheEvent[] = [];
-  if (excess <= 0) return events;
-  for (const key of state.entries.keys()) {
-    events.push({ ...meta, type: 'Evicted', key });
-    if (--excess === 0) break;
-  }
-  return events;
-}
-
-function checkValue(state: CacheState, value: Uint8Array): DomainError | undefined {
-  const { maxValueBytes, cacheNullValue } = state.settings;
-  if (maxValueBytes > 0 && value.byteLength > maxValueBytes) {
-    return domainError('VALUE_TOO_LARGE', `the value is larger than this cache's maxValueBytes (${maxValueBytes})`);
-  }
-  if (!cacheNullValue && value.byteLength === 0) {
-    return domainError('EMPTY_VALUE_REJECTED', 'this cache does not store empty values (cacheNullValue is false)');
-  }
-  return undefined;
 }
 
 const MAX_TTL_SECONDS = 3_153_600_000;
@@ -190,33 +168,4 @@ function checkSettings(changes: Partial<CacheSettings>): DomainError | undefined
     return domainError('INVALID_ARGUMENT', 'cacheNullValue must be true or false');
   }
   return wholeNumber('capacity') ?? wholeNumber('ttlSeconds', MAX_TTL_SECONDS) ?? wholeNumber('maxValueBytes');
-}
-
-export const INT64_MIN = -(2n ** 63n);
-export const INT64_MAX = 2n ** 63n - 1n;
-const isInt64 = (n: bigint) => n >= INT64_MIN && n <= INT64_MAX;
-const NOT_AN_INTEGER = Symbol('not an integer');
-const OUT_OF_RANGE = Symbol('out of range');
-const MINUS = 0x2d;
-const ZERO = 0x30;
-const NINE = 0x39;
-
-/**
- * The integer a value holds as decimal text (`-?[0-9]+`, leading zeros allowed), exactly:
- * read from the bytes, never through a JS number (which is exact only to 2^53).
- */
-function parseInt64(value: Uint8Array): bigint | typeof NOT_AN_INTEGER | typeof OUT_OF_RANGE {
-  const start = value.byteLength > 0 && value[0] === MINUS ? 1 : 0;
-  if (value.byteLength === start) return NOT_AN_INTEGER;
-  let firstSignificant = -1;
-  for (let i = start; i < value.byteLength; i++) {
-    const byte = value[i];
-    if (byte < ZERO || byte > NINE) return NOT_AN_INTEGER;
-    if (firstSignificant === -1 && byte !== ZERO) firstSignificant = i;
-  }
-  if (firstSignificant === -1) return 0n;
-  if (value.byteLength - firstSignificant > 19) return OUT_OF_RANGE; // 2^63 has 19 digits: no BigInt of a huge text
-  const digits = BigInt(new TextDecoder().decode(value.subarray(firstSignificant)));
-  const n = start === 1 ? -digits : digits;
-  return isInt64(n) ? n : OUT_OF_RANGE;
 }

@@ -9,6 +9,10 @@ export type DomainErrorCode =
   | 'CAS_MISMATCH'
   | 'NOT_A_NUMBER'
   | 'NUMBER_OUT_OF_RANGE'
+  /** A value (or an amount) that Redis's INCRBYFLOAT cannot read as a float (`ERR value is not a valid float`). */
+  | 'NOT_A_FLOAT'
+  /** A float result that would be NaN or infinite, so nothing is stored (`ERR increment would produce NaN or Infinity`). */
+  | 'NOT_FINITE'
   | 'EMPTY_VALUE_REJECTED'
   /** The org has MAX_CACHES_PER_ORG live caches: creating one more is refused (the shell's limit). */
   | 'CACHE_LIMIT_REACHED'

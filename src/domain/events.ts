@@ -30,7 +30,12 @@ export type CacheEvent =
   /** The whole resulting settings, not a delta. */
   | (EventMeta & { readonly type: 'SettingsChanged' } & CacheSettings)
   /** The least recently used key (chosen when decided, applied as given on replay), removed to keep the cache within its capacity. */
-  | (EventMeta & { readonly type: 'Evicted'; readonly key: string });
+  | (EventMeta & { readonly type: 'Evicted'; readonly key: string })
+  /**
+   * A key's expiry changed and its value did not (Redis EXPIRE, PERSIST): journaled without
+   * the value, so a large value is not written again. `expiresAt` is absolute; 0 means never.
+   */
+  | (EventMeta & { readonly type: 'ExpiryChanged'; readonly key: string; readonly expiresAt: number });
 
 export type CacheEventType = CacheEvent['type'];
 export type EventOf<T extends CacheEventType> = Extract<CacheEvent, { type: T }>;

@@ -37,6 +37,17 @@ export function evolve(state: CacheState, event: CacheEvent): CacheState {
       state.bytes += event.value.byteLength;
       return state;
     }
+    case 'ExpiryChanged': {
+      // A write like a Set: the entry gets this event's version (so a Redis WATCH sees the
+      // change) and becomes the most recently used (a write counts as use, as Redis's EXPIRE
+      // does); its value and the cache's bytes stay as they are.
+      const previous = state.entries.get(event.key);
+      if (previous !== undefined) {
+        state.entries.delete(event.key);
+        state.entries.set(event.key, { value: previous.value, expiresAt: event.expiresAt, version: state.version });
+      }
+      return state;
+    }
     case 'SettingsChanged': {
       const { capacity, ttlSeconds, maxValueBytes, cacheNullValue } = event;
       state.settings = { capacity, ttlSeconds, maxValueBytes, cacheNullValue };

@@ -18,6 +18,8 @@ const DOMAIN_CODES: Record<DomainErrorCode, true> = {
   CAS_MISMATCH: true,
   NOT_A_NUMBER: true,
   NUMBER_OUT_OF_RANGE: true,
+  NOT_A_FLOAT: true,
+  NOT_FINITE: true,
   EMPTY_VALUE_REJECTED: true,
   CACHE_LIMIT_REACHED: true,
   TOO_MANY_EVENTS: true,
