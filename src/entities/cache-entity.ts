@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { createActor } from 'xstate';
-import { CacheCommand, CacheEvent, CacheState, DomainError, Entry, decide, domainError, draftOf, evolve, initialState, useEntry } from '../domain';
+import { CacheCommand, CacheEvent, CacheState, DomainError, Entry, OperationResult, decide, domainError, draftOf, evolve, initialState, useEntry } from '../domain';
 import { CompactEntryMap } from '../domain/compact-entry-map';
 import { Envelope, Journal, JournalContendedError, JournalSequenceConflictError, JournalUnavailableError } from '../journal/journal';
 import { SnapshotStore } from '../journal/snapshot-store';
@@ -22,7 +22,14 @@ export class CommandFailedError extends Error {
 }
 
 export type Reply =
-  | { readonly ok: true; readonly envelopes: readonly Envelope[] }
+  | {
+      readonly ok: true;
+      readonly envelopes: readonly Envelope[];
+      /** `ApplyOperations`: one result per operation (see decide's Decision). */
+      readonly results?: readonly OperationResult[];
+      /** `ApplyOperations`: a watched key had changed; nothing was decided. */
+      readonly aborted?: boolean;
+    }
   | { readonly ok: false; readonly error: DomainError | JournalUnavailableError | CommandFailedError };
 
 export interface AskOptions {
@@ -81,6 +88,7 @@ function journaledBytes(event: CacheEvent): number {
     case 'Deleted':
     case 'Expired':
     case 'Evicted':
+    case 'ExpiryChanged':
       return RECORD_OVERHEAD_BYTES + event.key.length;
     default:
       return RECORD_OVERHEAD_BYTES;
@@ -283,7 +291,7 @@ export class CacheEntity {
     const draft = draftOf(this.state);
     let slotsTaken = 0;
     let slotsFreed = 0;
-    const replies: Array<{ ask: Ask; error?: DomainError; from: number; count: number }> = [];
+    const replies: Array<{ ask: Ask; error?: DomainError; from: number; count: number; results?: readonly OperationResult[]; aborted?: boolean }> = [];
     const events: CacheEvent[] = [];
     let reserved = 0;
 
@@ -291,7 +299,7 @@ export class CacheEntity {
     for (const ask of group) {
       let command = ask.command;
       const limit = ask.options?.quotaLimit;
-      if (limit !== undefined && (command.type === 'SetValue' || command.type === 'Increment' || command.type === 'RestoreTo')) {
+      if (limit !== undefined && (command.type === 'SetValue' || command.type === 'Increment' || command.type === 'RestoreTo' || command.type === 'ApplyOperations')) {
         command = { ...command, quotaRemaining: Math.max(0, limit - this.ctx.quota.usedBy(org)) };
       }
       const decision = decide(draft, command, now);
@@ -321,7 +329,7 @@ export class CacheEntity {
         this.ctx.quota.reserve(org, delta);
         reserved += delta;
       }
-      replies.push({ ask, from: events.length, count: decision.events.length });
+      replies.push({ ask, from: events.length, count: decision.events.length, results: decision.results, aborted: decision.aborted });
       for (const event of decision.events) events.push(event);
     }
     } catch (error) {
@@ -359,14 +367,19 @@ export class CacheEntity {
       for (const event of events) {
         evolve(this.state, event);
         this.bytesSinceSnapshot += journaledBytes(event);
-        if (event.type === 'Set' && event.expiresAt !== 0) this.ctx.scheduler.schedule(this.ref, event.key, event.expiresAt);
+        if ((event.type === 'Set' || event.type === 'ExpiryChanged') && event.expiresAt !== 0) this.ctx.scheduler.schedule(this.ref, event.key, event.expiresAt);
       }
       this.seq += events.length;
       this.lastOffset = envelopes[envelopes.length - 1].offset;
       this.maybeSnapshot();
     }
-    for (const { ask, error, from, count } of replies) {
-      ask.resolve(error ? { ok: false, error } : { ok: true, envelopes: envelopes.slice(from, from + count) });
+    for (const { ask, error, from, count, results, aborted } of replies) {
+      if (error) {
+        ask.resolve({ ok: false, error });
+        continue;
+      }
+      const reply = { ok: true as const, envelopes: envelopes.slice(from, from + count) };
+      ask.resolve(results !== undefined ? { ...reply, results } : aborted ? { ...reply, aborted } : reply);
     }
     this.applyQueuedRemote();
   }
@@ -421,7 +434,7 @@ export class CacheEntity {
     evolve(this.state, event);
     this.seq = seq;
     this.bytesSinceSnapshot += journaledBytes(event);
-    if (event.type === 'Set' && event.expiresAt !== 0) this.ctx.scheduler.schedule(this.ref, event.key, event.expiresAt);
+    if ((event.type === 'Set' || event.type === 'ExpiryChanged') && event.expiresAt !== 0) this.ctx.scheduler.schedule(this.ref, event.key, event.expiresAt);
   }
 
   /**

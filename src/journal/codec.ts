@@ -21,6 +21,7 @@ const EVENT_FIELDS: Record<CacheEventType, { tag: number; fields: readonly strin
   Expired: { tag: 7, fields: ['key'] },
   SettingsChanged: { tag: 8, fields: ['capacity', 'ttlSeconds', 'maxValueBytes', 'cacheNullValue'] },
   Evicted: { tag: 9, fields: ['key'] },
+  ExpiryChanged: { tag: 10, fields: ['key', 'expiresAt'] },
 };
 
 const BY_TAG = new Map<number, { type: CacheEventType; fields: readonly string[] }>(

@@ -40,9 +40,9 @@ async function cutPoint(journal: Journal, snapshots: SnapshotStore, ref: EntityR
 /**
  * Drops the entity's journal events at or before the cut point that no longer matter for
  * its state there. History is dropped, never rewritten: what stays are the events whose
- * effect is still in the snapshot at the cut (each live entry's last Set, in recency order
- * as before; the cache's last Created, DescriptionChanged, SettingsChanged and CacheDeleted;
- * and the event at the cut itself, so the journal's newest sequence number never moves back),
+ * effect is still in the snapshot at the cut (each live entry's last Set, and its last
+ * ExpiryChanged when its expiry changed since, in recency order as before; the cache's last
+ * Created, DescriptionChanged, SettingsChanged and CacheDeleted; and the event at the cut itself, so the journal's newest sequence number never moves back),
  * so that projections rebuilt from the global log still equal the live ones.
  */
 export async function compactEntity(
@@ -67,7 +67,15 @@ export async function compactEntity(
   let lastDescription = 0;
   let lastDeleted = 0;
   let lastSettings = 0;
+  // An entry whose version is an ExpiryChanged holds the value of the Set before it: keep that too.
+  const lastSet = new Map<string, number>();
   for await (const { seq, event } of journal.replay(ref, 1, cut)) {
+    if (event.type === 'Set') lastSet.set(event.key, seq);
+    else if (event.type === 'ExpiryChanged' && keep.has(seq)) {
+      const set = lastSet.get(event.key);
+      if (set !== undefined) keep.add(set);
+    } else if (event.type === 'Flushed' || event.type === 'CacheDeleted') lastSet.clear();
+    else if (event.type === 'Deleted' || event.type === 'Expired' || event.type === 'Evicted') lastSet.delete(event.key);
     if (event.type === 'Created') [lastCreated, lastDescription] = [seq, 0];
     else if (event.type === 'DescriptionChanged') lastDescription = seq;
     else if (event.type === 'SettingsChanged') lastSettings = seq;

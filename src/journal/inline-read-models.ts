@@ -110,6 +110,15 @@ export function applyToReadModels(rows: ReadModelRows, ref: EntityRef, entityId:
       if (previous !== undefined) removeKey(event.key, previous);
       return;
     }
+    case 'ExpiryChanged': {
+      // The key keeps its row and bytes; only its place in the expiry index moves.
+      const previous = rows.keyRow(entityId, event.key);
+      if (previous === undefined || previous.expiresAt === event.expiresAt) return;
+      if (previous.expiresAt !== 0) rows.delExpiry(previous.expiresAt, entityId, event.key);
+      rows.putKey(entityId, event.key, { expiresAt: event.expiresAt, bytes: previous.bytes });
+      if (event.expiresAt !== 0) rows.putExpiry(event.expiresAt, entityId, event.key);
+      return;
+    }
     case 'Flushed':
     case 'CacheDeleted': {
       for (const [key, row] of [...rows.keyRows(entityId)]) removeKey(key, row);

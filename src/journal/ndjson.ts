@@ -25,6 +25,9 @@ export function toNdjsonLine(ref: EntityRef, seq: number, event: CacheEvent, off
     case 'Evicted':
       base.key = event.key;
       break;
+    case 'ExpiryChanged':
+      Object.assign(base, { key: event.key, expiresAt: event.expiresAt });
+      break;
     case 'SettingsChanged':
       Object.assign(base, { capacity: event.capacity, ttlSeconds: event.ttlSeconds, maxValueBytes: event.maxValueBytes, cacheNullValue: event.cacheNullValue });
       break;
@@ -47,6 +50,7 @@ const Line = z.discriminatedUnion('type', [
   z.object({ ...meta, type: z.literal('Deleted'), key: z.string() }),
   z.object({ ...meta, type: z.literal('Expired'), key: z.string() }),
   z.object({ ...meta, type: z.literal('Evicted'), key: z.string() }),
+  z.object({ ...meta, type: z.literal('ExpiryChanged'), key: z.string(), expiresAt: whole }),
   z.object({ ...meta, type: z.literal('SettingsChanged'), capacity: whole, ttlSeconds: whole, maxValueBytes: whole, cacheNullValue: z.boolean() }),
 ]);
 

@@ -37,6 +37,8 @@ export function toWireEvent(seq: number, offset: number | undefined, event: Cach
         value: asBuffer(event.value).toString('base64'),
         expiresAt: event.expiresAt === 0 ? null : new Date(event.expiresAt).toISOString(),
       };
+    case 'ExpiryChanged':
+      return { ...base, key: event.key, expiresAt: event.expiresAt === 0 ? null : new Date(event.expiresAt).toISOString() };
     case 'Deleted':
     case 'Expired':
     case 'Evicted':

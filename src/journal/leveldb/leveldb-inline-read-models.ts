@@ -133,6 +133,7 @@ class BatchRows implements ReadModelRows {
       const id = latin1(entityId);
       switch (event.type) {
         case 'Set':
+        case 'ExpiryChanged':
         case 'Deleted':
         case 'Expired':
         case 'Evicted': {
