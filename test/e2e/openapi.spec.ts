@@ -173,6 +173,19 @@ describe('OpenAPI 3.1 document (/docs/json) and Swagger UI (/docs)', () => {
     expect([...seen].sort()).toEqual([200, 201, 202, 204, 304, 400, 401, 403, 404, 405, 406, 409, 413, 415, 422]);
   });
 
+  it('lists no status a route cannot answer: deleting, flushing and describing a cache create none, so no 409', () => {
+    const responses = (path: string, verb: string) => Object.keys((document.paths[path] as Record<string, { responses: object }>)[verb].responses);
+    const deleteName = Object.keys(document.paths).find((p) => /^\/cacheName\/\{cacheName\}$/.test(p))!;
+    expect(responses(deleteName, 'delete')).not.toContain('409');
+    const withoutCreation = Object.entries(document.paths).flatMap(([path, verbs]) =>
+      Object.entries(verbs as Record<string, { summary?: string; responses: object }>)
+        .filter(([, op]) => /^(Delete a key|Delete a cache name|Remove every key|Change a cache name)/.test(op.summary ?? ''))
+        .map(([verb, op]) => ({ path, verb, statuses: Object.keys(op.responses) })),
+    );
+    expect(withoutCreation.length).toBeGreaterThanOrEqual(4);
+    for (const op of withoutCreation) expect(op).toEqual({ ...op, statuses: expect.not.arrayContaining(['409']) });
+  });
+
   it('serves Swagger UI as HTML with its assets from the swagger-ui-dist package (no CDN)', async () => {
     const page = await http(`${t.url}/docs`);
     expect(page.status).toBe(200);

@@ -32,7 +32,7 @@ export const NativeContracts = {
     family: 'native',
     summary: "Change a cache name's description",
     body: { contentType: 'application/json', schema: CacheNameCreateDto, example: { cacheName: 'cache1', description: 'This is our first test modified' } },
-    responses: { 202: empty('changed'), 409: error('CACHE_LIMIT_REACHED: the org has its maximum number of caches') },
+    responses: { 202: empty('changed') },
   },
   listNames: {
     family: 'native',
@@ -49,13 +49,13 @@ export const NativeContracts = {
     family: 'native',
     summary: 'Delete a cache name and its keys',
     params: CacheNameParams,
-    responses: { 202: empty('deleted'), 409: error('CACHE_LIMIT_REACHED: the org has its maximum number of caches') },
+    responses: { 202: empty('deleted') },
   },
   flush: {
     family: 'native',
     summary: 'Remove every key of a cache (the name stays)',
     params: CacheNameParams,
-    responses: { 202: empty('flushed'), 409: error('CACHE_LIMIT_REACHED: the org has its maximum number of caches') },
+    responses: { 202: empty('flushed') },
   },
   keys: {
     family: 'native',
@@ -117,7 +117,7 @@ export const NativeContracts = {
     family: 'native',
     summary: 'Delete a key',
     params: CacheKeyParams,
-    responses: { 202: empty('deleted'), 409: error('CACHE_LIMIT_REACHED: the org has its maximum number of caches') },
+    responses: { 202: empty('deleted') },
   },
   batchSet: {
     family: 'native',
