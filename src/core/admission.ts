@@ -57,6 +57,14 @@ export class Admission {
     return undefined;
   }
 
+  /**
+   * The command as the entity gets it: what it makes of its values (appends, ranges) is
+   * bounded by the service-wide value limit too, which the domain takes as data.
+   */
+  stamp(command: CacheCommand): CacheCommand {
+    return command.type === 'ApplyOperations' && command.maxValueBytes === undefined ? { ...command, maxValueBytes: this.limits.maxValueBytes } : command;
+  }
+
   /** The org's byte quota for this principal's service level; undefined: no quota. */
   quotaLimit(principal: Principal): number | undefined {
     return this.limits.quotaByLevel === undefined ? undefined : limitForLevel(this.limits.quotaByLevel, principal.serviceLevel);

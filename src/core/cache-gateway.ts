@@ -1,4 +1,5 @@
 import { CacheCommand, CacheState, Entry, domainError } from '../domain';
+import { operationsMayCreate } from '../domain/decide-operations';
 import { Reply } from '../entities/cache-entity';
 import { EntityRegistry } from '../entities/entity-registry';
 import { OrgCaches } from '../entities/org-caches';
@@ -27,10 +28,11 @@ export class CacheGateway {
   ) {}
 
   /** Sends a command; resolves with the reply, whether accepted or refused (never throws for a refusal). */
-  ask(ctx: RequestContext, cacheName: string, command: CacheCommand): Promise<Reply> {
+  ask(ctx: RequestContext, cacheName: string, asked: CacheCommand): Promise<Reply> {
     const principal = ctx.principal;
-    const refusal = this.admission.refuse(principal, command);
+    const refusal = this.admission.refuse(principal, asked);
     if (refusal !== undefined) return Promise.resolve({ ok: false, error: refusal });
+    const command = this.admission.stamp(asked);
     const quotaLimit = this.admission.quotaLimit(principal);
     const ref = { org: principal.org, name: cacheName };
     if (mayCreateCache(command) && !this.registry.isLiveNow(ref)) {
@@ -98,5 +100,5 @@ const refOf = (ctx: RequestContext, cacheName: string): EntityRef => ({ org: ctx
 
 /** Commands that create their cache when it does not exist. */
 export function mayCreateCache(command: CacheCommand): boolean {
-  return command.type === 'CreateCache' || command.type === 'Increment' || command.type === 'ApplyOperations' || (command.type === 'SetValue' && !command.requireCache);
+  return command.type === 'CreateCache' || command.type === 'Increment' || (command.type === 'ApplyOperations' && operationsMayCreate(command.ops)) || (command.type === 'SetValue' && !command.requireCache);
 }

@@ -1,7 +1,7 @@
 import type { Principal } from '../auth/principal';
 
-/** The API families cachelog speaks; each has one profile (its prefix, error format, wording). */
-export type ApiFamily = 'native' | 'ironcache' | 'momento' | 'tasks' | 'history' | 'ops' | 'redis' | 'upstash';
+/** The API families cachelog speaks; each HTTP one has one profile (src/families/: its prefix, token source, error format, wording). */
+export type ApiFamily = 'native' | 'settings' | 'ironcache' | 'momento' | 'tasks' | 'history' | 'ops' | 'redis' | 'upstash';
 
 /**
  * Who asks, through which family, from which device: everything the core needs of a request,

@@ -70,3 +70,25 @@ describe('CacheGateway', () => {
     expect(await gateway.keys(bob, 'b3')).toBeUndefined();
   });
 });
+
+describe('CacheGateway and key operations', () => {
+  let app: TestApp;
+  let gateway: CacheGateway;
+  const ctx = requestContext({ org: 'org-ops', name: 'ops', serviceLevel: 'free' }, 'redis');
+
+  beforeAll(async () => {
+    app = await startTestApp({ env: { MAX_VALUE_BYTES: '8' } });
+    gateway = app.app.get(CacheGateway);
+  });
+  afterAll(() => app.dispose());
+
+  it('bounds what appends make of a value by MAX_VALUE_BYTES, not only the bytes sent', async () => {
+    const append = (value: string): CacheCommand => ({ type: 'ApplyOperations', ops: [{ op: 'append', key: 'a', value: Buffer.from(value) }], by: 'ops' });
+    const first = await gateway.ask(ctx, 'c', append('12345'));
+    expect(first).toMatchObject({ ok: true, results: [{ ok: true, value: 5 }] });
+    const second = await gateway.ask(ctx, 'c', append('6789'));
+    expect(second).toMatchObject({ ok: true, results: [{ ok: false, error: { code: 'VALUE_TOO_LARGE' } }] });
+    const entry = await gateway.useEntryNow(ctx, 'c', 'a');
+    expect(Buffer.from(entry!.value).toString()).toBe('12345');
+  });
+});

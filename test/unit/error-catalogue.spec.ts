@@ -1,6 +1,6 @@
 import { ERROR_CATALOGUE, catalogueEntry, isCodedError, respErrorText } from '../../src/core/error-catalogue';
 import { DomainErrorCode } from '../../src/domain';
-import { ERROR_FORMATS, nativeErrorFormat } from '../../src/api/errors/error-format';
+import { FAMILIES } from '../../src/families';
 import { classify } from '../../src/api/errors/http-error.filter';
 import { AuthError } from '../../src/auth/auth.service';
 import { RateLimitedError } from '../../src/auth/rate-limiter';
@@ -20,6 +20,8 @@ const DOMAIN_CODES: Record<DomainErrorCode, true> = {
   NUMBER_OUT_OF_RANGE: true,
   NOT_A_FLOAT: true,
   NOT_FINITE: true,
+  NOT_A_FLOAT: true,
+  NOT_FINITE: true,
   EMPTY_VALUE_REJECTED: true,
   CACHE_LIMIT_REACHED: true,
   TOO_MANY_EVENTS: true,
@@ -36,7 +38,7 @@ describe('the error catalogue', () => {
     const { status } = catalogueEntry(code);
     expect(status).toBeGreaterThanOrEqual(300);
     expect(status).toBeLessThan(600);
-    for (const format of [nativeErrorFormat, ...ERROR_FORMATS]) {
+    for (const { errors: format } of Object.values(FAMILIES)) {
       const { contentType, body } = format.render(status, code, 'a message');
       expect(contentType).toMatch(/^(application\/json|text\/plain)/);
       expect(body.length).toBeGreaterThan(0);
