@@ -10,13 +10,14 @@ import { EntitiesModule } from './entities/entities.module';
 import { JournalModule } from './journal/journal.module';
 import { OpsModule } from './ops/ops.module';
 import { ProjectionsModule } from './projections/projections.module';
+import { RedisModule } from './redis/redis.module';
 
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, clock?: Clock): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, clock), OpsModule, JournalModule, ProjectionsModule, EntitiesModule, CoreModule, AuthModule, ApiModule],
+      imports: [ConfigModule.forRoot(config, clock), OpsModule, JournalModule, ProjectionsModule, EntitiesModule, CoreModule, AuthModule, ApiModule, RedisModule],
       providers: [AppLifecycle],
     };
   }

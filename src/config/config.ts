@@ -118,7 +118,48 @@ const schema = z.object({
   KEEP_ALIVE_TIMEOUT_SECONDS: wholeNumber('KEEP_ALIVE_TIMEOUT_SECONDS', 10, 1),
   MAX_CONNECTIONS: wholeNumber('MAX_CONNECTIONS', 800, 1),
   MAX_CONNECTIONS_PER_ADDRESS: wholeNumber('MAX_CONNECTIONS_PER_ADDRESS', 256, 1),
+  // The Redis protocol listener (docs/redis.md).
+  RESP_PORT: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const text = raw?.trim() ?? '';
+      if (text === '') return undefined;
+      if (text === 'off') return 'off' as const;
+      const port = Number(text);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        ctx.addIssue({ code: 'custom', message: `RESP_PORT must be a port (0-65535, 0: any free port) or "off", got "${raw}"` });
+        return z.NEVER;
+      }
+      return port;
+    }),
+  RESP_MAX_QUERY_BYTES: wholeNumber('RESP_MAX_QUERY_BYTES', 0, 0),
+  RESP_MAX_MULTIBULK: wholeNumber('RESP_MAX_MULTIBULK', 1024 * 1024, 1),
+  RESP_MAX_OUTPUT_BYTES: wholeNumber('RESP_MAX_OUTPUT_BYTES', 64 * MiB, 64 * 1024),
+  RESP_IDLE_TIMEOUT_SECONDS: wholeNumber('RESP_IDLE_TIMEOUT_SECONDS', 300, 0),
+  RESP_AUTH_TIMEOUT_SECONDS: wholeNumber('RESP_AUTH_TIMEOUT_SECONDS', 10, 1),
+  RESP_MAX_CONNECTIONS: wholeNumber('RESP_MAX_CONNECTIONS', 0, 0),
 });
+
+/** The Redis protocol listener (RESP_*): where it listens and what one connection may cost. */
+export interface RespSettings {
+  /** The port; `off`: no listener. Default 6380, or 0 (any free port) when PORT is 0. */
+  readonly port: number | 'off';
+  /** RESP_PORT was set: a port in use stops the start. Unset (the default port): a warning, and no listener. */
+  readonly portExplicit: boolean;
+  /** Bytes buffered for one command not yet complete; beyond it the connection is closed. */
+  readonly maxQueryBytes: number;
+  /** Arguments of one command. */
+  readonly maxMultibulk: number;
+  /** Reply bytes waiting for a client that does not read; beyond it the client is disconnected. */
+  readonly maxOutputBytes: number;
+  /** A connection with no traffic this long is closed (0: never). */
+  readonly idleTimeoutMs: number;
+  /** A connection that has not authenticated this long after it opened is closed. */
+  readonly authTimeoutMs: number;
+  /** Open RESP connections in all; per address, MAX_CONNECTIONS_PER_ADDRESS applies. */
+  readonly maxConnections: number;
+}
 
 /** What one request, one client and one connection may cost at the HTTP edge (docs/security.md). */
 export interface EdgeLimits {
@@ -220,6 +261,8 @@ export interface AppConfig {
   /** Key-listing rows the LevelDB journal keeps in memory, so an overwrite's group commit needs no read first (0: off). */
   readonly inlineRowCacheEntries?: number;
   readonly edge: EdgeLimits;
+  /** The Redis protocol listener; absent: off. */
+  readonly resp?: RespSettings;
 }
 
 export interface NatsSettings {
@@ -309,6 +352,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     journalReopenMaxBackoffMs: e.JOURNAL_REOPEN_MAX_BACKOFF_MS,
     inlineRowCacheEntries: e.INLINE_ROW_CACHE_ENTRIES,
     edge: loadEdgeLimits(e),
+    resp: loadResp(e),
+  };
+}
+
+function loadResp(e: z.infer<typeof schema> & { MAX_VALUE_BYTES: number }): RespSettings {
+  return {
+    // PORT=0 (tests, several instances side by side) makes the listener take any free port too.
+    port: e.RESP_PORT ?? (e.PORT === 0 ? 0 : 6380),
+    portExplicit: e.RESP_PORT !== undefined,
+    // Room for MSET of a few full-size values; never less than 64 MiB.
+    maxQueryBytes: e.RESP_MAX_QUERY_BYTES || Math.max(64 * MiB, 4 * e.MAX_VALUE_BYTES + MiB),
+    maxMultibulk: e.RESP_MAX_MULTIBULK,
+    maxOutputBytes: e.RESP_MAX_OUTPUT_BYTES,
+    idleTimeoutMs: e.RESP_IDLE_TIMEOUT_SECONDS * 1000,
+    authTimeoutMs: e.RESP_AUTH_TIMEOUT_SECONDS * 1000,
+    maxConnections: e.RESP_MAX_CONNECTIONS || e.MAX_CONNECTIONS,
   };
 }
 

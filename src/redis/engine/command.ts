@@ -23,9 +23,9 @@ export interface EngineAuth {
   verify(token: string): Principal;
 }
 
-/** Counts one command against the token's rate limit; throws an error with code RATE_LIMITED beyond it. */
+/** Counts one command against the principal's rate limit; throws an error with code RATE_LIMITED beyond it. */
 export interface EngineRateLimiter {
-  admit(token: string, principal: Principal): void;
+  admit(principal: Principal): void;
 }
 
 /** Figures for INFO and CLIENT, from the process and the transport. */

@@ -108,7 +108,7 @@ export class RedisEngine {
     }
     if (!def.noAuth && !this.stillAuthenticated(session)) return this.refuseInMulti(session, ERR.noAuth);
     if (session.multi !== null && !def.transactionControl) return this.queue(session, def, rest);
-    if (session.principal !== null && session.token !== null) this.limiter.admit(session.token, session.principal);
+    if (session.principal !== null) this.limiter.admit(session.principal);
     const request = def.parse(rest, session);
     const env = this.env(session, now);
     if (def.plan !== undefined) return this.runPlan(def.plan(request, env), env);

@@ -1,0 +1,195 @@
+import type { Socket } from 'node:net';
+import type { RedisEngine } from '../engine/engine';
+import { isPending } from '../engine/engine';
+import { RedisReply, error } from '../engine/reply';
+import { Session } from '../engine/session';
+import { encodeReply } from './resp-encoder';
+import { ParserLimits, RequestParser } from './request-parser';
+
+export interface ConnectionLimits extends ParserLimits {
+  readonly maxQueryBytes: number;
+  readonly maxOutputBytes: number;
+  readonly idleTimeoutMs: number;
+  readonly authTimeoutMs: number;
+}
+
+/** Commands parsed but not yet run, or replies not yet written, beyond which the socket stops being read. */
+const MAX_IN_FLIGHT = 4096;
+/** Reply bytes queued in the socket beyond which reading stops until the client reads. */
+const OUTPUT_HIGH_WATER = 1024 * 1024;
+
+interface Slot {
+  bytes: Buffer | undefined;
+}
+
+export interface ConnectionCounters {
+  commands: number;
+  inputBytes: number;
+  outputBytes: number;
+}
+
+/**
+ * One RESP client: bytes → commands → the engine → replies written in order. Writes of a
+ * pipeline go to the engine without waiting for each other (they group-commit); a command
+ * the engine marks as a barrier (a read, a session change) holds the next one until it has
+ * answered, so a read sees this connection's earlier writes. Bounded everywhere: the query
+ * buffer, the commands waiting, the replies a client does not read (then it is
+ * disconnected), idle and unauthenticated time.
+ */
+export class RespConnection {
+  readonly session: Session;
+  private readonly parser: RequestParser;
+  private readonly waiting: Buffer[][] = [];
+  private readonly slots: Slot[] = [];
+  private barrier = false;
+  private closed = false;
+  private ending = false;
+  private paused = false;
+  private authTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly engine: RedisEngine,
+    private readonly limits: ConnectionLimits,
+    private readonly counters: ConnectionCounters,
+    now: number,
+  ) {
+    this.session = new Session(now, `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`, `${socket.localAddress ?? ''}:${socket.localPort ?? 0}`);
+    this.parser = new RequestParser(limits, () => this.session.authenticated);
+    engine.open(this.session);
+    socket.setNoDelay(true);
+    if (limits.idleTimeoutMs > 0) {
+      socket.setTimeout(limits.idleTimeoutMs, () => this.destroy());
+    }
+    this.authTimer = setTimeout(() => {
+      if (!this.session.authenticated) this.destroy();
+    }, limits.authTimeoutMs);
+    this.authTimer.unref();
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.resumeIfRoom());
+    socket.on('error', () => this.destroy());
+    socket.on('close', () => this.onClose());
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed || this.ending) return;
+    this.counters.inputBytes += chunk.length;
+    const { commands, error: broken } = this.parser.push(chunk);
+    for (const command of commands) this.waiting.push(command);
+    const problem = broken ?? (this.parser.buffered > this.limits.maxQueryBytes ? 'ERR Protocol error: too big query buffer (RESP_MAX_QUERY_BYTES)' : undefined);
+    if (problem !== undefined) {
+      // Redis answers a protocol error and closes: the commands before it still answer, in order.
+      this.protocolError = problem;
+      this.waiting.push([]);
+      this.socket.pause();
+    }
+    this.run();
+  }
+
+  private protocolError: string | undefined;
+
+  /** Runs waiting commands until one is a barrier, then writes what is ready. */
+  private run(): void {
+    while (!this.barrier && this.waiting.length > 0 && !this.ending && !this.closed) {
+      const args = this.waiting.shift()!;
+      if (args.length === 0) {
+        // The protocol error's place in the order: answer it, then close.
+        this.slots.push({ bytes: encodeReply(error(this.protocolError ?? 'ERR Protocol error'), this.session.resp) });
+        this.ending = true;
+        break;
+      }
+      this.counters.commands++;
+      const outcome = this.engine.execute(this.session, args);
+      const slot: Slot = { bytes: undefined };
+      this.slots.push(slot);
+      if (!isPending(outcome)) {
+        slot.bytes = this.encode(outcome);
+      } else {
+        if (outcome.barrier) this.barrier = true;
+        const barrier = outcome.barrier;
+        outcome.promise.then(
+          (reply) => this.settle(slot, reply, barrier),
+          () => this.settle(slot, error('ERR internal error'), barrier),
+        );
+      }
+      if (this.session.closing) this.ending = true;
+    }
+    this.flush();
+    this.pauseIfFull();
+    this.resumeIfRoom();
+  }
+
+  private settle(slot: Slot, reply: RedisReply, barrier: boolean): void {
+    if (this.closed) return;
+    slot.bytes = this.encode(reply);
+    if (barrier) this.barrier = false;
+    this.run();
+  }
+
+  private encode(reply: RedisReply): Buffer {
+    return encodeReply(reply, this.session.resp);
+  }
+
+  /** Writes the replies that are ready, in order (a pipeline's replies go out in one write). */
+  private flush(): void {
+    if (this.closed) return;
+    let corked = false;
+    while (this.slots.length > 0 && this.slots[0].bytes !== undefined) {
+      if (!corked) {
+        this.socket.cork();
+        corked = true;
+      }
+      const bytes = this.slots.shift()!.bytes!;
+      this.counters.outputBytes += bytes.length;
+      this.socket.write(bytes);
+    }
+    if (corked) this.socket.uncork();
+    if (this.socket.writableLength > this.limits.maxOutputBytes) {
+      // A client that does not read its replies (Redis's client-output-buffer-limit): disconnected.
+      this.destroy();
+      return;
+    }
+    if (this.ending && this.slots.length === 0) {
+      this.closed = true;
+      this.socket.end();
+      this.engine.close(this.session);
+    }
+  }
+
+  private pauseIfFull(): void {
+    if (this.paused || this.closed) return;
+    if (this.waiting.length + this.slots.length > MAX_IN_FLIGHT || this.socket.writableLength > OUTPUT_HIGH_WATER) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  private resumeIfRoom(): void {
+    if (!this.paused || this.closed || this.ending) return;
+    if (this.waiting.length + this.slots.length <= MAX_IN_FLIGHT / 2 && this.socket.writableLength <= OUTPUT_HIGH_WATER) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  destroy(): void {
+    if (!this.socket.destroyed) this.socket.destroy();
+    this.onClose();
+  }
+
+  private onClose(): void {
+    if (this.authTimer !== undefined) clearTimeout(this.authTimer);
+    this.authTimer = undefined;
+    this.closed = true;
+    this.waiting.length = 0;
+    this.engine.close(this.session);
+  }
+
+  /** Ends the connection after what it has been answered (a shutdown). */
+  end(): void {
+    this.ending = true;
+    this.waiting.length = 0;
+    this.flush();
+    if (!this.closed) setTimeout(() => this.destroy(), 1000).unref();
+  }
+}

@@ -1,0 +1,125 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { AddressInfo, Server, Socket, createServer } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { APP_CONFIG, AppConfig } from '../../config/config';
+import { RedisEngine } from '../engine/engine';
+import { ConnectionLimits, RespConnection } from './resp-connection';
+import { RespCounters } from './resp-counters';
+
+/**
+ * The Redis protocol listener: RESP2/RESP3 over TCP (TLS when the HTTP side has TLS) on
+ * RESP_PORT, bound to HOST. It starts when the HTTP server starts listening (so an app that
+ * is only built, as some tests do, binds nothing) and stops before the entities do.
+ */
+@Injectable()
+export class RespServer implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('RespServer');
+  private server: Server | undefined;
+  private readonly connections = new Set<RespConnection>();
+  private readonly perAddress = new Map<string, number>();
+  private boundPort: number | undefined;
+  private resolveReady!: (port: number | undefined) => void;
+  /** The port the listener took, once it listens (undefined: off). */
+  readonly ready = new Promise<number | undefined>((resolve) => (this.resolveReady = resolve));
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly engine: RedisEngine,
+    private readonly adapterHost: HttpAdapterHost,
+    readonly counters: RespCounters,
+  ) {}
+
+  /** The port it listens on (undefined before it listens, or when off). */
+  get port(): number | undefined {
+    return this.boundPort;
+  }
+
+  get openConnections(): number {
+    return this.connections.size;
+  }
+
+  onApplicationBootstrap(): void {
+    const settings = this.config.resp;
+    if (settings === undefined || settings.port === 'off') return this.resolveReady(undefined);
+    const http = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+    if (http === undefined || http.listening) this.listen();
+    else http.once('listening', () => this.listen());
+  }
+
+  private listen(): void {
+    const settings = this.config.resp!;
+    const tls = this.config.tls;
+    const server = tls
+      ? createTlsServer({ cert: tls.cert, key: tls.key }, (socket) => this.accept(socket))
+      : createServer((socket) => this.accept(socket));
+    this.server = server;
+    server.on('error', (caught: NodeJS.ErrnoException) => {
+      if (this.boundPort === undefined && caught.code === 'EADDRINUSE' && !settings.portExplicit) {
+        this.logger.warn(`port ${String(settings.port)} is in use: the Redis protocol is off (set RESP_PORT to choose a port, or RESP_PORT=off)`);
+        this.resolveReady(undefined);
+        return;
+      }
+      this.logger.error(`the Redis protocol listener failed: ${caught.message}`);
+      if (this.boundPort === undefined) {
+        this.resolveReady(undefined);
+        // An explicitly configured port that cannot be had stops the start, as PORT does.
+        process.nextTick(() => {
+          throw caught;
+        });
+      }
+    });
+    server.listen(settings.port as number, this.config.host, () => {
+      this.boundPort = (server.address() as AddressInfo).port;
+      this.counters.port = this.boundPort;
+      this.logger.log(`Redis protocol on ${tls ? 'rediss' : 'redis'}://${this.config.host}:${this.boundPort}`);
+      this.resolveReady(this.boundPort);
+    });
+  }
+
+  private accept(socket: Socket): void {
+    const settings = this.config.resp!;
+    const address = socket.remoteAddress ?? 'unknown';
+    const mine = this.perAddress.get(address) ?? 0;
+    socket.on('error', () => undefined);
+    if (this.connections.size >= settings.maxConnections || mine >= this.config.edge.maxConnectionsPerAddress) {
+      this.counters.rejectedConnections++;
+      // Redis's words; then the socket is closed whether or not the client reads them.
+      socket.end('-ERR max number of clients reached\r\n');
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    this.perAddress.set(address, mine + 1);
+    this.counters.totalConnections++;
+    const limits: ConnectionLimits = {
+      maxMultibulk: settings.maxMultibulk,
+      maxBulk: this.config.maxValueBytes,
+      maxInline: 64 * 1024,
+      unauthenticatedMultibulk: 10,
+      unauthenticatedBulk: 16 * 1024,
+      maxQueryBytes: settings.maxQueryBytes,
+      maxOutputBytes: settings.maxOutputBytes,
+      idleTimeoutMs: settings.idleTimeoutMs,
+      authTimeoutMs: settings.authTimeoutMs,
+    };
+    const connection = new RespConnection(socket, this.engine, limits, this.counters, this.engine.gateway.now());
+    this.connections.add(connection);
+    this.counters.openConnections = this.connections.size;
+    socket.once('close', () => {
+      this.connections.delete(connection);
+      this.counters.openConnections = this.connections.size;
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left === 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, left);
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server === undefined) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const connection of [...this.connections]) connection.end();
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1500).unref())]);
+  }
+}
