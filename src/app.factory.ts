@@ -16,6 +16,7 @@ import { Metrics } from './ops/metrics';
 import { observeRequests } from './ops/request-observer';
 import type { DestinationStream } from 'pino';
 import { Journal } from './journal/journal';
+import { containUnhandledStreamErrors } from './journal/contained-subscriber';
 
 export interface CreateAppOptions {
   readonly clock?: Clock;
@@ -36,6 +37,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const edge = config.edge;
   const serverOptions = { maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: edge.headersTimeoutMs, connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_MS, edge.headersTimeoutMs) };
   const log = createLogger(config, { levels: options.logger, destination: options.logDestination });
+  // A stream subscriber that does not contain its error is logged, never the process's end.
+  containUnhandledStreamErrors();
   const adapter = new FastifyAdapter({
     // Each route's own limit applies (see api/edge/body-limits.ts); this is the largest.
     bodyLimit: Math.max(edge.maxValueJsonBytes, edge.maxBatchBodyBytes),

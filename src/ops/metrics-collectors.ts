@@ -3,6 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { Subscription } from 'rxjs';
 import { EventStreamService } from '../api/history/event-stream.service';
 import { EntityRegistry } from '../entities/entity-registry';
+import { subscribeContained } from '../journal/contained-subscriber';
 import { Journal } from '../journal/journal';
 import { ProjectionRunners } from '../projections/projections.module';
 import { TaskStore } from '../tasks/task.store';
@@ -31,16 +32,21 @@ export class MetricsCollectors implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     const { metrics } = this;
+    // Counting never ends the process: a commit the metrics cannot count is logged and skipped.
     this.subscriptions.push(
-      this.journal.liveCommits$.subscribe((envelopes) => {
-        metrics.commitEvents.observe(envelopes.length);
-        for (const { event } of envelopes) {
-          metrics.eventsAppended.inc({ type: event.type });
-          if (event.type === 'Expired') metrics.expiries.inc();
-          else if (event.type === 'Evicted') metrics.evictions.inc();
-        }
+      subscribeContained(this.journal.liveCommits$, {
+        name: 'metrics (committed events)',
+        onFailure: 'skip',
+        next: (envelopes) => {
+          metrics.commitEvents.observe(envelopes.length);
+          for (const { event } of envelopes) {
+            metrics.eventsAppended.inc({ type: event.type });
+            if (event.type === 'Expired') metrics.expiries.inc();
+            else if (event.type === 'Evicted') metrics.evictions.inc();
+          }
+        },
       }),
-      this.journal.commitSeconds$.subscribe((seconds) => metrics.commitSeconds.observe(seconds)),
+      subscribeContained(this.journal.commitSeconds$, { name: 'metrics (commit seconds)', onFailure: 'skip', next: (seconds) => metrics.commitSeconds.observe(seconds) }),
     );
 
     metrics.gauge('cachelog_journal_offset', 'Global offset of the newest committed event', [], (g) => g.set(this.journal.highestOffset));

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Subject, Subscription, concatMap } from 'rxjs';
+import { subscribeContained } from '../journal/contained-subscriber';
 import { Envelope, Journal } from '../journal/journal';
 import { readUint64BE, uint64BE } from '../journal/keys';
 import { OFFSETS_SPACE, ReadModelOp, ReadModelStore } from '../journal/read-model-store';
@@ -91,7 +92,8 @@ export class ProjectionRunner {
   async start(): Promise<void> {
     this.stopped = false;
     this.offset = await this.storedOffset();
-    this.subscriptions.push(this.jobs.pipe(concatMap((job) => job())).subscribe());
+    // Jobs contain their errors (guard); should one escape, it is logged, never the process's.
+    this.subscriptions.push(subscribeContained(this.jobs.pipe(concatMap((job) => job())), { name: `projection ${this.projection.name} (runs)`, next: () => undefined }, this.logger));
     await new Promise<void>((resolve) => this.jobs.next(() => this.guard(() => this.catchUp()).then(resolve)));
   }
 
@@ -183,7 +185,16 @@ export class ProjectionRunner {
     this.following = undefined;
     for await (const chunk of this.journal.read(this.offset)) await this.run(chunk);
     if (this.stopped) return;
-    this.following = this.journal.follow(this.offset).subscribe((envelopes) => this.enqueueLive(envelopes));
+    // A failed live stream is a failed run: logged, and caught up again from the stored offset.
+    this.following = subscribeContained(
+      this.journal.follow(this.offset),
+      {
+        name: `projection ${this.projection.name}`,
+        next: (envelopes) => this.enqueueLive(envelopes),
+        ended: (error) => this.jobs.next(() => this.guard(() => Promise.reject(error))),
+      },
+      this.logger,
+    );
   }
 
   private async run(envelopes: readonly Envelope[]): Promise<void> {

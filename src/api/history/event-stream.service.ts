@@ -3,6 +3,7 @@ import { FastifyReply } from 'fastify';
 import { Subscription } from 'rxjs';
 import { Principal, principalKey } from '../../auth/principal';
 import { APP_CONFIG, AppConfig } from '../../config/config';
+import { subscribeContained } from '../../journal/contained-subscriber';
 import { Envelope, Journal } from '../../journal/journal';
 import { EntityRef, encodeEntityId } from '../../journal/keys';
 import { StorageUnavailableError, storageFaultOf } from '../../journal/storage-fault';
@@ -103,19 +104,27 @@ export class EventStreamService implements OnModuleDestroy {
 
     let live: Envelope[] | undefined = [];
     let liveBytes = 0;
-    subscription = this.journal.follow(this.journal.highestOffset).subscribe((envelopes) => {
-      for (const envelope of envelopes) {
-        if (!envelope.entityId.equals(entityId)) continue;
-        if (live === undefined) {
-          session.event(envelope.seq, toWireEvent(envelope.seq, envelope.offset, envelope.event));
-          continue;
+    // An event this session cannot send (or a failed stream) ends this session, never the process.
+    subscription = subscribeContained(this.journal.follow(this.journal.highestOffset), {
+      name: `event stream of a cache of org ${JSON.stringify(ref.org)}`,
+      next: (envelopes) => {
+        for (const envelope of envelopes) {
+          if (!envelope.entityId.equals(entityId)) continue;
+          if (live === undefined) {
+            session.event(envelope.seq, toWireEvent(envelope.seq, envelope.offset, envelope.event));
+            continue;
+          }
+          liveBytes += wireEventBytes(envelope.event);
+          if (live.push(envelope) > this.maxQueued || liveBytes > this.maxQueuedBytes) {
+            live = [];
+            session.end('slow-consumer', `more than ${this.maxQueued} live events or ${this.maxQueuedBytes} bytes arrived while catching up`);
+          }
         }
-        liveBytes += wireEventBytes(envelope.event);
-        if (live.push(envelope) > this.maxQueued || liveBytes > this.maxQueuedBytes) {
-          live = [];
-          session.end('slow-consumer', `more than ${this.maxQueued} live events or ${this.maxQueuedBytes} bytes arrived while catching up`);
-        }
-      }
+      },
+      ended: (error) => {
+        this.journal.report(error);
+        session.end('error', storageFaultOf(error) ? new StorageUnavailableError(error).message : `an event could not be sent: ${(error as Error).message}`);
+      },
     });
     if (session.isClosed) subscription.unsubscribe();
 
