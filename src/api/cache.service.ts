@@ -2,16 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 import { Principal } from '../auth/principal';
 import { CacheGateway } from '../core/cache-gateway';
-import { catalogueEntry } from '../core/error-catalogue';
 import { ApiFamily, RequestContext, requestContext } from '../core/request-context';
 import { CacheCommand, CacheState, DomainError, Entry, liveKeys } from '../domain';
 import { Reply } from '../entities/cache-entity';
+import { FAMILIES, FamilyProfile } from '../families';
 import { CacheNameRow } from '../journal/inline-read-models';
-import { ApiError } from './errors/api-error';
+import { ApiError, refusedBy } from './errors/api-error';
 
 /**
  * The HTTP families' side of the core's gateway: principals from the edge become request
- * contexts, refusals become each family's error (`toError`, the native format by default).
+ * contexts, refusals become errors worded by the caller's family (its profile, native by default).
  */
 @Injectable()
 export class CacheService {
@@ -28,7 +28,7 @@ export class CacheService {
   }
 
   private tooLarge(): ApiError {
-    return nativeRejection({ code: 'VALUE_TOO_LARGE', message: `the value is larger than MAX_VALUE_BYTES (${this.gateway.admission.maxValueBytes})` }) as ApiError;
+    return refusedBy(FAMILIES.native, { code: 'VALUE_TOO_LARGE', message: `the value is larger than MAX_VALUE_BYTES (${this.gateway.admission.maxValueBytes})` });
   }
 
   /** Sends a command; resolves with the reply, whether accepted or rejected. */
@@ -37,19 +37,13 @@ export class CacheService {
   }
 
   /**
-   * Sends a command and throws if it is rejected: a domain rejection as the error the
-   * caller's API family answers with (`toError`, the native format by default), a storage
-   * failure as it is (503).
+   * Sends a command and throws if it is rejected: a domain rejection worded by the caller's
+   * API family (the native family by default), a storage failure as it is (503).
    */
-  async execute(
-    principal: Principal,
-    cacheName: string,
-    command: CacheCommand,
-    toError: RejectionMapper = nativeRejection,
-  ): Promise<Reply & { ok: true }> {
-    const reply = await this.ask(principal, cacheName, command);
+  async execute(principal: Principal, cacheName: string, command: CacheCommand, family: FamilyProfile = FAMILIES.native): Promise<Reply & { ok: true }> {
+    const reply = await this.ask(principal, cacheName, command, family.id);
     if (reply.ok) return reply;
-    throw rejectionError(reply.error, toError);
+    throw rejectionError(reply.error, family, cacheName);
   }
 
   state(principal: Principal, cacheName: string): Promise<CacheState> {
@@ -74,7 +68,7 @@ export class CacheService {
   /** Live keys from the journal's key listing (exact once a write is acknowledged). */
   async keys(principal: Principal, cacheName: string): Promise<string[]> {
     const keys = await this.gateway.keys(contextOf(principal), cacheName);
-    if (keys === undefined) throw nativeRejection({ code: 'CACHE_NOT_FOUND', message: 'cache does not exist' });
+    if (keys === undefined) throw refusedBy(FAMILIES.native, { code: 'CACHE_NOT_FOUND' });
     return keys;
   }
 
@@ -97,15 +91,9 @@ function contextOf(principal: Principal, family: ApiFamily = 'native', command?:
   return requestContext(principal, family, command?.device);
 }
 
-/** How an API family words a domain rejection. */
-export type RejectionMapper = (error: DomainError) => Error;
-
-/** The native family: the catalogue's status, the domain's code and message. */
-export const nativeRejection: RejectionMapper = (error) => new ApiError(catalogueEntry(error.code).status, error.code, error.message);
-
-/** Domain rejections are plain data; anything thrown (a storage failure) stays as it is. */
-export function rejectionError(error: DomainError | Error, toError: RejectionMapper): Error {
-  return error instanceof Error ? error : toError(error);
+/** A domain rejection (plain data) as the family words it; anything thrown (a storage failure) stays as it is. */
+export function rejectionError(error: DomainError | Error, family: FamilyProfile, cacheName?: string): Error {
+  return error instanceof Error ? error : refusedBy(family, { code: error.code, message: error.message, cacheName });
 }
 
 const MAX_DEVICE_ID = 256;

@@ -3,6 +3,7 @@ import { IncomingMessage } from 'node:http';
 import { LoggerService } from '@nestjs/common';
 import pino, { DestinationStream, Logger as PinoLogger, LevelWithSilent } from 'pino';
 import { AppConfig } from '../config/config';
+import { SECRET_QUERY_PARAMS } from '../families';
 
 /** Nest's log levels, as `createApp`'s `logger` option takes them (tests pass `['error']`). */
 export type NestLogLevel = 'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal';
@@ -11,10 +12,11 @@ const NEST_TO_PINO: Record<NestLogLevel, LevelWithSilent> = { fatal: 'fatal', er
 const PINO_ORDER: LevelWithSilent[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
 /**
- * Query parameters whose values are never logged: Momento's `?token=`, IronCache's
- * `?oauth=`, and anything else that could carry a credential or a value.
+ * Query parameters whose values are never logged: those a family's profile names as carrying
+ * its credentials (Momento's `?token=`, IronCache's `?oauth=`), on every path, and anything
+ * else that could carry a credential or a value.
  */
-const SECRET_PARAMS = new Set(['token', 'oauth', 'access_token', 'jwt', 'authorization', 'value', 'password', 'secret']);
+const SECRET_PARAMS = new Set([...SECRET_QUERY_PARAMS, 'access_token', 'jwt', 'authorization', 'value', 'password', 'secret']);
 
 /** The URL with the values of secret query parameters replaced (names are decoded first, so `%74oken` is caught too). */
 export function redactUrl(url: string): string {

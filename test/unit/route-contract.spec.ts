@@ -7,7 +7,7 @@ import { FASTIFY_ROUTE_CONFIG_METADATA } from '@nestjs/platform-fastify/constant
 import { Route, RouteContract } from '../../src/api/contract/route-contract';
 import { Public } from '../../src/auth/public.decorator';
 import { ApiError } from '../../src/api/errors/api-error';
-import { errorFormatFor } from '../../src/api/errors/error-format';
+import { RouteFamily, familyOf, profileOf } from '../../src/families';
 import { loadConfig } from '../../src/config/config';
 
 const config = loadConfig({ DATA_DIR: '/tmp/unused', JWT_SECRET: 'test-secret-of-at-least-32-bytes!!' });
@@ -98,7 +98,7 @@ describe('@Route and @Public on one handler', () => {
   });
 });
 
-describe('error formats: a fixed list chosen by path prefix', () => {
+describe("error formats: the path's family's, chosen by prefix", () => {
   it.each([
     ['/1/projects/dev/caches/c/items/k', 'ironcache'],
     ['/1/projects?oauth=x', 'ironcache'],
@@ -108,7 +108,7 @@ describe('error formats: a fixed list chosen by path prefix', () => {
     ['/cacheName/c/events', 'native'],
     ['/api/v1/cache/state', 'native'],
     ['/docs/json', 'native'],
-  ])('%s answers errors as %s', (path, family) => {
-    expect(errorFormatFor(path).family).toBe(family);
+  ] as Array<[string, RouteFamily]>)('%s answers errors as %s', (path, family) => {
+    expect(familyOf(path).errors).toBe(profileOf(family).errors);
   });
 });

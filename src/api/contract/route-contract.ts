@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { mergeRouteConfig } from '../../auth/public.decorator';
 import { AppConfig } from '../../config/config';
+import type { RouteFamily } from '../../families';
 
-/** Which part of the service a route belongs to: its tag in the OpenAPI document. */
-export type RouteFamily = 'native' | 'settings' | 'history' | 'tasks' | 'ironcache' | 'momento' | 'operations';
+/** Which API family a route belongs to (its profile, src/families/): its tag in the OpenAPI document. */
+export type { RouteFamily };
 
 /** One answer a route gives: its description, and its body's type, schema and example. */
 export interface ResponseContract {
@@ -34,7 +35,7 @@ export interface BodyContract {
  * `body`, so handlers receive checked, typed input) and is a path of the OpenAPI document
  * (see openapi/openapi-document.ts). Errors every route shares (401, 413, 429, 503, the 400 of
  * a bad input) are added by the document builder from the route's shape, in its family's
- * error format.
+ * error format (its profile, src/families/).
  */
 export interface RouteContract {
   readonly family: RouteFamily;

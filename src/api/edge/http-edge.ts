@@ -5,19 +5,18 @@ import { AuthService } from '../../auth/auth.service';
 import { Principal } from '../../auth/principal';
 import { isPublicRoute } from '../../auth/public.decorator';
 import { RateLimiter } from '../../auth/rate-limiter';
-import { tokenSourceFor } from '../../auth/token-sources';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { ApiError } from '../errors/api-error';
 import { sendError } from '../errors/http-error.filter';
 import { BodyLimits, bodyLimitsFor, isJsonContentType } from './body-limits';
-import { parseJsonBody } from '../json-body';
 import { parseBoundedJson } from './json-body';
+import { familyOfRequest } from './request-family';
 import { routeConfig } from './route-config';
 
 /**
  * The one place every request enters: in Fastify's `onRequest`, before any body is read or
  * parsed, the token is verified (where it travels depends on the API family, see
- * token-sources.ts), the principal attached to the request and the principal's rate limit
+ * src/families/), the principal attached to the request and the principal's rate limit
  * applied, so every answer (304 included) has passed both; a body declared larger than the
  * route takes is refused next. Then bodies are read by the parsers registered here, each with
  * its route's limit, and JSON is checked for depth before it is parsed.
@@ -34,6 +33,7 @@ export class HttpEdge {
   register(fastify: FastifyInstance): void {
     fastify.decorateRequest('principal', null);
     fastify.decorateRequest('seenRouteConfig', null);
+    fastify.decorateRequest('seenFamily', null);
     fastify.addHook('onRequest', (request, reply, done) => {
       if (isPublicRoute(routeConfig(request))) return done();
       try {
@@ -51,7 +51,7 @@ export class HttpEdge {
         if (error) return done(error, undefined);
         try {
           // JSON.parse, or the family's own parser (IronCache keeps numbers' exact text).
-          done(null, parseBoundedJson(body!.toString('utf8'), this.config.edge.maxJsonDepth, (text) => parseJsonBody(request.url, text)));
+          done(null, parseBoundedJson(body!.toString('utf8'), this.config.edge.maxJsonDepth, familyOfRequest(request).parseJson));
         } catch (parseError) {
           done(parseError as Error, undefined);
         }
@@ -65,7 +65,7 @@ export class HttpEdge {
 
   /** The caller, or an AuthError / RateLimitedError / ForbiddenProjectError. */
   authenticate(request: FastifyRequest): Principal {
-    const source = tokenSourceFor(request.url);
+    const source = familyOfRequest(request).tokens;
     const token = source.extract(request);
     const principal = this.auth.verify(token);
     // Counted before the project check: a 403 is an answer too, and every answer is metered.

@@ -5,7 +5,7 @@ import { JournalUnavailableError } from '../../journal/journal';
 import { describeStorageFault } from '../../journal/storage-fault';
 import { catalogueEntry, isCodedError } from '../../core/error-catalogue';
 import { ApiError } from './api-error';
-import { errorFormatFor } from './error-format';
+import { familyOfRequest } from '../edge/request-family';
 
 const STATUS_CODES: Record<number, string> = {
   400: 'BAD_REQUEST',
@@ -68,7 +68,7 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   if (!(error instanceof JournalUnavailableError)) reporters.get(request.server)?.report(error);
   const { status, code, message } = classify(error);
   if (status >= 500 && status !== 503) logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  const { contentType, body } = errorFormatFor(request.url).render(status, code, message);
+  const { contentType, body } = familyOfRequest(request).errors.render(status, code, message);
   if (error instanceof RateLimitedError) void reply.header('retry-after', String(error.retryAfterSeconds));
   // Refused before its body was read (token, size): close rather than read the rest.
   if (!request.raw.complete) void reply.header('connection', 'close');

@@ -4,8 +4,8 @@ import { InlineReadModels } from '../../journal/inline-read-models';
 import { Journal } from '../../journal/journal';
 import { HttpAdapterHost } from '@nestjs/core';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { bearerTokenSource, tokenSourceFor } from '../../auth/token-sources';
 import { EntityRegistry, SeqNotReachedError } from '../../entities/entity-registry';
+import { familyOfRequest } from '../edge/request-family';
 import { routeConfig } from '../edge/route-config';
 import { ApiError } from '../errors/api-error';
 import { HistoryService } from './history.service';
@@ -126,7 +126,7 @@ export class ConditionalGetHook implements OnModuleInit {
   }
 }
 
-/** The caller's org on native-API routes (the edge attached it); IronCache and Momento reads carry no ETag. */
+/** The caller's org (the edge attached it) where the family's reads carry ETags (not IronCache's or Momento's). */
 function nativeOrg(request: FastifyRequest): string | undefined {
-  return request.principal !== null && tokenSourceFor(request.url) === bearerTokenSource ? request.principal.org : undefined;
+  return request.principal !== null && familyOfRequest(request).conditionalReads ? request.principal.org : undefined;
 }

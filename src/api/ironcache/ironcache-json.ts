@@ -1,21 +1,9 @@
-import { LosslessNumber, isLosslessNumber, parse } from 'lossless-json';
-import type { JsonBodyParser } from '../../families/family-profile';
+import { LosslessNumber, isLosslessNumber } from 'lossless-json';
 
 /**
  * IronCache bodies are parsed with every JSON number kept as its source text (a
- * `LosslessNumber`): `JSON.parse` turns `9007199254740993` into 9007199254740992 before any
- * code sees it, and Node 20 has no reviver access to the source text (V8's
- * `JSON.parse` source access ships with Node 22). `lossless-json` is small, dependency-free,
- * typed and maintained; it is used for IronCache paths only, whose bodies are small, so the
- * native API keeps the native parser's speed for its large base64 bodies. It refuses a key
- * given twice with different values (400 INVALID_JSON), where `JSON.parse` keeps the last.
+ * `LosslessNumber`, see the IronCache profile, src/families/ironcache.ts); these read them.
  */
-export const ironCacheJsonParser: JsonBodyParser = {
-  family: 'ironcache',
-  matches: (path) => path.startsWith('/1/'),
-  parse: (text) => parse(text),
-};
-
 export { LosslessNumber, isLosslessNumber };
 
 const NUMBER = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;

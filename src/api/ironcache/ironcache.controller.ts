@@ -4,33 +4,15 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
 import { APP_CONFIG, AppConfig } from '../../config/config';
-import { CacheCommand, DomainError } from '../../domain';
+import { CacheCommand } from '../../domain';
+import { FAMILIES } from '../../families';
 import { CacheService, commandMeta } from '../cache.service';
-import { ApiError } from '../errors/api-error';
+import { ApiError, refusedBy } from '../errors/api-error';
 import { parseBoundedJson } from '../edge/json-body';
 import { asBuffer } from '../native/binary';
 import { cacheNameParam, keyParam } from '../contract/params';
 import { Route, RouteContract, error, json } from '../contract/route-contract';
 import { IncrementDto, ListCachesQueryDto, PutItemDto } from './dto/ironcache.dto';
-import { ironCacheJsonParser } from './ironcache-json';
-
-/** Status and message of each domain rejection, in IronCache's terms. */
-const IRON_ERRORS: Record<DomainError['code'], [number, string]> = {
-  CACHE_NOT_FOUND: [404, 'Cache not found.'],
-  KEY_NOT_FOUND: [404, 'Key not found.'],
-  QUOTA_EXCEEDED: [403, 'Project over its storage quota.'],
-  VALUE_TOO_LARGE: [400, 'Value too large for this cache.'],
-  INVALID_ARGUMENT: [400, 'Invalid request.'],
-  KEY_EXISTS: [409, 'Item already exists (add only stores new items); nothing stored.'],
-  CAS_MISMATCH: [409, 'Item was changed since (cas does not match); nothing stored.'],
-  NOT_A_NUMBER: [400, 'Value is not an integer; cannot increment.'],
-  NUMBER_OUT_OF_RANGE: [400, 'Number out of the 64-bit signed integer range.'],
-  NOT_A_FLOAT: [400, 'Value is not a valid float.'],
-  NOT_FINITE: [400, 'The result would not be a finite number; nothing stored.'],
-  EMPTY_VALUE_REJECTED: [400, 'This cache does not store empty values.'],
-  CACHE_LIMIT_REACHED: [403, 'Project over its cache limit.'],
-  TOO_MANY_EVENTS: [409, 'The command would change too many keys at once.'],
-};
 
 // Examples are those of the IronCache REST API reference.
 const projectId = z.string().meta({ description: "the project id: your token's org", example: 'dev' });
@@ -128,7 +110,7 @@ export class IronCacheController {
   @Route(IronCacheContracts.info)
   async info(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string) {
     const state = await this.caches.state(principal, cacheName);
-    if (state.status !== 'live') throw ironError('CACHE_NOT_FOUND');
+    if (state.status !== 'live') throw refusedBy(FAMILIES.ironcache, { code: 'CACHE_NOT_FOUND', cacheName });
     return { size: (await this.caches.liveKeys(principal, cacheName)).length };
   }
 
@@ -196,7 +178,7 @@ export class IronCacheController {
   @Route(IronCacheContracts.get)
   async get(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Param('key') key: string) {
     const entry = await this.caches.entry(principal, cacheName, key);
-    if (entry === undefined) throw ironError('KEY_NOT_FOUND');
+    if (entry === undefined) throw refusedBy(FAMILIES.ironcache, { code: 'KEY_NOT_FOUND', cacheName });
     return { cache: cacheName, key, value: asBuffer(entry.value).toString('utf8'), cas: entry.version };
   }
 
@@ -209,19 +191,13 @@ export class IronCacheController {
   }
 
   private async send(principal: Principal, cacheName: string, command: CacheCommand) {
-    return (await this.caches.execute(principal, cacheName, command, (error) => ironError(error.code, error.message))).envelopes;
+    return (await this.caches.execute(principal, cacheName, command, FAMILIES.ironcache)).envelopes;
   }
-}
-
-function ironError(code: DomainError['code'], detail?: string): ApiError {
-  const [status, msg] = IRON_ERRORS[code];
-  if (code === 'NUMBER_OUT_OF_RANGE' && detail) return new ApiError(status, code, `Number out of range: ${detail}.`);
-  return new ApiError(status, code, code === 'INVALID_ARGUMENT' && detail ? `${msg} ${detail}` : msg);
 }
 
 /** IronCache clients send JSON; a body sent with another content type is read as JSON too. */
 function jsonBody(body: unknown, maxDepth: number): unknown {
-  return Buffer.isBuffer(body) ? parseBoundedJson(body.toString('utf8'), maxDepth, ironCacheJsonParser.parse) : body;
+  return Buffer.isBuffer(body) ? parseBoundedJson(body.toString('utf8'), maxDepth, FAMILIES.ironcache.parseJson) : body;
 }
 
 /** IronCache answers a missing required field with 406. */

@@ -3,31 +3,14 @@ import { z } from 'zod';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
-import { CacheCommand, DomainError } from '../../domain';
+import { CacheCommand } from '../../domain';
+import { FAMILIES } from '../../families';
 import { CacheService, commandMeta, rejectionError } from '../cache.service';
-import { ApiError } from '../errors/api-error';
+import { ApiError, refusedBy } from '../errors/api-error';
 import { asBuffer } from '../native/binary';
 import { CacheNameParams } from '../contract/params';
 import { Route, RouteContract, empty, error } from '../contract/route-contract';
 import { keyField, parseInput, ttlSecondsField } from '../validation';
-
-/** Status and text of each domain rejection, in Momento's terms. */
-const MOMENTO_ERRORS: Record<DomainError['code'], [number, string]> = {
-  CACHE_NOT_FOUND: [404, 'Cache Not Found'],
-  KEY_NOT_FOUND: [404, 'Key Not Found'],
-  QUOTA_EXCEEDED: [429, 'Account limits exceeded: the organisation has reached its byte quota'],
-  VALUE_TOO_LARGE: [400, 'Value too large for this cache'],
-  INVALID_ARGUMENT: [400, 'Bad request'],
-  KEY_EXISTS: [409, 'Key already exists'],
-  CAS_MISMATCH: [409, 'Key was changed since'],
-  NOT_A_NUMBER: [400, 'Value is not a number'],
-  NUMBER_OUT_OF_RANGE: [400, 'Number out of range'],
-  NOT_A_FLOAT: [400, 'Value is not a valid float'],
-  NOT_FINITE: [400, 'Result is not a finite number'],
-  EMPTY_VALUE_REJECTED: [400, 'This cache does not store empty values'],
-  CACHE_LIMIT_REACHED: [429, 'Account limits exceeded: the organisation has reached its maximum number of caches'],
-  TOO_MANY_EVENTS: [409, 'The command would change too many keys at once'],
-};
 
 interface KeyQuery {
   key?: unknown;
@@ -89,9 +72,9 @@ export class MomentoController {
   @Route(MomentoContracts.get)
   async get(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Query() { key }: z.infer<typeof KeyQueryDto>, @Res() reply: FastifyReply) {
     const state = await this.caches.state(principal, cacheName);
-    if (state.status !== 'live') throw momentoError('CACHE_NOT_FOUND');
+    if (state.status !== 'live') throw refusedBy(FAMILIES.momento, { code: 'CACHE_NOT_FOUND', cacheName });
     const value = await this.caches.value(principal, cacheName, key);
-    if (value === undefined) throw momentoError('KEY_NOT_FOUND');
+    if (value === undefined) throw refusedBy(FAMILIES.momento, { code: 'KEY_NOT_FOUND', cacheName });
     await reply.header('content-type', 'application/octet-stream').send(asBuffer(value));
   }
 
@@ -113,19 +96,12 @@ export class MomentoController {
   async delete(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Query() { key }: z.infer<typeof KeyQueryDto>, @Req() request: FastifyRequest) {
     const reply = await this.caches.ask(principal, cacheName, { type: 'DeleteKey', key, ...commandMeta(principal, request) });
     // Momento deletes are idempotent: a key that is not there is deleted already.
-    if (!reply.ok && !('code' in reply.error && reply.error.code === 'KEY_NOT_FOUND')) throw rejectionError(reply.error, toMomentoError);
+    if (!reply.ok && !('code' in reply.error && reply.error.code === 'KEY_NOT_FOUND')) throw rejectionError(reply.error, FAMILIES.momento, cacheName);
   }
 
   private async send(principal: Principal, cacheName: string, command: CacheCommand): Promise<void> {
-    await this.caches.execute(principal, cacheName, command, toMomentoError);
+    await this.caches.execute(principal, cacheName, command, FAMILIES.momento);
   }
-}
-
-const toMomentoError = (error: DomainError) => momentoError(error.code, error.message);
-
-function momentoError(code: DomainError['code'], detail?: string): ApiError {
-  const [status, text] = MOMENTO_ERRORS[code];
-  return new ApiError(status, code, code === 'INVALID_ARGUMENT' && detail ? `${text}: ${detail}` : text);
 }
 
 /** `key` (URL-safe text) or `key_base64` (base64url of the key's UTF-8 bytes), exactly one. */

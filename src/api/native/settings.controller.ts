@@ -5,8 +5,9 @@ import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { CacheSettings } from '../../domain';
-import { CacheService, commandMeta, nativeRejection, rejectionError } from '../cache.service';
-import { ApiError } from '../errors/api-error';
+import { FAMILIES } from '../../families';
+import { CacheService, commandMeta } from '../cache.service';
+import { ApiError, refusedBy } from '../errors/api-error';
 import { CacheNameParams } from '../contract/params';
 import { Route, RouteContract, error, json } from '../contract/route-contract';
 import { CacheSettingsDto } from './dto/settings.dto';
@@ -40,8 +41,6 @@ export const SettingsContracts = {
   },
 } satisfies Record<string, RouteContract>;
 
-const notFound = (cacheName: string) => new ApiError(404, 'CACHE_NOT_FOUND', `cache (name: ${cacheName}) was not found`);
-
 /** Per-cache settings (capacity with LRU eviction, default ttl, maxValueBytes, cacheNullValue). */
 @Controller('cacheName')
 export class CacheSettingsController {
@@ -54,7 +53,7 @@ export class CacheSettingsController {
   @Route(SettingsContracts.get)
   async get(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string) {
     const state = await this.caches.state(principal, cacheName);
-    if (state.status !== 'live') throw notFound(cacheName);
+    if (state.status !== 'live') throw refusedBy(FAMILIES.settings, { code: 'CACHE_NOT_FOUND', cacheName });
     return toWire(cacheName, state.settings);
   }
 
@@ -69,17 +68,13 @@ export class CacheSettingsController {
     if (maxValueBytes !== undefined && maxValueBytes > this.config.maxValueBytes) {
       throw new ApiError(400, 'INVALID_REQUEST', `maxValueBytes: must be at most ${this.config.maxValueBytes} (the service's MAX_VALUE_BYTES)`);
     }
-    const reply = await this.caches.ask(principal, cacheName, {
-      type: 'ChangeSettings',
-      settings: { capacity, ttlSeconds: ttl, maxValueBytes, cacheNullValue },
-      ...commandMeta(principal, request),
-    });
-    if (!reply.ok) {
-      if ('code' in reply.error && reply.error.code === 'CACHE_NOT_FOUND') throw notFound(cacheName);
-      if ('code' in reply.error && reply.error.code === 'INVALID_ARGUMENT') throw new ApiError(400, 'INVALID_REQUEST', reply.error.message);
-      // Any other rejection (TOO_MANY_EVENTS: a capacity cut that evicts too many keys) in the native wording.
-      throw rejectionError(reply.error, nativeRejection);
-    }
+    // Refusals in the settings family's words (a missing cache is a 404 naming it, a bad setting INVALID_REQUEST).
+    await this.caches.execute(
+      principal,
+      cacheName,
+      { type: 'ChangeSettings', settings: { capacity, ttlSeconds: ttl, maxValueBytes, cacheNullValue }, ...commandMeta(principal, request) },
+      FAMILIES.settings,
+    );
     return toWire(cacheName, (await this.caches.state(principal, cacheName)).settings);
   }
 }

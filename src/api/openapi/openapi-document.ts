@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AppConfig } from '../../config/config';
 import { CatalogedRoute } from '../contract/route-catalog';
 import { ResponseContract, RouteContract, RouteFamily, resolveSchema } from '../contract/route-contract';
-import { errorFormatFor } from '../errors/error-format';
+import { FAMILIES, profileOf } from '../../families';
 import { DESCRIBED_ROUTES } from './described-routes';
 
 type Json = Record<string, unknown>;
@@ -15,39 +15,6 @@ const toSchema = (schema: z.ZodType, io: 'input' | 'output'): Json => {
 /** OpenAPI's `{name}` for Fastify's `:name`. */
 export const openApiPath = (url: string): string => (url.length > 1 ? url.replace(/\/+$/, '') : url).replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 
-/** Each family's error body, as `ERROR_FORMATS` writes it (api/errors/error-format.ts). */
-const ERROR_SCHEMAS: Record<string, { contentType: string; component: string; schema: Json; example: unknown }> = {
-  native: {
-    contentType: 'application/json',
-    component: 'NativeError',
-    schema: { type: 'object', properties: { code: { type: 'string', description: 'stable; messages may change, codes may not' }, message: { type: 'string' } }, required: ['code', 'message'] },
-    example: { code: 'KEY_NOT_FOUND', message: 'key does not exist' },
-  },
-  settings: {
-    contentType: 'application/json',
-    component: 'SettingsError',
-    schema: { type: 'object', properties: { error: { type: 'string' }, error_description: { type: 'string' } }, required: ['error', 'error_description'] },
-    example: { error: 'bad_request', error_description: 'capacity: must be >= 0 (0: unlimited)' },
-  },
-  ironcache: {
-    contentType: 'application/json',
-    component: 'IronCacheError',
-    schema: { type: 'object', properties: { msg: { type: 'string' } }, required: ['msg'] },
-    example: { msg: 'Key not found.' },
-  },
-  momento: { contentType: 'text/plain', component: 'MomentoError', schema: { type: 'string' }, example: 'Key Not Found' },
-};
-
-const SECURITY: Record<RouteFamily, Array<Record<string, string[]>>> = {
-  native: [{ bearer: [] }],
-  settings: [{ bearer: [] }],
-  history: [{ bearer: [] }],
-  tasks: [{ bearer: [] }],
-  ironcache: [{ ironCacheOAuth: [] }, { bearer: [] }, { ironCacheQuery: [] }],
-  momento: [{ momentoHeader: [] }, { momentoQuery: [] }],
-  operations: [],
-};
-
 /** Errors every route of its kind can answer, before or besides its handler. */
 function sharedErrors(contract: RouteContract, hasInput: boolean): Record<number, string> {
   const shared: Record<number, string> = { 400: hasInput ? 'invalid input (INVALID_REQUEST, naming the field), or a malformed URL' : 'a malformed URL' };
@@ -58,7 +25,7 @@ function sharedErrors(contract: RouteContract, hasInput: boolean): Record<number
     429: "the token's rate limit (RATE_LIMITS) or a per-org limit; `Retry-After` says when",
     503: 'storage is unavailable for a moment (a fault being healed, start-up or shutdown); try again',
   });
-  if (contract.family === 'ironcache') shared[403] = 'another project than the token\'s org, or over the project\'s quota or cache limit';
+  Object.assign(shared, profileOf(contract.family).openApi.sharedErrors);
   return shared;
 }
 
@@ -86,7 +53,8 @@ export function buildOpenApiDocument(routes: readonly CatalogedRoute[], config: 
     if (route.method === 'HEAD' && !route.methodNotAllowed && item.get && !item.head) item.head = headOf(item.get);
     else if (route.methodNotAllowed && !item[method]) item[method] = refused(route.method, path, item, usedErrors);
   }
-  const errorComponents = Object.fromEntries(Object.values(ERROR_SCHEMAS).map(({ component, schema }) => [component, schema]));
+  const profiles = Object.entries(FAMILIES);
+  const errorComponents = Object.fromEntries(profiles.map(([, { errors }]) => [errors.schema.component, errors.schema.schema]));
   return {
     openapi: '3.1.0',
     info: {
@@ -96,25 +64,10 @@ export function buildOpenApiDocument(routes: readonly CatalogedRoute[], config: 
         'A durable REST cache whose source of truth is an event log. The same caches through the native (Akka-Cache) API, an IronCache-compatible API and a Momento-compatible HTTP API; per-cache settings, history and background tasks. Each family answers errors in its own format.',
     },
     servers: [{ url: '/' }],
-    tags: [
-      { name: 'native', description: 'the Akka-Cache REST API (Authorization: Bearer <JWT>)' },
-      { name: 'settings', description: 'per-cache settings' },
-      { name: 'history', description: 'events of a cache, paged and as Server-Sent Events' },
-      { name: 'tasks', description: 'background tasks and the versioned cache listing' },
-      { name: 'ironcache', description: 'IronCache-compatible (Authorization: OAuth <token>, or ?oauth=)' },
-      { name: 'momento', description: 'Momento-compatible (Authorization: <token>, or ?token=)' },
-      { name: 'operations', description: 'documentation, health, metrics, console' },
-    ],
+    tags: profiles.map(([name, { openApi }]) => ({ name, description: openApi.description })),
     paths,
     components: {
-      securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'a JWT with an `org` claim (and `name`, `serviceLevel`)' },
-        ironCacheOAuth: { type: 'apiKey', in: 'header', name: 'Authorization', description: '`OAuth <token>` (the same JWT)' },
-        ironCacheQuery: { type: 'apiKey', in: 'query', name: 'oauth' },
-        momentoHeader: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'the token itself (or `Bearer <token>`)' },
-        momentoQuery: { type: 'apiKey', in: 'query', name: 'token' },
-        metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN' },
-      },
+      securitySchemes: Object.assign({}, ...profiles.map(([, { openApi }]) => openApi.securitySchemes)),
       schemas: Object.fromEntries(Object.entries(errorComponents).filter(([name]) => usedErrors.has(name))),
     },
   };
@@ -139,7 +92,7 @@ function operation(method: string, path: string, contract: RouteContract, config
     tags: [contract.family],
     summary: contract.summary,
     ...(contract.description ? { description: contract.description } : {}),
-    security: contract.security ?? (contract.public ? [] : SECURITY[contract.family]),
+    security: contract.security ?? (contract.public ? [] : profileOf(contract.family).openApi.security),
     ...(parameters.length > 0 ? { parameters } : {}),
   };
   if (contract.body) {
@@ -150,7 +103,7 @@ function operation(method: string, path: string, contract: RouteContract, config
   }
   const responses: Json = {};
   const hasInput = contract.params !== undefined || contract.query !== undefined || contract.body !== undefined;
-  const errorBody = errorContent(path, usedErrors);
+  const errorBody = errorContent(contract.family, usedErrors);
   for (const [status, response] of Object.entries(contract.responses)) responses[status] = describe(response, Number(status) >= 400 ? errorBody : undefined);
   for (const [status, description] of Object.entries(sharedErrors(contract, hasInput))) {
     if (responses[status] === undefined) responses[status] = { description, content: errorBody };
@@ -170,10 +123,9 @@ function describe(response: ResponseContract, errorBody: Json | undefined): Json
   return out;
 }
 
-/** The error body of the family `ERROR_FORMATS` picks for this path. */
-function errorContent(path: string, usedErrors: Set<string>): Json {
-  const family = errorFormatFor(path.replace(/\{[^}]+\}/g, 'x')).family;
-  const { contentType, component, example } = ERROR_SCHEMAS[family] ?? ERROR_SCHEMAS.native;
+/** The error body of the family's profile (the one its paths answer errors with). */
+function errorContent(family: RouteFamily, usedErrors: Set<string>): Json {
+  const { contentType, component, example } = profileOf(family).errors.schema;
   usedErrors.add(component);
   return { [contentType]: { schema: { $ref: `#/components/schemas/${component}` }, example } };
 }
@@ -195,10 +147,10 @@ function refused(method: string, path: string, item: Record<string, Json>, usedE
     tags: [family],
     summary: `not served here (allowed: ${allowed.join(', ')})`,
     // 405 routes are not public: the edge checks the token of the path's family first (Bearer for the operational paths).
-    security: family === 'operations' ? [{ bearer: [] }] : SECURITY[family],
+    security: profileOf(family).openApi.security,
     responses: {
-      ...Object.fromEntries(Object.entries(sharedErrors({ family, summary: '', responses: {} }, false)).map(([status, description]) => [status, { description, content: errorContent(path, usedErrors) }])),
-      405: { description: 'this path does not serve the verb', headers: { allow: { description: 'the verbs it serves', schema: { type: 'string' } } }, content: errorContent(path, usedErrors) },
+      ...Object.fromEntries(Object.entries(sharedErrors({ family, summary: '', responses: {} }, false)).map(([status, description]) => [status, { description, content: errorContent(family, usedErrors) }])),
+      405: { description: 'this path does not serve the verb', headers: { allow: { description: 'the verbs it serves', schema: { type: 'string' } } }, content: errorContent(family, usedErrors) },
     },
   };
 }
