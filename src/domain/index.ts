@@ -8,3 +8,4 @@ export * from './restore';
 export * from './state';
 export * from './settings';
 export * from './operations';
+export { REDIS_MAX_STRING_BYTES, operationsMayCreate } from './decide-operations';
