@@ -262,6 +262,30 @@ export function journalContract(name: string, factory: JournalFactory): void {
       expect(await backend.inline.orgBytes('acme')).toBe(1 + 2);
     });
 
+    it('moves a key in the expiry index on ExpiryChanged, keeping its listing and bytes; a rebuild agrees', async () => {
+      const expiring = (key: string, text: string, expiresAt: number): CacheEvent => ({ ...meta(), type: 'Set', key, value: Buffer.from(text), expiresAt });
+      const changed = (key: string, expiresAt: number): CacheEvent => ({ ...meta(), type: 'ExpiryChanged', key, expiresAt });
+      await backend.journal.append(ref, 0, [created, expiring('a', 'aaa', 500), set('b', 'bb'), expiring('c', 'c', 700)]);
+      // Later, never, sooner, and one for a key that is not there (changes nothing).
+      await backend.journal.append(ref, 4, [changed('a', 5_000), changed('c', 0), changed('b', 300), changed('none', 100)]);
+      expect(await backend.inline.listKeys(ref, 1_000)).toEqual(['a', 'c']); // b now expired at 300
+      expect(await backend.inline.listKeys(ref, 0)).toEqual(['a', 'b', 'c']);
+      expect(await backend.inline.orgBytes('acme')).toBe(3 + 2 + 1);
+      expect(await backend.inline.dueExpiries(10_000, 10)).toEqual([
+        { ref, key: 'b', expiresAt: 300 },
+        { ref, key: 'a', expiresAt: 5_000 },
+      ]);
+      const replayed = (await all(backend.journal.replay(ref, 1))).map((r) => r.event).reduce(evolve, initialState());
+      expect([...replayed.entries.entries()].map(([key, entry]) => [key, entry.expiresAt, entry.version])).toEqual([
+        ['a', 5_000, 5],
+        ['c', 0, 6],
+        ['b', 300, 7],
+      ]);
+      const maintained = await backend.inline.dump();
+      await backend.inline.rebuild();
+      expect(await backend.inline.dump()).toEqual(maintained);
+    });
+
     it('rebuilds the inline read models from the log to exactly the rows it maintained', async () => {
       const refs = Array.from({ length: 6 }, (_, i) => ({ org: `o${i % 2}`, name: `c${i}` }));
       const seqs = new Map<string, number>();
