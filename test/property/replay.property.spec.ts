@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { CacheCommand, CacheState, evolve, initialState, useEntry } from '../../src/domain';
+import { CacheCommand, CacheState, ExpiryChoice, KeyOperation, evolve, initialState, useEntry } from '../../src/domain';
 import { EntityRegistry } from '../../src/entities/entity-registry';
 import { ExpiryScheduler } from '../../src/entities/expiry-scheduler';
 import { OrgQuota } from '../../src/entities/org-quota';
@@ -10,7 +10,8 @@ import { LevelDbBackend } from '../../src/journal/leveldb/leveldb-backend';
 import { tempDir } from '../support/temp-dir';
 
 /**
- * Random command sequences, with reads that count as use (LRU) and capacity changes, run
+ * Random command sequences (key operations as the Redis engine sends them among them), with
+ * reads that count as use (LRU) and capacity changes, run
  * through the real entities and the real LevelDB journal. Along the way a model (a plain-Map
  * state fed the journaled events and the same reads) checks that every eviction took the
  * least recently used key. Then: replaying the journal from scratch, and from a snapshot
@@ -27,7 +28,28 @@ const REFS: EntityRef[] = [
 const KEYS = ['k1', 'k2', 'k3', 'ü/..', ''];
 
 const byWho = { by: 'prop', device: null };
+const START = Date.UTC(2026, 0, 1);
+/** Absolute times around the run (steps move the clock by up to 30 s): past, near and far. */
+const timeArb = fc.constantFrom(START - 1000, START + 5_000, START + 60_000, START + 400_000);
+const opKey = fc.constantFrom(...KEYS.slice(0, 4));
+/** Key operations as the Redis engine sends them (one command per Redis command or EXEC). */
+const operationArb: fc.Arbitrary<KeyOperation> = fc.oneof(
+  fc.record({ key: opKey, value: fc.uint8Array({ maxLength: 8 }), expiry: fc.oneof(fc.constantFrom<ExpiryChoice>({ kind: 'default' }, { kind: 'keep' }, { kind: 'none' }), timeArb.map((at): ExpiryChoice => ({ kind: 'at', at }))), when: fc.constantFrom('always' as const, 'absent' as const, 'present' as const) })
+    .map(({ key, value, expiry, when }): KeyOperation => ({ op: 'set', key, value: Buffer.from(value), expiry, when })),
+  fc.record({ key: opKey, at: fc.oneof(fc.constant(0), timeArb), condition: fc.constantFrom(undefined, 'nx' as const, 'xx' as const, 'gt' as const, 'lt' as const) })
+    .map(({ key, at, condition }): KeyOperation => ({ op: 'expire', key, at, ...(condition && at !== 0 ? { condition } : {}) })),
+  fc.record({ key: opKey, value: fc.uint8Array({ maxLength: 4 }) }).map(({ key, value }): KeyOperation => ({ op: 'append', key, value: Buffer.from(value) })),
+  fc.record({ key: opKey, offset: fc.nat(10), bit: fc.constantFrom(0 as const, 1 as const) }).map(({ key, offset, bit }): KeyOperation => ({ op: 'setBit', key, offset, bit })),
+  fc.record({ key: opKey, amount: fc.bigInt({ min: -3n, max: 3n }) }).map(({ key, amount }): KeyOperation => ({ op: 'incrBy', key, amount })),
+  fc.record({ from: opKey, to: opKey, onlyIfAbsent: fc.boolean() }).map(({ from, to, onlyIfAbsent }): KeyOperation => ({ op: 'rename', from, to, onlyIfAbsent })),
+  fc.record({ from: opKey, to: opKey, replace: fc.boolean() }).map(({ from, to, replace }): KeyOperation => ({ op: 'copy', from, to, replace })),
+  opKey.map((key): KeyOperation => ({ op: 'delete', key })),
+  opKey.map((key): KeyOperation => ({ op: 'read', key })),
+  fc.constant<KeyOperation>({ op: 'flush' }),
+);
+
 const commandArb: fc.Arbitrary<CacheCommand> = fc.oneof(
+  { weight: 4, arbitrary: fc.array(operationArb, { minLength: 1, maxLength: 4 }).map((ops) => ({ type: 'ApplyOperations' as const, ops, ...byWho })) },
   { weight: 6, arbitrary: fc.record({ key: fc.constantFrom(...KEYS.slice(0, 4)), value: fc.uint8Array({ maxLength: 12 }), ttl: fc.constantFrom(0, 0, 0, 5, 60) }).map(({ key, value, ttl }) => ({ type: 'SetValue' as const, key, value: Buffer.from(value), ttlSeconds: ttl, ...byWho })) },
   { weight: 2, arbitrary: fc.constantFrom(...KEYS).map((key) => ({ type: 'DeleteKey' as const, key, ...byWho })) },
   { weight: 1, arbitrary: fc.constantFrom(...KEYS).map((key) => ({ type: 'ExpireKey' as const, key, ...byWho })) },
@@ -65,13 +87,18 @@ describe('replay and projections (property)', () => {
         const backend = new LevelDbBackend(dir.path, { sync: 'none' });
         await backend.open();
         const { journal, snapshots, inline } = backend;
-        let now = Date.UTC(2026, 0, 1);
+        let now = START;
         const scheduler = new ExpiryScheduler(() => now, () => undefined);
         const registry = new EntityRegistry({ journal, snapshots, scheduler, quota: new OrgQuota(inline), now: () => now, snapshotEvery }, { idleMs: 3_600_000 });
         try {
           const models = REFS.map(() => initialState());
           for (const step of steps) {
-            await Promise.all(step.group.map(({ ref, command }) => registry.ask(REFS[ref], command)));
+            const replies = await Promise.all(step.group.map(({ ref, command }) => registry.ask(REFS[ref], command)));
+            step.group.forEach(({ command }, i) => {
+              const reply = replies[i];
+              // Key operations answer one result per op, or were aborted (no WATCH here: never).
+              if (command.type === 'ApplyOperations' && reply.ok) expect(reply.results?.length).toBe(command.ops.length);
+            });
             for (const [i, ref] of REFS.entries()) {
               for await (const { event } of journal.replay(ref, models[i].version + 1)) {
                 // The victim is the model's least recently used key (reads included).
