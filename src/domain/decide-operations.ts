@@ -59,12 +59,14 @@ export function decideOperations(state: CacheState, command: ApplyOperations, me
       continue;
     }
     if (decided.events.length > 0) {
-      const growth = growthOf(view, decided.events);
-      if (quotaLeft !== undefined && growth > quotaLeft) {
-        results.push({ ok: false, error: domainError('QUOTA_EXCEEDED', 'the organisation has reached its byte quota') });
-        continue;
+      if (quotaLeft !== undefined) {
+        const growth = growthOf(view, decided.events);
+        if (growth > quotaLeft) {
+          results.push({ ok: false, error: domainError('QUOTA_EXCEEDED', 'the organisation has reached its byte quota') });
+          continue;
+        }
+        quotaLeft -= growth;
       }
-      if (quotaLeft !== undefined) quotaLeft -= growth;
       if (i < ops.length - 1) {
         if (view === state) view = draftOf(state);
         for (const event of decided.events) evolve(view, event);
