@@ -20,8 +20,6 @@ const DOMAIN_CODES: Record<DomainErrorCode, true> = {
   NUMBER_OUT_OF_RANGE: true,
   NOT_A_FLOAT: true,
   NOT_FINITE: true,
-  NOT_A_FLOAT: true,
-  NOT_FINITE: true,
   EMPTY_VALUE_REJECTED: true,
   CACHE_LIMIT_REACHED: true,
   TOO_MANY_EVENTS: true,
