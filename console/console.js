@@ -38,7 +38,23 @@ async function api(path, { method = 'GET', body } = {}) {
   return json;
 }
 
-const enc = encodeURIComponent;
+/**
+ * Every URL path the console requests is built here: each `${value}` becomes one path
+ * segment, percent-encoded (a "/", "?" or "#" in a name stays inside its segment), and a value
+ * a browser would resolve as a dot segment ("." or "..", which would move the request to
+ * another route) is refused, never sent. Routes whose first segment would be a value
+ * (`/{cache}/{key}`) are not used at all: a cache named like a route's literal segment
+ * (`cacheName`, `get`, `batch`) would turn them into another route, so deletes go in a body.
+ */
+function path(literals, ...values) {
+  let out = literals[0];
+  values.forEach((value, i) => {
+    const text = String(value);
+    if (text === '.' || text === '..') throw new ApiFailure(0, 'UNADDRESSABLE', `"${text}" cannot be sent as a URL segment (browsers resolve it away); use the API for it`);
+    out += encodeURIComponent(text) + literals[i + 1];
+  });
+  return out;
+}
 const atQuery = () => (state.at === null ? '' : `?at=${state.at}`);
 
 // ---------- bytes ----------
@@ -158,7 +174,7 @@ async function loadCaches() {
   const [rows, names] = await Promise.all([api('/api/v1/cache/'), api('/cacheName/list')]);
   const descriptions = new Map(names.map((n) => [n.cacheName, n.description]));
   const counts = await Promise.all(
-    rows.map((row) => api(`/cacheName/${enc(row.resource_title)}/keys`).then((r) => r.keys.length, () => undefined)),
+    rows.map((row) => api(path`/cacheName/${row.resource_title}/keys`).then((r) => r.keys.length, () => undefined)),
   );
   state.caches = rows.map((row, i) => ({ ...row, description: descriptions.get(row.resource_title) ?? '', items: counts[i] }));
   renderCaches();
@@ -204,7 +220,7 @@ async function openCache(name) {
   $('live').replaceChildren();
   renderCaches();
   try {
-    const [settings] = await Promise.all([api(`/cacheName/${enc(name)}/settings`).catch(() => undefined), loadTimeline(), loadKeys()]);
+    const [settings] = await Promise.all([api(path`/cacheName/${name}/settings`).catch(() => undefined), loadTimeline(), loadKeys()]);
     renderSettings(settings);
     startLive();
   } catch (error) {
@@ -242,7 +258,7 @@ function renderMeta() {
 }
 
 async function loadKeys() {
-  const result = await api(`/cacheName/${enc(state.cache)}/keys${atQuery()}`);
+  const result = await api(path`/cacheName/${state.cache}/keys` + atQuery());
   state.keys = result.keys.slice().sort();
   renderKeys();
 }
@@ -269,7 +285,7 @@ function renderKeys() {
 
 async function showValue(key) {
   try {
-    const result = await api(`/get/${enc(state.cache)}/${enc(key)}${atQuery()}`);
+    const result = await api(path`/get/${state.cache}/${key}` + atQuery());
     if (!result.success) {
       $('value').textContent = '(no value)';
       $('value-meta').textContent = key;
@@ -297,7 +313,9 @@ async function setKey(key, value, ttl) {
 async function deleteKey(key) {
   if (!confirm(`Delete ${key}?`)) return;
   try {
-    await api(`/${enc(state.cache)}/${enc(key)}`, { method: 'DELETE' });
+    // In a body: `DELETE /{cache}/{key}` of a cache named `cacheName` is `DELETE /cacheName/{key}`, the deletion of cache {key}.
+    const result = await api('/batch', { method: 'DELETE', body: { getCachedBatch: [{ cacheName: state.cache, key }] } });
+    if (!result.cacheDeleteResponses[0]?.success) throw new ApiFailure(200, 'NOT_DELETED', `${key} was not deleted`);
     notice(`Deleted ${key}`, 'ok');
   } catch (error) {
     failed(error);
@@ -307,7 +325,7 @@ async function deleteKey(key) {
 // ---------- history ----------
 
 async function loadTimeline() {
-  const first = await api(`/cacheName/${enc(state.cache)}/events?from=1&limit=1`);
+  const first = await api(path`/cacheName/${state.cache}/events` + '?from=1&limit=1');
   state.highestSeq = first.highestSeq;
   state.oldestLoaded = state.highestSeq + 1;
   $('timeline').replaceChildren();
@@ -319,7 +337,7 @@ async function loadOlder() {
   const from = Math.max(1, state.oldestLoaded - EVENTS_PAGE);
   const limit = state.oldestLoaded - from;
   if (limit <= 0) return;
-  const page = await api(`/cacheName/${enc(state.cache)}/events?from=${from}&limit=${limit}`);
+  const page = await api(path`/cacheName/${state.cache}/events` + `?from=${from}&limit=${limit}`);
   const items = page.events.slice().reverse().map(eventItem);
   $('timeline').append(...items);
   state.oldestLoaded = page.events.length > 0 ? page.events[0].seq : from;
@@ -392,9 +410,16 @@ function startLive() {
   let next = state.highestSeq + 1;
   let delay = 1000;
   const run = async () => {
+    let stream;
+    try {
+      stream = path`/cacheName/${cache}/events/stream`;
+    } catch (error) {
+      failed(error);
+      return;
+    }
     while (!controller.signal.aborted) {
       try {
-        const response = await fetch(`/cacheName/${enc(cache)}/events/stream?from=${next}`, {
+        const response = await fetch(`${stream}?from=${next}`, {
           headers: { authorization: `Bearer ${state.token}`, accept: 'text/event-stream' },
           signal: controller.signal,
         });

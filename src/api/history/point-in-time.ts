@@ -43,12 +43,23 @@ export const etagOf = (seq: number): string => `"v${seq}"`;
 /** ETag of a point-in-time read (its content never changes). */
 export const pointEtagOf = (seq: number): string => `"at${seq}"`;
 
-/** True when an `If-None-Match` header lists `etag` (or `*`); weak comparison. */
-export function matchesIfNoneMatch(header: string | string[] | undefined, etag: string): boolean {
+/**
+ * True when an `If-None-Match` header lists `etag` (or `*`, unless `wildcard` is false); weak
+ * comparison. `*` matches only a resource that has a current representation (RFC 9110 13.1.2):
+ * pass `wildcard: false` where that is not known yet, and judge `*` by the answer (see
+ * ConditionalGetHook).
+ */
+export function matchesIfNoneMatch(header: string | string[] | undefined, etag: string, wildcard = true): boolean {
   if (header === undefined) return false;
   const bare = etag.replace(/^W\//, '');
-  return (Array.isArray(header) ? header.join(',') : header)
-    .split(',')
-    .map((tag) => tag.trim().replace(/^W\//, ''))
-    .some((tag) => tag === '*' || tag === bare);
+  return ifNoneMatchTags(header).some((tag) => (wildcard && tag === '*') || tag === bare);
+}
+
+/** True when an `If-None-Match` header is (or lists) `*`. */
+export function namesAnyTag(header: string | string[] | undefined): boolean {
+  return header !== undefined && ifNoneMatchTags(header).includes('*');
+}
+
+function ifNoneMatchTags(header: string | string[]): string[] {
+  return (Array.isArray(header) ? header.join(',') : header).split(',').map((tag) => tag.trim().replace(/^W\//, ''));
 }

@@ -3,6 +3,7 @@ import { FastifyRequest } from 'fastify';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
 import { CacheService, commandMeta } from '../cache.service';
+import { markNoRepresentation } from '../history/conditional-get.hook';
 import { HistoryService } from '../history/history.service';
 import { PointQuery, isPointInTime } from '../history/point-in-time';
 import { Route } from '../contract/route-contract';
@@ -20,8 +21,14 @@ export class CacheController {
 
   @Get('get/:cacheName/:key')
   @Route(NativeContracts.getJson)
-  async getJson(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Param('key') key: string, @Query() query?: PointQuery) {
-    if (isPointInTime(query)) return this.history.getJsonAt(principal, cacheName, key, query!);
+  async getJson(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Param('key') key: string, @Req() request: FastifyRequest, @Query() query?: PointQuery) {
+    const answer = isPointInTime(query) ? await this.history.getJsonAt(principal, cacheName, key, query!) : await this.currentJson(principal, cacheName, key);
+    // A miss is a 200 here, but no representation of the key: If-None-Match: * does not match it.
+    if (!answer.success) markNoRepresentation(request);
+    return answer;
+  }
+
+  private async currentJson(principal: Principal, cacheName: string, key: string) {
     const value = await this.caches.value(principal, cacheName, key);
     return value === undefined
       ? { cacheName, key, success: false, value: '' } // `value` is required by the upstream schema, even on a miss
