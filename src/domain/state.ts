@@ -5,7 +5,7 @@ export interface Entry {
   readonly value: Uint8Array;
   /** Absolute expiry in ms since the epoch; 0 means never. */
   readonly expiresAt: number;
-  /** Sequence number of the event that last set this entry (IronCache's `cas`). */
+  /** Sequence number of the event that last set this entry or changed its expiry (IronCache's `cas`, what a Redis WATCH compares). */
   readonly version: number;
 }
 
