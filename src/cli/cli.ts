@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config';
 import { exportCommand } from './commands/export.command';
@@ -19,8 +21,15 @@ commands (the server must not be running on the data directory, except for token
   token   --org O --name N [--service-level L] [--expires-in SECONDS]
                                                  mint a token (JWT_SECRET or DATA_DIR/jwt-secret)
 
-every command takes --data-dir DIR (default: DATA_DIR, else ./data)
+every command takes --data-dir DIR (default: DATA_DIR, else ./data); a command that reads
+refuses a directory that does not exist or holds no database (it never creates one)
+  --version   print cachelog's version
 `;
+
+/** package.json's version (src/cli and dist/cli are both two levels below the package). */
+export function version(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 const OPTIONS = {
   'data-dir': { type: 'string' },
@@ -33,6 +42,7 @@ const OPTIONS = {
   'service-level': { type: 'string' },
   'expires-in': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
 } as const;
 
 function required(values: Record<string, unknown>, ...names: string[]): void {
@@ -51,6 +61,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     const { values, positionals } = parsed;
     const [command, ...rest] = positionals;
+    if (values.version || command === 'version') {
+      io.stdout.write(`cachelog ${version()}\n`);
+      return 0;
+    }
     if (values.help || command === undefined || command === 'help') {
       io.stdout.write(USAGE);
       return command === undefined && !values.help ? 2 : 0;

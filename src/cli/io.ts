@@ -1,3 +1,5 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { AppConfig, loadConfig } from '../config/config';
 import { LevelDbBackend } from '../journal/leveldb/leveldb-backend';
@@ -25,9 +27,17 @@ export function configFor(io: CliIo, dataDir: string | undefined): AppConfig {
 
 /**
  * Opens the data directory's LevelDB directly (the server must not be running on it).
- * Offline tools write with sync off and force it to disk once at the end.
+ * Offline tools write with sync off and force it to disk once at the end. Only `import`
+ * (`create`) may start a database; a command that reads refuses a directory that does not
+ * exist or holds no database, and creates nothing (a mistyped --data-dir is not an empty one).
  */
-export async function openOffline(dataDir: string): Promise<LevelDbBackend> {
+export async function openOffline(dataDir: string, options: { create?: boolean } = {}): Promise<LevelDbBackend> {
+  if (!options.create) {
+    if (!existsSync(dataDir)) throw new CliError(`${dataDir} does not exist: --data-dir (or DATA_DIR) must name the server's data directory`);
+    if (!statSync(dataDir).isDirectory()) throw new CliError(`${dataDir} is not a directory`);
+    // LevelDB's CURRENT names the live manifest: every database has it from its first open.
+    if (!existsSync(join(dataDir, 'CURRENT'))) throw new CliError(`${dataDir} holds no cachelog database: --data-dir (or DATA_DIR) must name the server's data directory`);
+  }
   const backend = new LevelDbBackend(dataDir, { sync: 'none' });
   try {
     await backend.open();

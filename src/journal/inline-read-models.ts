@@ -33,8 +33,11 @@ export abstract class InlineReadModels {
   abstract dueExpiries(until: number, limit: number): Promise<DueExpiry[]>;
   /** Whether the cache is there and not deleted. */
   abstract isLive(ref: EntityRef): Promise<boolean>;
-  /** Recomputes every row from the journal (offline `cachelog rebuild`, after a repair, or to check them). */
-  abstract rebuild(): Promise<void>;
+  /**
+   * Recomputes every row from the journal (offline `cachelog rebuild`, after a repair, or to
+   * check them); `progress` hears the global offset reached.
+   */
+  abstract rebuild(progress?: { update(offset: number): void }): Promise<void>;
   /**
    * Makes one cache's rows equal to those its committed state implies, with no append
    * written meanwhile; other caches' rows are not touched. `state()` is asked once no

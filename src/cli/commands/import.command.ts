@@ -62,7 +62,7 @@ export async function importCommand(options: ImportOptions, io: CliIo): Promise<
   }
   check.finish();
 
-  const backend = await openOffline(config.dataDir);
+  const backend = await openOffline(config.dataDir, { create: true });
   const { journal } = backend;
   try {
     if (journal.highestOffset > 0) throw new CliError(`${config.dataDir} already holds a journal: import only into a fresh data directory`);

@@ -1,4 +1,5 @@
 import { CliIo, configFor, openOffline, write } from '../io';
+import { Progress } from '../progress';
 
 export interface RebuildOptions {
   readonly dataDir?: string;
@@ -15,7 +16,10 @@ export async function rebuildCommand(options: RebuildOptions, io: CliIo): Promis
   const config = configFor(io, options.dataDir);
   const backend = await openOffline(config.dataDir);
   try {
-    await backend.rebuildReadModels();
+    // Like export and import: a bar on a terminal, by global offset through the journal.
+    const progress = new Progress('rebuild', backend.journal.highestOffset, io.stderr);
+    await backend.rebuildReadModels(progress);
+    progress.finish();
     await write(io.stdout, `rebuilt key-listing, cache-names, org-bytes, expiry-index and event-offsets through offset ${backend.journal.highestOffset}\n`);
     return 0;
   } finally {

@@ -65,10 +65,11 @@ export class LevelDbBackend extends JournalBackend {
 
   /**
    * Offline `cachelog rebuild`: every inline read model from the whole log, and the runner
-   * projections' rows and offsets cleared (they rebuild on the next start).
+   * projections' rows and offsets cleared (they rebuild on the next start). `progress` hears
+   * the global offset reached.
    */
-  async rebuildReadModels(): Promise<void> {
-    await this.inline.rebuild();
+  async rebuildReadModels(progress?: ScanProgress): Promise<void> {
+    await this.inline.rebuild(progress);
     await this.storage.offsets.clear();
     await this.storage.projections.clear(); // every projection's rows: nested sublevels share the range
     await this.syncToDisk();

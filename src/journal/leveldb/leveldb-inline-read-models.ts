@@ -406,11 +406,11 @@ export class LevelDbInlineReadModels extends InlineReadModels {
     return out;
   }
 
-  rebuild(): Promise<void> {
-    return this.exclusive(() => this.rebuildNow());
+  rebuild(progress?: { update(offset: number): void }): Promise<void> {
+    return this.exclusive(() => this.rebuildNow(progress));
   }
 
-  private async rebuildNow(): Promise<void> {
+  private async rebuildNow(progress?: { update(offset: number): void }): Promise<void> {
     this.forget();
     for (const space of [this.storage.listing, this.storage.names, this.storage.orgBytes, this.storage.expiry, this.storage.eventOffsets]) await space.clear();
     const offsetsPrefix = Buffer.from(this.storage.eventOffsets.prefix, 'utf8');
@@ -426,6 +426,7 @@ export class LevelDbInlineReadModels extends InlineReadModels {
       }
       await this.storage.db.batch(ops as never);
       done();
+      progress?.update(pending[pending.length - 1].offset);
       pending.length = 0;
     };
     for await (const chunk of this.readLog(0)) {
