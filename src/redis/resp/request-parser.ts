@@ -74,8 +74,10 @@ export class RequestParser {
       this.big = null;
       this.bigFilled = 0;
     }
-    this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), chunk]) : chunk;
-    this.pos = 0;
+    if (chunk.length > 0) {
+      this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), chunk]) : chunk;
+      this.pos = 0;
+    }
     this.parse(out);
     if (this.pos >= this.buf.length) {
       this.buf = Buffer.alloc(0);
@@ -97,12 +99,16 @@ export class RequestParser {
           if (n <= 0) continue;
           this.args = [];
           this.remaining = n;
+          continue;
         } else {
           const line = this.line(this.limits.maxInline, 'ERR Protocol error: too big inline request', true);
           if (line === undefined) return;
           const args = splitInline(line);
           if (args === undefined) throw new ProtocolError('ERR Protocol error: unbalanced quotes in request');
-          if (args.length > 0) out.push(args);
+          if (args.length > 0) {
+            out.push(args);
+            if (!this.authenticated()) return;
+          }
           continue;
         }
       }
@@ -123,6 +129,8 @@ export class RequestParser {
         const arg = Buffer.from(buf.subarray(this.pos, this.pos + this.bulkLength));
         this.pos += this.bulkLength + 2;
         this.finishArg(arg, out);
+        // Before AUTH one command at a time: the next one is read with the limits AUTH sets.
+        if (this.args === null && !this.authenticated()) return;
         continue;
       }
       if (this.bulkLength >= BIG_ARG) {
@@ -144,6 +152,11 @@ export class RequestParser {
     }
   }
 
+  /** True when a complete command may be waiting in the buffer (the parser stops after each one before AUTH). */
+  get hasBuffered(): boolean {
+    return this.pos < this.buf.length;
+  }
+
   /** The bytes up to the next CRLF (LF alone for inline), header byte excluded for RESP; undefined: not complete yet. */
   private line(max: number, tooBig: string, inline = false): Buffer | undefined {
     const buf = this.buf;
@@ -160,7 +173,8 @@ export class RequestParser {
   }
 }
 
-function printable(byte: number): string {
+function printable(byte: number | undefined): string {
+  if (byte === undefined) return '';
   return byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`;
 }
 

@@ -18,6 +18,8 @@ const MAX_IN_FLIGHT = 4096;
 /** Reply bytes queued in the socket beyond which reading stops until the client reads. */
 const OUTPUT_HIGH_WATER = 1024 * 1024;
 
+const EMPTY = Buffer.alloc(0);
+
 interface Slot {
   bytes: Buffer | undefined;
 }
@@ -74,16 +76,31 @@ export class RespConnection {
   private onData(chunk: Buffer): void {
     if (this.closed || this.ending) return;
     this.counters.inputBytes += chunk.length;
-    const { commands, error: broken } = this.parser.push(chunk);
-    for (const command of commands) this.waiting.push(command);
-    const problem = broken ?? (this.parser.buffered > this.limits.maxQueryBytes ? 'ERR Protocol error: too big query buffer (RESP_MAX_QUERY_BYTES)' : undefined);
-    if (problem !== undefined) {
-      // Redis answers a protocol error and closes: the commands before it still answer, in order.
-      this.protocolError = problem;
-      this.waiting.push([]);
-      this.socket.pause();
+    try {
+      this.feed(chunk);
+    } catch (caught) {
+      // A bug must cost this connection, never the process.
+      this.destroy();
     }
-    this.run();
+  }
+
+  private feed(chunk: Buffer): void {
+    let next = chunk;
+    for (;;) {
+      const { commands, error: broken } = this.parser.push(next);
+      for (const command of commands) this.waiting.push(command);
+      const problem = broken ?? (this.parser.buffered > this.limits.maxQueryBytes ? 'ERR Protocol error: too big query buffer (RESP_MAX_QUERY_BYTES)' : undefined);
+      if (problem !== undefined) {
+        // Redis answers a protocol error and closes: the commands before it still answer, in order.
+        this.protocolError = problem;
+        this.waiting.push([]);
+        this.socket.pause();
+      }
+      this.run();
+      // Before AUTH the parser stops after each command; go on once it has run.
+      if (problem !== undefined || commands.length === 0 || !this.parser.hasBuffered || this.ending || this.closed) return;
+      next = EMPTY;
+    }
   }
 
   private protocolError: string | undefined;
