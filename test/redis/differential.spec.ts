@@ -1,5 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import fc from 'fast-check';
 import Redis from 'ioredis';
+import { globMatch } from '../../src/redis/engine/glob';
 import { freePort } from '../support/free-port';
 import { RedisTestApp, startRedisApp } from './support';
 
@@ -83,6 +85,28 @@ describe('Redis protocol: differential against redis-server', () => {
       const actual = await run(ours, sequence);
       const table = sequence.map((command, i) => ({ command: command.join(' '), redis: expected[i], cachelog: actual[i] }));
       expect(table.filter((row) => JSON.stringify(row.redis) !== JSON.stringify(row.cachelog))).toEqual([]);
+    } finally {
+      oracle.disconnect();
+    }
+  });
+
+  it('glob matching equals Redis\'s on random patterns and keys (KEYS)', async () => {
+    const oracle = new Redis({ port: redisPort, lazyConnect: true, maxRetriesPerRequest: 0 });
+    await oracle.connect();
+    try {
+      const alphabet = fc.constantFrom(...'ab*?[]^-\\é'.split(''));
+      const keys = ['a', 'b', 'ab', 'ba', 'aab', '*', '?', '[', ']', '-', '\\', 'a-b', 'é', 'aé', '^a', 'a]b', 'a[b'];
+      await oracle.flushall();
+      await oracle.mset(...keys.flatMap((k) => [k, '1']));
+      await fc.assert(
+        fc.asyncProperty(fc.array(alphabet, { maxLength: 7 }), async (chars) => {
+          const pattern = chars.join('');
+          const expected = ((await oracle.keys(pattern)) as string[]).sort();
+          const actual = keys.filter((k) => globMatch(Buffer.from(pattern), Buffer.from(k))).sort();
+          expect({ pattern, matches: actual }).toEqual({ pattern, matches: expected });
+        }),
+        { numRuns: 400 },
+      );
     } finally {
       oracle.disconnect();
     }

@@ -56,9 +56,10 @@ function match(p: Uint8Array, pi: number, pLen: number, s: Uint8Array, si: numbe
             pLen++;
             break;
           } else if (pLen >= 3 && pat(pi + 1) === 0x2d /* - */) {
-            let start = pat(pi);
-            let end = pat(pi + 2);
-            const c = str(si);
+            // Redis compares ranges as C chars, signed on the platforms it runs on: bytes over 0x7f are negative.
+            let start = signed(pat(pi));
+            let end = signed(pat(pi + 2));
+            const c = signed(str(si));
             if (start > end) [start, end] = [end, start];
             pi += 2;
             pLen -= 2;
@@ -98,6 +99,8 @@ function match(p: Uint8Array, pi: number, pLen: number, s: Uint8Array, si: numbe
   }
   return pLen === 0 && sLen === 0;
 }
+
+const signed = (byte: number): number => (byte << 24) >> 24;
 
 /** A matcher for many keys: `*` alone matches all without encoding each key. */
 export function keyMatcher(pattern: Buffer | undefined): (key: string) => boolean {
