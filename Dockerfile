@@ -13,6 +13,7 @@ FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=9001 \
+    RESP_PORT=6380 \
     DATA_DIR=/data \
     LOG_FORMAT=json
 WORKDIR /app
@@ -24,7 +25,8 @@ COPY console ./console
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
-EXPOSE 9001
+# 9001: HTTP (every API family); 6380: the Redis protocol (RESP_PORT=off turns it off).
+EXPOSE 9001 6380
 # Ready = database open, start-up done, not shutting down (plain HTTP; with TLS_CERT set, probe https).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 9001) + '/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
