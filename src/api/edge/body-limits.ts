@@ -1,5 +1,5 @@
-import { HTTPMethods } from 'fastify';
 import { EdgeLimits } from '../../config/config';
+import { RouteContract } from '../contract/route-contract';
 
 /** The largest body a route takes, by how it is sent: JSON, or any other type (raw bytes). */
 export interface BodyLimits {
@@ -7,33 +7,24 @@ export interface BodyLimits {
   readonly raw: number;
 }
 
-type Kind = 'value-raw' | 'value-json' | 'value-any' | 'batch';
-
 /**
- * Routes that carry values (or many of them); every other route is a control route with
- * small bodies (MAX_CONTROL_BODY_BYTES), whatever its content type.
+ * The limits of a route, from the body size its contract declares (`body.size`): routes that
+ * carry values (or many of them) say so; every other route, and a path without a contract (a
+ * 405, a 404), is a control route with small bodies (MAX_CONTROL_BODY_BYTES), whatever its
+ * content type.
  */
-const VALUE_ROUTES: ReadonlyMap<string, Kind> = new Map<string, Kind>([
-  ['POST /:cacheName/:key', 'value-raw'],
-  ['POST /:cacheName/:key/:ttlSeconds', 'value-raw'],
-  ['PUT /cache/:cacheName', 'value-raw'],
-  ['POST /set', 'value-json'],
-  ['PUT /1/projects/:projectId/caches/:cacheName/items/:key', 'value-any'],
-  ['POST /batch', 'batch'],
-  ['DELETE /batch', 'batch'],
-  ['POST /batch/get', 'batch'],
-]);
-
-export function bodyLimitsFor(method: HTTPMethods | string, url: string | undefined, limits: EdgeLimits, maxValueBytes: number): BodyLimits {
+export function bodyLimitsFor(contract: RouteContract | undefined, limits: EdgeLimits, maxValueBytes: number): BodyLimits {
   const control = limits.maxControlBodyBytes;
-  const path = url !== undefined && url.length > 1 && url.endsWith('/') ? url.slice(0, -1) : url;
-  switch (VALUE_ROUTES.get(`${method} ${path}`)) {
+  switch (contract?.body?.size) {
     case 'value-raw':
       return { json: control, raw: maxValueBytes };
     case 'value-json':
       return { json: limits.maxValueJsonBytes, raw: control };
     case 'value-any':
-      return { json: limits.maxValueJsonBytes, raw: limits.maxValueJsonBytes };
+      // A value as a JSON string (IronCache): what a valid request can be is the value's bytes as
+      // sent plus room for the other fields, not base64's inflation; anything larger is refused
+      // before it is read, let alone parsed.
+      return { json: maxValueBytes + control, raw: maxValueBytes + control };
     case 'batch':
       return { json: limits.maxBatchBodyBytes, raw: control };
     default:

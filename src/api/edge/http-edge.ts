@@ -6,6 +6,7 @@ import { Principal } from '../../auth/principal';
 import { isPublicRoute } from '../../auth/public.decorator';
 import { RateLimiter } from '../../auth/rate-limiter';
 import { APP_CONFIG, AppConfig } from '../../config/config';
+import { contractOf } from '../contract/route-contract';
 import { ApiError } from '../errors/api-error';
 import { sendError } from '../errors/http-error.filter';
 import { BodyLimits, bodyLimitsFor, isJsonContentType } from './body-limits';
@@ -76,7 +77,7 @@ export class HttpEdge {
   }
 
   limitsOf(request: FastifyRequest): BodyLimits {
-    return bodyLimitsFor(request.method, routeConfig(request).url, this.config.edge, this.config.maxValueBytes);
+    return bodyLimitsFor(contractOf(routeConfig(request)), this.config.edge, this.config.maxValueBytes);
   }
 
   private checkDeclaredLength(request: FastifyRequest): void {

@@ -55,6 +55,7 @@ export const IronCacheContracts = {
       contentType: 'application/json',
       schema: PutItemDto,
       example: { value: 'This is my cache item.', expires_in: 86400, replace: true },
+      size: 'value-any',
       prepare: (body, config) => requireFields(jsonBody(body, config.edge.maxJsonDepth), ['value']),
     },
     responses: { 200: Msg('Stored.'), 404: error('Key not found. (replace or cas on a missing item)'), 406: error('value is required'), 409: conflict },

@@ -48,7 +48,7 @@ export const MomentoContracts = {
     summary: 'Set a value (the raw body) with a TTL',
     params: CacheNameParams,
     query: SetQueryDto,
-    body: { contentType: 'application/octet-stream', example: 'example value' },
+    body: { contentType: 'application/octet-stream', example: 'example value', size: 'value-raw' },
     responses: { 204: empty('stored (durable)'), 404: error('Cache Not Found'), 409: error('the key exists or changed'), 415: error('a JSON body') },
   },
   delete: {

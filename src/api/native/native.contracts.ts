@@ -18,7 +18,7 @@ const ElementResult = z.object({ cacheName: z.string(), key: z.string(), success
 
 const readEtag = { etag: 'the cache version, `"v<seq>"` (`"at<seq>"` for a point-in-time read); `If-None-Match` answers 304' };
 const binaryValue = { description: 'the value', contentType: 'application/octet-stream', schema: z.string().meta({ format: 'binary' }), headers: readEtag };
-const rawBody = { contentType: 'application/octet-stream', example: 'this is the payload of one' };
+const rawBody = { contentType: 'application/octet-stream', example: 'this is the payload of one', size: 'value-raw' } as const;
 const pointInTime = 'With `?at=<seq>` or `?asOf=<ISO time>`: as it was then.';
 
 export const NativeContracts = {
@@ -79,7 +79,7 @@ export const NativeContracts = {
   setJson: {
     family: 'native',
     summary: 'Set a value given as base64 JSON',
-    body: { contentType: 'application/json', schema: CacheRequestDto, example: { cacheName: 'cache1', key: 'key1', value: VALUE_ONE } },
+    body: { contentType: 'application/json', schema: CacheRequestDto, example: { cacheName: 'cache1', key: 'key1', value: VALUE_ONE }, size: 'value-json' },
     responses: { 201: empty('stored (durable)'), 409: error('CACHE_LIMIT_REACHED: the org has its maximum number of caches') },
   },
   getBinary: {
@@ -125,6 +125,7 @@ export const NativeContracts = {
     body: {
       contentType: 'application/json',
       schema: (config: AppConfig) => batchCacheRequestDto(config.edge.maxBatchElements),
+      size: 'batch',
       example: { cacheRequests: [{ cacheName: 'cache1', key: 'key1', value: VALUE_ONE }, { cacheName: 'cache1', key: 'key2', value: VALUE_TWO }] },
     },
     responses: {
@@ -140,6 +141,7 @@ export const NativeContracts = {
     body: {
       contentType: 'application/json',
       schema: (config: AppConfig) => batchGetRequestDto(config.edge.maxBatchElements),
+      size: 'batch',
       example: { getCachedBatch: [{ cacheName: 'cache1', key: 'key2' }, { cacheName: 'cache1', key: 'key1' }] },
     },
     responses: {
@@ -155,6 +157,7 @@ export const NativeContracts = {
     body: {
       contentType: 'application/json',
       schema: (config: AppConfig) => batchGetRequestDto(config.edge.maxBatchElements),
+      size: 'batch',
       example: { getCachedBatch: [{ cacheName: 'cache1', key: 'key3' }, { cacheName: 'cache1', key: 'key2' }] },
     },
     responses: {
