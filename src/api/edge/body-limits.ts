@@ -21,10 +21,7 @@ export function bodyLimitsFor(contract: RouteContract | undefined, limits: EdgeL
     case 'value-json':
       return { json: limits.maxValueJsonBytes, raw: control };
     case 'value-any':
-      // A value as a JSON string (IronCache): what a valid request can be is the value's bytes as
-      // sent plus room for the other fields, not base64's inflation; anything larger is refused
-      // before it is read, let alone parsed.
-      return { json: maxValueBytes + control, raw: maxValueBytes + control };
+      return { json: limits.maxValueJsonBytes, raw: limits.maxValueJsonBytes };
     case 'batch':
       return { json: limits.maxBatchBodyBytes, raw: control };
     default:
