@@ -31,7 +31,7 @@ export function exceedsJsonDepth(text: string, max: number): boolean {
 
 /**
  * A JSON body parsed behind the depth check, by `parse` (JSON.parse, or the family's own, see
- * ../json-body.ts); an empty body is `undefined`. 400 with a stable code otherwise.
+ * src/families/); an empty body is `undefined`. 400 with a stable code otherwise.
  */
 export function parseBoundedJson(text: string, maxDepth: number, parse: (text: string) => unknown = JSON.parse): unknown {
   if (text === '') return undefined;
