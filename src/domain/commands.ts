@@ -41,8 +41,12 @@ export type CacheCommand =
       /** Bytes the tenant may still add; undefined means unlimited. Supplied by the shell. */
       readonly quotaRemaining?: number;
     })
-  /** Changes some settings; the rest keep their values. */
-  | (CommandMeta & { readonly type: 'ChangeSettings'; readonly settings: Partial<CacheSettings> })
+  /**
+   * Changes some settings; the rest keep their values. `maxEvents` (the service's
+   * MAX_EVENTS_PER_COMMAND, from the shell): a capacity cut that would evict more keys than that
+   * is refused before a single eviction is chosen.
+   */
+  | (CommandMeta & { readonly type: 'ChangeSettings'; readonly settings: Partial<CacheSettings>; readonly maxEvents?: number })
   | (CommandMeta & { readonly type: 'DeleteKey'; readonly key: string })
   /** Sent by the expiry scheduler when a key's `expiresAt` has passed. */
   | (CommandMeta & { readonly type: 'ExpireKey'; readonly key: string })

@@ -118,6 +118,13 @@ export function decide(state: CacheState, command: CacheCommand, now: number): D
         cacheNullValue: changes.cacheNullValue ?? state.settings.cacheNullValue,
       };
       if (sameSettings(next, state.settings)) return accept();
+      // Refused before its work: counting the evictions is O(1), choosing them walks the cache.
+      const evicted = next.capacity === 0 ? 0 : Math.max(0, state.entries.size - next.capacity);
+      if (command.maxEvents !== undefined && 1 + evicted > command.maxEvents) {
+        return reject(
+          domainError('TOO_MANY_EVENTS', `ChangeSettings would append ${1 + evicted} events; MAX_EVENTS_PER_COMMAND is ${command.maxEvents} (flush, or change the cache in smaller steps)`),
+        );
+      }
       return acceptAll([{ ...meta, type: 'SettingsChanged', ...next }, ...evictions(state, meta, 0, next.capacity)]);
     }
 

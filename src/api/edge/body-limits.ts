@@ -21,7 +21,10 @@ export function bodyLimitsFor(contract: RouteContract | undefined, limits: EdgeL
     case 'value-json':
       return { json: limits.maxValueJsonBytes, raw: control };
     case 'value-any':
-      return { json: limits.maxValueJsonBytes, raw: limits.maxValueJsonBytes };
+      // A value as a JSON string (IronCache): what a valid request can be is the value's bytes as
+      // sent plus room for the other fields, not base64's inflation; anything larger is refused
+      // before it is read, let alone parsed.
+      return { json: maxValueBytes + control, raw: maxValueBytes + control };
     case 'batch':
       return { json: limits.maxBatchBodyBytes, raw: control };
     default:

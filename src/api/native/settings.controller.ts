@@ -72,7 +72,8 @@ export class CacheSettingsController {
     await this.caches.execute(
       principal,
       cacheName,
-      { type: 'ChangeSettings', settings: { capacity, ttlSeconds: ttl, maxValueBytes, cacheNullValue }, ...commandMeta(principal, request) },
+      // maxEvents: a capacity cut beyond MAX_EVENTS_PER_COMMAND is refused before its evictions are chosen.
+      { type: 'ChangeSettings', settings: { capacity, ttlSeconds: ttl, maxValueBytes, cacheNullValue }, maxEvents: this.config.edge.maxEventsPerCommand, ...commandMeta(principal, request) },
       FAMILIES.settings,
     );
     return toWire(cacheName, (await this.caches.state(principal, cacheName)).settings);
