@@ -13,6 +13,10 @@ export interface EntryMap<V> {
   keys(): IterableIterator<string>;
   /** Moves a key to the most recently used end of the order; a plain `Map` has none (see `touch` in state.ts). */
   touch?(key: string): boolean;
+  /** The live value of a key, counted as use, in one lookup (see `useValue` in state.ts); absent on a plain `Map`. */
+  useValue?(key: string, now: number): Uint8Array | undefined;
+  /** The keys that have an expiry, with it, without making an entry object per key; absent on a plain `Map`. */
+  expiring?(): IterableIterator<[string, number]>;
 }
 
 const TOMBSTONE = Symbol('deleted');

@@ -77,6 +77,23 @@ export const useEntry = (state: CacheState, key: string, now: number): Entry | u
   return entry;
 };
 
+/** `useEntry`'s value: one lookup and no entry object where the entries can (CompactEntryMap). */
+export function useValue(state: CacheState, key: string, now: number): Uint8Array | undefined {
+  if (state.status !== 'live') return undefined;
+  const entries = state.entries;
+  return entries.useValue !== undefined ? entries.useValue(key, now) : useEntry(state, key, now)?.value;
+}
+
+/** Every key that has an expiry, with it (expired ones included: their Expired event is still due). */
+export function* expiringKeys(state: CacheState): IterableIterator<[string, number]> {
+  const entries = state.entries;
+  if (entries.expiring !== undefined) {
+    yield* entries.expiring();
+    return;
+  }
+  for (const [key, entry] of entries.entries()) if (entry.expiresAt !== 0) yield [key, entry.expiresAt];
+}
+
 export function* liveKeys(state: CacheState, now: number): IterableIterator<string> {
   if (state.status !== 'live') return;
   for (const [key, entry] of state.entries.entries()) if (!isExpired(entry, now)) yield key;

@@ -1,111 +1,29 @@
 import { Logger } from '@nestjs/common';
 import { createActor } from 'xstate';
-import { CacheCommand, CacheEvent, CacheState, DomainError, Entry, OperationResult, decide, domainError, draftOf, evolve, initialState, useEntry } from '../domain';
-import { CompactEntryMap } from '../domain/compact-entry-map';
-import { Envelope, Journal, JournalContendedError, JournalSequenceConflictError, JournalUnavailableError } from '../journal/journal';
-import { SnapshotStore } from '../journal/snapshot-store';
+import { CacheCommand, CacheEvent, CacheState, Entry, evolve, expiringKeys, initialState, useEntry, useValue } from '../domain';
+import { Envelope, JournalContendedError, JournalSequenceConflictError, JournalUnavailableError } from '../journal/journal';
 import { EntityRef, encodeEntityId } from '../journal/keys';
+import { Ask, AskOptions, CommandFailedError, EntityContext, Reply, SequenceGapError } from './entity-context';
 import { LifecycleState, entityLifecycle } from './entity-lifecycle.machine';
-import { ExpiryScheduler } from './expiry-scheduler';
-import { OrgCaches } from './org-caches';
-import { OrgQuota } from './org-quota';
+import { DecidedGroup, answerGroup, decideGroup } from './decide-group';
+import { DecisionLimits, GroupLedger } from './group-ledger';
+import { recoverState } from './recovery';
+import { SharedJournalFollower } from './shared-journal-follower';
+import { SnapshotPolicy } from './snapshot-policy';
 
-/**
- * A command group that failed inside the entity for a reason that is neither a domain rejection
- * nor a journal fault (a bug, a resource exhausted): its askers get this, the process goes on.
- */
-export class CommandFailedError extends Error {
-  readonly code = 'COMMAND_FAILED';
-  constructor(readonly cause: unknown) {
-    super('the command could not be carried out; nothing was changed');
-  }
-}
-
-export type Reply =
-  | {
-      readonly ok: true;
-      readonly envelopes: readonly Envelope[];
-      /** `ApplyOperations`: one result per operation (see decide's Decision). */
-      readonly results?: readonly OperationResult[];
-      /** `ApplyOperations`: a watched key had changed; nothing was decided. */
-      readonly aborted?: boolean;
-    }
-  | { readonly ok: false; readonly error: DomainError | JournalUnavailableError | CommandFailedError };
-
-export interface AskOptions {
-  /** The org's byte quota for this request (by the token's service level); undefined: none. */
-  readonly quotaLimit?: number;
-}
-
-interface Ask {
-  readonly command: CacheCommand;
-  readonly options: AskOptions | undefined;
-  readonly resolve: (reply: Reply) => void;
-}
-
-export interface EntityContext {
-  readonly journal: Journal;
-  readonly snapshots: SnapshotStore;
-  readonly scheduler: ExpiryScheduler;
-  readonly quota: OrgQuota;
-  readonly now: () => number;
-  readonly snapshotEvery: number;
-  /**
-   * Events one command may decide (MAX_EVENTS_PER_COMMAND); absent: no limit. One command is one
-   * synchronous decide, encode and apply, so its size is how long every other org waits.
-   */
-  readonly maxEventsPerCommand?: number;
-  /** Snapshot once this many bytes were journaled since the last one (SNAPSHOT_BYTES); see maybeSnapshot. */
-  readonly snapshotBytes?: number;
-  /** Live caches per org (MAX_CACHES_PER_ORG); absent: no limit. */
-  readonly caches?: OrgCaches;
-  /** Told of recoveries and snapshots (the metrics). */
-  readonly observer?: EntityObserver;
-  /**
-   * A shared journal (NATS): times a group is decided again after another node wrote to
-   * the cache first, catching up from the journal each time, before it answers 503.
-   */
-  readonly appendRetries?: number;
-}
-
-export interface EntityObserver {
-  recovered(seconds: number): void;
-  snapshotWritten(): void;
-}
-
-export class SequenceGapError extends Error {
-  readonly code = 'JOURNAL_SEQUENCE_GAP';
-}
-
-/** Bytes a snapshot or a journal record takes per entry or event besides keys and values (an estimate). */
-const RECORD_OVERHEAD_BYTES = 32;
-
-/** About what an event adds to the journal (and so to a replay after a crash). */
-function journaledBytes(event: CacheEvent): number {
-  switch (event.type) {
-    case 'Set':
-      return RECORD_OVERHEAD_BYTES + event.key.length + event.value.byteLength;
-    case 'Deleted':
-    case 'Expired':
-    case 'Evicted':
-    case 'ExpiryChanged':
-      return RECORD_OVERHEAD_BYTES + event.key.length;
-    default:
-      return RECORD_OVERHEAD_BYTES;
-  }
-}
+export { CommandFailedError, SequenceGapError } from './entity-context';
+export type { AskOptions, EntityContext, EntityObserver, Reply } from './entity-context';
 
 /** Most commands one group of decisions takes from the mailbox. */
 const MAX_BATCH = 1024;
-
-/** How long a conflicting write waits for the winner's events to come through the follower. */
-const FOLLOWER_WAIT_MS = 500;
 
 /**
  * An actor per (org, cacheName): a mailbox drained one group at a time, the committed
  * state, and its sequence number. A group of queued commands is decided one after the
  * other on a copy-on-write draft, journaled in one append, and only then applied to the
  * committed state, which reads see: a read never sees an event that is not on disk.
+ * Its collaborators: the group's ledger (limits that need the decided events), the snapshot
+ * policy, and on a shared journal the follower that applies other nodes' events.
  */
 export class CacheEntity {
   private readonly logger = new Logger('CacheEntity');
@@ -115,28 +33,16 @@ export class CacheEntity {
   /** Global offset of the newest event this entity committed in this process. */
   lastOffset = 0;
   lastTouched: number;
-  private snapshotSeq = 0;
-  /** Bytes journaled since the last snapshot: what a restart after `kill -9` replays. */
-  private bytesSinceSnapshot = 0;
-  /**
-   * Reads moved keys in the recency order since the last snapshot. The order is not in the
-   * journal, so the next snapshot carries it even without new events (a clean shutdown or a
-   * passivation snapshots then); after a crash, recovery has the order of the newest
-   * snapshot, updated by the writes replayed after it.
-   */
-  private usedSinceSnapshot = false;
-  private snapshotting: Promise<void> | undefined;
   private mailbox: Ask[] = [];
   private draining = false;
   private drained: Array<() => void> = [];
-  /** A shared journal may hold events this entity has not applied: catch up before deciding. */
-  private stale = false;
-  private remoteQueue: Envelope[] = [];
-  private remoteArrived: (() => void) | undefined;
+  /** The journal may hold events this entity has not applied (an append that failed part-way, another node's write): catch up before deciding. */
+  private isStale = false;
   private catchUpWaiters: Array<() => void> = [];
-  private seqWaiters: Array<{ seq: number; resolve: () => void }> = [];
   private readonly actor = createActor(entityLifecycle);
-  lifecycle: LifecycleState = 'recovering';
+  private readonly limits: DecisionLimits;
+  private readonly snapshots: SnapshotPolicy;
+  private readonly follower: SharedJournalFollower | undefined;
   readonly ready: Promise<void>;
 
   constructor(
@@ -147,20 +53,48 @@ export class CacheEntity {
   ) {
     this.id = encodeEntityId(ref);
     this.lastTouched = ctx.now();
-    this.actor.subscribe((snapshot) => {
-      this.lifecycle = snapshot.value as LifecycleState;
+    this.limits = { quota: ctx.quota, caches: ctx.caches, maxEvents: ctx.maxEventsPerCommand };
+    this.snapshots = new SnapshotPolicy(this, {
+      snapshots: ctx.snapshots,
+      every: ctx.snapshotEvery,
+      bytes: ctx.snapshotBytes,
+      report: (error) => ctx.journal.report(error),
+      written: () => ctx.observer?.snapshotWritten(),
     });
+    this.follower = ctx.journal.shared ? new SharedJournalFollower(this) : undefined;
     this.actor.start();
     this.ready = this.recover();
     this.ready.catch(() => undefined); // reported by recover(); askers get a failure reply
+  }
+
+  /** The lifecycle machine's state (recovering, ready, passivating, passivated, failed). */
+  get lifecycle(): LifecycleState {
+    return this.actor.getSnapshot().value as LifecycleState;
   }
 
   get isReady(): boolean {
     return this.lifecycle === 'ready';
   }
 
+  /** Whether there is a state to snapshot (not while recovering, nor after a failed recovery). */
+  get snapshottable(): boolean {
+    return this.lifecycle !== 'failed' && this.lifecycle !== 'recovering';
+  }
+
   get isIdle(): boolean {
     return !this.draining && this.mailbox.length === 0;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  get stale(): boolean {
+    return this.isStale;
+  }
+
+  markStale(): void {
+    this.isStale = true;
   }
 
   ask(command: CacheCommand, options?: AskOptions): Promise<Reply> {
@@ -179,18 +113,15 @@ export class CacheEntity {
    * the committed state only, with one lookup and nothing allocated for the touch.
    */
   useValue(key: string, now: number): Uint8Array | undefined {
-    const state = this.state;
-    if (state.status !== 'live') return undefined;
-    const entries = state.entries;
-    const value = entries instanceof CompactEntryMap ? entries.useValue(key, now) : useEntry(state, key, now)?.value;
-    if (value !== undefined) this.usedSinceSnapshot = true;
+    const value = useValue(this.state, key, now);
+    if (value !== undefined) this.snapshots.used();
     return value;
   }
 
   /** `useValue` with the entry's version (IronCache's `cas`). */
   useEntry(key: string, now: number): Entry | undefined {
     const entry = useEntry(this.state, key, now);
-    if (entry !== undefined) this.usedSinceSnapshot = true;
+    if (entry !== undefined) this.snapshots.used();
     return entry;
   }
 
@@ -203,32 +134,12 @@ export class CacheEntity {
     try {
       await this.after;
       const startedAt = performance.now();
-      await this.ctx.quota.load(this.ref.org);
-      const snapshot = await this.ctx.snapshots.load(this.ref);
-      // Committed entries live in a CompactEntryMap (values copied into slabs, no object per key).
-      const state = snapshot?.state ?? { ...initialState(), entries: new CompactEntryMap() };
-      let seq = snapshot?.seq ?? 0;
-      let tail = 0;
-      await this.ctx.journal.forEachEvent(this.ref, seq + 1, (recordSeq, event) => {
-        if (recordSeq !== seq + 1) {
-          throw new SequenceGapError(`journal of ${JSON.stringify(this.ref)} jumps from seq ${seq} to ${recordSeq}`);
-        }
-        evolve(state, event);
-        seq = recordSeq;
-        tail += journaledBytes(event);
-      });
-      this.state = state;
-      this.seq = seq;
-      this.snapshotSeq = snapshot?.seq ?? 0;
-      this.bytesSinceSnapshot = tail;
+      const recovered = await recoverState(this.ref, this.ctx);
+      this.state = recovered.state;
+      this.seq = recovered.seq;
+      this.snapshots.recovered(recovered.snapshotSeq, recovered.tailBytes);
       const now = this.ctx.now();
-      if (state.entries instanceof CompactEntryMap) {
-        for (const [key, expiresAt] of state.entries.expiring()) this.ctx.scheduler.schedule(this.ref, key, Math.max(expiresAt, now));
-      } else {
-        for (const [key, entry] of state.entries.entries()) {
-          if (entry.expiresAt !== 0) this.ctx.scheduler.schedule(this.ref, key, Math.max(entry.expiresAt, now));
-        }
-      }
+      for (const [key, expiresAt] of expiringKeys(this.state)) this.ctx.scheduler.schedule(this.ref, key, Math.max(expiresAt, now));
       this.actor.send({ type: 'RECOVERED' });
       this.ctx.observer?.recovered((performance.now() - startedAt) / 1000);
       if (this.mailbox.length > 0) void this.drain();
@@ -272,10 +183,15 @@ export class CacheEntity {
     for (const resolve of this.drained.splice(0)) resolve();
   }
 
+  /**
+   * Decides a group on a draft, journals its events in one append, then applies them. A
+   * command the group has no room for (the ledger's `later`) goes back to the mailbox's head
+   * with the ones after it, so commands are still decided in the order they came.
+   */
   private async process(group: Ask[], attempt = 0): Promise<void> {
+    if (this.isStale) await this.catchUpOrFail(group);
+    if (this.lifecycle === 'failed' || group.length === 0) return;
     const { org } = this.ref;
-    if (this.stale) await this.catchUpOrFail(group);
-    if (this.lifecycle === 'failed') return;
     const caches = this.ctx.caches;
     if (caches !== undefined && !caches.isLoaded(org)) {
       try {
@@ -287,73 +203,33 @@ export class CacheEntity {
         return;
       }
     }
-    const now = this.ctx.now();
-    const draft = draftOf(this.state);
-    let slotsTaken = 0;
-    let slotsFreed = 0;
-    const replies: Array<{ ask: Ask; error?: DomainError; from: number; count: number; results?: readonly OperationResult[]; aborted?: boolean }> = [];
-    const events: CacheEvent[] = [];
-    let reserved = 0;
-
+    const ledger = new GroupLedger(org, this.limits);
+    let decided: DecidedGroup;
     try {
-    for (const ask of group) {
-      let command = ask.command;
-      const limit = ask.options?.quotaLimit;
-      if (limit !== undefined && (command.type === 'SetValue' || command.type === 'Increment' || command.type === 'RestoreTo' || command.type === 'ApplyOperations')) {
-        command = { ...command, quotaRemaining: Math.max(0, limit - this.ctx.quota.usedBy(org)) };
-      }
-      const decision = decide(draft, command, now);
-      if (!decision.ok) {
-        replies.push({ ask, error: decision.error, from: 0, count: 0 });
-        continue;
-      }
-      const maxEvents = this.ctx.maxEventsPerCommand;
-      if (maxEvents !== undefined && decision.events.length > maxEvents) {
-        const message = `${command.type} would append ${decision.events.length} events; MAX_EVENTS_PER_COMMAND is ${maxEvents} (flush, or change the cache in smaller steps)`;
-        replies.push({ ask, error: domainError('TOO_MANY_EVENTS', message), from: 0, count: 0 });
-        continue;
-      }
-      const wasLive = draft.status === 'live';
-      if (caches !== undefined && !wasLive && decision.events.some((event) => event.type === 'Created')) {
-        if (!caches.tryTake(org)) {
-          replies.push({ ask, error: domainError('CACHE_LIMIT_REACHED', `the organisation has ${caches.limit} caches (MAX_CACHES_PER_ORG); delete one first`), from: 0, count: 0 });
-          continue;
-        }
-        slotsTaken++;
-      }
-      const bytesBefore = draft.bytes;
-      for (const event of decision.events) evolve(draft, event);
-      if (wasLive && draft.status !== 'live') slotsFreed++;
-      const delta = draft.bytes - bytesBefore;
-      if (delta > 0) {
-        this.ctx.quota.reserve(org, delta);
-        reserved += delta;
-      }
-      replies.push({ ask, from: events.length, count: decision.events.length, results: decision.results, aborted: decision.aborted });
-      for (const event of decision.events) events.push(event);
-    }
+      decided = decideGroup(this.state, group, ledger, this.ctx.now());
     } catch (error) {
-      // Only the draft was changed: give back what it reserved, and let drain fail the group.
-      this.ctx.quota.release(org, reserved);
-      caches?.release(org, slotsTaken);
+      // Only a draft was changed: give back what it held, and let drain fail the group.
+      ledger.abandoned();
       throw error;
     }
+    const { events, replies, later } = decided;
+    if (later.length > 0) this.mailbox.unshift(...group.splice(group.length - later.length));
 
     let envelopes: Envelope[] = [];
     if (events.length > 0) {
       try {
         envelopes = await this.ctx.journal.append(this.ref, this.seq, events);
       } catch (error) {
-        this.ctx.quota.release(org, reserved);
-        caches?.release(org, slotsTaken);
+        ledger.abandoned();
         // A shared journal (NATS) may hold events this entity has not seen: another node wrote
         // first (a sequence conflict), or a failed append left part of its events written.
         const retries = this.ctx.appendRetries ?? 0;
         if (error instanceof JournalSequenceConflictError && attempt < retries) {
-          await this.catchUpTo(error.actualSeq);
+          await this.follower?.awaitSeq(error.actualSeq);
+          if (this.follower === undefined) this.isStale = true;
           return this.process(group, attempt + 1);
         }
-        this.stale = true;
+        this.isStale = true;
         const failure: Reply = {
           ok: false,
           error: error instanceof JournalSequenceConflictError ? new JournalContendedError(this.ref, attempt + 1) : error instanceof JournalUnavailableError ? error : new JournalUnavailableError(error),
@@ -361,63 +237,38 @@ export class CacheEntity {
         for (const { ask } of replies) ask.resolve(failure);
         return;
       }
-      // The journal's org total now holds this group's growth and shrinkage.
-      this.ctx.quota.release(org, reserved);
-      caches?.release(org, slotsFreed);
-      for (const event of events) {
-        evolve(this.state, event);
-        this.bytesSinceSnapshot += journaledBytes(event);
-        if ((event.type === 'Set' || event.type === 'ExpiryChanged') && event.expiresAt !== 0) this.ctx.scheduler.schedule(this.ref, event.key, event.expiresAt);
-      }
+      ledger.committed();
+      for (const event of events) this.applyEvent(event);
       this.seq += events.length;
       this.lastOffset = envelopes[envelopes.length - 1].offset;
-      this.maybeSnapshot();
+      this.snapshots.maybeSnapshot();
     }
-    for (const { ask, error, from, count, results, aborted } of replies) {
-      if (error) {
-        ask.resolve({ ok: false, error });
-        continue;
-      }
-      const reply = { ok: true as const, envelopes: envelopes.slice(from, from + count) };
-      ask.resolve(results !== undefined ? { ...reply, results } : aborted ? { ...reply, aborted } : reply);
-    }
-    this.applyQueuedRemote();
+    answerGroup(replies, envelopes);
+    this.follower?.applyQueued();
   }
 
-  /**
-   * Applies events from the journal that this entity has not seen (written by other nodes
-   * on a shared journal), in seq order. Only between groups: never under a draft.
-   */
+  /** Applies one committed event to the state: its expiry scheduled, its bytes counted for the snapshot policy. */
+  private applyEvent(event: CacheEvent): void {
+    evolve(this.state, event);
+    this.snapshots.journaled(event);
+    if ((event.type === 'Set' || event.type === 'ExpiryChanged') && event.expiresAt !== 0) this.ctx.scheduler.schedule(this.ref, event.key, event.expiresAt);
+  }
+
+  /** Applies one event committed elsewhere (the journal read again, another node's write), the next seq. */
+  applyCommitted(seq: number, event: CacheEvent, offset?: number): void {
+    this.applyEvent(event);
+    this.seq = seq;
+    if (offset !== undefined) this.lastOffset = offset;
+  }
+
+  /** Reads the journal from this entity's seq on. Only between groups: never under a draft. */
   private async catchUp(): Promise<void> {
-    this.remoteQueue = [];
     await this.ctx.journal.forEachEvent(this.ref, this.seq + 1, (recordSeq, event) => {
       if (recordSeq !== this.seq + 1) throw new SequenceGapError(`journal of ${JSON.stringify(this.ref)} jumps from seq ${this.seq} to ${recordSeq}`);
       this.applyCommitted(recordSeq, event);
     });
-    this.stale = false;
-    this.notifySeq();
-  }
-
-  /**
-   * After a sequence conflict: the winner's events are usually on their way through the
-   * follower already, so wait briefly for them (cheap) before reading the cache's log from
-   * the journal (a scan of its subject).
-   */
-  private async catchUpTo(targetSeq: number): Promise<void> {
-    const until = Date.now() + FOLLOWER_WAIT_MS;
-    for (;;) {
-      this.applyQueuedRemote();
-      if (this.stale || this.seq >= targetSeq || Date.now() >= until) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(1, until - Date.now()));
-        this.remoteArrived = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.remoteArrived = undefined;
-    }
-    if (this.seq < targetSeq || this.stale) this.stale = true; // process() catches up from the journal
+    this.isStale = false;
+    this.follower?.caughtUp();
   }
 
   private async catchUpOrFail(group: Ask[]): Promise<void> {
@@ -430,129 +281,35 @@ export class CacheEntity {
     }
   }
 
-  private applyCommitted(seq: number, event: CacheEvent): void {
-    evolve(this.state, event);
-    this.seq = seq;
-    this.bytesSinceSnapshot += journaledBytes(event);
-    if ((event.type === 'Set' || event.type === 'ExpiryChanged') && event.expiresAt !== 0) this.ctx.scheduler.schedule(this.ref, event.key, event.expiresAt);
+  /** Catches up from the journal between two groups. */
+  catchUpBetweenGroups(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.isStale = true;
+      this.catchUpWaiters.push(resolve);
+      if (!this.draining && this.isReady) void this.drain();
+    });
   }
 
-  /**
-   * An event another node committed (a shared journal's follower hands it in, in stream
-   * order): applied at once when it is the next seq and no group is being decided, else
-   * queued until the group is done; a gap marks the entity stale (caught up before the
-   * next command, or by `reach()`).
-   */
+  /** An event another node committed (a shared journal's follower hands it in, in stream order). */
   applyRemote(envelope: Envelope): void {
-    if (!this.isReady || envelope.seq <= this.seq) return;
-    if (this.draining) {
-      this.remoteQueue.push(envelope);
-      this.remoteArrived?.();
-      return;
-    }
-    if (envelope.seq !== this.seq + 1) {
-      this.stale = true;
-      return;
-    }
-    this.applyCommitted(envelope.seq, envelope.event);
-    this.lastOffset = envelope.offset;
-    this.notifySeq();
-  }
-
-  private applyQueuedRemote(): void {
-    if (this.remoteQueue.length === 0) return;
-    const queued = this.remoteQueue;
-    this.remoteQueue = [];
-    for (const envelope of queued) {
-      if (envelope.seq <= this.seq) continue;
-      if (envelope.seq !== this.seq + 1) {
-        this.stale = true;
-        break;
-      }
-      this.applyCommitted(envelope.seq, envelope.event);
-      this.lastOffset = envelope.offset;
-    }
-    this.notifySeq();
-  }
-
-  private notifySeq(): void {
-    if (this.seqWaiters.length === 0) return;
-    const still: typeof this.seqWaiters = [];
-    for (const waiter of this.seqWaiters) (waiter.seq <= this.seq ? waiter.resolve() : still.push(waiter));
-    this.seqWaiters = still;
+    this.follower?.applyRemote(envelope);
   }
 
   /**
-   * Read-your-writes on a shared journal: resolves true once this entity is at `seq` or
-   * beyond: at once, or when the follower brings it within `waitMs`, or else after catching
-   * up from the journal (between groups). False: the journal has no such seq.
+   * Read-your-writes: resolves true once this entity is at `seq` or beyond (on a shared
+   * journal, waiting up to `waitMs` for the follower first); false: the journal has no such seq.
    */
   async reach(seq: number, waitMs: number): Promise<boolean> {
     if (!this.isReady) await this.ready;
     if (seq <= this.seq) return true;
-    const followed = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => {
-        this.seqWaiters = this.seqWaiters.filter((w) => w !== waiter);
-        resolve(false);
-      }, waitMs);
-      const waiter = {
-        seq,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve(true);
-        },
-      };
-      this.seqWaiters.push(waiter);
-    });
-    if (followed) return true;
-    await new Promise<void>((resolve) => {
-      this.stale = true;
-      this.catchUpWaiters.push(resolve);
-      if (!this.draining && this.isReady) void this.drain();
-    });
+    if (this.follower !== undefined) return this.follower.reach(seq, waitMs);
+    await this.catchUpBetweenGroups();
     return seq <= this.seq;
-  }
-
-  /**
-   * The snapshot policy, by bytes: a snapshot is taken once the bytes journaled since the
-   * last one reach the snapshot's own size (so its O(state) cost, a synchronous encode and a
-   * value as large as the cache, stays at most about one byte per byte written), and either
-   * SNAPSHOT_EVERY events or SNAPSHOT_BYTES bytes have passed. What a restart after `kill -9`
-   * replays per cache is then bounded by max(SNAPSHOT_BYTES, the cache's size) bytes.
-   */
-  private maybeSnapshot(): void {
-    if (this.snapshotting !== undefined) return;
-    const snapshotSize = this.state.bytes + RECORD_OVERHEAD_BYTES * this.state.entries.size;
-    if (this.bytesSinceSnapshot < snapshotSize) return;
-    const snapshotBytes = this.ctx.snapshotBytes ?? Number.POSITIVE_INFINITY;
-    if (this.seq - this.snapshotSeq >= this.ctx.snapshotEvery || this.bytesSinceSnapshot >= snapshotBytes) void this.snapshot();
   }
 
   /** Writes a snapshot of the committed state if there are events since the last one. */
   snapshot(): Promise<void> {
-    if (this.snapshotting) return this.snapshotting.then(() => this.snapshot());
-    const unchanged = this.seq === this.snapshotSeq && !this.usedSinceSnapshot;
-    if (unchanged || this.lifecycle === 'failed' || this.lifecycle === 'recovering') return Promise.resolve();
-    const seq = this.seq;
-    const covered = this.bytesSinceSnapshot;
-    // The state is encoded synchronously when the save starts: reads after this line are the next snapshot's.
-    this.usedSinceSnapshot = false;
-    this.snapshotting = this.ctx.snapshots
-      .save(this.ref, seq, this.state)
-      .then(() => {
-        this.snapshotSeq = seq;
-        this.bytesSinceSnapshot -= covered;
-        this.ctx.observer?.snapshotWritten();
-      })
-      .catch((error) => {
-        this.usedSinceSnapshot = true; // the order is still only in memory
-        this.ctx.journal.report(error); // a failed write poisons LevelDB's handle until it is reopened
-        this.logger.warn(`snapshot of ${JSON.stringify(this.ref)} failed: ${(error as Error).message}`);
-      })
-      .finally(() => {
-        this.snapshotting = undefined;
-      });
-    return this.snapshotting;
+    return this.snapshots.snapshot();
   }
 
   /** Stops taking commands: drains, snapshots, and ends the lifecycle. */

@@ -1,0 +1,94 @@
+import { CacheCommand, CacheState, Decision, DomainError, domainError } from '../domain';
+import { OrgCaches } from './org-caches';
+import { OrgQuota } from './org-quota';
+
+/** The limits a command is held to once it is decided (they need its events or the cache's state). */
+export interface DecisionLimits {
+  readonly quota: OrgQuota;
+  /** Live caches per org (MAX_CACHES_PER_ORG); absent: no limit. */
+  readonly caches?: OrgCaches;
+  /**
+   * Events one command may decide, and one commit group may hold (MAX_EVENTS_PER_COMMAND);
+   * absent: no limit. A group is one synchronous decide, encode and apply, so its size is how
+   * long every other org waits, however many commands were grouped.
+   */
+  readonly maxEvents?: number;
+}
+
+/** What the ledger says of a decided command. */
+export type Admitted = { readonly ok: true } | { readonly ok: false; readonly error: DomainError } | { readonly ok: 'later' };
+
+const ADMITTED: Admitted = { ok: true };
+const LATER: Admitted = { ok: 'later' };
+
+const QUOTA_COMMANDS: ReadonlySet<CacheCommand['type']> = new Set(['SetValue', 'Increment', 'RestoreTo', 'ApplyOperations']);
+
+/**
+ * The books of one commit group: the org bytes and cache slots its decisions hold until the
+ * group is journaled (so two groups of one org cannot both take the last byte or slot), and
+ * the group's events against MAX_EVENTS_PER_COMMAND. Settled once: `committed` when the
+ * journal took the group, `abandoned` when it did not.
+ */
+export class GroupLedger {
+  private reserved = 0;
+  private slotsTaken = 0;
+  private slotsFreed = 0;
+  private events = 0;
+
+  constructor(
+    private readonly org: string,
+    private readonly limits: DecisionLimits,
+  ) {}
+
+  /** The command with the org's remaining byte quota written in, for the domain to hold it to. */
+  prepare(command: CacheCommand, quotaLimit: number | undefined): CacheCommand {
+    if (quotaLimit === undefined || !QUOTA_COMMANDS.has(command.type)) return command;
+    return { ...command, quotaRemaining: Math.max(0, quotaLimit - this.limits.quota.usedBy(this.org)) } as CacheCommand;
+  }
+
+  /**
+   * Holds a decision to the limits: refused (too many events for one command, no cache slot
+   * left), admitted (its slot now taken), or `later`: the group is full, so it and the
+   * commands after it wait for the next group.
+   */
+  admit(command: CacheCommand, decision: Decision & { ok: true }, draft: CacheState): Admitted {
+    const count = decision.events.length;
+    const max = this.limits.maxEvents;
+    if (max !== undefined && count > max) {
+      const message = `${command.type} would append ${count} events; MAX_EVENTS_PER_COMMAND is ${max} (flush, or change the cache in smaller steps)`;
+      return { ok: false, error: domainError('TOO_MANY_EVENTS', message) };
+    }
+    if (max !== undefined && this.events > 0 && this.events + count > max) return LATER;
+    const caches = this.limits.caches;
+    if (caches !== undefined && draft.status !== 'live' && decision.events.some((event) => event.type === 'Created')) {
+      if (!caches.tryTake(this.org)) {
+        return { ok: false, error: domainError('CACHE_LIMIT_REACHED', `the organisation has ${caches.limit} caches (MAX_CACHES_PER_ORG); delete one first`) };
+      }
+      this.slotsTaken++;
+    }
+    this.events += count;
+    return ADMITTED;
+  }
+
+  /** An admitted decision was applied to the draft: hold the bytes it adds, note a cache it deleted. */
+  applied(wasLive: boolean, draft: CacheState, bytesBefore: number): void {
+    if (wasLive && draft.status !== 'live') this.slotsFreed++;
+    const delta = draft.bytes - bytesBefore;
+    if (delta > 0) {
+      this.limits.quota.reserve(this.org, delta);
+      this.reserved += delta;
+    }
+  }
+
+  /** The journal took the group: its org total now holds the bytes; deleted caches free their slots. */
+  committed(): void {
+    this.limits.quota.release(this.org, this.reserved);
+    this.limits.caches?.release(this.org, this.slotsFreed);
+  }
+
+  /** Nothing of the group was journaled: give back what it held. */
+  abandoned(): void {
+    this.limits.quota.release(this.org, this.reserved);
+    this.limits.caches?.release(this.org, this.slotsTaken);
+  }
+}
