@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig, parseRetention } from '../config/config';
 import { Clock } from '../config/clock';
+import { CacheGateway } from '../core/cache-gateway';
+import { requestContext } from '../core/request-context';
 import { EntityRegistry } from '../entities/entity-registry';
 import { compactEntity } from '../journal/compaction';
 import { HistoryGoneError, stateAt } from '../journal/history';
@@ -26,6 +28,7 @@ export class TaskActions {
 
   constructor(
     private readonly registry: EntityRegistry,
+    private readonly gateway: CacheGateway,
     private readonly journal: Journal,
     private readonly snapshots: SnapshotStore,
     private readonly clock: Clock,
@@ -43,12 +46,6 @@ export class TaskActions {
       export: () => this.export(ref, task),
     };
     return actions[task.action]();
-  }
-
-  private quotaLimit(serviceLevel = 'free'): number | undefined {
-    if (!this.config.orgQuotaEnabled) return undefined;
-    const limits = this.config.serviceLevelMaxBytes;
-    return Object.hasOwn(limits, serviceLevel) ? limits[serviceLevel] : limits.free;
   }
 
   private async readyEntity(ref: EntityRef) {
@@ -106,8 +103,9 @@ export class TaskActions {
       const seq = at !== undefined ? at : await this.journal.seqAtTime(ref, asOf!);
       if (seq > entity.seq) throw new TaskFailure(`at: the cache's newest event is seq ${entity.seq}`);
       const { state } = await stateAt(this.journal, this.snapshots, ref, seq);
-      // Restored bytes count against the org's quota like any write (by the submitter's service level).
-      const reply = await this.registry.ask(ref, { type: 'RestoreTo', target: state, by: task.by, device: task.device }, { quotaLimit: this.quotaLimit(task.serviceLevel) });
+      // Through the core's door like any write: restored bytes count against the org's quota (by the submitter's service level).
+      const ctx = requestContext({ org: task.org, name: task.by, serviceLevel: task.serviceLevel ?? 'free' }, 'tasks', task.device);
+      const reply = await this.gateway.ask(ctx, ref.name, { type: 'RestoreTo', target: state, by: task.by, device: task.device });
       if (!reply.ok) throw new TaskFailure(`${'code' in reply.error ? reply.error.code : 'ERROR'}: ${reply.error.message}`);
       const appended = reply.envelopes.length;
       return { restoredTo: seq, appended, seq: appended > 0 ? reply.envelopes[appended - 1].seq : entity.seq };
