@@ -1,5 +1,5 @@
 import { ForbiddenProjectError, pathParam, queryParam } from '../auth/token-sources';
-import { parseIronCacheJson } from '../api/ironcache/ironcache-json';
+import { parseIronCacheJson } from './ironcache-json';
 import type { FamilyProfile } from './family-profile';
 import { tableWording } from './wording';
 

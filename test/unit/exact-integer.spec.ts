@@ -1,5 +1,5 @@
 import { parse } from 'lossless-json';
-import { exactInteger } from '../../src/api/ironcache/ironcache-json';
+import { exactInteger } from '../../src/families/ironcache-json';
 
 describe('exactInteger: the integer a JSON number text denotes, never through a JS number', () => {
   it.each([

@@ -2,6 +2,7 @@ import { isLosslessNumber } from 'lossless-json';
 import { ForbiddenProjectError } from '../../src/auth/token-sources';
 import { ERROR_CATALOGUE, catalogueEntry } from '../../src/core/error-catalogue';
 import { FAMILIES, RouteFamily, SECRET_QUERY_PARAMS, familyOf, profileOf } from '../../src/families';
+import { importGraph } from '../architecture/import-graph';
 
 const profiles = Object.entries(FAMILIES);
 const codes = Object.keys(ERROR_CATALOGUE);
@@ -172,6 +173,18 @@ describe('token sources', () => {
       expect(FAMILIES[name].tokens.extract({ headers: { authorization: 'Bearer t' } })).toBe('t');
       expect(FAMILIES[name].tokens.extract({ headers: { authorization: 'OAuth t' }, query: { token: 'q', oauth: 'q' } })).toBeUndefined();
     }
+  });
+});
+
+describe('src/families', () => {
+  it('imports nothing under src/api (the HTTP layer reads the profiles, never the other way)', () => {
+    const graph = importGraph(process.cwd());
+    const offences: string[] = [];
+    for (const [file, targets] of graph.local) {
+      if (!file.startsWith('src/families/')) continue;
+      for (const target of targets) if (target.startsWith('src/api/')) offences.push(`${file} → ${target}`);
+    }
+    expect(offences).toEqual([]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { parse } from 'lossless-json';
-import { isLosslessNumber, parseIronCacheJson } from '../../src/api/ironcache/ironcache-json';
+import { isLosslessNumber, parseIronCacheJson } from '../../src/families/ironcache-json';
 
 /**
  * IronCache bodies keep every number's source text. lossless-json alone walks a body a

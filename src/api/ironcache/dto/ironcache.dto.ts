@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { storedText } from '../../validation';
 import { INT64_MAX, INT64_MIN } from '../../../domain/decide';
-import { LosslessNumber, exactInteger, isLosslessNumber } from '../ironcache-json';
+import { LosslessNumber, exactInteger, isLosslessNumber } from '../../../families/ironcache-json';
 
 /** `expires_in`: at most 30 days; 0 or absent uses the cache's default TTL. */
 export const MAX_EXPIRES_IN = 2_592_000;

@@ -3,7 +3,7 @@ import { LosslessNumber, isLosslessNumber, parse } from 'lossless-json';
 
 /**
  * IronCache bodies are parsed with every JSON number kept as its source text (a
- * `LosslessNumber`, see the IronCache profile, src/families/ironcache.ts); these read them.
+ * `LosslessNumber`, see the IronCache profile, ironcache.ts); these read and parse them.
  */
 export { LosslessNumber, isLosslessNumber };
 
