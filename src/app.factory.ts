@@ -5,6 +5,7 @@ import type { FastifyChildLoggerFactory } from 'fastify/types/logger';
 import { Server } from 'node:http';
 import { AppModule } from './app.module';
 import { limitConnections } from './api/edge/connection-limits';
+import { closeIdleSocketsAfterPendingReads } from './api/edge/socket-timeouts';
 import { HttpEdge } from './api/edge/http-edge';
 import { ApiError } from './api/errors/api-error';
 import { reportStorageFaultsTo, sendError } from './api/errors/http-error.filter';
@@ -71,9 +72,13 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   reportStorageFaultsTo(fastify, app.get(Journal));
   const server = app.getHttpServer() as Server;
   server.headersTimeout = edge.headersTimeoutMs;
-  limitConnections(server, edge);
+  // An idle socket's timeout closes it only if no request arrived meanwhile (after a held event loop).
+  closeIdleSocketsAfterPendingReads(server);
+  const connections = limitConnections(server, edge);
   // Token before body, for every route: authentication, rate limit and body limits.
   app.get(HttpEdge).register(fastify);
+  // After the edge: a connection that carried an authenticated request leaves the anonymous budget.
+  fastify.addHook('onRequest', connections.onRequest);
   // The hottest native routes bypass Nest's per-request machinery (same auth, checks, errors).
   app.get(NativeFastRoutes).register(fastify);
   await app.init();

@@ -118,6 +118,9 @@ const schema = z.object({
   KEEP_ALIVE_TIMEOUT_SECONDS: wholeNumber('KEEP_ALIVE_TIMEOUT_SECONDS', 10, 1),
   MAX_CONNECTIONS: wholeNumber('MAX_CONNECTIONS', 800, 1),
   MAX_CONNECTIONS_PER_ADDRESS: wholeNumber('MAX_CONNECTIONS_PER_ADDRESS', 256, 1),
+  // 0: a quarter of MAX_CONNECTIONS (at least 1).
+  MAX_ANONYMOUS_CONNECTIONS: wholeNumber('MAX_ANONYMOUS_CONNECTIONS', 0, 0),
+  MAX_ANONYMOUS_CONNECTIONS_PER_ADDRESS: wholeNumber('MAX_ANONYMOUS_CONNECTIONS_PER_ADDRESS', 16, 1),
   // The Redis protocol listener (docs/redis.md).
   RESP_PORT: z
     .string()
@@ -189,6 +192,12 @@ export interface EdgeLimits {
   readonly keepAliveTimeoutMs: number;
   readonly maxConnections: number;
   readonly maxConnectionsPerAddress: number;
+  /**
+   * Connections that carry no authenticated request (yet): in all, and per address. Beyond
+   * either, a new connection takes the place of the oldest idle one (see connection-limits.ts).
+   */
+  readonly maxAnonymousConnections: number;
+  readonly maxAnonymousConnectionsPerAddress: number;
 }
 
 /** How much history `compact` keeps: everything, events newer than N days, or events after the K-th latest snapshot. */
@@ -399,6 +408,8 @@ function loadEdgeLimits(e: z.infer<typeof schema> & { MAX_VALUE_BYTES: number })
     keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
     maxConnections: e.MAX_CONNECTIONS,
     maxConnectionsPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS,
+    maxAnonymousConnections: Math.min(e.MAX_CONNECTIONS, e.MAX_ANONYMOUS_CONNECTIONS || Math.max(1, Math.floor(e.MAX_CONNECTIONS / 4))),
+    maxAnonymousConnectionsPerAddress: Math.min(e.MAX_CONNECTIONS_PER_ADDRESS, e.MAX_ANONYMOUS_CONNECTIONS_PER_ADDRESS),
   };
 }
 

@@ -64,8 +64,21 @@ describe('connection caps', () => {
   beforeAll(async () => (app = await startTestApp({ env: { MAX_CONNECTIONS_PER_ADDRESS: '3', MAX_CONNECTIONS: '5', KEEP_ALIVE_TIMEOUT_SECONDS: '1' } })));
   afterAll(() => app.dispose());
 
+  let streams = 0;
+  /**
+   * A connection held by a client with a token (an event stream): the caps refuse beyond these.
+   * Anonymous connections would instead give their place to a new one (see
+   * hardening-anonymous-connections.spec.ts).
+   */
+  const held = async (address: string) => {
+    const connection = await RawConnection.open(app.url, address);
+    connection.write(`GET /cacheName/held${++streams}/events/stream HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${tokenFor({ org: 'holder', name: `h${streams}` })}\r\n\r\n`);
+    expect(await connection.status(5000)).toBe(200);
+    return connection;
+  };
+
   it('refuses connections beyond the per-address cap, while another address (and org) is still served', async () => {
-    const held = await Promise.all([1, 2, 3].map(() => RawConnection.open(app.url, '127.0.0.1')));
+    const holding = [await held('127.0.0.1'), await held('127.0.0.1'), await held('127.0.0.1')];
     try {
       const refused = await RawConnection.open(app.url, '127.0.0.1');
       expect(await refused.status(5000)).toBe(429);
@@ -77,21 +90,18 @@ describe('connection caps', () => {
       expect(await other.status(5000)).toBe(200);
       other.destroy();
     } finally {
-      for (const connection of held) connection.destroy();
+      for (const connection of holding) connection.destroy();
     }
   });
 
   it('refuses connections beyond MAX_CONNECTIONS in all, and admits again once some close', async () => {
-    const held = [
-      ...(await Promise.all([1, 2, 3].map(() => RawConnection.open(app.url, '127.0.0.3')))),
-      ...(await Promise.all([1, 2].map(() => RawConnection.open(app.url, '127.0.0.4')))),
-    ];
+    const holding = [await held('127.0.0.3'), await held('127.0.0.3'), await held('127.0.0.3'), await held('127.0.0.4'), await held('127.0.0.4')];
     const refused = await RawConnection.open(app.url, '127.0.0.5');
     expect(await refused.status(5000)).toBe(503);
     expect((await refused.json(5000)).code).toBe('TOO_MANY_CONNECTIONS');
     refused.destroy();
-    for (const connection of held) connection.destroy();
-    await Promise.all(held.map((c) => c.closedWithin(5000)));
+    for (const connection of holding) connection.destroy();
+    await Promise.all(holding.map((c) => c.closedWithin(5000)));
     // The server sees the closes a moment later.
     let status = 0;
     for (let i = 0; i < 50 && status !== 200; i++) {

@@ -23,7 +23,15 @@ describe('configuration of the HTTP edge (docs/security.md)', () => {
       keepAliveTimeoutMs: 10_000,
       maxConnections: 800,
       maxConnectionsPerAddress: 256,
+      maxAnonymousConnections: 200,
+      maxAnonymousConnectionsPerAddress: 16,
     });
+  });
+
+  it('derives the anonymous connection budget from MAX_CONNECTIONS unless set, within the caps it shares', () => {
+    expect(loadConfig({ MAX_CONNECTIONS: '10', MAX_CONNECTIONS_PER_ADDRESS: '4' }).edge).toMatchObject({ maxAnonymousConnections: 2, maxAnonymousConnectionsPerAddress: 4 });
+    expect(loadConfig({ MAX_CONNECTIONS: '3', MAX_CONNECTIONS_PER_ADDRESS: '3' }).edge.maxAnonymousConnections).toBe(1);
+    expect(loadConfig({ MAX_ANONYMOUS_CONNECTIONS: '50', MAX_ANONYMOUS_CONNECTIONS_PER_ADDRESS: '5' }).edge).toMatchObject({ maxAnonymousConnections: 50, maxAnonymousConnectionsPerAddress: 5 });
   });
 
   it('derives the value and batch body limits from MAX_VALUE_BYTES unless MAX_BATCH_BODY_BYTES is set', () => {

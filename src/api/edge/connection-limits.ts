@@ -1,48 +1,178 @@
-import { Server as HttpServer } from 'node:http';
+import { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import { Server as HttpsServer } from 'node:https';
 import { Socket } from 'node:net';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { EdgeLimits } from '../../config/config';
 
+/** One open connection, as the limits see it. */
+interface Slot {
+  readonly socket: Socket;
+  readonly address: string;
+  /** A request on it was authenticated (the edge attached a principal): it is no longer anonymous. */
+  authenticated: boolean;
+  /** Requests being answered on it. */
+  inFlight: number;
+  /** Its counts were given back (closed, or its place taken by a new connection). */
+  released: boolean;
+}
+
 /**
- * Caps open connections, globally (MAX_CONNECTIONS) and per client address
- * (MAX_CONNECTIONS_PER_ADDRESS), so no client can hold every file descriptor: a connection
- * beyond a cap gets a one-line refusal (plain HTTP) or is closed at once (TLS, where plain
- * bytes would not be understood) before any request on it is read. Addresses are the peer's
- * as the socket sees it; behind a proxy every client shares the proxy's.
+ * Connection slots. Every connection counts against MAX_CONNECTIONS and its address's
+ * MAX_CONNECTIONS_PER_ADDRESS; one that has carried no authenticated request yet (a new one,
+ * one holding half-sent headers, one only used for public routes such as health probes) is
+ * anonymous, and anonymous connections have their own budget: MAX_ANONYMOUS_CONNECTIONS in all
+ * and MAX_ANONYMOUS_CONNECTIONS_PER_ADDRESS. A new connection always starts anonymous, so rather
+ * than being refused when a budget is spent, it takes the place of the oldest anonymous
+ * connection with no request being answered (of its own address when its address is over its
+ * share, else of the address holding the most): anonymous clients can hold at most their budget,
+ * and never the slots that authenticated clients and health probes need. A connection beyond a
+ * cap with nothing to take the place of gets a one-line refusal (plain HTTP) or is closed at
+ * once (TLS) before any request on it is read. Half-sent headers (and a connection that sends
+ * nothing) are also cut after HEADERS_TIMEOUT_SECONDS by the HTTP server itself.
+ * Addresses are the peer's as the socket sees it; behind a proxy every client shares the proxy's.
  */
-export function limitConnections(server: HttpServer | HttpsServer, limits: EdgeLimits): void {
-  const perAddress = new Map<string, number>();
-  let open = 0;
-  server.on('connection', (socket: Socket) => {
+export class ConnectionSlots {
+  private open = 0;
+  private readonly perAddress = new Map<string, number>();
+  /** Anonymous slots per address, oldest first. */
+  private readonly anonymous = new Map<string, Set<Slot>>();
+  private anonymousCount = 0;
+  private readonly slots = new WeakMap<Socket, Slot>();
+
+  constructor(
+    private readonly server: HttpServer | HttpsServer,
+    private readonly limits: EdgeLimits,
+  ) {}
+
+  /** Starts counting the server's connections. */
+  watch(): this {
+    this.server.on('connection', (socket: Socket) => this.admit(socket));
+    this.server.on('request', (request: IncomingMessage, response: ServerResponse) => this.requestArrived(request, response));
+    return this;
+  }
+
+  /** Fastify `onRequest` hook, after the edge: a request with a principal makes its connection authenticated. */
+  readonly onRequest = (request: FastifyRequest, _reply: FastifyReply, done: () => void): void => {
+    if (request.principal !== null) this.authenticated(request.raw.socket);
+    done();
+  };
+
+  /** Anonymous connections open now (for tests and metrics). */
+  get anonymousOpen(): number {
+    return this.anonymousCount;
+  }
+
+  authenticated(socket: Socket): void {
+    const slot = this.slotOf(socket);
+    if (slot === undefined || slot.authenticated) return;
+    slot.authenticated = true;
+    this.forgetAnonymous(slot);
+  }
+
+  private admit(socket: Socket): void {
     const address = socket.remoteAddress ?? 'unknown';
-    const mine = perAddress.get(address) ?? 0;
-    if (open >= limits.maxConnections) return refuse(socket, server, 503, 'TOO_MANY_CONNECTIONS', `the service has ${limits.maxConnections} connections open (MAX_CONNECTIONS)`);
-    if (mine >= limits.maxConnectionsPerAddress) {
-      return refuse(socket, server, 429, 'TOO_MANY_CONNECTIONS', `this address has ${limits.maxConnectionsPerAddress} connections open (MAX_CONNECTIONS_PER_ADDRESS)`);
+    const { maxConnections, maxConnectionsPerAddress, maxAnonymousConnections, maxAnonymousConnectionsPerAddress } = this.limits;
+    if ((this.perAddress.get(address) ?? 0) >= maxConnectionsPerAddress && !this.evictFrom(address)) {
+      return this.refuse(socket, 429, `this address has ${maxConnectionsPerAddress} connections open (MAX_CONNECTIONS_PER_ADDRESS)`);
     }
-    open++;
-    perAddress.set(address, mine + 1);
-    socket.once('close', () => {
-      open--;
-      const left = (perAddress.get(address) ?? 1) - 1;
-      if (left === 0) perAddress.delete(address);
-      else perAddress.set(address, left);
-    });
-  });
+    if ((this.anonymous.get(address)?.size ?? 0) >= maxAnonymousConnectionsPerAddress && !this.evictFrom(address)) {
+      return this.refuse(socket, 429, `this address has ${maxAnonymousConnectionsPerAddress} connections open without an authenticated request (MAX_ANONYMOUS_CONNECTIONS_PER_ADDRESS)`);
+    }
+    if (this.anonymousCount >= maxAnonymousConnections && !this.evictFrom(this.mostAnonymous())) {
+      return this.refuse(socket, 503, `the service has ${maxAnonymousConnections} connections open without an authenticated request (MAX_ANONYMOUS_CONNECTIONS)`);
+    }
+    if (this.open >= maxConnections && !this.evictFrom(this.mostAnonymous())) {
+      return this.refuse(socket, 503, `the service has ${maxConnections} connections open (MAX_CONNECTIONS)`);
+    }
+    const slot: Slot = { socket, address, authenticated: false, inFlight: 0, released: false };
+    this.slots.set(socket, slot);
+    this.open++;
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    this.addAnonymous(slot);
+    socket.once('close', () => this.release(slot));
+  }
+
+  private release(slot: Slot): void {
+    if (slot.released) return;
+    slot.released = true;
+    this.open--;
+    countDown(this.perAddress, slot.address);
+    this.forgetAnonymous(slot);
+  }
+
+  /** The slot of a request's socket (over TLS, the TLS socket's underlying TCP socket is the one counted). */
+  private slotOf(socket: Socket): Slot | undefined {
+    return this.slots.get(socket) ?? this.slots.get((socket as Socket & { _parent?: Socket })._parent as Socket);
+  }
+
+  private requestArrived(request: IncomingMessage, response: ServerResponse): void {
+    const slot = this.slotOf(request.socket);
+    if (slot === undefined) return;
+    slot.inFlight++;
+    response.once('close', () => slot.inFlight--);
+  }
+
+  /** Closes the oldest idle anonymous connection of `address`; false when it has none. */
+  private evictFrom(address: string | undefined): boolean {
+    if (address === undefined) return false;
+    for (const slot of this.anonymous.get(address) ?? []) {
+      if (slot.inFlight > 0) continue;
+      this.release(slot); // free now, not when the socket's close event comes
+      slot.socket.on('error', () => undefined);
+      slot.socket.destroy();
+      return true;
+    }
+    return false;
+  }
+
+  /** The address holding the most anonymous connections. */
+  private mostAnonymous(): string | undefined {
+    let most: string | undefined;
+    let count = 0;
+    for (const [address, slots] of this.anonymous) {
+      if (slots.size > count) [most, count] = [address, slots.size];
+    }
+    return most;
+  }
+
+  private addAnonymous(slot: Slot): void {
+    let slots = this.anonymous.get(slot.address);
+    if (slots === undefined) this.anonymous.set(slot.address, (slots = new Set()));
+    slots.add(slot);
+    this.anonymousCount++;
+  }
+
+  private forgetAnonymous(slot: Slot): void {
+    const slots = this.anonymous.get(slot.address);
+    if (slots === undefined || !slots.delete(slot)) return;
+    this.anonymousCount--;
+    if (slots.size === 0) this.anonymous.delete(slot.address);
+  }
+
+  private refuse(socket: Socket, status: 429 | 503, message: string): void {
+    if (this.server instanceof HttpsServer) {
+      socket.destroy();
+      return;
+    }
+    const body = JSON.stringify({ code: 'TOO_MANY_CONNECTIONS', message });
+    socket.on('error', () => undefined);
+    socket.end(
+      `HTTP/1.1 ${status} ${REASONS[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    // A client that never reads must not keep the refused socket either.
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
 }
 
 const REASONS: Record<number, string> = { 429: 'Too Many Requests', 503: 'Service Unavailable' };
 
-function refuse(socket: Socket, server: HttpServer | HttpsServer, status: 429 | 503, code: string, message: string): void {
-  if (server instanceof HttpsServer) {
-    socket.destroy();
-    return;
-  }
-  const body = JSON.stringify({ code, message });
-  socket.on('error', () => undefined);
-  socket.end(
-    `HTTP/1.1 ${status} ${REASONS[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
-  // A client that never reads must not keep the refused socket either.
-  setTimeout(() => socket.destroy(), 1000).unref();
+function countDown(counts: Map<string, number>, key: string): void {
+  const left = (counts.get(key) ?? 1) - 1;
+  if (left <= 0) counts.delete(key);
+  else counts.set(key, left);
+}
+
+/** Counts the server's connections against the limits (see ConnectionSlots); register `onRequest` after the edge's. */
+export function limitConnections(server: HttpServer | HttpsServer, limits: EdgeLimits): ConnectionSlots {
+  return new ConnectionSlots(server, limits).watch();
 }
