@@ -9,6 +9,9 @@ import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
  * loop, so one tenant's settings change (or restore task) ended the process. Without the crash,
  * a 200k-event command still paused every org for seconds (measured: 3.3 s for a capacity cut,
  * 6.2 s for a restore), so a command may append at most MAX_EVENTS_PER_COMMAND events.
+ * On a loaded machine the 150k-key restore held the event loop past the keep-alive timeout, and
+ * the task poll sent meanwhile was reset with its connection (ECONNRESET); the server now serves
+ * a request that arrived during such a hold (test/e2e/keep-alive-after-stall.spec.ts).
  */
 const BATCH = 10_000;
 
