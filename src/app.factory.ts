@@ -74,9 +74,11 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   server.headersTimeout = edge.headersTimeoutMs;
   // An idle socket's timeout closes it only if no request arrived meanwhile (after a held event loop).
   closeIdleSocketsAfterPendingReads(server);
-  limitConnections(server, edge);
+  const connections = limitConnections(server, edge);
   // Token before body, for every route: authentication, rate limit and body limits.
   app.get(HttpEdge).register(fastify);
+  // After the edge: a connection that carried an authenticated request leaves the anonymous budget.
+  fastify.addHook('onRequest', connections.onRequest);
   // The hottest native routes bypass Nest's per-request machinery (same auth, checks, errors).
   app.get(NativeFastRoutes).register(fastify);
   await app.init();
