@@ -53,10 +53,12 @@ export async function compactEntity(
   now: number,
   onProgress?: (done: number) => void,
 ): Promise<CompactionResult> {
-  const cut = await cutPoint(journal, snapshots, ref, policy, now);
+  // A compaction cut short by a crash is finished first (to its own cut, or this one's if further).
+  const unfinished = await journal.unfinishedCompaction(ref);
+  const cut = Math.max(await cutPoint(journal, snapshots, ref, policy, now), unfinished);
   const before = await journal.compactedThrough(ref);
   if (cut === 0) return { throughSeq: 0, dropped: 0, kept: 0, note: policy.kind === 'all' ? 'the retention keeps all history' : 'no snapshot old enough to compact to' };
-  if (cut <= before) return { throughSeq: before, dropped: 0, kept: 0, note: `already compacted through seq ${before}` };
+  if (cut <= before && unfinished === 0) return { throughSeq: before, dropped: 0, kept: 0, note: `already compacted through seq ${before}` };
   const snapshot = await snapshots.load(ref, cut);
   if (snapshot === undefined || snapshot.seq !== cut) return { throughSeq: before, dropped: 0, kept: 0, note: `the snapshot at seq ${cut} is unreadable` };
 

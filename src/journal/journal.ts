@@ -172,6 +172,16 @@ export abstract class Journal {
   /** Every event with `seq <= compactedThrough` may have been dropped (0: nothing compacted). */
   abstract compactedThrough(ref: EntityRef): Promise<number>;
 
+  /**
+   * The seq through which a compaction that was cut short (a crash part-way through
+   * `dropEvents`) meant to drop events, 0 when none was: the next compaction finishes it.
+   * Journals whose drop is one atomic step have none.
+   */
+  async unfinishedCompaction(ref: EntityRef): Promise<number> {
+    void ref;
+    return 0;
+  }
+
   /** Committed events with offset > `afterOffset`, in global order, in chunks, read at the caller's pace. */
   abstract read(afterOffset: number): AsyncIterable<readonly Envelope[]>;
 

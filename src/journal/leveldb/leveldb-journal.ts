@@ -24,6 +24,8 @@ const GLOBAL_READ_CHUNK = 512;
 const REPLAY_CHUNK = 4096;
 const WRITE_CHUNK = 10_000;
 const COMPACTED_PREFIX = Buffer.from('compacted:');
+/** A drop in progress: [u64 seq scanned through before it, u64 seq it drops through]; deleted when it is done. */
+const COMPACTING_PREFIX = Buffer.from('compacting:');
 
 /**
  * The LevelDB event journal. Appends are group-committed: every append waiting when a
@@ -279,15 +281,36 @@ export class LevelDbJournal extends Journal {
     return value ? readUint64BE(value, 0) : 0;
   }
 
+  override async unfinishedCompaction(ref: EntityRef): Promise<number> {
+    return (await this.pendingDrop(entityIdOf(ref)))?.through ?? 0;
+  }
+
+  private async pendingDrop(entityId: Buffer): Promise<{ from: number; through: number } | undefined> {
+    const value = await this.storage.meta.get(Buffer.concat([COMPACTING_PREFIX, entityId]));
+    return value === undefined ? undefined : { from: readUint64BE(value, 0), through: readUint64BE(value, 8) };
+  }
+
   /**
-   * The compaction mark is written first: a crash half-way leaves a log that is valid,
-   * only less compacted. Each dropped event's global-index and offset rows go with it.
+   * The marks are written first, in one synced batch: `compacted` (history through it may be
+   * incomplete, so a crash half-way leaves a log that is valid, only less compacted) and
+   * `compacting` (the drop is unfinished). The second goes once every batch is written; a drop
+   * cut short by a crash is resumed by the next one (from where the unfinished one started, to
+   * the furthest of both), which `unfinishedCompaction` makes compaction call even without a
+   * newer cut. Each dropped event's global-index and offset rows go with it.
    */
   async dropEvents(ref: EntityRef, beforeSeq: number, keep: ReadonlySet<number>, onProgress?: (dropped: number) => void): Promise<number> {
     const entityId = entityIdOf(ref);
     const before = await this.compactedThrough(ref);
-    if (beforeSeq - 1 <= before) return 0;
-    await this.storage.meta.put(Buffer.concat([COMPACTED_PREFIX, entityId]), uint64BE(beforeSeq - 1));
+    const pending = await this.pendingDrop(entityId);
+    if (beforeSeq - 1 <= before && pending === undefined) return 0;
+    const from = pending?.from ?? before;
+    const through = Math.max(beforeSeq - 1, pending?.through ?? 0);
+    const compactingKey = Buffer.concat([COMPACTING_PREFIX, entityId]);
+    const marks: Op[] = [
+      { type: 'put', sublevel: this.storage.meta, key: Buffer.concat([COMPACTED_PREFIX, entityId]), value: uint64BE(Math.max(before, through)) },
+      { type: 'put', sublevel: this.storage.meta, key: compactingKey, value: Buffer.concat([uint64BE(from), uint64BE(through)]) },
+    ];
+    await this.storage.db.batch(marks as never, { sync: true });
     let dropped = 0;
     let chunk: Buffer[] = [];
     const flush = async () => {
@@ -303,12 +326,15 @@ export class LevelDbJournal extends Journal {
       onProgress?.(dropped);
       chunk = [];
     };
-    for await (const key of this.storage.journal.keys({ gte: withSeq(entityId, before + 1), lt: withSeq(entityId, beforeSeq) })) {
+    for await (const key of this.storage.journal.keys({ gte: withSeq(entityId, from + 1), lt: withSeq(entityId, beforeSeq) })) {
       if (keep.has(readUint64BE(key, entityId.length))) continue;
       chunk.push(key);
       if (chunk.length >= WRITE_CHUNK / 10) await flush();
     }
     if (chunk.length > 0) await flush();
+    // Done through beforeSeq - 1; what an older unfinished drop meant beyond it stays pending.
+    if (through > beforeSeq - 1) await this.storage.meta.put(compactingKey, Buffer.concat([uint64BE(beforeSeq - 1), uint64BE(through)]));
+    else await this.storage.db.batch([{ type: 'del', sublevel: this.storage.meta, key: compactingKey }] as never, { sync: true });
     return dropped;
   }
 
