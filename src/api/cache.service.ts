@@ -96,7 +96,8 @@ export function rejectionError(error: DomainError | Error, family: FamilyProfile
   return error instanceof Error ? error : refusedBy(family, { code: error.code, message: error.message, cacheName });
 }
 
-const MAX_DEVICE_ID = 256;
+/** The longest device id kept from `X-Device-Id` (an import holds events to it too). */
+export const MAX_DEVICE_ID = 256;
 
 /** Who and from where, for the event's audit fields. */
 export function commandMeta(principal: Principal, request: FastifyRequest): { by: string; device: string | null } {

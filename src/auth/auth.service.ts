@@ -19,7 +19,8 @@ interface Verdict {
 }
 
 const MAX_CACHED_TOKENS = 10_000;
-const MAX_CLAIM_LENGTH = 1024;
+/** The longest `org` a token may carry, and the longest `name` kept (an import holds events to it too). */
+export const MAX_CLAIM_LENGTH = 1024;
 
 /**
  * Verifies each distinct token once and keeps its claims until the token's `exp`, in a

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EntityRef } from '../journal/keys';
 
@@ -42,14 +42,39 @@ export async function bytesIn(dir: string): Promise<number> {
   return total;
 }
 
+/** The suffix of an export being written: the file gets its name only once it is complete. */
+export const PARTIAL_SUFFIX = '.partial';
+
 /**
- * Writes `lines` to a new file (never overwriting one). `take(bytes)` is asked before each
- * line and may refuse it (a byte limit). Every error, the stream's `error` event included,
- * rejects the promise; a write that fails or is refused leaves no partial file behind.
+ * Removes what exports cut short by a crash left under `dataDir/exports` (files still named
+ * `*.partial`): they are not exports, and must not count against MAX_EXPORT_BYTES_PER_ORG.
+ * Call before any export runs. Returns how many were removed.
+ */
+export async function removePartialExports(dataDir: string): Promise<number> {
+  let removed = 0;
+  const root = join(dataDir, 'exports');
+  for (const org of await readdir(root).catch(() => [] as string[])) {
+    for (const name of await readdir(join(root, org)).catch(() => [] as string[])) {
+      if (!name.endsWith(PARTIAL_SUFFIX)) continue;
+      await rm(join(root, org, name), { force: true });
+      removed++;
+    }
+  }
+  return removed;
+}
+
+/**
+ * Writes `lines` to a new file (never overwriting one), as `<path>.partial` renamed to `path`
+ * once every line is written: a crash part-way leaves only a `.partial` file, which
+ * removePartialExports deletes at the next start. `take(bytes)` is asked before each line and
+ * may refuse it (a byte limit). Every error, the stream's `error` event included, rejects the
+ * promise; a write that fails or is refused leaves no partial file behind.
  */
 export async function writeNewFile(path: string, lines: AsyncIterable<string>, take: (bytes: number) => boolean = () => true): Promise<number> {
   await mkdir(join(path, '..'), { recursive: true });
-  const out = createWriteStream(path, { flags: 'wx' });
+  const partial = path + PARTIAL_SUFFIX;
+  if (await stat(path).then(() => true, () => false)) throw Object.assign(new Error(`EEXIST: file already exists, open '${path}'`), { code: 'EEXIST' });
+  const out = createWriteStream(partial, { flags: 'wx' });
   let failure: Error | undefined;
   // Registered before the first write: an unhandled `error` event would end the process.
   const failed = new Promise<never>((_, reject) => out.on('error', (error) => reject((failure = error))));
@@ -67,11 +92,12 @@ export async function writeNewFile(path: string, lines: AsyncIterable<string>, t
       if (!out.write(line)) await Promise.race([new Promise<void>((resolve) => out.once('drain', () => resolve())), failed]);
     }
     await Promise.race([new Promise<void>((resolve) => out.end(resolve)), failed]);
+    await rename(partial, path);
     return written;
   } catch (error) {
     out.destroy();
     await new Promise<void>((resolve) => (out.closed ? resolve() : out.once('close', () => resolve())));
-    if (created) await rm(path, { force: true }).catch(() => undefined);
+    if (created) await rm(partial, { force: true }).catch(() => undefined);
     throw error;
   }
 }

@@ -7,6 +7,7 @@ import { requestContext } from '../core/request-context';
 import { EntityRegistry } from '../entities/entity-registry';
 import { compactEntity } from '../journal/compaction';
 import { HistoryGoneError, stateAt } from '../journal/history';
+import { withTrailer } from '../journal/export-trailer';
 import { Journal } from '../journal/journal';
 import { EntityRef } from '../journal/keys';
 import { toNdjsonLine } from '../journal/ndjson';
@@ -144,7 +145,8 @@ export class TaskActions {
       return true;
     };
     try {
-      const bytes = await writeNewFile(join(this.config.dataDir, file), lines(), take);
+      // Ends with the trailer an import requires: a file cut short can never pass as complete.
+      const bytes = await writeNewFile(join(this.config.dataDir, file), withTrailer(lines()), take);
       return { file, events, throughSeq, bytes };
     } catch (error) {
       if (error instanceof ExportLimitError) throw new TaskFailure(`${error.code}: ${error.message}`);

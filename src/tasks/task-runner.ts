@@ -4,6 +4,7 @@ import { join, normalize, sep } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { Clock } from '../config/clock';
+import { exportPath, removePartialExports } from './export-files';
 import { TaskActions } from './task-actions';
 import { TaskEvent, nextTaskState } from './task.machine';
 import { TaskRecord, TaskRequest, TaskStore } from './task.store';
@@ -54,11 +55,18 @@ export class TaskRunner {
    * pending ones again up to each org's limit and fails the rest, prunes old ones.
    */
   async start(): Promise<void> {
+    // Exports cut short by a crash are no exports: their files go before anything runs or counts them.
+    const partial = await removePartialExports(this.config.dataDir);
+    if (partial > 0) this.logger.warn(`removed ${partial} export files left incomplete by a stop part-way`);
     const pending: TaskRecord[] = [];
     for await (const task of this.store.all((key, error) => this.logger.error(`task record ${JSON.stringify(key)} is unreadable (${error.message}); skipped`))) {
       if (!this.store.runsHere(task)) continue; // another node's: it resumes its own
       this.counter = Math.max(this.counter, task.n);
-      if (task.state === 'STARTED') await this.change(task, { type: 'FAIL' }, { reason: INTERRUPTED_REASON, finishedAt: this.clock.now() });
+      if (task.state === 'STARTED') {
+        // An export file an older build wrote under its final name while it ran is as incomplete.
+        if (task.action === 'export') await rm(join(this.config.dataDir, exportPath({ org: task.org, name: task.cacheName }, task.id).file), { force: true });
+        await this.change(task, { type: 'FAIL' }, { reason: INTERRUPTED_REASON, finishedAt: this.clock.now() });
+      }
       else if (task.state === 'PENDING') pending.push(task);
     }
     // Decide every pending task before any runs: a running task's end must not free room mid-way.

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { runCli } from '../../src/cli/cli';
 import { cli } from '../support/cli';
+import { ndjsonExport } from '../support/ndjson';
 import { tempDir } from '../support/temp-dir';
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
@@ -59,7 +60,7 @@ describe('cachelog command line edges', () => {
   it('import may start a database where there is none yet', async () => {
     const file = join(dir(), 'one.ndjson');
     const line = { org: 'o', cacheName: 'c', seq: 1, type: 'Set', at: 1, by: 'x', device: null, key: 'k', value: Buffer.from('v').toString('base64'), expiresAt: 0 };
-    writeFileSync(file, JSON.stringify(line) + '\n');
+    writeFileSync(file, ndjsonExport([line]));
     const target = join(dir(), 'new');
     expect((await cli(['import', '--data-dir', target, '--in', file])).code).toBe(0);
     expect((await cli(['verify', '--data-dir', target])).stdout).toContain('OK: 1 caches, 1 events');

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Storage } from '../../src/journal/leveldb/storage';
 import { encodeEntityId, withSeq } from '../../src/journal/keys';
 import { cli } from '../support/cli';
+import { ndjsonExport } from '../support/ndjson';
 import { ManualClock } from '../support/manual-clock';
 import { finished, submitTask } from '../support/tasks';
 import { tempDir } from '../support/temp-dir';
@@ -111,7 +112,7 @@ describe('the cachelog command line', () => {
 
     const used = dir();
     await seed(used);
-    writeFileSync(file, lines.slice(0, 2).map((l) => JSON.stringify(l)).join('\n'));
+    writeFileSync(file, ndjsonExport(lines.slice(0, 2)));
     const refused = await cli(['import', '--data-dir', used, '--in', file]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('fresh data directory');

@@ -77,6 +77,8 @@ describe('background tasks over HTTP', () => {
     const file = join(app.dataDir, done.result!.file);
     expect(file.startsWith(join(app.dataDir, 'exports'))).toBe(true);
     const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    // The events, then the trailer an import requires (a file cut short has none).
+    expect(lines.pop()).toEqual({ type: 'ExportComplete', events: 4, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(lines.map((l) => [l.seq, l.type, l.key])).toEqual([[1, 'Created', undefined], [2, 'Set', 'a'], [3, 'Set', 'b'], [4, 'Deleted', 'a']]);
     expect(lines[2]).toMatchObject({ org: 'acme', cacheName: 'exp', value: b64('beta'), by: 'alice' });
   });
@@ -188,7 +190,8 @@ describe('background tasks over HTTP', () => {
     for (const id of ids) results.push(await finished(app.url, token, id));
     expect(results.map((r) => r.task_state)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS']);
     expect(results.map((r) => r.result!.seq ?? r.result!.throughSeq)).toEqual([4, 4, 5, 5, 5]);
-    const exported = (i: number) => readFileSync(join(app.dataDir, results[i].result!.file), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    // The events of each export (its last line is the trailer).
+    const exported = (i: number) => readFileSync(join(app.dataDir, results[i].result!.file), 'utf8').trim().split('\n').slice(0, -1).map((l) => JSON.parse(l));
     expect(exported(1).at(-1)).toMatchObject({ seq: 4, type: 'Set', value: b64('one') });
     expect(exported(3).at(-1)).toMatchObject({ seq: 5, type: 'Set', value: b64('two') });
   });

@@ -65,9 +65,8 @@ export class CacheSettingsController {
     @Body() { capacity, ttl, maxValueBytes, cacheNullValue }: z.infer<typeof CacheSettingsDto>,
     @Req() request: FastifyRequest,
   ) {
-    if (maxValueBytes !== undefined && maxValueBytes > this.config.maxValueBytes) {
-      throw new ApiError(400, 'INVALID_REQUEST', `maxValueBytes: must be at most ${this.config.maxValueBytes} (the service's MAX_VALUE_BYTES)`);
-    }
+    const tooLarge = maxValueBytesBeyondService(maxValueBytes, this.config.maxValueBytes);
+    if (tooLarge !== undefined) throw new ApiError(400, 'INVALID_REQUEST', tooLarge);
     // Refusals in the settings family's words (a missing cache is a 404 naming it, a bad setting INVALID_REQUEST).
     await this.caches.execute(
       principal,
@@ -78,6 +77,11 @@ export class CacheSettingsController {
     );
     return toWire(cacheName, (await this.caches.state(principal, cacheName)).settings);
   }
+}
+
+/** A cache's maxValueBytes may not exceed the service's (import holds SettingsChanged events to this too). */
+export function maxValueBytesBeyondService(maxValueBytes: number | undefined, serviceMax: number): string | undefined {
+  return maxValueBytes !== undefined && maxValueBytes > serviceMax ? `maxValueBytes: must be at most ${serviceMax} (the service's MAX_VALUE_BYTES)` : undefined;
 }
 
 function toWire(cacheName: string, settings: CacheSettings) {

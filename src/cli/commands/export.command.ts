@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
+import { ExportDigest } from '../../journal/export-trailer';
 import { toNdjsonLine } from '../../journal/ndjson';
 import { CliIo, configFor, openOffline } from '../io';
 import { Progress } from '../progress';
@@ -13,7 +14,10 @@ export interface ExportOptions {
   readonly out?: string;
 }
 
-/** Writes events as NDJSON in global order (all caches, one org, or one cache). */
+/**
+ * Writes events as NDJSON in global order (all caches, one org, or one cache), then the trailer
+ * line (count and SHA-256 of the event lines) that import requires: an export cut short has none.
+ */
 export async function exportCommand(options: ExportOptions, io: CliIo): Promise<number> {
   const config = configFor(io, options.dataDir);
   const backend = await openOffline(config.dataDir);
@@ -21,6 +25,7 @@ export async function exportCommand(options: ExportOptions, io: CliIo): Promise<
   const out: Writable = options.out ? createWriteStream(options.out, { flags: 'wx' }) : io.stdout;
   const progress = new Progress('export', journal.highestOffset, io.stderr);
   let events = 0;
+  const digest = new ExportDigest();
   try {
     if (options.org !== undefined && options.cache !== undefined) {
       const through = await journal.compactedThrough({ org: options.org, name: options.cache });
@@ -31,10 +36,13 @@ export async function exportCommand(options: ExportOptions, io: CliIo): Promise<
         progress.update(offset);
         if (options.org !== undefined && ref.org !== options.org) continue;
         if (options.cache !== undefined && ref.name !== options.cache) continue;
-        if (!out.write(toNdjsonLine(ref, seq, event, offset))) await once(out, 'drain');
+        const line = toNdjsonLine(ref, seq, event, offset);
+        digest.add(line);
+        if (!out.write(line)) await once(out, 'drain');
         events++;
       }
     }
+    if (!out.write(digest.trailerLine())) await once(out, 'drain');
   } finally {
     progress.finish();
     if (options.out) {
