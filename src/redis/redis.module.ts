@@ -3,6 +3,8 @@ import { AuthService } from '../auth/auth.service';
 import { RateLimiter } from '../auth/rate-limiter';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { CacheGateway } from '../core/cache-gateway';
+import { Journal } from '../journal/journal';
+import { CommittedEventFeed } from './engine/keyspace-notifications';
 import { RedisEngine } from './engine/engine';
 import { ServerFacts } from './engine/command';
 import { RespCounters } from './resp/resp-counters';
@@ -20,7 +22,7 @@ const VERSION: string = require('../../package.json').version;
     RespCounters,
     {
       provide: RedisEngine,
-      useFactory: (config: AppConfig, gateway: CacheGateway, auth: AuthService, limiter: RateLimiter, counters: RespCounters) => {
+      useFactory: (config: AppConfig, gateway: CacheGateway, auth: AuthService, limiter: RateLimiter, counters: RespCounters, journal: Journal) => {
         const startedAt = gateway.now();
         const facts: ServerFacts = {
           version: VERSION,
@@ -39,9 +41,14 @@ const VERSION: string = require('../../package.json').version;
             outputBytes: counters.outputBytes,
           }),
         };
-        return new RedisEngine(gateway, auth, limiter, facts);
+        // Keyspace notifications follow the journal's live commit stream, from now on.
+        const feed: CommittedEventFeed = (listener) => {
+          const subscription = journal.follow(journal.highestOffset).subscribe({ next: (envelopes) => listener(envelopes), error: () => undefined });
+          return () => subscription.unsubscribe();
+        };
+        return new RedisEngine(gateway, auth, limiter, facts, feed);
       },
-      inject: [APP_CONFIG, CacheGateway, AuthService, RateLimiter, RespCounters],
+      inject: [APP_CONFIG, CacheGateway, AuthService, RateLimiter, RespCounters, Journal],
     },
     RespServer,
   ],

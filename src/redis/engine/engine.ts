@@ -11,6 +11,8 @@ import { stringCommands } from './commands/strings';
 import { keyCommands } from './commands/keys';
 import { expiryCommands } from './commands/expiry';
 import { transactionCommands } from './commands/transactions';
+import { pubsubCommands } from './commands/pubsub';
+import { CommittedEventFeed, KeyspaceNotifier } from './keyspace-notifications';
 
 /** A reply that is not ready yet. `barrier`: the session's next command waits for it (it reads or changes the session). */
 export interface Pending {
@@ -39,6 +41,9 @@ type OpsReply = Reply & { readonly results?: readonly OperationResult[]; readonl
 
 const MAX_NAME_BYTES = 64;
 
+/** What a RESP2 connection may send while subscribed (Redis's list). */
+const SUBSCRIBED_CONTEXT = new Set(['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'ping', 'quit', 'reset']);
+
 /**
  * The Redis command engine, transport-free: arguments in, replies out. A transport (the RESP
  * listener, the Upstash-style HTTP family) gives each client a Session and calls `execute`
@@ -49,6 +54,7 @@ const MAX_NAME_BYTES = 64;
  */
 export class RedisEngine {
   readonly sessions = new Set<Session>();
+  readonly notifier: KeyspaceNotifier;
   private readonly commands = new Map<string, CommandDef<any>>();
 
   constructor(
@@ -56,7 +62,10 @@ export class RedisEngine {
     readonly auth: EngineAuth,
     private readonly limiter: EngineRateLimiter,
     readonly facts: ServerFacts,
+    /** The committed events, live, for keyspace notifications; absent: none are sent. */
+    feed?: CommittedEventFeed,
   ) {
+    this.notifier = new KeyspaceNotifier(feed);
     for (const def of [
       ...connectionCommands(this),
       ...serverCommands(this),
@@ -64,6 +73,7 @@ export class RedisEngine {
       ...keyCommands(this),
       ...expiryCommands(this),
       ...transactionCommands(this),
+      ...pubsubCommands(this),
     ]) {
       if (COMMAND_TABLE[def.name] === undefined) throw new Error(`${def.name} is not in Redis's command table`);
       this.commands.set(def.name, def);
@@ -82,6 +92,9 @@ export class RedisEngine {
   close(session: Session): void {
     this.sessions.delete(session);
     session.endTransaction();
+    session.channels.clear();
+    session.patterns.clear();
+    this.notifier.update(session);
   }
 
   /** Runs one command (its name first). Never throws: every failure is an error reply. */
@@ -107,6 +120,9 @@ export class RedisEngine {
       return this.refuseInMulti(session, wrongArity(name));
     }
     if (!def.noAuth && !this.stillAuthenticated(session)) return this.refuseInMulti(session, ERR.noAuth);
+    if (session.resp === 2 && session.subscriptions > 0 && !SUBSCRIBED_CONTEXT.has(name)) {
+      return error(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
+    }
     if (session.multi !== null && !def.transactionControl) return this.queue(session, def, rest);
     if (session.principal !== null) this.limiter.admit(session.principal);
     const request = def.parse(rest, session);

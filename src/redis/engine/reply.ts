@@ -18,7 +18,11 @@ export type RedisReply =
   | { readonly t: 'double'; readonly n: number }
   | { readonly t: 'bool'; readonly v: boolean }
   /** RESP3 verbatim string (INFO, CLIENT INFO); RESP2 renders it as a bulk string. */
-  | { readonly t: 'verbatim'; readonly s: string };
+  | { readonly t: 'verbatim'; readonly s: string }
+  /** An out-of-band message (pub/sub): RESP3 push `>`, RESP2 an array. */
+  | { readonly t: 'push'; readonly items: readonly RedisReply[] }
+  /** Several replies to one command, back to back (SUBSCRIBE a b answers once per channel). */
+  | { readonly t: 'many'; readonly replies: readonly RedisReply[] };
 
 export const OK: RedisReply = { t: 'simple', s: 'OK' };
 export const QUEUED: RedisReply = { t: 'simple', s: 'QUEUED' };

@@ -45,6 +45,13 @@ export class Session {
   commands = 0;
   /** Set by the transport: closes the connection after the current reply (QUIT). */
   closing = false;
+  /** Pub/sub: channels and patterns this session is subscribed to (keyspace notifications). */
+  readonly channels = new Set<string>();
+  readonly patterns = new Set<string>();
+
+  get subscriptions(): number {
+    return this.channels.size + this.patterns.size;
+  }
 
   constructor(
     now: number,

@@ -56,7 +56,9 @@ export class RespConnection {
     private readonly counters: ConnectionCounters,
     now: number,
   ) {
-    this.session = new Session(now, `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`, `${socket.localAddress ?? ''}:${socket.localPort ?? 0}`);
+    this.session = new Session(now, `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`, `${socket.localAddress ?? ''}:${socket.localPort ?? 0}`, (reply) =>
+      this.pushMessage(reply),
+    );
     this.parser = new RequestParser(limits, () => this.session.authenticated);
     engine.open(this.session);
     socket.setNoDelay(true);
@@ -134,6 +136,13 @@ export class RespConnection {
     this.flush();
     this.pauseIfFull();
     this.resumeIfRoom();
+  }
+
+  /** A pub/sub message: after every reply already due, under the same output bound. */
+  private pushMessage(reply: RedisReply): void {
+    if (this.closed || this.ending) return;
+    this.slots.push({ bytes: this.encode(reply) });
+    this.flush();
   }
 
   private settle(slot: Slot, reply: RedisReply, barrier: boolean): void {

@@ -36,6 +36,13 @@ function write(reply: RedisReply, resp: 2 | 3, out: Array<string | Uint8Array>):
     case 'nullArray':
       out.push(resp === 3 ? `_${CRLF}` : `*-1${CRLF}`);
       return;
+    case 'push':
+      out.push(`${resp === 3 ? '>' : '*'}${reply.items.length}${CRLF}`);
+      for (const item of reply.items) write(item, resp, out);
+      return;
+    case 'many':
+      for (const one of reply.replies) write(one, resp, out);
+      return;
     case 'array':
     case 'set':
       out.push(`${reply.t === 'set' && resp === 3 ? '~' : '*'}${reply.items.length}${CRLF}`);

@@ -63,7 +63,11 @@ export function connectionCommands(engine: RedisEngine): CommandDef<any>[] {
         if (args.length > 1) throw new RedisError("ERR wrong number of arguments for 'ping' command");
         return args[0];
       },
-      run: (message) => (message === undefined ? simple('PONG') : bulk(message)),
+      run: (message, env) => {
+        // Subscribed over RESP2, Redis answers PING as a pub/sub message.
+        if (env.session.resp === 2 && env.session.subscriptions > 0) return array([bulk(Buffer.from('pong')), bulk(message ?? Buffer.alloc(0))]);
+        return message === undefined ? simple('PONG') : bulk(message);
+      },
     }),
     command<Buffer>({
       name: 'echo',
@@ -162,6 +166,9 @@ export function connectionCommands(engine: RedisEngine): CommandDef<any>[] {
       run: (_request, env) => {
         const session = env.session;
         session.endTransaction();
+        session.channels.clear();
+        session.patterns.clear();
+        engine.notifier.update(session);
         session.principal = null;
         session.token = null;
         session.db = '0';

@@ -12,6 +12,7 @@ const FAMILY: Record<string, string> = {};
 for (const name of ['ping', 'echo', 'auth', 'hello', 'select', 'quit', 'reset', 'client']) FAMILY[name] = 'connection';
 for (const name of ['command', 'info', 'time', 'dbsize', 'config', 'flushdb', 'flushall']) FAMILY[name] = 'server';
 for (const name of ['multi', 'exec', 'discard', 'watch', 'unwatch']) FAMILY[name] = 'transactions';
+for (const name of ['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe']) FAMILY[name] = 'pubsub';
 for (const name of ['del', 'unlink', 'exists', 'type', 'rename', 'renamenx', 'copy', 'touch', 'keys', 'scan', 'randomkey']) FAMILY[name] = 'generic';
 for (const name of ['expire', 'pexpire', 'expireat', 'pexpireat', 'ttl', 'pttl', 'expiretime', 'pexpiretime', 'persist']) FAMILY[name] = 'generic';
 
@@ -49,7 +50,7 @@ function configValues(engine: RedisEngine): Array<[string, string]> {
     ['databases', '16'],
     ['maxmemory', '0'],
     ['maxmemory-policy', 'noeviction'],
-    ['notify-keyspace-events', ''],
+    ['notify-keyspace-events', 'AKE'],
     ['port', String(facts.port)],
     ['proto-max-bulk-len', String(facts.maxValueBytes)],
     ['save', ''],
