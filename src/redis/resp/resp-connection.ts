@@ -5,6 +5,7 @@ import { RedisReply, error } from '../engine/reply';
 import { Session } from '../engine/session';
 import { encodeReply } from './resp-encoder';
 import { ParserLimits, RequestParser } from './request-parser';
+import { performance } from 'node:perf_hooks';
 
 export interface ConnectionLimits extends ParserLimits {
   readonly maxQueryBytes: number;
@@ -23,6 +24,9 @@ const EMPTY = Buffer.alloc(0);
 interface Slot {
   bytes: Buffer | undefined;
 }
+
+/** Told of every command answered: its name (a known command, else `unknown`), time and whether it failed. */
+export type CommandObserver = (command: string, seconds: number, failed: boolean) => void;
 
 export interface ConnectionCounters {
   commands: number;
@@ -55,6 +59,7 @@ export class RespConnection {
     private readonly limits: ConnectionLimits,
     private readonly counters: ConnectionCounters,
     now: number,
+    private readonly observe: CommandObserver = () => undefined,
   ) {
     this.session = new Session(now, `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`, `${socket.localAddress ?? ''}:${socket.localPort ?? 0}`, (reply) =>
       this.pushMessage(reply),
@@ -118,16 +123,22 @@ export class RespConnection {
         break;
       }
       this.counters.commands++;
+      const started = performance.now();
+      const name = this.commandName(args[0]);
       const outcome = this.engine.execute(this.session, args);
       const slot: Slot = { bytes: undefined };
       this.slots.push(slot);
       if (!isPending(outcome)) {
         slot.bytes = this.encode(outcome);
+        this.observe(name, (performance.now() - started) / 1000, outcome.t === 'error');
       } else {
         if (outcome.barrier) this.barrier = true;
         const barrier = outcome.barrier;
         outcome.promise.then(
-          (reply) => this.settle(slot, reply, barrier),
+          (reply) => {
+            this.observe(name, (performance.now() - started) / 1000, reply.t === 'error');
+            this.settle(slot, reply, barrier);
+          },
           () => this.settle(slot, error('ERR internal error'), barrier),
         );
       }
@@ -136,6 +147,12 @@ export class RespConnection {
     this.flush();
     this.pauseIfFull();
     this.resumeIfRoom();
+  }
+
+  private commandName(raw: Buffer): string {
+    if (raw.length > 32) return 'unknown';
+    const name = raw.toString('latin1').toLowerCase();
+    return this.engine.supported.has(name) ? name : 'unknown';
   }
 
   /** A pub/sub message: after every reply already due, under the same output bound. */

@@ -6,6 +6,8 @@ import { APP_CONFIG, AppConfig } from '../../config/config';
 import { RedisEngine } from '../engine/engine';
 import { ConnectionLimits, RespConnection } from './resp-connection';
 import { RespCounters } from './resp-counters';
+import { RespMetrics } from './resp-metrics';
+import { Metrics } from '../../ops/metrics';
 
 /**
  * The Redis protocol listener: RESP2/RESP3 over TCP (TLS when the HTTP side has TLS) on
@@ -28,7 +30,12 @@ export class RespServer implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly engine: RedisEngine,
     private readonly adapterHost: HttpAdapterHost,
     readonly counters: RespCounters,
-  ) {}
+    metrics: Metrics,
+  ) {
+    this.metrics = new RespMetrics(metrics.registry, counters);
+  }
+
+  private readonly metrics: RespMetrics;
 
   /** The port it listens on (undefined before it listens, or when off). */
   get port(): number | undefined {
@@ -102,7 +109,9 @@ export class RespServer implements OnApplicationBootstrap, OnModuleDestroy {
       idleTimeoutMs: settings.idleTimeoutMs,
       authTimeoutMs: settings.authTimeoutMs,
     };
-    const connection = new RespConnection(socket, this.engine, limits, this.counters, this.engine.gateway.now());
+    const connection = new RespConnection(socket, this.engine, limits, this.counters, this.engine.gateway.now(), (command, seconds, failed) =>
+      this.metrics.observe(command, seconds, failed),
+    );
     this.connections.add(connection);
     this.counters.openConnections = this.connections.size;
     socket.once('close', () => {
