@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config';
+import { backupCommand, restoreCommand } from './commands/backup.command';
 import { exportCommand } from './commands/export.command';
 import { importCommand } from './commands/import.command';
 import { rebuildCommand } from './commands/rebuild.command';
@@ -13,6 +14,9 @@ import { CliError, CliIo } from './io';
 export const USAGE = `usage: cachelog <command> [options]
 
 commands (the server must not be running on the data directory, except for token):
+  backup  --out FILE                             the whole data directory (journal, snapshots, compaction
+                                                 marks, read models, tasks, secret) into one file
+  restore --in FILE                              a backup into a new or empty data directory
   export  [--org O] [--cache C] [--out FILE]     events as NDJSON (stdout without --out)
   import  --in FILE                              NDJSON into a fresh data directory
   replay  --org O --cache C [--to SEQ|ISO-TIME]  print a cache's state at a point as JSON
@@ -72,6 +76,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (rest.length > 0) throw new CliError(`unexpected arguments: ${rest.join(' ')}\n\n${USAGE}`, 2);
     const dataDir = values['data-dir'];
     switch (command) {
+      case 'backup':
+        required(values, 'out');
+        return await backupCommand({ dataDir, out: values.out! }, io);
+      case 'restore':
+        required(values, 'in');
+        return await restoreCommand({ dataDir, in: values.in! }, io);
       case 'export':
         return await exportCommand({ dataDir, org: values.org, cache: values.cache, out: values.out }, io);
       case 'import':

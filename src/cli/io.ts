@@ -28,7 +28,7 @@ export function configFor(io: CliIo, dataDir: string | undefined): AppConfig {
 /**
  * Opens the data directory's LevelDB directly (the server must not be running on it).
  * Offline tools write with sync off and force it to disk once at the end. Only `import`
- * (`create`) may start a database; a command that reads refuses a directory that does not
+ * (`create`) may start a database here (`restore` starts one of its own); a command that reads refuses a directory that does not
  * exist or holds no database, and creates nothing (a mistyped --data-dir is not an empty one).
  */
 export async function openOffline(dataDir: string, options: { create?: boolean } = {}): Promise<LevelDbBackend> {

@@ -24,4 +24,7 @@ export function crc32Portable(bytes: Uint8Array, previous = 0): number {
 
 const native = (zlib as unknown as { crc32?: (data: Uint8Array, previous?: number) => number }).crc32;
 
-export const crc32: (bytes: Uint8Array, previous?: number) => number = typeof native === 'function' ? (bytes, previous = 0) => native(bytes, previous) : crc32Portable;
+// Node's own answers 0 for an empty buffer without a backing store (`Buffer.from(new ArrayBuffer(0))`,
+// as LevelDB hands out empty values) whatever `previous` is: the CRC of nothing is `previous`.
+export const crc32: (bytes: Uint8Array, previous?: number) => number =
+  typeof native === 'function' ? (bytes, previous = 0) => (bytes.byteLength === 0 ? previous >>> 0 : native(bytes, previous)) : crc32Portable;

@@ -29,7 +29,19 @@ export async function exportCommand(options: ExportOptions, io: CliIo): Promise<
   try {
     if (options.org !== undefined && options.cache !== undefined) {
       const through = await journal.compactedThrough({ org: options.org, name: options.cache });
-      if (through > 0) io.stderr.write(`warning: this cache was compacted through seq ${through}; an import of this export will refuse the gaps\n`);
+      if (through > 0) io.stderr.write(`warning: this cache was compacted through seq ${through}; an import of this export will refuse the gaps (cachelog backup keeps them restorable)\n`);
+    } else {
+      // A whole instance (or org): name the compacted caches, whose events before the mark are gone.
+      const compacted: string[] = [];
+      for await (const { ref, through } of journal.compactedCaches()) {
+        if (options.org === undefined || ref.org === options.org) compacted.push(`${JSON.stringify(ref.org)}/${JSON.stringify(ref.name)} through seq ${through}`);
+      }
+      if (compacted.length > 0) {
+        io.stderr.write(
+          `warning: ${compacted.length} cache(s) were compacted (${compacted.slice(0, 3).join(', ')}${compacted.length > 3 ? ', ...' : ''}): ` +
+            'their events before the mark are gone, and an import of this export will refuse them. For a copy that restores everything, use cachelog backup\n',
+        );
+      }
     }
     for await (const chunk of journal.read(0)) {
       for (const { ref, seq, offset, event } of chunk) {

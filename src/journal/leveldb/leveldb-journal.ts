@@ -276,6 +276,15 @@ export class LevelDbJournal extends Journal {
     return values.map((value) => (value === undefined ? undefined : readUint64BE(value, 0)));
   }
 
+  /** Every cache with a compaction mark, and the seq it was compacted through. */
+  async *compactedCaches(): AsyncIterable<{ ref: EntityRef; through: number }> {
+    const end = Buffer.from(COMPACTED_PREFIX);
+    end[end.length - 1]++;
+    for await (const [key, value] of this.storage.meta.iterator({ gte: COMPACTED_PREFIX, lt: end })) {
+      yield { ref: decodeEntityId(key.subarray(COMPACTED_PREFIX.length)).ref, through: readUint64BE(value, 0) };
+    }
+  }
+
   async compactedThrough(ref: EntityRef): Promise<number> {
     const value = await this.storage.meta.get(Buffer.concat([COMPACTED_PREFIX, entityIdOf(ref)]));
     return value ? readUint64BE(value, 0) : 0;
