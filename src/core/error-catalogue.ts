@@ -41,6 +41,8 @@ export const ERROR_CATALOGUE = {
   PAYLOAD_TOO_LARGE: entry(413, 'ERR', 'the request is larger than allowed'),
   UNSUPPORTED_MEDIA_TYPE: entry(415, 'ERR', 'unsupported media type'),
   HISTORY_COMPACTED: entry(410, 'ERR', 'that part of the history was compacted'),
+  EXPORT_NOT_READY: entry(409, 'ERR', 'the export task has not succeeded'),
+  EXPORT_GONE: entry(410, 'ERR', 'the export file is not on this node any more'),
   POINT_IN_TIME_TOO_COSTLY: entry(422, 'ERR', 'the point-in-time read would replay too many events'),
   MIN_SEQ_NOT_REACHED: entry(400, 'TRYAGAIN', 'the cache has not reached the sequence asked for'),
   // Auth and limits

@@ -1,12 +1,16 @@
 import { createHash } from 'node:crypto';
-import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Body, Controller, Get, HttpCode, Inject, Post, Query, Req, Res, StreamableFile } from '@nestjs/common';
 import { z } from 'zod';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
-import { parseRetention } from '../../config/config';
+import { APP_CONFIG, AppConfig, parseRetention } from '../../config/config';
 import { Journal } from '../../journal/journal';
 import { lastEvent } from '../../journal/history';
+import { exportPath } from '../../tasks/export-files';
 import { TaskRunner, TooManyTasksError } from '../../tasks/task-runner';
 import { TaskRecord, TaskRequest } from '../../tasks/task.store';
 import { CacheService, commandMeta } from '../cache.service';
@@ -49,6 +53,23 @@ export const TasksContracts = {
     query: TaskStateQueryDto,
     responses: { 200: { ...json(TaskBody, 'the task'), headers: etagHeader }, 304: empty('not modified (If-None-Match)'), 404: error('no such task in your org') },
   },
+  download: {
+    family: 'tasks',
+    summary: "The file of a succeeded export task of your org: NDJSON, as `cachelog export` writes it (what `cachelog import` reads)",
+    query: TaskStateQueryDto,
+    responses: {
+      200: {
+        description: 'the export, one event per line and the trailer line',
+        contentType: 'application/x-ndjson',
+        schema: z.string().meta({ format: 'binary' }),
+        headers: { 'content-disposition': 'attachment; filename="export-<task_id>.ndjson"' },
+      },
+      400: error('the task is not an export'),
+      404: error('no such task in your org'),
+      409: error('the export has not succeeded (yet): EXPORT_NOT_READY'),
+      410: error('the file is not on this node: deleted after TASK_RETENTION_SECONDS, or written by another node (JOURNAL=nats): EXPORT_GONE'),
+    },
+  },
 } satisfies Record<string, RouteContract>;
 
 const taskEtag = (task: TaskRecord): string => `"task-${task.n}-${task.state}"`;
@@ -81,6 +102,7 @@ export class TasksController {
     private readonly history: HistoryService,
     private readonly journal: Journal,
     private readonly tasks: TaskRunner,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** One row per live cache of the caller's org: who wrote last, from which device, when, version. */
@@ -156,5 +178,19 @@ export class TasksController {
     if (task === undefined || task.org !== principal.org) throw new ApiError(404, 'TASK_NOT_FOUND', 'no such task');
     conditional(request, reply, taskEtag(task));
     return taskBody(task);
+  }
+
+  /** The file of an export task of the caller's org, once it succeeded, from the node that wrote it. */
+  @Get('export')
+  @Route(TasksContracts.download)
+  async download(@CurrentPrincipal() principal: Principal, @Query() { task_id }: z.infer<typeof TaskStateQueryDto>): Promise<StreamableFile> {
+    const task = await this.tasks.get(task_id);
+    if (task === undefined || task.org !== principal.org) throw new ApiError(404, 'TASK_NOT_FOUND', 'no such task');
+    if (task.action !== 'export') throw new ApiError(400, 'INVALID_REQUEST', `task ${task.id} is a ${task.action} task, not an export`);
+    if (task.state !== 'SUCCESS') throw new ApiError(409, 'EXPORT_NOT_READY', `the export task is ${task.state}; its file can be downloaded once it is SUCCESS`);
+    const file = join(this.config.dataDir, exportPath({ org: task.org, name: task.cacheName }, task.id).file);
+    const size = await stat(file).then((s) => s.size, () => undefined);
+    if (size === undefined) throw new ApiError(410, 'EXPORT_GONE', 'the export file is not on this node: deleted after TASK_RETENTION_SECONDS, or written by another node');
+    return new StreamableFile(createReadStream(file), { type: 'application/x-ndjson', length: size, disposition: `attachment; filename="export-${task.id}.ndjson"` });
   }
 }
