@@ -55,24 +55,35 @@ describe('Redis protocol: the same limits as every family', () => {
     }
   });
 
-  it('connection caps: beyond RESP_MAX_CONNECTIONS a client hears Redis\'s "max number of clients reached"', async () => {
-    const app = await startRedisApp({ RESP_MAX_CONNECTIONS: '2' });
+  it('connection caps: beyond RESP_MAX_CONNECTIONS a client hears Redis\'s "max number of clients reached"; anonymous ones make room', async () => {
+    const app = await startRedisApp({ RESP_MAX_CONNECTIONS: '4' });
     try {
-      const a = await RawConnection.open(app.respPort);
-      const b = await RawConnection.open(app.respPort);
-      a.send(resp('PING'));
-      await a.lines(1);
-      b.send(resp('PING'));
-      await b.lines(1);
-      const c = await RawConnection.open(app.respPort);
-      expect(await c.read(() => c.closed)).toBe('-ERR max number of clients reached\r\n');
-      a.close();
+      const token = tokenFor({ org: 'caps' });
+      const open = async () => {
+        const raw = await RawConnection.open(app.respPort);
+        raw.send(resp('AUTH', token));
+        await raw.lines(1);
+        return raw;
+      };
+      const authed = [await open(), await open(), await open()];
+      // One anonymous slot (a quarter): a second anonymous connection pushes out the first.
+      const anonymous = await RawConnection.open(app.respPort);
+      anonymous.send(resp('PING'));
+      expect(await anonymous.lines(1)).toBe('-NOAUTH Authentication required.\r\n');
+      const newer = await RawConnection.open(app.respPort);
+      await anonymous.read(() => anonymous.closed);
+      expect(anonymous.closed).toBe(true);
+      newer.send(resp('AUTH', token));
+      expect(await newer.lines(1)).toBe('+OK\r\n');
+      // Four authenticated connections: the fifth is refused with Redis's words.
+      const refused = await RawConnection.open(app.respPort);
+      expect(await refused.read(() => refused.closed)).toBe('-ERR max number of clients reached\r\n');
+      authed[0].close();
       await new Promise((resolve) => setTimeout(resolve, 100));
-      const d = await RawConnection.open(app.respPort);
-      d.send(resp('PING'));
-      expect(await d.lines(1)).toBe('-NOAUTH Authentication required.\r\n');
-      b.close();
-      d.close();
+      const again = await open();
+      again.send(resp('PING'));
+      expect(await again.lines(2)).toBe('+OK\r\n+PONG\r\n');
+      for (const raw of [...authed, newer, again]) raw.close();
     } finally {
       await app.dispose();
     }

@@ -68,7 +68,11 @@ export class RespConnection {
     engine.open(this.session);
     socket.setNoDelay(true);
     if (limits.idleTimeoutMs > 0) {
-      socket.setTimeout(limits.idleTimeoutMs, () => this.destroy());
+      socket.setTimeout(limits.idleTimeoutMs);
+      // A subscriber waits for notifications: like Redis's `timeout`, idleness does not end it.
+      socket.on('timeout', () => {
+        if (this.session.subscriptions === 0) this.destroy();
+      });
     }
     this.authTimer = setTimeout(() => {
       if (!this.session.authenticated) this.destroy();
@@ -213,6 +217,10 @@ export class RespConnection {
       this.paused = false;
       this.socket.resume();
     }
+  }
+
+  get authenticated(): boolean {
+    return this.session.authenticated;
   }
 
   destroy(): void {

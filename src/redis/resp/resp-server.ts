@@ -89,6 +89,13 @@ export class RespServer implements OnApplicationBootstrap, OnModuleDestroy {
     const address = socket.remoteAddress ?? 'unknown';
     const mine = this.perAddress.get(address) ?? 0;
     socket.on('error', () => undefined);
+    // Anonymous connections (not yet authenticated) may hold a quarter of the slots: beyond it the
+    // oldest of them makes room, so they can never keep authenticated clients out.
+    const anonymous = [...this.connections].filter((c) => !c.authenticated);
+    if (anonymous.length >= Math.max(1, Math.floor(settings.maxConnections / 4)) || (this.connections.size >= settings.maxConnections && anonymous.length > 0)) {
+      anonymous[0].destroy();
+      this.connections.delete(anonymous[0]);
+    }
     if (this.connections.size >= settings.maxConnections || mine >= this.config.edge.maxConnectionsPerAddress) {
       this.counters.rejectedConnections++;
       // Redis's words; then the socket is closed whether or not the client reads them.
