@@ -5,6 +5,9 @@ import { APP_CONFIG, AppConfig } from '../config/config';
 import { CacheGateway } from '../core/cache-gateway';
 import { Journal } from '../journal/journal';
 import { CommittedEventFeed } from './engine/keyspace-notifications';
+import { EngineHistory } from './engine/command';
+import { HistoryService } from '../api/history/history.service';
+import { HistoryModule } from '../api/history/history.module';
 import { RedisEngine } from './engine/engine';
 import { ServerFacts } from './engine/command';
 import { RespCounters } from './resp/resp-counters';
@@ -18,11 +21,12 @@ const VERSION: string = require('../../package.json').version;
  * family) and the RESP listener over it.
  */
 @Module({
+  imports: [HistoryModule],
   providers: [
     RespCounters,
     {
       provide: RedisEngine,
-      useFactory: (config: AppConfig, gateway: CacheGateway, auth: AuthService, limiter: RateLimiter, counters: RespCounters, journal: Journal) => {
+      useFactory: (config: AppConfig, gateway: CacheGateway, auth: AuthService, limiter: RateLimiter, counters: RespCounters, journal: Journal, historyService: HistoryService) => {
         const startedAt = gateway.now();
         const facts: ServerFacts = {
           version: VERSION,
@@ -46,9 +50,30 @@ const VERSION: string = require('../../package.json').version;
           const subscription = journal.follow(journal.highestOffset).subscribe({ next: (envelopes) => listener(envelopes), error: () => undefined });
           return () => subscription.unsubscribe();
         };
-        return new RedisEngine(gateway, auth, limiter, facts, feed);
+        // The history commands read the event log through the history API's service (the core has no history port yet).
+        const history: EngineHistory = {
+          valueAt: (ctx, cacheName, key, point) => historyService.valueAt(ctx.principal, cacheName, key, point),
+          events: async (ctx, cacheName, from, limit) => {
+            const page = await historyService.page({ org: ctx.principal.org, name: cacheName }, from, limit);
+            return {
+              next: page.next,
+              hasMore: page.hasMore,
+              events: page.events.map((e) => ({
+                seq: e.seq,
+                type: e.type,
+                time: e.time,
+                by: e.by,
+                device: e.device,
+                key: e.key,
+                value: e.value === undefined ? undefined : Buffer.from(e.value, 'base64'),
+                expiresAt: e.expiresAt,
+              })),
+            };
+          },
+        };
+        return new RedisEngine(gateway, auth, limiter, facts, feed, history);
       },
-      inject: [APP_CONFIG, CacheGateway, AuthService, RateLimiter, RespCounters, Journal],
+      inject: [APP_CONFIG, CacheGateway, AuthService, RateLimiter, RespCounters, Journal, HistoryService],
     },
     RespServer,
   ],

@@ -131,6 +131,36 @@ describe('Redis protocol over TCP', () => {
     });
   });
 
+  describe('cachelog-only commands', () => {
+    it('CACHELOG.VERSIONS lists who changed a key, when, to what; CACHELOG.GETAT reads it as it was', async () => {
+      const r = await app.client('versions', { name: 'vera' });
+      await r.client('SETNAME', 'laptop');
+      await r.set('doc', 'v1');
+      await r.set('other', 'x');
+      await r.set('doc', 'v2', 'EX', 100);
+      await r.del('doc');
+      const [cursor, versions] = (await r.call('CACHELOG.VERSIONS', 'doc')) as [string, unknown[][]];
+      expect(cursor).toBe('0');
+      const rows = versions.map((v) => Object.fromEntries(Array.from({ length: v.length / 2 }, (_, i) => [v[2 * i], v[2 * i + 1]])));
+      expect(rows.map((row) => [row.type, row.value ?? null, row.by, row.device])).toEqual([
+        ['Set', 'v1', 'vera', 'laptop'],
+        ['Set', 'v2', 'vera', 'laptop'],
+        ['Deleted', null, 'vera', 'laptop'],
+      ]);
+      expect(rows[1].expiresat).toMatch(/^\d{4}-/);
+      const seqs = rows.map((row) => row.seq as number);
+      expect(await r.call('CACHELOG.GETAT', 'doc', 'AT', String(seqs[0]))).toBe('v1');
+      expect(await r.call('CACHELOG.GETAT', 'doc', 'AT', String(seqs[1]))).toBe('v2');
+      expect(await r.call('CACHELOG.GETAT', 'doc', 'AT', String(seqs[2]))).toBeNull();
+      expect(await r.call('CACHELOG.GETAT', 'doc', 'ASOF', '2000-01-01T00:00:00Z')).toBeNull();
+      await expect(r.call('CACHELOG.GETAT', 'doc', 'AT', 'yesterday')).rejects.toThrow(/^ERR at: must be a sequence number/);
+      const [next, page] = (await r.call('CACHELOG.VERSIONS', 'doc', 'COUNT', '1')) as [string, unknown[]];
+      expect(page).toHaveLength(1);
+      const [, rest] = (await r.call('CACHELOG.VERSIONS', 'doc', 'FROM', next, 'COUNT', '10')) as [string, unknown[]];
+      expect(rest).toHaveLength(2);
+    });
+  });
+
   describe('pipelining, transactions, inline commands', () => {
     it('answers a pipeline in order, and a read sees the pipeline\'s earlier writes', async () => {
       const r = await app.client('pipes');

@@ -28,6 +28,28 @@ export interface EngineRateLimiter {
   admit(principal: Principal): void;
 }
 
+/** One journaled event of a cache, as the history commands show it. */
+export interface HistoryEvent {
+  readonly seq: number;
+  readonly type: string;
+  /** ISO 8601. */
+  readonly time: string;
+  readonly by: string;
+  readonly device: string | null;
+  readonly key?: string;
+  readonly value?: Uint8Array;
+  /** ISO 8601, or null for none; absent when the event does not set one. */
+  readonly expiresAt?: string | null;
+}
+
+/** The caches' history (the event log), for the cachelog-only commands. */
+export interface EngineHistory {
+  /** A key's live value as it was at a point: `at` a sequence number or `asOf` an ISO time (a refusal throws a coded error). */
+  valueAt(ctx: RequestContext, cacheName: string, key: string, point: { at: string } | { asOf: string }): Promise<Uint8Array | undefined>;
+  /** The cache's events from sequence `from`, at most `limit`. */
+  events(ctx: RequestContext, cacheName: string, from: number, limit: number): Promise<{ events: readonly HistoryEvent[]; next: number; hasMore: boolean }>;
+}
+
 /** Figures for INFO and CLIENT, from the process and the transport. */
 export interface ServerFacts {
   readonly version: string;

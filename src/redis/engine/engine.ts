@@ -1,7 +1,7 @@
 import { requestContext, RequestContext } from '../../core/request-context';
 import { KeyOperation, OperationResult, liveKeys } from '../../domain';
 import type { Reply } from '../../entities/cache-entity';
-import { CommandDef, EngineAuth, EngineGateway, EngineRateLimiter, Env, Plan, ServerFacts } from './command';
+import { CommandDef, EngineAuth, EngineGateway, EngineHistory, EngineRateLimiter, Env, Plan, ServerFacts } from './command';
 import { ERR, domainErrorText, oneLine, unknownCommand, wrongArity } from './errors';
 import { NULL_ARRAY, QUEUED, RedisError, RedisReply, array, error } from './reply';
 import { Session } from './session';
@@ -12,6 +12,7 @@ import { keyCommands } from './commands/keys';
 import { expiryCommands } from './commands/expiry';
 import { transactionCommands } from './commands/transactions';
 import { pubsubCommands } from './commands/pubsub';
+import { cachelogCommands } from './commands/cachelog';
 import { CommittedEventFeed, KeyspaceNotifier } from './keyspace-notifications';
 
 /** A reply that is not ready yet. `barrier`: the session's next command waits for it (it reads or changes the session). */
@@ -32,9 +33,16 @@ export interface TableEntry {
   readonly step: number;
 }
 
-/** Redis's command table (arity, flags, key positions), as @ioredis/commands ships it. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-export const COMMAND_TABLE = require('@ioredis/commands/built/commands.json') as Readonly<Record<string, TableEntry>>;
+/**
+ * Redis's command table (arity, flags, key positions), as @ioredis/commands ships it, plus the
+ * cachelog-only commands (named `cachelog.*`, as Redis modules name theirs).
+ */
+export const COMMAND_TABLE: Readonly<Record<string, TableEntry>> = {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  ...(require('@ioredis/commands/built/commands.json') as Record<string, TableEntry>),
+  'cachelog.getat': { arity: 4, flags: ['readonly'], keyStart: 1, keyStop: 1, step: 1 },
+  'cachelog.versions': { arity: -2, flags: ['readonly'], keyStart: 1, keyStop: 1, step: 1 },
+};
 
 /** An ApplyOperations reply: one result per op, or `aborted` when a watched key changed. */
 type OpsReply = Reply & { readonly results?: readonly OperationResult[]; readonly aborted?: boolean };
@@ -64,6 +72,8 @@ export class RedisEngine {
     readonly facts: ServerFacts,
     /** The committed events, live, for keyspace notifications; absent: none are sent. */
     feed?: CommittedEventFeed,
+    /** The event log, for the cachelog-only history commands; absent: they answer an error. */
+    readonly history?: EngineHistory,
   ) {
     this.notifier = new KeyspaceNotifier(feed);
     for (const def of [
@@ -74,6 +84,7 @@ export class RedisEngine {
       ...expiryCommands(this),
       ...transactionCommands(this),
       ...pubsubCommands(this),
+      ...cachelogCommands(this),
     ]) {
       if (COMMAND_TABLE[def.name] === undefined) throw new Error(`${def.name} is not in Redis's command table`);
       this.commands.set(def.name, def);
