@@ -102,12 +102,15 @@ describe('the start-up hint names the exact token command for this server', () =
     const dataDir = dir();
     const service = await startService(dataDir, { LOG_FORMAT: 'json', ...env }, { cwd: dir() });
     try {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const line = service
-        .output()
-        .split('\n')
-        .map((text) => (text.startsWith('{') ? (JSON.parse(text) as { msg?: string }).msg ?? '' : ''))
-        .find((msg) => msg.includes('mint a token'));
+      const hintLine = () =>
+        service
+          .output()
+          .split('\n')
+          .map((text) => (text.startsWith('{') ? (JSON.parse(text) as { msg?: string }).msg ?? '' : ''))
+          .find((msg) => msg.includes('mint a token'));
+      // Logged right after "listening"; JSON logs reach stdout in chunks, within 250 ms.
+      for (let waited = 0; hintLine() === undefined && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      const line = hintLine();
       expect(line).toBeDefined();
       const hint = line!.slice(line!.indexOf('TOKEN=$('));
       // Another shell, another DATA_DIR: the command must not depend on it.
