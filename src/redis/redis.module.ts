@@ -36,6 +36,7 @@ const VERSION: string = require('../../package.json').version;
           tls: config.tls !== undefined,
           startedAt,
           maxValueBytes: config.maxValueBytes,
+          maxResponseBytes: config.edge.maxResponseBytes,
           stats: () => ({
             connections: counters.openConnections,
             totalConnections: counters.totalConnections,

@@ -30,7 +30,7 @@ describe('Redis protocol: bounds and malformed input', () => {
   let app: RedisTestApp;
   let journal: Journal;
   beforeAll(async () => {
-    app = await startRedisApp({ MAX_VALUE_BYTES: '65536', RESP_MAX_QUERY_BYTES: '300000', RESP_AUTH_TIMEOUT_SECONDS: '2' });
+    app = await startRedisApp({ MAX_VALUE_BYTES: '65536', RESP_MAX_QUERY_BYTES: '300000', RESP_AUTH_TIMEOUT_SECONDS: '2', MAX_RESPONSE_BYTES: '100000' });
     journal = app.app.get(Journal);
   });
   afterAll(() => app.dispose());
@@ -106,6 +106,15 @@ describe('Redis protocol: bounds and malformed input', () => {
     await expect(client.append('grow', Buffer.alloc(10000, 1))).rejects.toThrow(/^ERR string exceeds maximum allowed size/);
     expect(await client.strlen('grow')).toBe(60000);
     await expect(client.setrange('grow', 65530, 'abcdefgh')).rejects.toThrow(/^ERR string exceeds maximum allowed size/);
+  });
+
+  it('refuses a reply larger than MAX_RESPONSE_BYTES before building it', async () => {
+    const client = await app.client('big-replies');
+    await client.set('a', Buffer.alloc(60000, 1));
+    await client.set('b', Buffer.alloc(60000, 2));
+    expect((await client.getBuffer('a'))!.length).toBe(60000);
+    await expect(client.mget('a', 'b')).rejects.toThrow(/^ERR the reply would be larger than MAX_RESPONSE_BYTES \(100000\)/);
+    expect(await client.mget('a', 'nothing')).toHaveLength(2);
   });
 
   it('closes a connection that does not authenticate in RESP_AUTH_TIMEOUT_SECONDS', async () => {

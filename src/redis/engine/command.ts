@@ -57,6 +57,8 @@ export interface ServerFacts {
   readonly tls: boolean;
   readonly startedAt: number;
   readonly maxValueBytes: number;
+  /** The largest reply (MAX_RESPONSE_BYTES), measured before it is encoded. */
+  readonly maxResponseBytes: number;
   /** Connections the transport holds now and has refused, and commands it has run. */
   stats(): { connections: number; totalConnections: number; rejectedConnections: number; commands: number; inputBytes: number; outputBytes: number };
 }

@@ -3,7 +3,7 @@ import { KeyOperation, OperationResult, liveKeys } from '../../domain';
 import type { Reply } from '../../entities/cache-entity';
 import { CommandDef, EngineAuth, EngineGateway, EngineHistory, EngineRateLimiter, Env, Plan, ServerFacts } from './command';
 import { ERR, domainErrorText, oneLine, unknownCommand, wrongArity } from './errors';
-import { NULL_ARRAY, QUEUED, RedisError, RedisReply, array, error } from './reply';
+import { NULL_ARRAY, QUEUED, RedisError, RedisReply, array, error, replyBytes } from './reply';
 import { Session } from './session';
 import { connectionCommands } from './commands/connection';
 import { serverCommands } from './commands/server';
@@ -110,11 +110,22 @@ export class RedisEngine {
 
   /** Runs one command (its name first). Never throws: every failure is an error reply. */
   execute(session: Session, args: readonly Buffer[]): Outcome {
+    let outcome: Outcome;
     try {
-      return this.dispatch(session, args);
+      outcome = this.dispatch(session, args);
     } catch (caught) {
       return errorReply(caught);
     }
+    if (!isPending(outcome)) return this.bounded(outcome);
+    return { promise: outcome.promise.then((reply) => this.bounded(reply)), barrier: outcome.barrier };
+  }
+
+  /** A reply larger than MAX_RESPONSE_BYTES is refused before it is encoded (MGET, KEYS, SCAN of big caches or values). */
+  private bounded(reply: RedisReply): RedisReply {
+    if ((reply.t === 'array' || reply.t === 'map') && replyBytes(reply) > this.facts.maxResponseBytes) {
+      return error(`ERR the reply would be larger than MAX_RESPONSE_BYTES (${this.facts.maxResponseBytes}); ask for fewer keys or values at a time`);
+    }
+    return reply;
   }
 
   private dispatch(session: Session, args: readonly Buffer[]): Outcome {

@@ -60,3 +60,34 @@ export class RedisError extends Error {
 }
 
 export const isError = (reply: RedisReply): boolean => reply.t === 'error';
+
+/** About the bytes a reply takes on the wire (its payloads plus a few bytes per element), without encoding it. */
+export function replyBytes(reply: RedisReply): number {
+  switch (reply.t) {
+    case 'bulk':
+      return reply.b.byteLength + 16;
+    case 'simple':
+    case 'error':
+    case 'verbatim':
+      return reply.s.length * 3 + 16;
+    case 'array':
+    case 'set':
+    case 'push': {
+      let n = 16;
+      for (const item of reply.items) n += replyBytes(item);
+      return n;
+    }
+    case 'many': {
+      let n = 0;
+      for (const one of reply.replies) n += replyBytes(one);
+      return n;
+    }
+    case 'map': {
+      let n = 16;
+      for (const [k, v] of reply.entries) n += replyBytes(k) + replyBytes(v);
+      return n;
+    }
+    default:
+      return 24;
+  }
+}
