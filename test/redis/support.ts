@@ -11,8 +11,8 @@ export interface RedisTestApp extends TestApp {
 }
 
 /** A real app (real LevelDB in a temp dir, HTTP and RESP on random loopback ports). */
-export async function startRedisApp(env: Record<string, string> = {}): Promise<RedisTestApp> {
-  const app = await startTestApp({ env: { RESP_PORT: '0', ...env } });
+export async function startRedisApp(env: Record<string, string> = {}, options: Pick<Parameters<typeof startTestApp>[0] & object, 'logger' | 'logDestination'> = {}): Promise<RedisTestApp> {
+  const app = await startTestApp({ env: { RESP_PORT: '0', ...env }, ...options });
   const respPort = (await app.app.get(RespServer).ready)!;
   const clients: Redis[] = [];
   return {

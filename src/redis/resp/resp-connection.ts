@@ -21,12 +21,15 @@ const OUTPUT_HIGH_WATER = 1024 * 1024;
 
 const EMPTY = Buffer.alloc(0);
 
+/** An error reply's first word (`ERR`, `NOAUTH`, ...): what a log line may say of it. */
+const failureOf = (reply: RedisReply): string | undefined => (reply.t === 'error' ? reply.s.slice(0, Math.max(0, reply.s.indexOf(' '))) || reply.s.slice(0, 16) : undefined);
+
 interface Slot {
   bytes: Buffer | undefined;
 }
 
-/** Told of every command answered: its name (a known command, else `unknown`), time and whether it failed. */
-export type CommandObserver = (command: string, seconds: number, failed: boolean) => void;
+/** Told of every command answered: its name (a known command, else `unknown`), time, and its error's first word if it failed. */
+export type CommandObserver = (session: Session, command: string, seconds: number, failure: string | undefined) => void;
 
 export interface ConnectionCounters {
   commands: number;
@@ -134,13 +137,13 @@ export class RespConnection {
       this.slots.push(slot);
       if (!isPending(outcome)) {
         slot.bytes = this.encode(outcome);
-        this.observe(name, (performance.now() - started) / 1000, outcome.t === 'error');
+        this.observe(this.session, name, (performance.now() - started) / 1000, failureOf(outcome));
       } else {
         if (outcome.barrier) this.barrier = true;
         const barrier = outcome.barrier;
         outcome.promise.then(
           (reply) => {
-            this.observe(name, (performance.now() - started) / 1000, reply.t === 'error');
+            this.observe(this.session, name, (performance.now() - started) / 1000, failureOf(reply));
             this.settle(slot, reply, barrier);
           },
           () => this.settle(slot, error('ERR internal error'), barrier),

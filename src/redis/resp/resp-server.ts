@@ -17,6 +17,7 @@ import { Metrics } from '../../ops/metrics';
 @Injectable()
 export class RespServer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('RespServer');
+  private readonly requestLog = new Logger('RESP');
   private server: Server | undefined;
   private readonly connections = new Set<RespConnection>();
   private readonly perAddress = new Map<string, number>();
@@ -116,9 +117,15 @@ export class RespServer implements OnApplicationBootstrap, OnModuleDestroy {
       idleTimeoutMs: settings.idleTimeoutMs,
       authTimeoutMs: settings.authTimeoutMs,
     };
-    const connection = new RespConnection(socket, this.engine, limits, this.counters, this.engine.gateway.now(), (command, seconds, failed) =>
-      this.metrics.observe(command, seconds, failed),
-    );
+    const connection = new RespConnection(socket, this.engine, limits, this.counters, this.engine.gateway.now(), (session, command, seconds, failure) => {
+      this.metrics.observe(command, seconds, failure !== undefined);
+      // The request log: one line per command, as per HTTP request. Never an argument: keys,
+      // values and tokens stay out; the command, the client, the database and the outcome.
+      this.requestLog.log(
+        { msg: 'command completed', client: session.id, cmd: command, db: session.db, status: failure ?? 'OK', responseTime: Math.round(seconds * 100_000) / 100 },
+        'RESP',
+      );
+    });
     this.connections.add(connection);
     this.counters.openConnections = this.connections.size;
     socket.once('close', () => {
