@@ -66,6 +66,7 @@ const schema = z.object({
     .transform((v) => v === 'true'),
   FREE_SERVICE_LEVEL_MAX_BYTES: wholeNumber('FREE_SERVICE_LEVEL_MAX_BYTES', 3 * GiB, 0),
   ENTITY_IDLE_SECONDS: wholeNumber('ENTITY_IDLE_SECONDS', 600, 1),
+  MAX_ENTITIES_PER_ORG: wholeNumber('MAX_ENTITIES_PER_ORG', 2000, 1),
   RATE_LIMITS: optionalText,
   RATE_LIMIT_WINDOW_SECONDS: wholeNumber('RATE_LIMIT_WINDOW_SECONDS', 1, 1),
   TLS_CERT: optionalText,
@@ -234,6 +235,8 @@ export interface AppConfig {
   /** Byte quota per org, by the token's `serviceLevel`. */
   readonly serviceLevelMaxBytes: Readonly<Record<string, number>>;
   readonly entityIdleMs: number;
+  /** Caches one org may have loaded in memory (MAX_ENTITIES_PER_ORG); one more passivates the org's least recently used idle one. */
+  readonly maxEntitiesPerOrg?: number;
   /** Requests per window and token, by the token's `serviceLevel`; empty: no rate limit. */
   readonly rateLimits: Readonly<Record<string, number>>;
   readonly rateLimitWindowMs: number;
@@ -345,6 +348,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     orgQuotaEnabled: e.ENABLE_ORG_SERVICE_LEVEL_SAAS,
     serviceLevelMaxBytes: { free: e.FREE_SERVICE_LEVEL_MAX_BYTES },
     entityIdleMs: e.ENTITY_IDLE_SECONDS * 1000,
+    maxEntitiesPerOrg: e.MAX_ENTITIES_PER_ORG,
     retention: e.JOURNAL_RETENTION,
     historyStreamBuffer: e.HISTORY_STREAM_BUFFER,
     repair: e.REPAIR,

@@ -35,10 +35,14 @@ export class CacheGateway {
     const command = this.admission.stamp(asked);
     const quotaLimit = this.admission.quotaLimit(principal);
     const ref = { org: principal.org, name: cacheName };
-    if (mayCreateCache(command) && !this.registry.isLiveNow(ref)) {
+    const creates = mayCreateCache(command);
+    if (creates && !this.registry.isLiveNow(ref)) {
       if (!this.orgCaches.enter(ref.org, ref.name)) return this.askAtLimit(ref, command, quotaLimit);
       return this.registry.ask(ref, command, { quotaLimit }).finally(() => this.orgCaches.leave(ref.org, ref.name));
     }
+    // A delete (or any command that cannot create its cache) of a cache that is not loaded:
+    // answered from the read models when the cache is not live, without recovering an entity.
+    if (!creates && this.registry.loaded(ref) === undefined) return this.registry.askExisting(ref, command, { quotaLimit });
     return this.registry.ask(ref, command, { quotaLimit });
   }
 
@@ -67,14 +71,14 @@ export class CacheGateway {
   /** The live entry of a key; a hit counts as use for the cache's LRU eviction. Synchronous when ready. */
   useEntryNow(ctx: RequestContext, cacheName: string, key: string): Entry | undefined | Promise<Entry | undefined> {
     const entity = this.registry.entityNow(refOf(ctx, cacheName));
-    if (entity instanceof Promise) return entity.then((e) => e.useEntry(key, this.clock.now()));
+    if (entity instanceof Promise) return entity.then((e) => e?.useEntry(key, this.clock.now()));
     return entity.useEntry(key, this.clock.now());
   }
 
   /** The live value of a key; a hit counts as use. Synchronous when ready. */
   useValueNow(ctx: RequestContext, cacheName: string, key: string): Uint8Array | undefined | Promise<Uint8Array | undefined> {
     const entity = this.registry.entityNow(refOf(ctx, cacheName));
-    if (entity instanceof Promise) return entity.then((e) => e.useValue(key, this.clock.now()));
+    if (entity instanceof Promise) return entity.then((e) => e?.useValue(key, this.clock.now()));
     return entity.useValue(key, this.clock.now());
   }
 

@@ -245,6 +245,7 @@ export class CacheEntity {
     }
     answerGroup(replies, envelopes);
     this.follower?.applyQueued();
+    if (this.state.status !== 'live') this.ctx.notLive?.(this.ref);
   }
 
   /** Applies one committed event to the state: its expiry scheduled, its bytes counted for the snapshot policy. */

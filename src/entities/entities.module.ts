@@ -28,7 +28,7 @@ import { OrgQuota } from './org-quota';
     },
     {
       provide: EntityRegistry,
-      useFactory: (journal: Journal, snapshots: SnapshotStore, clock: Clock, quota: OrgQuota, config: AppConfig, caches: OrgCaches, metrics: Metrics) => {
+      useFactory: (journal: Journal, snapshots: SnapshotStore, clock: Clock, quota: OrgQuota, config: AppConfig, caches: OrgCaches, metrics: Metrics, readModels: InlineReadModels) => {
         const now = () => clock.now();
         let registry: EntityRegistry | undefined;
         const scheduler = new ExpiryScheduler(now, (ref, key) => {
@@ -48,11 +48,11 @@ import { OrgQuota } from './org-quota';
             observer: metrics.entityObserver,
             appendRetries: config.nats?.appendRetries,
           },
-          { idleMs: config.entityIdleMs, readWaitMs: config.nats?.readWaitMs },
+          { idleMs: config.entityIdleMs, readWaitMs: config.nats?.readWaitMs, readModels, maxEntitiesPerOrg: config.maxEntitiesPerOrg },
         );
         return registry;
       },
-      inject: [Journal, SnapshotStore, Clock, OrgQuota, APP_CONFIG, OrgCaches, Metrics],
+      inject: [Journal, SnapshotStore, Clock, OrgQuota, APP_CONFIG, OrgCaches, Metrics, InlineReadModels],
     },
   ],
   exports: [EntityRegistry, OrgQuota, OrgCaches, ExpirySweeper],

@@ -1,5 +1,6 @@
 import { DomainError, OperationResult, CacheCommand } from '../domain';
 import { Envelope, Journal, JournalUnavailableError } from '../journal/journal';
+import { EntityRef } from '../journal/keys';
 import { SnapshotStore } from '../journal/snapshot-store';
 import { ExpiryScheduler } from './expiry-scheduler';
 import { OrgCaches } from './org-caches';
@@ -60,6 +61,8 @@ export interface EntityContext {
    * the cache first, catching up from the journal each time, before it answers 503.
    */
   readonly appendRetries?: number;
+  /** After a group, the cache is not live (deleted, or a command that would create it was refused): the registry may unload it. */
+  readonly notLive?: (ref: EntityRef) => void;
 }
 
 export interface EntityObserver {

@@ -1,7 +1,7 @@
 import { Subscription } from 'rxjs';
 import { Logger } from '@nestjs/common';
-import { CacheCommand, CacheEvent, CacheState } from '../domain';
-import { DueExpiry } from '../journal/inline-read-models';
+import { CacheCommand, CacheEvent, CacheState, DEFAULT_SETTINGS, decide, initialState } from '../domain';
+import { DueExpiry, InlineReadModels } from '../journal/inline-read-models';
 import { StorageUnavailableError } from '../journal/storage-fault';
 import { EntityRef } from '../journal/keys';
 import { AskOptions, CacheEntity, EntityContext, Reply } from './cache-entity';
@@ -21,6 +21,23 @@ export interface RegistryOptions {
   readonly idleMs: number;
   /** A shared journal: how long a `minSeq` read waits for the follower before catching up from the journal. */
   readonly readWaitMs?: number;
+  /**
+   * The journal's inline read models: a read, or a command that cannot create its cache, of a
+   * cache they say is not live is answered without an entity (none is recovered for it). Not
+   * used on a shared journal, whose rows trail other nodes' writes.
+   */
+  readonly readModels?: InlineReadModels;
+  /**
+   * Entities one org may have loaded (MAX_ENTITIES_PER_ORG): loading one more passivates the
+   * org's own least recently used idle ones, never another org's. Absent: no bound.
+   */
+  readonly maxEntitiesPerOrg?: number;
+}
+
+/** A cache that is not live, as the read models describe it, without its entity. */
+interface Ghost {
+  readonly state: CacheState;
+  readonly seq: number;
 }
 
 /**
@@ -35,11 +52,20 @@ export class EntityRegistry {
   private sweeper: NodeJS.Timeout | undefined;
   private stopping = false;
   private following: Subscription | undefined;
+  /** Orgs whose loaded entities are over MAX_ENTITIES_PER_ORG with none idle: trimmed again soon. */
+  private readonly trimLater = new Set<string>();
+  private trimTimer: NodeJS.Timeout | undefined;
+  /** Entities passivated to keep an org under MAX_ENTITIES_PER_ORG (for the metrics and tests). */
+  boundPassivations = 0;
+  private readonly ctx: EntityContext;
 
   constructor(
-    private readonly ctx: EntityContext,
+    ctx: EntityContext,
     private readonly options: RegistryOptions,
   ) {
+    // An entity whose cache is no longer live (deleted, or never created) tells the registry
+    // after each group, so it is unloaded at once instead of after ENTITY_IDLE_SECONDS.
+    this.ctx = { ...ctx, notLive: (ref) => this.notLive(ref) };
     const every = Math.max(1000, Math.min(options.idleMs / 2, 30_000));
     this.sweeper = setInterval(() => this.passivateIdle(), every);
     this.sweeper.unref();
@@ -50,6 +76,8 @@ export class EntityRegistry {
     if (names === undefined) this.byOrg.set(ref.org, (names = new Map()));
     let entity = names.get(ref.name);
     if (entity === undefined || entity.lifecycle === 'failed') {
+      const max = this.options.maxEntitiesPerOrg;
+      if (max !== undefined && names.size >= max && entity === undefined) this.trim(ref.org, names, max - 1);
       entity = new CacheEntity(ref, this.ctx, this.unloadedWrites.get(ref.org)?.get(ref.name));
       names.set(ref.name, entity);
     }
@@ -60,8 +88,54 @@ export class EntityRegistry {
     return this.entity(ref).ask(command, options);
   }
 
-  /** The committed state of a cache, recovering its entity if needed. */
+  /**
+   * A command that cannot create its cache: when the cache is not loaded and the read models
+   * say it is not live, it is decided against the state they describe, without an entity (a
+   * delete of a cache that does not exist recovers nothing). A decision that would append
+   * events (none does for a cache that is not live) goes to the entity after all.
+   */
+  async askExisting(ref: EntityRef, command: CacheCommand, options?: AskOptions): Promise<Reply> {
+    if (this.loaded(ref) === undefined) {
+      const ghost = await this.ghost(ref);
+      if (ghost !== undefined && this.loaded(ref) === undefined) {
+        const decision = decide(ghost.state, command, this.ctx.now());
+        if (!decision.ok) return { ok: false, error: decision.error };
+        if (decision.events.length === 0) {
+          const reply = { ok: true as const, envelopes: [] };
+          return decision.results !== undefined ? { ...reply, results: decision.results } : decision.aborted ? { ...reply, aborted: true } : reply;
+        }
+      }
+    }
+    return this.ask(ref, command, options);
+  }
+
+  /**
+   * The state of a cache that is not loaded, from the read models, when they say it is not
+   * live (absent, or deleted with its description and seq); undefined: load the entity.
+   */
+  private async ghost(ref: EntityRef): Promise<Ghost | undefined> {
+    const readModels = this.options.readModels;
+    if (readModels === undefined || this.ctx.journal.shared) return undefined;
+    let row;
+    try {
+      row = await readModels.cacheRow(ref);
+    } catch {
+      return undefined; // the entity's recovery reports a storage fault
+    }
+    if (row !== undefined && !row.deleted) return undefined;
+    if (row === undefined) return { state: initialState(), seq: 0 };
+    const seq = await this.ctx.journal.highestSeq(ref).catch(() => undefined);
+    if (seq === undefined) return undefined;
+    const state: CacheState = { ...initialState(), status: 'deleted', description: row.description, version: seq, settings: DEFAULT_SETTINGS };
+    return { state, seq };
+  }
+
+  /** The committed state of a cache, recovering its entity if needed (not for a cache the read models say is not live). */
   async state(ref: EntityRef): Promise<CacheState> {
+    if (this.loaded(ref) === undefined) {
+      const ghost = await this.ghost(ref);
+      if (ghost !== undefined && this.loaded(ref) === undefined) return ghost.state;
+    }
     const entity = this.entity(ref);
     if (!entity.isReady) {
       try {
@@ -88,14 +162,39 @@ export class EntityRegistry {
     return this.state(ref);
   }
 
-  /** `stateNow` for the entity itself (reads that count as use go through it). */
-  entityNow(ref: EntityRef): CacheEntity | Promise<CacheEntity> {
+  /**
+   * `stateNow` for the entity itself (reads that count as use go through it); undefined: the
+   * cache is not live (no entity is loaded for it).
+   */
+  entityNow(ref: EntityRef): CacheEntity | Promise<CacheEntity | undefined> {
     const entity = this.byOrg.get(ref.org)?.get(ref.name);
     if (entity !== undefined && entity.isReady) {
       entity.lastTouched = this.ctx.now();
       return entity;
     }
-    return this.state(ref).then(() => this.entity(ref));
+    return this.state(ref).then((state) => (state.status === 'live' ? this.entity(ref) : this.loaded(ref)));
+  }
+
+  /** The cache's committed seq: synchronously when its entity is ready; a cache that is not live loads none. */
+  seqNow(ref: EntityRef): number | Promise<number> {
+    const entity = this.byOrg.get(ref.org)?.get(ref.name);
+    if (entity !== undefined && entity.isReady) return entity.seq;
+    return this.seq(ref);
+  }
+
+  async seq(ref: EntityRef): Promise<number> {
+    if (this.loaded(ref) === undefined) {
+      const ghost = await this.ghost(ref);
+      if (ghost !== undefined && this.loaded(ref) === undefined) return ghost.seq;
+    }
+    const entity = this.entity(ref);
+    if (!entity.isReady) await entity.ready;
+    return entity.seq;
+  }
+
+  /** Entities loaded for an org (any lifecycle). */
+  loadedIn(org: string): number {
+    return this.byOrg.get(org)?.size ?? 0;
   }
 
   /** True when the cache's entity is in memory, recovered and live (no I/O). */
@@ -195,10 +294,68 @@ export class EntityRegistry {
     if (!(await entity.reach(seq, this.options.readWaitMs ?? 0))) throw new SeqNotReachedError(seq, entity.seq);
   }
 
+  /** The cache of `ref` is not live after its entity's last group: unload it once it is idle. */
+  private notLive(ref: EntityRef): void {
+    if (this.stopping || this.options.readModels === undefined || this.ctx.journal.shared) return;
+    const entity = this.loaded(ref);
+    if (entity === undefined) return;
+    setImmediate(() => {
+      const names = this.byOrg.get(ref.org);
+      if (this.stopping || names?.get(ref.name) !== entity) return;
+      if (!entity.isReady || !entity.isIdle || entity.state.status === 'live') return;
+      this.unload(entity.ref.org, names, entity);
+    });
+  }
+
+  private unload(org: string, names: Map<string, CacheEntity>, entity: CacheEntity): void {
+    names.delete(entity.ref.name);
+    if (names.size === 0) this.byOrg.delete(org);
+    entity.passivate().catch((error) => this.logger.warn(`passivation of ${entity.ref.name} failed: ${(error as Error).message}`));
+  }
+
+  /**
+   * Brings an org down to `target` loaded entities by passivating its own least recently
+   * used idle ones (another org's are never touched). Entities in use (recovering, with
+   * commands queued) stay; the org is trimmed again once they are idle.
+   */
+  private trim(org: string, names: Map<string, CacheEntity>, target: number): void {
+    if (names.size <= target) return;
+    const idle: CacheEntity[] = [];
+    for (const entity of names.values()) if (entity.isReady && entity.isIdle) idle.push(entity);
+    // Down to 90 % of the bound in one pass, so a stream of new caches costs one sort per tenth of it.
+    const max = this.options.maxEntitiesPerOrg ?? target;
+    const goal = Math.min(target, Math.floor(max * 0.9));
+    const excess = names.size - goal;
+    if (idle.length > excess) idle.sort((a, b) => a.lastTouched - b.lastTouched);
+    for (const entity of idle.slice(0, Math.max(0, excess))) {
+      this.unload(org, names, entity);
+      this.boundPassivations++;
+    }
+    if (names.size > target) this.trimSoon(org);
+  }
+
+  private trimSoon(org: string): void {
+    this.trimLater.add(org);
+    if (this.trimTimer !== undefined || this.stopping) return;
+    this.trimTimer = setTimeout(() => {
+      this.trimTimer = undefined;
+      const max = this.options.maxEntitiesPerOrg;
+      const orgs = [...this.trimLater];
+      this.trimLater.clear();
+      if (max === undefined || this.stopping) return;
+      for (const o of orgs) {
+        const names = this.byOrg.get(o);
+        if (names !== undefined) this.trim(o, names, max);
+      }
+    }, 50);
+    this.trimTimer.unref();
+  }
+
   /** Stops timers without draining (a start that failed). */
   halt(): void {
     this.following?.unsubscribe();
     this.stopping = true;
+    if (this.trimTimer) clearTimeout(this.trimTimer);
     if (this.sweeper) clearInterval(this.sweeper);
     this.ctx.scheduler.stop();
   }
@@ -207,6 +364,7 @@ export class EntityRegistry {
   async stopAll(): Promise<void> {
     this.following?.unsubscribe();
     this.stopping = true;
+    if (this.trimTimer) clearTimeout(this.trimTimer);
     if (this.sweeper) clearInterval(this.sweeper);
     this.ctx.scheduler.stop();
     const all = [...this.byOrg.values()].flatMap((names) => [...names.values()]);
@@ -222,7 +380,7 @@ export class EntityRegistry {
     for (const [org, names] of this.byOrg) {
       for (const [name, entity] of names) {
         const idleFor = now - entity.lastTouched;
-        const forgettable = entity.isReady && entity.state.status === 'absent' && idleFor >= 1000;
+        const forgettable = entity.isReady && entity.state.status !== 'live' && idleFor >= 1000;
         if (entity.isReady && entity.isIdle && (idleFor >= this.options.idleMs || forgettable)) {
           names.delete(name);
           entity.passivate().catch((error) => this.logger.warn(`passivation of ${name} failed: ${(error as Error).message}`));

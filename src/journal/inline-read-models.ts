@@ -33,6 +33,16 @@ export abstract class InlineReadModels {
   abstract dueExpiries(until: number, limit: number): Promise<DueExpiry[]>;
   /** Whether the cache is there and not deleted. */
   abstract isLive(ref: EntityRef): Promise<boolean>;
+
+  /**
+   * The cache's name row (its description, and whether it is deleted); undefined: the cache
+   * never existed (or was compacted away). Lets a read of a cache that is not live be answered
+   * without recovering an entity for it.
+   */
+  async cacheRow(ref: EntityRef): Promise<NameRow | undefined> {
+    const row = (await this.listCaches(ref.org, true)).find((r) => r.cacheName === ref.name);
+    return row === undefined ? undefined : { description: row.description, deleted: row.deleted };
+  }
   /**
    * Recomputes every row from the journal (offline `cachelog rebuild`, after a repair, or to
    * check them); `progress` hears the global offset reached.

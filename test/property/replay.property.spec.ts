@@ -108,7 +108,7 @@ describe('replay and projections (property)', () => {
             }
             for (const { ref, key } of step.reads) {
               const entity = await registry.entityNow(REFS[ref]);
-              const read = entity.useValue(key, now);
+              const read = entity!.useValue(key, now);
               const modelRead = useEntry(models[ref], key, now);
               expect(read && Buffer.from(read).toString('hex')).toEqual(modelRead && Buffer.from(modelRead.value).toString('hex'));
             }

@@ -82,14 +82,12 @@ export class HistoryService {
   /** The cache's committed sequence number (0: it never had an event). */
   /** `currentSeq`, synchronously when the entity is ready (the ETag check on every GET). */
   currentSeqNow(ref: EntityRef): number | Promise<number> {
-    const entity = this.registry.entity(ref);
-    return entity.isReady ? entity.seq : this.currentSeq(ref);
+    return this.registry.seqNow(ref);
   }
 
-  async currentSeq(ref: EntityRef): Promise<number> {
-    const entity = this.registry.entity(ref);
-    if (!entity.isReady) await entity.ready;
-    return entity.seq;
+  /** A cache that is not live is answered from the read models: no entity is recovered for it. */
+  currentSeq(ref: EntityRef): Promise<number> {
+    return this.registry.seq(ref);
   }
 
   /** The sequence number a point names; 400 beyond the newest event, 410 if compacted away. */
@@ -136,8 +134,7 @@ export class HistoryService {
    * them (at least one, so `next` always advances), with their global offsets.
    */
   async page(ref: EntityRef, from: number, limit: number): Promise<EventPage> {
-    const entity = this.registry.entity(ref);
-    if (!entity.isReady) await entity.ready;
+    await this.registry.seq(ref); // recovered (or known not live) before its events are read
     const records: Array<{ seq: number; event: CacheEvent }> = [];
     const maxBytes = this.config.edge.eventsPageMaxBytes;
     let bytes = 0;

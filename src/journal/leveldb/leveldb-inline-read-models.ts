@@ -374,6 +374,11 @@ export class LevelDbInlineReadModels extends InlineReadModels {
     return row !== undefined && !decodeNameRow(row).deleted;
   }
 
+  override async cacheRow(ref: EntityRef): Promise<NameRow | undefined> {
+    const row = await this.storage.names.get(encodeEntityId(ref));
+    return row === undefined ? undefined : decodeNameRow(row);
+  }
+
   repairCache(ref: EntityRef, state: () => CacheState | undefined): Promise<RepairedRows | undefined> {
     return this.exclusive(async () => {
       this.keyRows.clear(); // the rows read below are the truth; what was cached may not be

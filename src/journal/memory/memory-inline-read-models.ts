@@ -99,6 +99,10 @@ export class MemoryInlineReadModels extends InlineReadModels implements ReadMode
     return row !== undefined && !row.deleted;
   }
 
+  override async cacheRow(ref: EntityRef): Promise<NameRow | undefined> {
+    return this.names.get(latin1(entityIdOf(ref)))?.row;
+  }
+
   /** Synchronous: no commit runs meanwhile. */
   async repairCache(ref: EntityRef, state: () => CacheState | undefined): Promise<RepairedRows | undefined> {
     const current = state();
