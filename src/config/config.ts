@@ -113,6 +113,8 @@ const schema = z.object({
   SSE_MAX_CLIENTS_PER_ORG: wholeNumber('SSE_MAX_CLIENTS_PER_ORG', 32, 1),
   SSE_MAX_CLIENTS_PER_TOKEN: wholeNumber('SSE_MAX_CLIENTS_PER_TOKEN', 8, 1),
   POINT_IN_TIME_MAX_EVENTS: wholeNumber('POINT_IN_TIME_MAX_EVENTS', 20_000, 1),
+  POINT_IN_TIME_MAX_BYTES: wholeNumber('POINT_IN_TIME_MAX_BYTES', 64 * MiB, 1),
+  POINT_IN_TIME_MAX_PER_ORG: wholeNumber('POINT_IN_TIME_MAX_PER_ORG', 2, 1),
   CONNECTION_IDLE_TIMEOUT_SECONDS: wholeNumber('CONNECTION_IDLE_TIMEOUT_SECONDS', 60, 1),
   REQUEST_TIMEOUT_SECONDS: wholeNumber('REQUEST_TIMEOUT_SECONDS', 60, 1),
   HEADERS_TIMEOUT_SECONDS: wholeNumber('HEADERS_TIMEOUT_SECONDS', 10, 1),
@@ -187,6 +189,10 @@ export interface EdgeLimits {
   readonly sseMaxClientsPerToken: number;
   /** Events a point-in-time read may scan or replay. */
   readonly pointInTimeMaxEvents: number;
+  /** Bytes a point-in-time read may decode: its snapshot by stored size (checked before decoding), then the state it replays to. */
+  readonly pointInTimeMaxBytes?: number;
+  /** Point-in-time reads one org may have running at once (429 beyond). */
+  readonly pointInTimeMaxPerOrg?: number;
   readonly connectionIdleTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly headersTimeoutMs: number;
@@ -406,6 +412,8 @@ function loadEdgeLimits(e: z.infer<typeof schema> & { MAX_VALUE_BYTES: number })
     sseMaxClientsPerOrg: e.SSE_MAX_CLIENTS_PER_ORG,
     sseMaxClientsPerToken: e.SSE_MAX_CLIENTS_PER_TOKEN,
     pointInTimeMaxEvents: e.POINT_IN_TIME_MAX_EVENTS,
+    pointInTimeMaxBytes: e.POINT_IN_TIME_MAX_BYTES,
+    pointInTimeMaxPerOrg: e.POINT_IN_TIME_MAX_PER_ORG,
     connectionIdleTimeoutMs: e.CONNECTION_IDLE_TIMEOUT_SECONDS * 1000,
     requestTimeoutMs: e.REQUEST_TIMEOUT_SECONDS * 1000,
     headersTimeoutMs: e.HEADERS_TIMEOUT_SECONDS * 1000,

@@ -44,6 +44,7 @@ export const ERROR_CATALOGUE = {
   EXPORT_NOT_READY: entry(409, 'ERR', 'the export task has not succeeded'),
   EXPORT_GONE: entry(410, 'ERR', 'the export file is not on this node any more'),
   POINT_IN_TIME_TOO_COSTLY: entry(422, 'ERR', 'the point-in-time read would replay too many events'),
+  POINT_IN_TIME_TOO_LARGE: entry(422, 'ERR', 'the point-in-time read would decode more bytes than allowed'),
   MIN_SEQ_NOT_REACHED: entry(400, 'TRYAGAIN', 'the cache has not reached the sequence asked for'),
   // Auth and limits
   UNAUTHORIZED: entry(401, 'WRONGPASS', 'invalid username-password pair or user is disabled.'),
@@ -53,6 +54,7 @@ export const ERROR_CATALOGUE = {
   RATE_LIMITED: entry(429, 'ERR', 'rate limit exceeded'),
   TOO_MANY_STREAMS: entry(429, 'ERR', 'too many event streams'),
   TOO_MANY_TASKS: entry(429, 'ERR', 'too many tasks'),
+  TOO_MANY_POINT_IN_TIME_READS: entry(429, 'ERR', 'too many point-in-time reads running for the organisation'),
   EXPORT_LIMIT_EXCEEDED: entry(429, 'ERR', 'export limit exceeded'),
   // Storage and the service
   JOURNAL_UNAVAILABLE: entry(503, 'TRYAGAIN', 'the journal is unavailable; nothing was written'),

@@ -1,5 +1,5 @@
 import { CacheEvent, CacheState, evolve, initialState } from '../domain';
-import { HistoryGoneError, Journal, ReplayLimitError } from './journal';
+import { HistoryGoneError, Journal, PointInTimeTooLargeError, ReplayLimitError } from './journal';
 import { EntityRef } from './keys';
 import { SnapshotStore } from './snapshot-store';
 
@@ -8,7 +8,7 @@ import { SnapshotStore } from './snapshot-store';
  * last event.
  */
 
-export { HistoryGoneError, ReplayLimitError };
+export { HistoryGoneError, PointInTimeTooLargeError, ReplayLimitError };
 
 export interface PointInTime {
   /** The sequence number the state is at (0: before the first event). */
@@ -21,10 +21,12 @@ export interface PointInTime {
 /**
  * The entity's state right after event `seq`: the nearest readable snapshot at or before
  * `seq`, then the events after it up to `seq`. Throws HistoryGoneError when the events in
- * between were compacted away, ReplayLimitError when more than `maxEvents` would be replayed.
+ * between were compacted away, ReplayLimitError when more than `maxEvents` would be replayed,
+ * PointInTimeTooLargeError when the snapshot is stored larger than `maxBytes` (before it is
+ * decoded) or the state it grows to by the replayed values passes `maxBytes`.
  */
-export async function stateAt(journal: Journal, snapshots: SnapshotStore, ref: EntityRef, seq: number, maxEvents = Infinity): Promise<PointInTime> {
-  const snapshot = seq > 0 ? await snapshots.load(ref, seq) : undefined;
+export async function stateAt(journal: Journal, snapshots: SnapshotStore, ref: EntityRef, seq: number, maxEvents = Infinity, maxBytes = Infinity): Promise<PointInTime> {
+  const snapshot = seq > 0 ? await snapshots.load(ref, seq, maxBytes) : undefined;
   const state = snapshot?.state ?? initialState();
   let at = snapshot?.seq ?? 0;
   // Refused before the first event is read: the cost is known from the snapshot's position.
@@ -33,6 +35,7 @@ export async function stateAt(journal: Journal, snapshots: SnapshotStore, ref: E
   for await (const record of journal.replay(ref, at + 1, seq)) {
     if (record.seq !== at + 1) throw new HistoryGoneError(`events ${at + 1} to ${record.seq - 1} were compacted away`);
     evolve(state, record.event);
+    if (state.bytes > maxBytes) throw new PointInTimeTooLargeError(maxBytes, state.bytes);
     at = record.seq;
     time = record.event.at;
   }

@@ -95,6 +95,20 @@ export class ReplayLimitError extends Error {
 }
 
 /**
+ * A point-in-time read that would decode more bytes than its caller allows (the snapshot it
+ * starts from, by its stored size before it is decoded, plus the values it replays).
+ */
+export class PointInTimeTooLargeError extends Error {
+  readonly code = 'POINT_IN_TIME_TOO_LARGE';
+  constructor(
+    readonly maxBytes: number,
+    readonly bytes: number,
+  ) {
+    super(`this point in time would decode ${bytes} bytes or more of the cache's state; POINT_IN_TIME_MAX_BYTES is ${maxBytes} (ask an operator, or read the present)`);
+  }
+}
+
+/**
  * The seq of a cache's newest event at or before `time`, from its events in seq order with
  * their times (journals that hold a cache's whole timeline): 0 before the first event; a
  * gap in the seqs around the answer means compaction removed that point.

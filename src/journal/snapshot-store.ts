@@ -17,9 +17,11 @@ export abstract class SnapshotStore {
 
   /**
    * The newest readable snapshot with `seq <= maxSeq`. An unreadable one is reported loudly
-   * and skipped, so recovery falls back to an older snapshot or to a full replay.
+   * and skipped, so recovery falls back to an older snapshot or to a full replay. With
+   * `maxBytes`, a snapshot stored larger than that is refused (PointInTimeTooLargeError)
+   * before any of it is decoded.
    */
-  abstract load(ref: EntityRef, maxSeq?: number): Promise<SnapshotRecord | undefined>;
+  abstract load(ref: EntityRef, maxSeq?: number, maxBytes?: number): Promise<SnapshotRecord | undefined>;
 
   /** Sequence numbers of the entity's snapshots, newest first. */
   abstract seqs(ref: EntityRef): Promise<number[]>;

@@ -4,7 +4,7 @@ import { Clock } from '../../config/clock';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { CacheEvent, liveEntry, sortedLiveKeys } from '../../domain';
 import { EntityRegistry } from '../../entities/entity-registry';
-import { HistoryGoneError, PointInTime, ReplayLimitError, stateAt } from '../../journal/history';
+import { HistoryGoneError, PointInTime, PointInTimeTooLargeError, ReplayLimitError, stateAt } from '../../journal/history';
 import { Journal } from '../../journal/journal';
 import { EntityRef, MAX_SEQ } from '../../journal/keys';
 import { SnapshotStore } from '../../journal/snapshot-store';
@@ -71,6 +71,9 @@ export interface ResolvedPoint extends PointInTime {
  */
 @Injectable()
 export class HistoryService {
+  /** Point-in-time reads running, by org (POINT_IN_TIME_MAX_PER_ORG). */
+  private readonly pointsRunning = new Map<string, number>();
+
   constructor(
     private readonly registry: EntityRegistry,
     private readonly journal: Journal,
@@ -100,13 +103,31 @@ export class HistoryService {
     return gone(() => this.journal.seqAtTime(ref, point.time, this.config.edge.pointInTimeMaxEvents));
   }
 
+  /**
+   * The cache's state at a point. Each one decodes a snapshot and replays events, so an org
+   * has at most POINT_IN_TIME_MAX_PER_ORG running (429 beyond, before any of it is read), and
+   * each decodes at most POINT_IN_TIME_MAX_BYTES (422, judged by the snapshot's stored size
+   * before it is decoded, then by the state the replay grows).
+   */
   async pointInTime(principal: Principal, cacheName: string, query: PointQuery): Promise<ResolvedPoint> {
     const ref = { org: principal.org, name: cacheName };
     const point = parsePoint(query);
-    const seq = await this.resolve(ref, point);
-    const found = await gone(() => stateAt(this.journal, this.snapshots, ref, seq, this.config.edge.pointInTimeMaxEvents));
-    const now = point.kind === 'time' ? point.time : (found.time ?? 0);
-    return { ...found, now };
+    const { pointInTimeMaxEvents, pointInTimeMaxBytes, pointInTimeMaxPerOrg } = this.config.edge;
+    const running = this.pointsRunning.get(ref.org) ?? 0;
+    if (pointInTimeMaxPerOrg !== undefined && running >= pointInTimeMaxPerOrg) {
+      throw new ApiError(429, 'TOO_MANY_POINT_IN_TIME_READS', `the organisation has ${pointInTimeMaxPerOrg} point-in-time reads running (POINT_IN_TIME_MAX_PER_ORG); try again when one has finished`);
+    }
+    this.pointsRunning.set(ref.org, running + 1);
+    try {
+      const seq = await this.resolve(ref, point);
+      const found = await gone(() => stateAt(this.journal, this.snapshots, ref, seq, pointInTimeMaxEvents, pointInTimeMaxBytes));
+      const now = point.kind === 'time' ? point.time : (found.time ?? 0);
+      return { ...found, now };
+    } finally {
+      const left = (this.pointsRunning.get(ref.org) ?? 1) - 1;
+      if (left > 0) this.pointsRunning.set(ref.org, left);
+      else this.pointsRunning.delete(ref.org);
+    }
   }
 
   /** `GET /get/{cacheName}/{key}?at=|asOf=`: the JSON body the native read gives, as it was then. */
@@ -170,7 +191,7 @@ async function gone<T>(read: () => Promise<T>): Promise<T> {
     return await read();
   } catch (error) {
     if (error instanceof HistoryGoneError) throw new ApiError(410, error.code, error.message);
-    if (error instanceof ReplayLimitError) throw new ApiError(422, error.code, error.message);
+    if (error instanceof ReplayLimitError || error instanceof PointInTimeTooLargeError) throw new ApiError(422, error.code, error.message);
     throw error;
   }
 }

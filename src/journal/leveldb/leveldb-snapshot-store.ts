@@ -3,7 +3,8 @@ import { CacheState } from '../../domain';
 import { decodeState, encodeState } from '../codec';
 import { EntityRef, MAX_SEQ, entityIdOf, readUint64BE, withSeq } from '../keys';
 import { SnapshotRecord, SnapshotStore } from '../snapshot-store';
-import { readSnapshotValue, snapshotDeleteOps, snapshotPutOps } from './snapshot-chunks';
+import { PointInTimeTooLargeError } from '../journal';
+import { isChunkHeader, readSnapshotValue, snapshotDeleteOps, snapshotPutOps } from './snapshot-chunks';
 import { Storage } from './storage';
 
 /** Snapshots in the `snapshots` key space, by `entityId + seq`. */
@@ -32,7 +33,7 @@ export class LevelDbSnapshotStore extends SnapshotStore {
     if (ops.length > 0) await this.storage.db.batch(ops as never);
   }
 
-  async load(ref: EntityRef, maxSeq = MAX_SEQ): Promise<SnapshotRecord | undefined> {
+  async load(ref: EntityRef, maxSeq = MAX_SEQ, maxBytes = Infinity): Promise<SnapshotRecord | undefined> {
     const entityId = entityIdOf(ref);
     // Keys first, then one value at a time: an iterator over values would read ahead the
     // older snapshots too (each can be as large as the whole cache).
@@ -43,8 +44,11 @@ export class LevelDbSnapshotStore extends SnapshotStore {
       try {
         const value = await this.storage.snapshots.get(key);
         if (value === undefined) continue;
+        const stored = isChunkHeader(value) ? readUint64BE(value, 6) : value.length;
+        if (stored > maxBytes) throw new PointInTimeTooLargeError(maxBytes, stored);
         return { seq, state: decodeState(await readSnapshotValue(this.storage, key, value)) };
       } catch (error) {
+        if (error instanceof PointInTimeTooLargeError) throw error;
         this.logger.warn(`snapshot of ${JSON.stringify(ref)} at seq ${seq} is unreadable (${(error as Error).message}); falling back`);
       }
     }

@@ -1,6 +1,7 @@
 import { CacheState } from '../../domain';
 import { decodeState, encodeState } from '../codec';
 import { EntityRef, MAX_SEQ, entityIdOf } from '../keys';
+import { PointInTimeTooLargeError } from '../journal';
 import { SnapshotRecord, SnapshotStore } from '../snapshot-store';
 
 /** Snapshots in memory, encoded (the caller's state keeps changing after `save`). */
@@ -21,8 +22,9 @@ export class MemorySnapshotStore extends SnapshotStore {
     this.byEntity.set(key, [...newer, ...atOrOlder]);
   }
 
-  async load(ref: EntityRef, maxSeq = MAX_SEQ): Promise<SnapshotRecord | undefined> {
+  async load(ref: EntityRef, maxSeq = MAX_SEQ, maxBytes = Infinity): Promise<SnapshotRecord | undefined> {
     const found = (this.byEntity.get(entityIdOf(ref).toString('latin1')) ?? []).find((s) => s.seq <= maxSeq);
+    if (found !== undefined && found.bytes.length > maxBytes) throw new PointInTimeTooLargeError(maxBytes, found.bytes.length);
     return found && { seq: found.seq, state: decodeState(found.bytes) };
   }
 

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { KV } from '@nats-io/kv';
 import { CacheState } from '../../domain';
 import { decodeState, encodeState } from '../codec';
+import { PointInTimeTooLargeError } from '../journal';
 import { EntityRef, MAX_SEQ } from '../keys';
 import { SnapshotRecord, SnapshotStore } from '../snapshot-store';
 import { Subjects } from './subjects';
@@ -79,10 +80,11 @@ export class NatsSnapshotStore extends SnapshotStore {
     }
   }
 
-  async load(ref: EntityRef, maxSeq = MAX_SEQ): Promise<SnapshotRecord | undefined> {
+  async load(ref: EntityRef, maxSeq = MAX_SEQ, maxBytes = Infinity): Promise<SnapshotRecord | undefined> {
     const { entries } = await this.readIndex(ref);
     for (const entry of entries) {
       if (entry.seq > maxSeq) continue;
+      if (entry.bytes > maxBytes) throw new PointInTimeTooLargeError(maxBytes, entry.bytes);
       try {
         const parts: Uint8Array[] = [];
         for (let i = 0; i < entry.chunks; i++) {
