@@ -10,6 +10,7 @@ import { HttpEdge } from './api/edge/http-edge';
 import { ApiError } from './api/errors/api-error';
 import { reportStorageFaultsTo, sendError } from './api/errors/http-error.filter';
 import { NativeFastRoutes } from './api/native/fast-routes';
+import { UpstashRoutes } from './api/upstash/upstash.routes';
 import { AppConfig } from './config/config';
 import { Clock } from './config/clock';
 import { LazyRequestLogger, NestLogLevel, PinoNestLogger, createLogger, requestId } from './ops/logging';
@@ -81,6 +82,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   fastify.addHook('onRequest', connections.onRequest);
   // The hottest native routes bypass Nest's per-request machinery (same auth, checks, errors).
   app.get(NativeFastRoutes).register(fastify);
+  // The Upstash-style Redis REST API (/redis), over the Redis command engine.
+  app.get(UpstashRoutes).register(fastify);
   await app.init();
   await fastify.ready();
   return app;

@@ -11,10 +11,11 @@ import { IronCacheApiModule } from './ironcache/ironcache.module';
 import { MomentoApiModule } from './momento/momento.module';
 import { NativeApiModule } from './native/native.module';
 import { TasksApiModule } from './tasks/tasks-api.module';
+import { UpstashApiModule } from './upstash/upstash.module';
 
 @Global()
 @Module({
-  imports: [TasksApiModule, NativeApiModule, IronCacheApiModule, MomentoApiModule, HistoryModule],
+  imports: [TasksApiModule, NativeApiModule, IronCacheApiModule, MomentoApiModule, UpstashApiModule, HistoryModule],
   providers: [CacheService, HttpEdge, RouteCatalog, DocsRoutes, MethodNotAllowed, { provide: APP_FILTER, useClass: HttpErrorFilter }],
   exports: [CacheService, HttpEdge, RouteCatalog],
 })

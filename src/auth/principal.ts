@@ -3,6 +3,12 @@ export interface Principal {
   readonly org: string;
   readonly name: string;
   readonly serviceLevel: string;
+  /**
+   * The token's `readOnly: true` claim: every write command is refused (the Redis engine, over
+   * RESP and the Upstash-style HTTP family: NOPERM) and the other HTTP families answer only its
+   * GET and HEAD requests. Absent: a token that may write.
+   */
+  readonly readOnly?: true;
 }
 
 /**

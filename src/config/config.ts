@@ -107,6 +107,9 @@ const schema = z.object({
   MAX_BATCH_ELEMENTS: wholeNumber('MAX_BATCH_ELEMENTS', 10_000, 1),
   MAX_EVENTS_PER_COMMAND: wholeNumber('MAX_EVENTS_PER_COMMAND', 50_000, 1),
   MAX_JSON_DEPTH: wholeNumber('MAX_JSON_DEPTH', 16, 2),
+  // The Upstash-style Redis REST API (docs/redis.md): one /pipeline or /multi-exec request.
+  UPSTASH_MAX_PIPELINE_COMMANDS: wholeNumber('UPSTASH_MAX_PIPELINE_COMMANDS', 1000, 1),
+  UPSTASH_MAX_PIPELINE_BYTES: wholeNumber('UPSTASH_MAX_PIPELINE_BYTES', 0, 0),
   MAX_RESPONSE_BYTES: wholeNumber('MAX_RESPONSE_BYTES', 32 * MiB, 1024),
   EVENTS_PAGE_MAX_BYTES: wholeNumber('EVENTS_PAGE_MAX_BYTES', 8 * MiB, 1),
   SSE_QUEUE_BYTES: wholeNumber('SSE_QUEUE_BYTES', 8 * MiB, 1),
@@ -176,6 +179,10 @@ export interface EdgeLimits {
   /** JSON body of `POST|DELETE /batch` and `POST /batch/get`. */
   readonly maxBatchBodyBytes: number;
   readonly maxBatchElements: number;
+  /** Commands of one Upstash-style `/pipeline` or `/multi-exec` request (UPSTASH_MAX_PIPELINE_COMMANDS). */
+  readonly maxPipelineCommands: number;
+  /** Its JSON body (UPSTASH_MAX_PIPELINE_BYTES; default: that of a batch). */
+  readonly maxPipelineBytes: number;
   /** Events one command may append (a capacity cut's evictions, a restore's sets): one write, one pause of the event loop. */
   readonly maxEventsPerCommand: number;
   /** Arrays and objects nested deeper than this are refused before JSON.parse. */
@@ -404,6 +411,8 @@ function loadEdgeLimits(e: z.infer<typeof schema> & { MAX_VALUE_BYTES: number })
     maxValueJsonBytes,
     maxBatchBodyBytes: e.MAX_BATCH_BODY_BYTES || maxValueJsonBytes,
     maxBatchElements: e.MAX_BATCH_ELEMENTS,
+    maxPipelineCommands: e.UPSTASH_MAX_PIPELINE_COMMANDS,
+    maxPipelineBytes: e.UPSTASH_MAX_PIPELINE_BYTES || e.MAX_BATCH_BODY_BYTES || maxValueJsonBytes,
     maxEventsPerCommand: e.MAX_EVENTS_PER_COMMAND,
     maxJsonDepth: e.MAX_JSON_DEPTH,
     maxResponseBytes: e.MAX_RESPONSE_BYTES,

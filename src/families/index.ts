@@ -6,6 +6,7 @@ import { native } from './native';
 import { ops } from './ops';
 import { settings } from './settings';
 import { tasks } from './tasks';
+import { upstash } from './upstash';
 
 /**
  * Every HTTP API family, registered once, by the name its route contracts declare (and its
@@ -19,6 +20,7 @@ export const FAMILIES = {
   tasks,
   ironcache,
   momento,
+  upstash,
   operations: ops,
 } as const satisfies Record<string, FamilyProfile>;
 

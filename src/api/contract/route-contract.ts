@@ -28,14 +28,14 @@ export interface BodyContract {
   readonly prepare?: (body: unknown, config: AppConfig) => unknown;
   /**
    * How large a body the edge reads for the route (edge/body-limits.ts): a value as raw bytes,
-   * a value inside JSON, a value either way, or a batch. Without it the route takes control-sized
+   * a value inside JSON, a value either way, a batch, or a Redis pipeline. Without it the route takes control-sized
    * bodies (MAX_CONTROL_BODY_BYTES) only.
    */
   readonly size?: BodySize;
 }
 
 /** The kinds of large bodies a route may take (see edge/body-limits.ts for their limits). */
-export type BodySize = 'value-raw' | 'value-json' | 'value-any' | 'batch';
+export type BodySize = 'value-raw' | 'value-json' | 'value-any' | 'batch' | 'pipeline';
 
 /**
  * A route's contract, declared once next to its handler: what it takes (path parameters,

@@ -27,6 +27,9 @@ export function bodyLimitsFor(contract: RouteContract | undefined, limits: EdgeL
       return { json: maxValueBytes + control, raw: maxValueBytes + control };
     case 'batch':
       return { json: limits.maxBatchBodyBytes, raw: control };
+    case 'pipeline':
+      // Upstash's clients send JSON with any content type (curl -d: form-encoded): either way.
+      return { json: limits.maxPipelineBytes, raw: limits.maxPipelineBytes };
     default:
       return { json: control, raw: control };
   }

@@ -73,6 +73,10 @@ export class HttpEdge {
     // By the verified principal: the token's text (one of many for one caller) plays no part.
     this.limiter.admit(principal);
     source.authorize?.(principal, request);
+    // A read-only token: the Redis families refuse its write commands one by one (NOPERM); elsewhere it may only read.
+    if (principal.readOnly && request.method !== 'GET' && request.method !== 'HEAD' && familyOfRequest(request).id !== 'upstash') {
+      throw new ApiError(403, 'FORBIDDEN', 'this token is read-only (its readOnly claim): it may send GET and HEAD requests only');
+    }
     return principal;
   }
 

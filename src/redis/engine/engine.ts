@@ -2,7 +2,7 @@ import { requestContext, RequestContext } from '../../core/request-context';
 import { KeyOperation, OperationResult, liveKeys } from '../../domain';
 import type { Reply } from '../../entities/cache-entity';
 import { CommandDef, EngineAuth, EngineGateway, EngineHistory, EngineRateLimiter, Env, Plan, ServerFacts } from './command';
-import { ERR, domainErrorText, oneLine, unknownCommand, wrongArity } from './errors';
+import { ERR, domainErrorText, noPermission, oneLine, unknownCommand, wrongArity } from './errors';
 import { NULL_ARRAY, QUEUED, RedisError, RedisReply, array, error, replyBytes } from './reply';
 import { Session } from './session';
 import { connectionCommands } from './commands/connection';
@@ -145,8 +145,10 @@ export class RedisEngine {
     if (session.resp === 2 && session.subscriptions > 0 && !SUBSCRIBED_CONTEXT.has(name)) {
       return error(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
     }
+    if (session.principal?.readOnly && table.flags.includes('write')) return this.refuseInMulti(session, noPermission(name));
     if (session.multi !== null && !def.transactionControl) return this.queue(session, def, rest);
-    if (session.principal !== null) this.limiter.admit(session.principal);
+    if (session.prepaid > 0) session.prepaid--;
+    else if (session.principal !== null) this.limiter.admit(session.principal);
     const request = def.parse(rest, session);
     const env = this.env(session, now);
     if (def.plan !== undefined) return this.runPlan(def.plan(request, env), env);
@@ -155,7 +157,7 @@ export class RedisEngine {
   }
 
   env(session: Session, now: number): Env {
-    const ctx: RequestContext = session.principal === null ? (undefined as never) : requestContext(session.principal, 'redis', session.name || null);
+    const ctx: RequestContext = session.principal === null ? (undefined as never) : requestContext(session.principal, session.family, session.name || null);
     return { session, ctx, cache: session.db, now, gateway: this.gateway, facts: this.facts, sessions: this.sessions };
   }
 
@@ -223,6 +225,8 @@ export class RedisEngine {
       (reply: OpsReply) => {
         pending.delete(sent);
         if (!reply.ok) return errorReply(reply.error);
+        const last = reply.envelopes[reply.envelopes.length - 1];
+        if (last !== undefined && last.seq > env.session.lastWriteSeq) env.session.lastWriteSeq = last.seq;
         if (reply.aborted) return whenAborted;
         if (reply.results === undefined || reply.results.length !== ops.length) return error('ERR the cache did not answer every operation; nothing more is known');
         try {

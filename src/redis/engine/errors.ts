@@ -43,6 +43,9 @@ export const oneLine = (text: string): string => text.replace(/[\r\n]/g, ' ');
 export const unknownSubcommand = (sub: string, command: string): string =>
   oneLine(`ERR unknown subcommand '${sub.slice(0, 128)}'. Try ${command.toUpperCase()} HELP.`);
 
+/** A write command refused to a read-only token (its `readOnly` claim), in Redis's ACL words. */
+export const noPermission = (name: string): string => `NOPERM this user has no permissions to run the '${name.toLowerCase()}' command or its subcommand`;
+
 export const wrongArity = (name: string): string => `ERR wrong number of arguments for '${name.toLowerCase()}' command`;
 
 export const invalidExpireTime = (name: string): string => `ERR invalid expire time in '${name.toLowerCase()}' command`;

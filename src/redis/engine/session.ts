@@ -1,4 +1,5 @@
 import type { Principal } from '../../auth/principal';
+import type { ApiFamily } from '../../core/request-context';
 import type { RedisReply } from './reply';
 
 /** A command queued by MULTI: its name and arguments, checked (arity, syntax) when queued. */
@@ -26,6 +27,12 @@ export class Session {
   principal: Principal | null = null;
   /** The token the principal was verified from; checked again on every command (it may expire). */
   token: string | null = null;
+  /** The family its commands go to the core as: `redis` (RESP) or `upstash` (the HTTP family). */
+  family: ApiFamily = 'redis';
+  /** Commands the transport already counted against the rate limit (an HTTP request, at the edge): not counted again. */
+  prepaid = 0;
+  /** The highest sequence number a write of this session was journaled at (the HTTP family's read-your-writes token). */
+  lastWriteSeq = 0;
   /** The selected database: a cache name of the principal's org. */
   db = '0';
   /** 2 or 3 (HELLO). */
