@@ -4,7 +4,7 @@ import { native } from './native';
 import { catalogueWording } from './wording';
 
 /** A Redis error's first word (`ERR`, `WRONGTYPE`, `NOPERM`, ...): such a text is shown as it is. */
-const REDIS_PREFIX = /^[A-Z][A-Z_]+ /;
+const REDIS_PREFIX = /^(?:ERR|WRONGTYPE|NOPERM|NOAUTH|WRONGPASS|EXECABORT|TRYAGAIN|OOM|NOPROTO|BUSY|LOADING|READONLY|MISCONF) /;
 
 /**
  * The text of an Upstash error: Redis's words for a refused command, `ERR <what>` for anything
