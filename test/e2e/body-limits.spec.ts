@@ -32,6 +32,13 @@ describe('body limits by route contract', () => {
       'POST /batch': batch,
       'DELETE /batch': batch,
       'POST /batch/get': batch,
+      // The Upstash-style Redis REST API: a command with a value (JSON or raw), and pipelines.
+      ...Object.fromEntries(
+        ['POST /redis', 'POST /redis/*', 'PUT /redis/*', 'POST /redis/db/:db', 'POST /redis/db/:db/*', 'PUT /redis/db/:db/*'].map((route) => [route, { json: maxValueBytes + edge.maxControlBodyBytes, raw: maxValueBytes + edge.maxControlBodyBytes }]),
+      ),
+      ...Object.fromEntries(
+        ['POST /redis/pipeline', 'POST /redis/multi-exec', 'POST /redis/db/:db/pipeline', 'POST /redis/db/:db/multi-exec'].map((route) => [route, { json: edge.maxPipelineBytes, raw: edge.maxPipelineBytes }]),
+      ),
     });
   });
 });

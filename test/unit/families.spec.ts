@@ -190,6 +190,6 @@ describe('src/families', () => {
 
 describe('secret query parameters', () => {
   it('are the ones the families carry credentials in', () => {
-    expect([...SECRET_QUERY_PARAMS].sort()).toEqual(['oauth', 'token']);
+    expect([...SECRET_QUERY_PARAMS].sort()).toEqual(['_token', 'oauth', 'token']);
   });
 });

@@ -88,7 +88,7 @@ function operation(method: string, path: string, contract: RouteContract, config
     }
   }
   const op: Json = {
-    operationId: `${method.toLowerCase()}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
+    operationId: `${method.toLowerCase()}${path.replace(/[{}]/g, '').replace(/\*/g, 'command').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
     tags: [contract.family],
     summary: contract.summary,
     ...(contract.description ? { description: contract.description } : {}),
@@ -143,7 +143,7 @@ function refused(method: string, path: string, item: Record<string, Json>, usedE
     .map((verb) => verb.toUpperCase());
   const family = (Object.values(item)[0].tags as RouteFamily[])[0];
   return {
-    operationId: `refused${method[0]}${method.slice(1).toLowerCase()}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
+    operationId: `refused${method[0]}${method.slice(1).toLowerCase()}${path.replace(/[{}]/g, '').replace(/\*/g, 'command').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
     tags: [family],
     summary: `not served here (allowed: ${allowed.join(', ')})`,
     // 405 routes are not public: the edge checks the token of the path's family first (Bearer for the operational paths).
