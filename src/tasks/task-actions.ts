@@ -16,6 +16,9 @@ import { InlineReadModels } from '../journal/inline-read-models';
 import { ExportLimitError, bytesIn, exportPath, orgExportDir, writeNewFile } from './export-files';
 import { TaskAction, TaskRecord } from './task.store';
 
+/** Events of a cache's journal that weigh one unit of task work. */
+export const TASK_WORK_EVENTS = 10_000;
+
 /** A failure whose message is the task's `reason`. */
 export class TaskFailure extends Error {
   readonly code = 'TASK_FAILED';
@@ -36,6 +39,16 @@ export class TaskActions {
     private readonly readModels: InlineReadModels,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /**
+   * What a task on this cache weighs (MAX_PENDING_TASK_WORK_PER_ORG), known without loading
+   * it: 1 and one more per TASK_WORK_EVENTS events in its journal. A rebuild, export or restore
+   * reads the cache's events or rows and a snapshot encodes its state, each about in
+   * proportion; a task on a cache of a few events weighs 1.
+   */
+  async weigh(ref: EntityRef): Promise<number> {
+    return 1 + Math.floor((await this.journal.highestSeq(ref)) / TASK_WORK_EVENTS);
+  }
 
   run(task: TaskRecord): Promise<Record<string, unknown>> {
     const ref = { org: task.org, name: task.cacheName };

@@ -5,7 +5,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { Clock } from '../config/clock';
 import { exportPath, removePartialExports } from './export-files';
-import { TaskActions } from './task-actions';
+import { TASK_WORK_EVENTS, TaskActions } from './task-actions';
 import { TaskEvent, nextTaskState } from './task.machine';
 import { TaskRecord, TaskRequest, TaskStore } from './task.store';
 
@@ -14,6 +14,11 @@ export const INTERRUPTED_REASON = 'the process stopped while the task was runnin
 
 /** Reason recorded for a pending task that is over its org's limit at a start. */
 export const OVER_LIMIT_REASON = "more tasks of the organisation were pending than MAX_PENDING_TASKS_PER_ORG at the start; submit it again";
+
+/** Reason recorded for a pending task whose work is over its org's budget at a start. */
+export const OVER_WORK_REASON = "the organisation's pending tasks weighed more than MAX_PENDING_TASK_WORK_PER_ORG at the start; submit it again";
+
+const workOf = (task: TaskRecord): number => task.work ?? 1;
 
 /** An org has MAX_PENDING_TASKS_PER_ORG tasks waiting or running. */
 export class TooManyTasksError extends Error {
@@ -40,6 +45,8 @@ export class TaskRunner {
   private stopping = false;
   /** Tasks waiting or running, by org (MAX_PENDING_TASKS_PER_ORG). */
   private readonly unfinished = new Map<string, number>();
+  /** Their work, by org (MAX_PENDING_TASK_WORK_PER_ORG). */
+  private readonly unfinishedWork = new Map<string, number>();
   private pruner: NodeJS.Timeout | undefined;
   private pruning: Promise<void> | undefined;
 
@@ -76,8 +83,10 @@ export class TaskRunner {
         await this.change(task, { type: 'FAIL' }, { reason: INTERRUPTED_REASON, finishedAt: this.clock.now() });
       } else if ((this.unfinished.get(task.org) ?? 0) >= this.config.maxPendingTasksPerOrg) {
         await this.change(task, { type: 'FAIL' }, { reason: OVER_LIMIT_REASON, finishedAt: this.clock.now() });
+      } else if (this.overWork(task.org, workOf(task))) {
+        await this.change(task, { type: 'FAIL' }, { reason: OVER_WORK_REASON, finishedAt: this.clock.now() });
       } else {
-        this.count(task.org, 1);
+        this.count(task.org, 1, workOf(task));
         resume.push(task);
       }
     }
@@ -127,25 +136,45 @@ export class TaskRunner {
 
   async submit(request: TaskRequest): Promise<TaskRecord> {
     if (!this.accepting) throw new Error('the task runner is not accepting tasks');
+    const work = await this.actions.weigh({ org: request.org, name: request.cacheName });
     if ((this.unfinished.get(request.org) ?? 0) >= this.config.maxPendingTasksPerOrg) {
       throw new TooManyTasksError(`the organisation has ${this.config.maxPendingTasksPerOrg} tasks waiting or running (MAX_PENDING_TASKS_PER_ORG); try again once some have finished`);
     }
-    const task: TaskRecord = { id: randomUUID(), n: ++this.counter, ...request, state: 'PENDING', createdAt: this.clock.now(), ...(this.store.node !== undefined ? { node: this.store.node } : {}) };
-    this.count(task.org, 1); // counted before the write, so concurrent submits cannot pass the limit
+    if (this.overWork(request.org, work)) {
+      throw new TooManyTasksError(
+        `the organisation's tasks waiting or running weigh ${this.unfinishedWork.get(request.org) ?? 0} and this one ${work} (1 + events of the cache / ${TASK_WORK_EVENTS}); ` +
+          `MAX_PENDING_TASK_WORK_PER_ORG is ${this.config.maxPendingTaskWorkPerOrg}; try again once some have finished`,
+      );
+    }
+    const task: TaskRecord = { id: randomUUID(), n: ++this.counter, ...request, work, state: 'PENDING', createdAt: this.clock.now(), ...(this.store.node !== undefined ? { node: this.store.node } : {}) };
+    this.count(task.org, 1, work); // counted before the write, so concurrent submits cannot pass the limit
     try {
       await this.store.put(task);
     } catch (error) {
-      this.count(task.org, -1);
+      this.count(task.org, -1, -work);
       throw error;
     }
     this.enqueue(task);
     return task;
   }
 
-  private count(org: string, delta: number): void {
+  private count(org: string, delta: number, work: number): void {
     const n = (this.unfinished.get(org) ?? 0) + delta;
     if (n > 0) this.unfinished.set(org, n);
     else this.unfinished.delete(org);
+    const w = (this.unfinishedWork.get(org) ?? 0) + work;
+    if (n > 0 && w > 0) this.unfinishedWork.set(org, w);
+    else this.unfinishedWork.delete(org);
+  }
+
+  /**
+   * Whether `work` more would pass the org's MAX_PENDING_TASK_WORK_PER_ORG. A task heavier
+   * than the whole budget is admitted when the org has nothing else waiting or running (a big
+   * cache can always be exported, one task at a time).
+   */
+  private overWork(org: string, work: number): boolean {
+    const pending = this.unfinishedWork.get(org) ?? 0;
+    return pending > 0 && pending + work > this.config.maxPendingTaskWorkPerOrg;
   }
 
   get(id: string): Promise<TaskRecord | undefined> {
@@ -199,7 +228,7 @@ export class TaskRunner {
       const reason = this.clientReason(error);
       await this.recordFailure(task, reason);
     } finally {
-      this.count(task.org, -1);
+      this.count(task.org, -1, -workOf(task));
     }
   }
 

@@ -40,6 +40,8 @@ export interface TaskRecord extends TaskRequest {
   readonly attempts?: number;
   /** On a shared store: the node that runs the task (it alone resumes, fails or prunes it). */
   readonly node?: string;
+  /** What the task weighs against MAX_PENDING_TASK_WORK_PER_ORG, fixed at submission (absent in older records: 1). */
+  readonly work?: number;
 }
 
 /**

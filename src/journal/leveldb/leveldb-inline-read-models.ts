@@ -379,19 +379,34 @@ export class LevelDbInlineReadModels extends InlineReadModels {
     return row === undefined ? undefined : decodeNameRow(row);
   }
 
-  repairCache(ref: EntityRef, state: () => CacheState | undefined): Promise<RepairedRows | undefined> {
+  /**
+   * The cache's rows are read, and compared with its state, without the journal's lock: only
+   * this cache's appends change its rows, so they are the rows of `state()`'s version as long
+   * as that version has not moved, which is checked again under the lock, held only to add
+   * the org total and write the corrections (none, usually). Other orgs' and caches' group
+   * commits go on meanwhile; a write to this cache in between answers undefined (the caller
+   * tries again). The state is the entity's own, unchanged while its version is.
+   */
+  async repairCache(ref: EntityRef, state: () => CacheState | undefined): Promise<RepairedRows | undefined> {
+    const before = state();
+    if (before === undefined) return undefined;
+    const version = before.version;
+    const entityId = encodeEntityId(ref);
+    const rows = new BatchRows(this.spaces);
+    // As if the cache were deleted: the prefetch reads all its key rows and its name row.
+    await rows.prefetch(this.storage, [{ ref, entityId, seq: 0, offset: 0, event: { type: 'CacheDeleted', at: 0, by: '', device: null } }]);
+    const current = state();
+    if (current === undefined || current.version !== version) return undefined;
+    const repaired = repairRows(rows, ref, entityId, current);
     return this.exclusive(async () => {
-      this.keyRows.clear(); // the rows read below are the truth; what was cached may not be
-      const entityId = encodeEntityId(ref);
-      const rows = new BatchRows(this.spaces);
-      // As if the cache were deleted: the prefetch reads all its key rows and its name row.
-      await rows.prefetch(this.storage, [{ ref, entityId, seq: 0, offset: 0, event: { type: 'CacheDeleted', at: 0, by: '', device: null } }]);
-      const current = state();
-      if (current === undefined) return undefined;
-      const repaired = repairRows(rows, ref, entityId, current);
+      const now = state();
+      if (now === undefined || now.version !== version) return undefined;
       const ops: RawOp[] = [];
       const written = await this.finish(rows, ops);
-      if (ops.length > 0) await this.storage.db.batch(ops as never, { sync: true });
+      if (ops.length > 0) {
+        this.keyRows.clear(); // the rows written below are the truth; what was cached may not be
+        await this.storage.db.batch(ops as never, { sync: true });
+      }
       written();
       return repaired;
     });
