@@ -1,6 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { ConfigError, throwIssues } from './settings';
+import { ServerConfig, serverConfig, serverSettings } from './server';
+
+export { APP_CONFIG, ConfigError } from './settings';
+export type { ServerConfig } from './server';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -25,8 +29,6 @@ const optionalText = z
   .transform((raw) => (raw === undefined || raw.trim() === '' ? undefined : raw));
 
 const schema = z.object({
-  PORT: wholeNumber('PORT', 9001, 0),
-  HOST: z.string().default('127.0.0.1'),
   DATA_DIR: z.string().default('./data'),
   JWT_SECRET: optionalText,
   JWT_PUBLIC_KEY: optionalText,
@@ -69,8 +71,6 @@ const schema = z.object({
   MAX_ENTITIES_PER_ORG: wholeNumber('MAX_ENTITIES_PER_ORG', 2000, 1),
   RATE_LIMITS: optionalText,
   RATE_LIMIT_WINDOW_SECONDS: wholeNumber('RATE_LIMIT_WINDOW_SECONDS', 1, 1),
-  TLS_CERT: optionalText,
-  TLS_KEY: optionalText,
   JOURNAL_RETENTION: z
     .string()
     .optional()
@@ -85,7 +85,6 @@ const schema = z.object({
   HISTORY_STREAM_BUFFER: wholeNumber('HISTORY_STREAM_BUFFER', 1000, 1),
   MAX_CACHES_PER_ORG: wholeNumber('MAX_CACHES_PER_ORG', 10_000, 1),
   MAX_PENDING_TASKS_PER_ORG: wholeNumber('MAX_PENDING_TASKS_PER_ORG', 100, 1),
-  MAX_PENDING_TASK_WORK_PER_ORG: wholeNumber('MAX_PENDING_TASK_WORK_PER_ORG', 200, 1),
   MAX_EXPORT_BYTES_PER_ORG: wholeNumber('MAX_EXPORT_BYTES_PER_ORG', GiB, 0),
   TASK_RETENTION_SECONDS: wholeNumber('TASK_RETENTION_SECONDS', 7 * 24 * 3600, 1),
   JOURNAL_REOPEN_MAX_BACKOFF_MS: wholeNumber('JOURNAL_REOPEN_MAX_BACKOFF_MS', 5000, 10),
@@ -101,7 +100,6 @@ const schema = z.object({
   LOG_BUFFER_BYTES: wholeNumber('LOG_BUFFER_BYTES', 4096, 0).pipe(z.number().max(1024 * 1024, 'LOG_BUFFER_BYTES must be at most 1048576')),
   LOG_MAX_PENDING_BYTES: wholeNumber('LOG_MAX_PENDING_BYTES', 16 * 1024 * 1024, 64 * 1024),
   METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional()),
-  SHUTDOWN_GRACE_SECONDS: wholeNumber('SHUTDOWN_GRACE_SECONDS', 0, 0).pipe(z.number().max(300, 'SHUTDOWN_GRACE_SECONDS must be at most 300')),
   // The HTTP edge (docs/security.md): what one request, client or connection may cost.
   MAX_CONTROL_BODY_BYTES: wholeNumber('MAX_CONTROL_BODY_BYTES', 64 * 1024, 1),
   MAX_BATCH_BODY_BYTES: wholeNumber('MAX_BATCH_BODY_BYTES', 0, 0),
@@ -227,9 +225,7 @@ export function parseRetention(raw: string | undefined): RetentionPolicy | undef
   return match[1] === 'days' ? { kind: 'days', days: n } : { kind: 'snapshots', count: n };
 }
 
-export interface AppConfig {
-  readonly port: number;
-  readonly host: string;
+export interface AppConfig extends ServerConfig {
   readonly dataDir: string;
   readonly jwtSecret?: string;
   readonly jwtPublicKey?: string;
@@ -254,8 +250,6 @@ export interface AppConfig {
   /** Requests per window and token, by the token's `serviceLevel`; empty: no rate limit. */
   readonly rateLimits: Readonly<Record<string, number>>;
   readonly rateLimitWindowMs: number;
-  /** PEM certificate and key: the service speaks HTTPS when set. */
-  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** What `compact` keeps of the journal (JOURNAL_RETENTION); `all` by default. */
   readonly retention?: RetentionPolicy;
   /** Events an SSE history client may have waiting before it is dropped (HISTORY_STREAM_BUFFER). */
@@ -272,14 +266,10 @@ export interface AppConfig {
   readonly logMaxPendingBytes?: number;
   /** Bearer token that `/metrics` requires; unset: `/metrics` is off (404). */
   readonly metricsToken?: string;
-  /** On SIGTERM, answer 503 on /health/ready this long before closing the listener. */
-  readonly shutdownGraceMs?: number;
   /** Live caches an org may have (MAX_CACHES_PER_ORG); creating one more is refused. */
   readonly maxCachesPerOrg: number;
   /** Tasks of an org that may wait or run at once (MAX_PENDING_TASKS_PER_ORG); 429 beyond. */
   readonly maxPendingTasksPerOrg: number;
-  /** Work of an org's tasks waiting or running (MAX_PENDING_TASK_WORK_PER_ORG): 1 per task and 1 more per 10,000 events of its cache. */
-  readonly maxPendingTaskWorkPerOrg: number;
   /** Bytes of an org's export files on disk (MAX_EXPORT_BYTES_PER_ORG). */
   readonly maxExportBytesPerOrg: number;
   /** Finished task records and their export files are deleted this long after they finished. */
@@ -310,16 +300,19 @@ export interface NatsSettings {
   readonly readWaitMs: number;
 }
 
-export class ConfigError extends Error {}
-
 /** The shortest HS256 secret accepted (JWT_SECRET or DATA_DIR/jwt-secret): 256 bits, as RFC 7518 requires. */
 export const MIN_JWT_SECRET_BYTES = 32;
 
+/** Every namespace, in the order loadConfig reads them (docs and tests walk their declarations). */
+export const NAMESPACES = [serverSettings] as const;
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const issues: string[] = [];
   const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(`invalid configuration:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.') || 'env'}: ${i.message}`).join('\n')}`);
-  }
+  if (!parsed.success) issues.push(...parsed.error.issues.map((i) => `  - ${i.path.join('.') || 'env'}: ${i.message}`));
+  const server = serverSettings.read(env, issues);
+  throwIssues(issues);
+  if (!parsed.success) throw new ConfigError('invalid configuration');
   // MAX_VALUE_BYTES' default depends on the journal: with NATS an event is one message (1 MiB by default).
   const e = { ...parsed.data, MAX_VALUE_BYTES: parsed.data.MAX_VALUE_BYTES || (parsed.data.JOURNAL === 'nats' ? 960 * 1024 : 4 * MiB) };
   if (e.JWT_SECRET && e.JWT_PUBLIC_KEY) throw new ConfigError('invalid configuration: set JWT_SECRET or JWT_PUBLIC_KEY, not both');
@@ -334,9 +327,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   return {
     ...loadRateLimits(e.RATE_LIMITS, e.RATE_LIMIT_WINDOW_SECONDS),
-    tls: loadTls(e.TLS_CERT, e.TLS_KEY),
-    port: e.PORT,
-    host: e.HOST,
+    ...serverConfig(server),
     dataDir: resolve(e.DATA_DIR),
     jwtSecret: e.JWT_SECRET,
     jwtPublicKey: e.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
@@ -373,23 +364,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logBufferBytes: e.LOG_BUFFER_BYTES,
     logMaxPendingBytes: e.LOG_MAX_PENDING_BYTES,
     metricsToken: e.METRICS_TOKEN,
-    shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
     maxCachesPerOrg: e.MAX_CACHES_PER_ORG,
     maxPendingTasksPerOrg: e.MAX_PENDING_TASKS_PER_ORG,
-    maxPendingTaskWorkPerOrg: e.MAX_PENDING_TASK_WORK_PER_ORG,
     maxExportBytesPerOrg: e.MAX_EXPORT_BYTES_PER_ORG,
     taskRetentionMs: e.TASK_RETENTION_SECONDS * 1000,
     journalReopenMaxBackoffMs: e.JOURNAL_REOPEN_MAX_BACKOFF_MS,
     inlineRowCacheEntries: e.INLINE_ROW_CACHE_ENTRIES,
     edge: loadEdgeLimits(e),
-    resp: loadResp(e),
+    resp: loadResp(e, server.port),
   };
 }
 
-function loadResp(e: z.infer<typeof schema> & { MAX_VALUE_BYTES: number }): RespSettings {
+function loadResp(e: z.infer<typeof schema> & { MAX_VALUE_BYTES: number }, httpPort: number): RespSettings {
   return {
     // PORT=0 (tests, several instances side by side) makes the listener take any free port too.
-    port: e.RESP_PORT ?? (e.PORT === 0 ? 0 : 6380),
+    port: e.RESP_PORT ?? (httpPort === 0 ? 0 : 6380),
     portExplicit: e.RESP_PORT !== undefined,
     // Room for MSET of a few full-size values; never less than 64 MiB.
     maxQueryBytes: e.RESP_MAX_QUERY_BYTES || Math.max(64 * MiB, 4 * e.MAX_VALUE_BYTES + MiB),
@@ -452,17 +441,3 @@ function loadRateLimits(raw: string | undefined, windowSeconds: number): Pick<Ap
   return { rateLimits: Object.fromEntries(entries), rateLimitWindowMs: windowSeconds * 1000 };
 }
 
-function loadTls(certPath: string | undefined, keyPath: string | undefined): AppConfig['tls'] {
-  if (certPath === undefined && keyPath === undefined) return undefined;
-  if (certPath === undefined || keyPath === undefined) throw new ConfigError('invalid configuration: set both TLS_CERT and TLS_KEY, or neither');
-  const read = (name: string, path: string) => {
-    try {
-      return readFileSync(path);
-    } catch (error) {
-      throw new ConfigError(`invalid configuration: ${name} (${path}) cannot be read: ${(error as Error).message}`);
-    }
-  };
-  return { cert: read('TLS_CERT', certPath), key: read('TLS_KEY', keyPath) };
-}
-
-export const APP_CONFIG = Symbol('APP_CONFIG');
