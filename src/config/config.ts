@@ -85,6 +85,7 @@ const schema = z.object({
   HISTORY_STREAM_BUFFER: wholeNumber('HISTORY_STREAM_BUFFER', 1000, 1),
   MAX_CACHES_PER_ORG: wholeNumber('MAX_CACHES_PER_ORG', 10_000, 1),
   MAX_PENDING_TASKS_PER_ORG: wholeNumber('MAX_PENDING_TASKS_PER_ORG', 100, 1),
+  MAX_PENDING_TASK_WORK_PER_ORG: wholeNumber('MAX_PENDING_TASK_WORK_PER_ORG', 200, 1),
   MAX_EXPORT_BYTES_PER_ORG: wholeNumber('MAX_EXPORT_BYTES_PER_ORG', GiB, 0),
   TASK_RETENTION_SECONDS: wholeNumber('TASK_RETENTION_SECONDS', 7 * 24 * 3600, 1),
   JOURNAL_REOPEN_MAX_BACKOFF_MS: wholeNumber('JOURNAL_REOPEN_MAX_BACKOFF_MS', 5000, 10),
@@ -270,6 +271,8 @@ export interface AppConfig extends ServerConfig {
   readonly maxCachesPerOrg: number;
   /** Tasks of an org that may wait or run at once (MAX_PENDING_TASKS_PER_ORG); 429 beyond. */
   readonly maxPendingTasksPerOrg: number;
+  /** Work of an org's tasks waiting or running (MAX_PENDING_TASK_WORK_PER_ORG): 1 per task and 1 more per 10,000 events of its cache. */
+  readonly maxPendingTaskWorkPerOrg: number;
   /** Bytes of an org's export files on disk (MAX_EXPORT_BYTES_PER_ORG). */
   readonly maxExportBytesPerOrg: number;
   /** Finished task records and their export files are deleted this long after they finished. */
@@ -366,6 +369,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     metricsToken: e.METRICS_TOKEN,
     maxCachesPerOrg: e.MAX_CACHES_PER_ORG,
     maxPendingTasksPerOrg: e.MAX_PENDING_TASKS_PER_ORG,
+    maxPendingTaskWorkPerOrg: e.MAX_PENDING_TASK_WORK_PER_ORG,
     maxExportBytesPerOrg: e.MAX_EXPORT_BYTES_PER_ORG,
     taskRetentionMs: e.TASK_RETENTION_SECONDS * 1000,
     journalReopenMaxBackoffMs: e.JOURNAL_REOPEN_MAX_BACKOFF_MS,
