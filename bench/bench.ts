@@ -118,6 +118,17 @@ const WORKLOADS: Workload[] = [
       webdis: { headers: {}, read: set100('PUT', '/SET/k'), writePct: 0, keys: KEYS },
     },
   },
+  // The same GET and durable SET through the Upstash-style Redis REST API (the Redis command engine), beside the native binary routes.
+  {
+    id: 'rget',
+    title: 'GET hit via /redis (Upstash REST), 100 B, 10k keys',
+    specs: { cachelog: { headers: AUTH, read: get100('/redis/db/bench/get/k'), writePct: 0, keys: KEYS } },
+  },
+  {
+    id: 'rset',
+    title: 'durable SET via /redis (Upstash REST), 100 B, 10k keys',
+    specs: { cachelog: { headers: AUTH, read: set100('POST', '/redis/db/bench/set/k'), writePct: 0, keys: KEYS } },
+  },
   {
     id: 'mix',
     title: '95 % GET / 5 % SET, 100 B',
@@ -244,7 +255,7 @@ async function throughput(): Promise<void> {
         const b = results[base] ?? [];
         return median(a.map((x, i) => (b[i] ? x.rps / b[i].rps : NaN)));
       };
-      const ratios = targets.filter((t) => t !== 'cachelog').map((t) => `${fmt(ratio(t), 2)}× ${TARGET_NAMES[t]}`).join(', ');
+      const ratios = targets.filter((t) => t !== 'cachelog' && results[t] !== undefined).map((t) => `${fmt(ratio(t), 2)}× ${TARGET_NAMES[t]}`).join(', ');
       const errors = (t: Target) => (results[t] ?? []).reduce((n, x) => n + x.errors, 0);
       rows.push({
         figure: `${workload.title}: req/s`,
