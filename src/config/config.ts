@@ -2,9 +2,12 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, throwIssues } from './settings';
 import { ServerConfig, serverConfig, serverSettings } from './server';
+import { AuthConfig, authConfig, authSettings } from './auth';
 
 export { APP_CONFIG, ConfigError } from './settings';
 export type { ServerConfig } from './server';
+export { MIN_JWT_SECRET_BYTES } from './auth';
+export type { AuthConfig } from './auth';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -30,9 +33,6 @@ const optionalText = z
 
 const schema = z.object({
   DATA_DIR: z.string().default('./data'),
-  JWT_SECRET: optionalText,
-  JWT_PUBLIC_KEY: optionalText,
-  JWT_ISSUER: optionalText,
   SNAPSHOT_EVERY: wholeNumber('SNAPSHOT_EVERY', 1000, 1),
   SNAPSHOT_BYTES: wholeNumber('SNAPSHOT_BYTES', 64 * MiB, 1),
   SNAPSHOTS_KEPT: wholeNumber('SNAPSHOTS_KEPT', 2, 1),
@@ -69,8 +69,6 @@ const schema = z.object({
   FREE_SERVICE_LEVEL_MAX_BYTES: wholeNumber('FREE_SERVICE_LEVEL_MAX_BYTES', 3 * GiB, 0),
   ENTITY_IDLE_SECONDS: wholeNumber('ENTITY_IDLE_SECONDS', 600, 1),
   MAX_ENTITIES_PER_ORG: wholeNumber('MAX_ENTITIES_PER_ORG', 2000, 1),
-  RATE_LIMITS: optionalText,
-  RATE_LIMIT_WINDOW_SECONDS: wholeNumber('RATE_LIMIT_WINDOW_SECONDS', 1, 1),
   JOURNAL_RETENTION: z
     .string()
     .optional()
@@ -226,11 +224,8 @@ export function parseRetention(raw: string | undefined): RetentionPolicy | undef
   return match[1] === 'days' ? { kind: 'days', days: n } : { kind: 'snapshots', count: n };
 }
 
-export interface AppConfig extends ServerConfig {
+export interface AppConfig extends ServerConfig, AuthConfig {
   readonly dataDir: string;
-  readonly jwtSecret?: string;
-  readonly jwtPublicKey?: string;
-  readonly jwtIssuer?: string;
   readonly snapshotEvery: number;
   /** Snapshot a cache once this many bytes were journaled since its last snapshot (and its own size). */
   readonly snapshotBytes?: number;
@@ -248,9 +243,6 @@ export interface AppConfig extends ServerConfig {
   readonly entityIdleMs: number;
   /** Caches one org may have loaded in memory (MAX_ENTITIES_PER_ORG); one more passivates the org's least recently used idle one. */
   readonly maxEntitiesPerOrg?: number;
-  /** Requests per window and token, by the token's `serviceLevel`; empty: no rate limit. */
-  readonly rateLimits: Readonly<Record<string, number>>;
-  readonly rateLimitWindowMs: number;
   /** What `compact` keeps of the journal (JOURNAL_RETENTION); `all` by default. */
   readonly retention?: RetentionPolicy;
   /** Events an SSE history client may have waiting before it is dropped (HISTORY_STREAM_BUFFER). */
@@ -303,38 +295,23 @@ export interface NatsSettings {
   readonly readWaitMs: number;
 }
 
-/** The shortest HS256 secret accepted (JWT_SECRET or DATA_DIR/jwt-secret): 256 bits, as RFC 7518 requires. */
-export const MIN_JWT_SECRET_BYTES = 32;
-
 /** Every namespace, in the order loadConfig reads them (docs and tests walk their declarations). */
-export const NAMESPACES = [serverSettings] as const;
+export const NAMESPACES = [serverSettings, authSettings] as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const issues: string[] = [];
   const parsed = schema.safeParse(env);
   if (!parsed.success) issues.push(...parsed.error.issues.map((i) => `  - ${i.path.join('.') || 'env'}: ${i.message}`));
   const server = serverSettings.read(env, issues);
+  const auth = authSettings.read(env, issues);
   throwIssues(issues);
   if (!parsed.success) throw new ConfigError('invalid configuration');
   // MAX_VALUE_BYTES' default depends on the journal: with NATS an event is one message (1 MiB by default).
   const e = { ...parsed.data, MAX_VALUE_BYTES: parsed.data.MAX_VALUE_BYTES || (parsed.data.JOURNAL === 'nats' ? 960 * 1024 : 4 * MiB) };
-  if (e.JWT_SECRET && e.JWT_PUBLIC_KEY) throw new ConfigError('invalid configuration: set JWT_SECRET or JWT_PUBLIC_KEY, not both');
-  if (e.JWT_SECRET && Buffer.byteLength(e.JWT_SECRET, 'utf8') < MIN_JWT_SECRET_BYTES) {
-    throw new ConfigError(
-      `invalid configuration: JWT_SECRET is ${Buffer.byteLength(e.JWT_SECRET, 'utf8')} bytes; it must be at least ${MIN_JWT_SECRET_BYTES} ` +
-        '(HS256 signs with a 256-bit key; a short secret can be guessed offline from any token). Make one with: openssl rand -base64 48',
-    );
-  }
-  if (e.JWT_PUBLIC_KEY && !e.JWT_PUBLIC_KEY.includes('-----BEGIN')) {
-    throw new ConfigError('invalid configuration: JWT_PUBLIC_KEY must be a PEM public key');
-  }
   return {
-    ...loadRateLimits(e.RATE_LIMITS, e.RATE_LIMIT_WINDOW_SECONDS),
+    ...authConfig(auth),
     ...serverConfig(server),
     dataDir: resolve(e.DATA_DIR),
-    jwtSecret: e.JWT_SECRET,
-    jwtPublicKey: e.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
-    jwtIssuer: e.JWT_ISSUER,
     snapshotEvery: e.SNAPSHOT_EVERY,
     snapshotBytes: e.SNAPSHOT_BYTES,
     snapshotsKept: e.SNAPSHOTS_KEPT,
@@ -429,19 +406,5 @@ function loadEdgeLimits(e: z.infer<typeof schema> & { MAX_VALUE_BYTES: number })
     maxAnonymousConnections: Math.min(e.MAX_CONNECTIONS, e.MAX_ANONYMOUS_CONNECTIONS || Math.max(1, Math.floor(e.MAX_CONNECTIONS / 4))),
     maxAnonymousConnectionsPerAddress: Math.min(e.MAX_CONNECTIONS_PER_ADDRESS, e.MAX_ANONYMOUS_CONNECTIONS_PER_ADDRESS),
   };
-}
-
-/** `RATE_LIMITS="free=100,pro=1000"`: requests per window (RATE_LIMIT_WINDOW_SECONDS) per token. */
-function loadRateLimits(raw: string | undefined, windowSeconds: number): Pick<AppConfig, 'rateLimits' | 'rateLimitWindowMs'> {
-  const entries: Array<[string, number]> = [];
-  for (const part of (raw ?? '').split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
-    const match = /^([^=\s]+)\s*=\s*(\d+)$/.exec(part);
-    if (!match || !Number.isSafeInteger(Number(match[2])) || Number(match[2]) < 1) {
-      throw new ConfigError(`invalid configuration: RATE_LIMITS must look like "free=100,pro=1000" (requests >= 1), got "${part}"`);
-    }
-    entries.push([match[1], Number(match[2])]);
-  }
-  // fromEntries defines own properties, so even a level named "__proto__" is just a key.
-  return { rateLimits: Object.fromEntries(entries), rateLimitWindowMs: windowSeconds * 1000 };
 }
 

@@ -26,7 +26,7 @@ export interface Setting<T = unknown> {
   readonly schema: z.ZodType<T>;
   /** The value when the variable is unset: what its parser gives for `undefined`. */
   readonly default: T;
-  /** Set when the unset value stands for one computed from other settings (loadConfig applies it): how. */
+  /** Set when the namespace's rule turns the unset value into another (computed from other settings, or read into a table): how. */
   readonly derivedDefault?: string;
 }
 
