@@ -1,13 +1,15 @@
-import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, throwIssues } from './settings';
 import { ServerConfig, serverConfig, serverSettings } from './server';
 import { AuthConfig, authConfig, authSettings } from './auth';
+import { JournalConfig, journalConfig, journalSettings } from './journal';
 
 export { APP_CONFIG, ConfigError } from './settings';
 export type { ServerConfig } from './server';
 export { MIN_JWT_SECRET_BYTES } from './auth';
 export type { AuthConfig } from './auth';
+export { parseRetention } from './journal';
+export type { JournalConfig, NatsSettings, RetentionPolicy } from './journal';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -32,34 +34,6 @@ const optionalText = z
   .transform((raw) => (raw === undefined || raw.trim() === '' ? undefined : raw));
 
 const schema = z.object({
-  DATA_DIR: z.string().default('./data'),
-  SNAPSHOT_EVERY: wholeNumber('SNAPSHOT_EVERY', 1000, 1),
-  SNAPSHOT_BYTES: wholeNumber('SNAPSHOT_BYTES', 64 * MiB, 1),
-  SNAPSHOTS_KEPT: wholeNumber('SNAPSHOTS_KEPT', 2, 1),
-  JOURNAL: z.enum(['leveldb', 'memory', 'nats'], { message: 'JOURNAL must be "leveldb", "memory" or "nats"' }).default('leveldb'),
-  NATS_URL: z
-    .string()
-    .default('nats://127.0.0.1:4222')
-    .transform((raw, ctx) => {
-      const servers = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-      if (servers.length === 0 || servers.some((s) => !/^(nats:\/\/|tls:\/\/)?[^\s/]+:\d{1,5}$/.test(s))) {
-        ctx.addIssue({ code: 'custom', message: `NATS_URL must be comma-separated host:port or nats://host:port servers, got "${raw}"` });
-        return z.NEVER;
-      }
-      return servers;
-    }),
-  NATS_USER: optionalText,
-  NATS_PASSWORD: optionalText,
-  NATS_TOKEN: optionalText,
-  NATS_REPLICAS: wholeNumber('NATS_REPLICAS', 1, 1).refine((n) => n <= 5, { message: 'NATS_REPLICAS must be between 1 and 5' }),
-  NATS_STREAM: z
-    .string()
-    .default('cachelog')
-    .refine((s) => /^[A-Za-z0-9_-]{1,32}$/.test(s), { message: 'NATS_STREAM must be 1-32 letters, digits, "-" or "_"' }),
-  NATS_TIMEOUT_MS: wholeNumber('NATS_TIMEOUT_MS', 5000, 100),
-  NATS_APPEND_RETRIES: wholeNumber('NATS_APPEND_RETRIES', 5, 0),
-  NATS_READ_WAIT_MS: wholeNumber('NATS_READ_WAIT_MS', 2000, 0),
-  JOURNAL_SYNC: z.enum(['always', 'none'], { message: 'JOURNAL_SYNC must be "always" or "none"' }).default('always'),
   // Empty: 4 MiB, or 960 KiB with JOURNAL=nats (an event is one NATS message; servers take 1 MiB by default).
   MAX_VALUE_BYTES: wholeNumber('MAX_VALUE_BYTES', 0, 1).optional(),
   ENABLE_ORG_SERVICE_LEVEL_SAAS: z
@@ -69,29 +43,12 @@ const schema = z.object({
   FREE_SERVICE_LEVEL_MAX_BYTES: wholeNumber('FREE_SERVICE_LEVEL_MAX_BYTES', 3 * GiB, 0),
   ENTITY_IDLE_SECONDS: wholeNumber('ENTITY_IDLE_SECONDS', 600, 1),
   MAX_ENTITIES_PER_ORG: wholeNumber('MAX_ENTITIES_PER_ORG', 2000, 1),
-  JOURNAL_RETENTION: z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
-      const retention = parseRetention(raw);
-      if (retention === undefined) {
-        ctx.addIssue({ code: 'custom', message: `JOURNAL_RETENTION must be "all", "days:N" or "snapshots:K", got "${raw}"` });
-        return z.NEVER;
-      }
-      return retention;
-    }),
   HISTORY_STREAM_BUFFER: wholeNumber('HISTORY_STREAM_BUFFER', 1000, 1),
   MAX_CACHES_PER_ORG: wholeNumber('MAX_CACHES_PER_ORG', 10_000, 1),
   MAX_PENDING_TASKS_PER_ORG: wholeNumber('MAX_PENDING_TASKS_PER_ORG', 100, 1),
   MAX_PENDING_TASK_WORK_PER_ORG: wholeNumber('MAX_PENDING_TASK_WORK_PER_ORG', 200, 1),
   MAX_EXPORT_BYTES_PER_ORG: wholeNumber('MAX_EXPORT_BYTES_PER_ORG', GiB, 0),
   TASK_RETENTION_SECONDS: wholeNumber('TASK_RETENTION_SECONDS', 7 * 24 * 3600, 1),
-  JOURNAL_REOPEN_MAX_BACKOFF_MS: wholeNumber('JOURNAL_REOPEN_MAX_BACKOFF_MS', 5000, 10),
-  INLINE_ROW_CACHE_ENTRIES: wholeNumber('INLINE_ROW_CACHE_ENTRIES', 50_000, 0),
-  REPAIR: z
-    .enum(['true', 'false'], { message: 'REPAIR must be "true" or "false"' })
-    .default('false')
-    .transform((v) => v === 'true'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent' })
     .default('info'),
@@ -212,30 +169,7 @@ export interface EdgeLimits {
   readonly maxAnonymousConnectionsPerAddress: number;
 }
 
-/** How much history `compact` keeps: everything, events newer than N days, or events after the K-th latest snapshot. */
-export type RetentionPolicy = { readonly kind: 'all' } | { readonly kind: 'days'; readonly days: number } | { readonly kind: 'snapshots'; readonly count: number };
-
-export function parseRetention(raw: string | undefined): RetentionPolicy | undefined {
-  const text = raw?.trim() ?? '';
-  if (text === '' || text === 'all') return { kind: 'all' };
-  const match = /^(days|snapshots):(\d{1,6})$/.exec(text);
-  const n = match ? Number(match[2]) : 0;
-  if (!match || n < 1) return undefined;
-  return match[1] === 'days' ? { kind: 'days', days: n } : { kind: 'snapshots', count: n };
-}
-
-export interface AppConfig extends ServerConfig, AuthConfig {
-  readonly dataDir: string;
-  readonly snapshotEvery: number;
-  /** Snapshot a cache once this many bytes were journaled since its last snapshot (and its own size). */
-  readonly snapshotBytes?: number;
-  /** Snapshots kept per cache, newest first. */
-  readonly snapshotsKept: number;
-  readonly journalSync: 'always' | 'none';
-  /** Which journal implementation (JOURNAL): `leveldb` under DATA_DIR, `memory` (nothing kept), or `nats` (JetStream, scale-out). */
-  readonly journal?: 'leveldb' | 'memory' | 'nats';
-  /** JOURNAL=nats: where the JetStream is and how the journal uses it. */
-  readonly nats?: NatsSettings;
+export interface AppConfig extends ServerConfig, AuthConfig, JournalConfig {
   readonly maxValueBytes: number;
   readonly orgQuotaEnabled: boolean;
   /** Byte quota per org, by the token's `serviceLevel`. */
@@ -243,12 +177,8 @@ export interface AppConfig extends ServerConfig, AuthConfig {
   readonly entityIdleMs: number;
   /** Caches one org may have loaded in memory (MAX_ENTITIES_PER_ORG); one more passivates the org's least recently used idle one. */
   readonly maxEntitiesPerOrg?: number;
-  /** What `compact` keeps of the journal (JOURNAL_RETENTION); `all` by default. */
-  readonly retention?: RetentionPolicy;
   /** Events an SSE history client may have waiting before it is dropped (HISTORY_STREAM_BUFFER). */
   readonly historyStreamBuffer?: number;
-  /** REPAIR=true (or `--repair`): truncate a damaged journal to its last good record on start. */
-  readonly repair?: boolean;
   /** Least severe log level written (LOG_LEVEL, default `info`: one line per request). */
   readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `json` lines for collectors, `pretty` for people; `auto`: pretty on a terminal, else JSON. */
@@ -269,34 +199,13 @@ export interface AppConfig extends ServerConfig, AuthConfig {
   readonly maxExportBytesPerOrg: number;
   /** Finished task records and their export files are deleted this long after they finished. */
   readonly taskRetentionMs: number;
-  /** After a storage fault the journal reopens itself, waiting at most this long between attempts. */
-  readonly journalReopenMaxBackoffMs: number;
-  /** Key-listing rows the LevelDB journal keeps in memory, so an overwrite's group commit needs no read first (0: off). */
-  readonly inlineRowCacheEntries?: number;
   readonly edge: EdgeLimits;
   /** The Redis protocol listener; absent: off. */
   readonly resp?: RespSettings;
 }
 
-export interface NatsSettings {
-  readonly servers: readonly string[];
-  readonly user?: string;
-  readonly password?: string;
-  readonly token?: string;
-  /** Replicas of the stream and the buckets (3 in a 3-server cluster). */
-  readonly replicas: number;
-  /** Stream name, subject prefix (`<stream>.ev.…`) and bucket prefix: several deployments may share one NATS. */
-  readonly stream: string;
-  /** How long a publish or a request to NATS may take before the write is refused (503). */
-  readonly timeoutMs: number;
-  /** Times an entity catches up and decides again after another node wrote first, before 503. */
-  readonly appendRetries: number;
-  /** Longest a read with `?minSeq=` / `X-Cachelog-Min-Seq` waits for this node to see that sequence. */
-  readonly readWaitMs: number;
-}
-
 /** Every namespace, in the order loadConfig reads them (docs and tests walk their declarations). */
-export const NAMESPACES = [serverSettings, authSettings] as const;
+export const NAMESPACES = [serverSettings, authSettings, journalSettings] as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const issues: string[] = [];
@@ -304,41 +213,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!parsed.success) issues.push(...parsed.error.issues.map((i) => `  - ${i.path.join('.') || 'env'}: ${i.message}`));
   const server = serverSettings.read(env, issues);
   const auth = authSettings.read(env, issues);
+  const journal = journalSettings.read(env, issues);
   throwIssues(issues);
   if (!parsed.success) throw new ConfigError('invalid configuration');
   // MAX_VALUE_BYTES' default depends on the journal: with NATS an event is one message (1 MiB by default).
-  const e = { ...parsed.data, MAX_VALUE_BYTES: parsed.data.MAX_VALUE_BYTES || (parsed.data.JOURNAL === 'nats' ? 960 * 1024 : 4 * MiB) };
+  const e = { ...parsed.data, MAX_VALUE_BYTES: parsed.data.MAX_VALUE_BYTES || (journal.journal === 'nats' ? 960 * 1024 : 4 * MiB) };
   return {
     ...authConfig(auth),
     ...serverConfig(server),
-    dataDir: resolve(e.DATA_DIR),
-    snapshotEvery: e.SNAPSHOT_EVERY,
-    snapshotBytes: e.SNAPSHOT_BYTES,
-    snapshotsKept: e.SNAPSHOTS_KEPT,
-    journalSync: e.JOURNAL_SYNC,
-    journal: e.JOURNAL,
+    ...journalConfig(journal),
     maxValueBytes: e.MAX_VALUE_BYTES,
-    nats:
-      e.JOURNAL === 'nats'
-        ? {
-            servers: e.NATS_URL,
-            user: e.NATS_USER,
-            password: e.NATS_PASSWORD,
-            token: e.NATS_TOKEN,
-            replicas: e.NATS_REPLICAS,
-            stream: e.NATS_STREAM,
-            timeoutMs: e.NATS_TIMEOUT_MS,
-            appendRetries: e.NATS_APPEND_RETRIES,
-            readWaitMs: e.NATS_READ_WAIT_MS,
-          }
-        : undefined,
     orgQuotaEnabled: e.ENABLE_ORG_SERVICE_LEVEL_SAAS,
     serviceLevelMaxBytes: { free: e.FREE_SERVICE_LEVEL_MAX_BYTES },
     entityIdleMs: e.ENTITY_IDLE_SECONDS * 1000,
     maxEntitiesPerOrg: e.MAX_ENTITIES_PER_ORG,
-    retention: e.JOURNAL_RETENTION,
     historyStreamBuffer: e.HISTORY_STREAM_BUFFER,
-    repair: e.REPAIR,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     logBufferBytes: e.LOG_BUFFER_BYTES,
@@ -349,8 +238,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     maxPendingTaskWorkPerOrg: e.MAX_PENDING_TASK_WORK_PER_ORG,
     maxExportBytesPerOrg: e.MAX_EXPORT_BYTES_PER_ORG,
     taskRetentionMs: e.TASK_RETENTION_SECONDS * 1000,
-    journalReopenMaxBackoffMs: e.JOURNAL_REOPEN_MAX_BACKOFF_MS,
-    inlineRowCacheEntries: e.INLINE_ROW_CACHE_ENTRIES,
     edge: loadEdgeLimits(e),
     resp: loadResp(e, server.port),
   };
