@@ -3,6 +3,9 @@ import { ConfigError, throwIssues } from './settings';
 import { ServerConfig, serverConfig, serverSettings } from './server';
 import { AuthConfig, authConfig, authSettings } from './auth';
 import { JournalConfig, journalConfig, journalSettings } from './journal';
+import { LogsConfig, logsConfig, logsSettings } from './logs';
+import { MetricsConfig, metricsConfig, metricsSettings } from './metrics';
+import { TasksConfig, tasksConfig, tasksSettings } from './tasks';
 
 export { APP_CONFIG, ConfigError } from './settings';
 export type { ServerConfig } from './server';
@@ -10,6 +13,9 @@ export { MIN_JWT_SECRET_BYTES } from './auth';
 export type { AuthConfig } from './auth';
 export { parseRetention } from './journal';
 export type { JournalConfig, NatsSettings, RetentionPolicy } from './journal';
+export type { LogsConfig } from './logs';
+export type { MetricsConfig } from './metrics';
+export type { TasksConfig } from './tasks';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -45,17 +51,6 @@ const schema = z.object({
   MAX_ENTITIES_PER_ORG: wholeNumber('MAX_ENTITIES_PER_ORG', 2000, 1),
   HISTORY_STREAM_BUFFER: wholeNumber('HISTORY_STREAM_BUFFER', 1000, 1),
   MAX_CACHES_PER_ORG: wholeNumber('MAX_CACHES_PER_ORG', 10_000, 1),
-  MAX_PENDING_TASKS_PER_ORG: wholeNumber('MAX_PENDING_TASKS_PER_ORG', 100, 1),
-  MAX_PENDING_TASK_WORK_PER_ORG: wholeNumber('MAX_PENDING_TASK_WORK_PER_ORG', 200, 1),
-  MAX_EXPORT_BYTES_PER_ORG: wholeNumber('MAX_EXPORT_BYTES_PER_ORG', GiB, 0),
-  TASK_RETENTION_SECONDS: wholeNumber('TASK_RETENTION_SECONDS', 7 * 24 * 3600, 1),
-  LOG_LEVEL: z
-    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent' })
-    .default('info'),
-  LOG_FORMAT: z.enum(['auto', 'json', 'pretty'], { message: 'LOG_FORMAT must be "auto", "json" or "pretty"' }).default('auto'),
-  LOG_BUFFER_BYTES: wholeNumber('LOG_BUFFER_BYTES', 4096, 0).pipe(z.number().max(1024 * 1024, 'LOG_BUFFER_BYTES must be at most 1048576')),
-  LOG_MAX_PENDING_BYTES: wholeNumber('LOG_MAX_PENDING_BYTES', 16 * 1024 * 1024, 64 * 1024),
-  METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional()),
   // The HTTP edge (docs/security.md): what one request, client or connection may cost.
   MAX_CONTROL_BODY_BYTES: wholeNumber('MAX_CONTROL_BODY_BYTES', 64 * 1024, 1),
   MAX_BATCH_BODY_BYTES: wholeNumber('MAX_BATCH_BODY_BYTES', 0, 0),
@@ -169,7 +164,7 @@ export interface EdgeLimits {
   readonly maxAnonymousConnectionsPerAddress: number;
 }
 
-export interface AppConfig extends ServerConfig, AuthConfig, JournalConfig {
+export interface AppConfig extends ServerConfig, AuthConfig, JournalConfig, LogsConfig, MetricsConfig, TasksConfig {
   readonly maxValueBytes: number;
   readonly orgQuotaEnabled: boolean;
   /** Byte quota per org, by the token's `serviceLevel`. */
@@ -179,33 +174,15 @@ export interface AppConfig extends ServerConfig, AuthConfig, JournalConfig {
   readonly maxEntitiesPerOrg?: number;
   /** Events an SSE history client may have waiting before it is dropped (HISTORY_STREAM_BUFFER). */
   readonly historyStreamBuffer?: number;
-  /** Least severe log level written (LOG_LEVEL, default `info`: one line per request). */
-  readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  /** `json` lines for collectors, `pretty` for people; `auto`: pretty on a terminal, else JSON. */
-  readonly logFormat?: 'auto' | 'json' | 'pretty';
-  /** JSON logs to stdout are written in chunks of this many bytes (and at least every 250 ms); 0: each line at once. */
-  readonly logBufferBytes?: number;
-  /** Log bytes stdout may owe before lines are dropped (and counted): a stalled reader never holds memory without bound. */
-  readonly logMaxPendingBytes?: number;
-  /** Bearer token that `/metrics` requires; unset: `/metrics` is off (404). */
-  readonly metricsToken?: string;
   /** Live caches an org may have (MAX_CACHES_PER_ORG); creating one more is refused. */
   readonly maxCachesPerOrg: number;
-  /** Tasks of an org that may wait or run at once (MAX_PENDING_TASKS_PER_ORG); 429 beyond. */
-  readonly maxPendingTasksPerOrg: number;
-  /** Work of an org's tasks waiting or running (MAX_PENDING_TASK_WORK_PER_ORG): 1 per task and 1 more per 10,000 events of its cache. */
-  readonly maxPendingTaskWorkPerOrg: number;
-  /** Bytes of an org's export files on disk (MAX_EXPORT_BYTES_PER_ORG). */
-  readonly maxExportBytesPerOrg: number;
-  /** Finished task records and their export files are deleted this long after they finished. */
-  readonly taskRetentionMs: number;
   readonly edge: EdgeLimits;
   /** The Redis protocol listener; absent: off. */
   readonly resp?: RespSettings;
 }
 
 /** Every namespace, in the order loadConfig reads them (docs and tests walk their declarations). */
-export const NAMESPACES = [serverSettings, authSettings, journalSettings] as const;
+export const NAMESPACES = [serverSettings, authSettings, journalSettings, logsSettings, metricsSettings, tasksSettings] as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const issues: string[] = [];
@@ -214,6 +191,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const server = serverSettings.read(env, issues);
   const auth = authSettings.read(env, issues);
   const journal = journalSettings.read(env, issues);
+  const logs = logsSettings.read(env, issues);
+  const metrics = metricsSettings.read(env, issues);
+  const tasks = tasksSettings.read(env, issues);
   throwIssues(issues);
   if (!parsed.success) throw new ConfigError('invalid configuration');
   // MAX_VALUE_BYTES' default depends on the journal: with NATS an event is one message (1 MiB by default).
@@ -222,22 +202,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ...authConfig(auth),
     ...serverConfig(server),
     ...journalConfig(journal),
+    ...logsConfig(logs),
+    ...metricsConfig(metrics),
+    ...tasksConfig(tasks),
     maxValueBytes: e.MAX_VALUE_BYTES,
     orgQuotaEnabled: e.ENABLE_ORG_SERVICE_LEVEL_SAAS,
     serviceLevelMaxBytes: { free: e.FREE_SERVICE_LEVEL_MAX_BYTES },
     entityIdleMs: e.ENTITY_IDLE_SECONDS * 1000,
     maxEntitiesPerOrg: e.MAX_ENTITIES_PER_ORG,
     historyStreamBuffer: e.HISTORY_STREAM_BUFFER,
-    logLevel: e.LOG_LEVEL,
-    logFormat: e.LOG_FORMAT,
-    logBufferBytes: e.LOG_BUFFER_BYTES,
-    logMaxPendingBytes: e.LOG_MAX_PENDING_BYTES,
-    metricsToken: e.METRICS_TOKEN,
     maxCachesPerOrg: e.MAX_CACHES_PER_ORG,
-    maxPendingTasksPerOrg: e.MAX_PENDING_TASKS_PER_ORG,
-    maxPendingTaskWorkPerOrg: e.MAX_PENDING_TASK_WORK_PER_ORG,
-    maxExportBytesPerOrg: e.MAX_EXPORT_BYTES_PER_ORG,
-    taskRetentionMs: e.TASK_RETENTION_SECONDS * 1000,
     edge: loadEdgeLimits(e),
     resp: loadResp(e, server.port),
   };
