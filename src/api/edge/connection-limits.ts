@@ -14,7 +14,16 @@ interface Slot {
   inFlight: number;
   /** Its counts were given back (closed, or its place taken by a new connection). */
   released: boolean;
+  /** When it was accepted (ms, monotonic). */
+  readonly openedAt: number;
 }
+
+/**
+ * A new connection's first request is on its way: a client that opens many at once (a pool
+ * warming up, a burst of parallel requests) must not have them pushed out by its own next
+ * ones. Only connections anonymous for longer than this count against their address's share.
+ */
+const SETTLING_MS = 1000;
 
 /**
  * Connection slots. Every connection counts against MAX_CONNECTIONS and its address's
@@ -75,16 +84,16 @@ export class ConnectionSlots {
     if ((this.perAddress.get(address) ?? 0) >= maxConnectionsPerAddress && !this.evictFrom(address)) {
       return this.refuse(socket, 429, `this address has ${maxConnectionsPerAddress} connections open (MAX_CONNECTIONS_PER_ADDRESS)`);
     }
-    if ((this.anonymous.get(address)?.size ?? 0) >= maxAnonymousConnectionsPerAddress && !this.evictFrom(address)) {
-      return this.refuse(socket, 429, `this address has ${maxAnonymousConnectionsPerAddress} connections open without an authenticated request (MAX_ANONYMOUS_CONNECTIONS_PER_ADDRESS)`);
-    }
+    // Over its share, an address pushes out its own settled idle anonymous connection; while all
+    // of them are new (a burst), it may go beyond its share within the service-wide budget below.
+    if ((this.anonymous.get(address)?.size ?? 0) >= maxAnonymousConnectionsPerAddress) this.evictFrom(address, SETTLING_MS);
     if (this.anonymousCount >= maxAnonymousConnections && !this.evictFrom(this.mostAnonymous())) {
       return this.refuse(socket, 503, `the service has ${maxAnonymousConnections} connections open without an authenticated request (MAX_ANONYMOUS_CONNECTIONS)`);
     }
     if (this.open >= maxConnections && !this.evictFrom(this.mostAnonymous())) {
       return this.refuse(socket, 503, `the service has ${maxConnections} connections open (MAX_CONNECTIONS)`);
     }
-    const slot: Slot = { socket, address, authenticated: false, inFlight: 0, released: false };
+    const slot: Slot = { socket, address, authenticated: false, inFlight: 0, released: false, openedAt: performance.now() };
     this.slots.set(socket, slot);
     this.open++;
     this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
@@ -112,11 +121,12 @@ export class ConnectionSlots {
     response.once('close', () => slot.inFlight--);
   }
 
-  /** Closes the oldest idle anonymous connection of `address`; false when it has none. */
-  private evictFrom(address: string | undefined): boolean {
+  /** Closes the oldest idle anonymous connection of `address` open for at least `minAgeMs`; false when it has none. */
+  private evictFrom(address: string | undefined, minAgeMs = 0): boolean {
     if (address === undefined) return false;
+    const now = performance.now();
     for (const slot of this.anonymous.get(address) ?? []) {
-      if (slot.inFlight > 0) continue;
+      if (slot.inFlight > 0 || now - slot.openedAt < minAgeMs) continue;
       this.release(slot); // free now, not when the socket's close event comes
       slot.socket.on('error', () => undefined);
       slot.socket.destroy();
