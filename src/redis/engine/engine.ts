@@ -1,5 +1,5 @@
 import { requestContext, RequestContext } from '../../core/request-context';
-import { KeyOperation, OperationResult, liveKeys } from '../../domain';
+import { CacheState, KeyOperation, OperationResult, liveEntry, liveKeys } from '../../domain';
 import type { Reply } from '../../entities/cache-entity';
 import { CommandDef, EngineAuth, EngineGateway, EngineHistory, EngineRateLimiter, Env, Plan, ServerFacts } from './command';
 import { ERR, domainErrorText, noPermission, oneLine, unknownCommand, wrongArity } from './errors';
@@ -249,16 +249,21 @@ export class RedisEngine {
    */
   readNow<T>(ops: readonly KeyOperation[], env: Env, answer: (results: readonly OperationResult[]) => T): T | { promise: Promise<T>; barrier: true } {
     const state = this.gateway.stateNow(env.ctx, env.cache);
-    if (state instanceof Promise) {
-      return { promise: state.then(() => this.readNow(ops, env, answer)).then((r) => (isPendingLike(r) ? r.promise : r)), barrier: true };
-    }
+    // A cache that is not live is answered from its read-model row and loads no entity: its
+    // state stays a promise on every call, so the state it resolves to is the one read.
+    if (state instanceof Promise) return { promise: state.then((resolved) => this.readFrom(resolved, ops, env, answer)), barrier: true };
+    return this.readFrom(state, ops, env, answer);
+  }
+
+  private readFrom<T>(state: CacheState, ops: readonly KeyOperation[], env: Env, answer: (results: readonly OperationResult[]) => T): T {
     const results: OperationResult[] = [];
     for (const op of ops) {
       if (op.op === 'keys') {
         results.push({ ok: true, value: [...liveKeys(state, env.now)] });
       } else if (op.op === 'read') {
-        const entry = this.gateway.useEntryNow(env.ctx, env.cache, op.key);
-        if (entry instanceof Promise) throw new Error('entity not ready after its state was');
+        // A hit counts as use (LRU) through the entity when it is loaded and ready; else the state as read.
+        const used = state.status === 'live' ? this.gateway.useEntryNow(env.ctx, env.cache, op.key) : undefined;
+        const entry = used instanceof Promise ? liveEntry(state, op.key, env.now) : used;
         results.push({ ok: true, value: entry ?? null });
       }
     }
