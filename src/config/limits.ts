@@ -1,0 +1,30 @@
+import { GiB, MiB, Values, flag, namespace, seconds, setting, wholeNumber } from './settings';
+
+/** What one org, one value and one command may hold or cost, in every API family. */
+export const limitsSettings = namespace('limits', {
+  maxValueBytes: setting('MAX_VALUE_BYTES', wholeNumber(0, 1), 'largest value (413 beyond)', {
+    derivedDefault: '4194304, or 983040 with JOURNAL=nats (an event is one NATS message; servers take 1 MiB by default)',
+  }),
+  orgQuotaEnabled: setting('ENABLE_ORG_SERVICE_LEVEL_SAAS', flag(false), "enforce the per-org byte quota by the token's serviceLevel"),
+  /** Byte quota per org, by the token's `serviceLevel`. */
+  serviceLevelMaxBytes: {
+    free: setting('FREE_SERVICE_LEVEL_MAX_BYTES', wholeNumber(3 * GiB, 0), 'quota of the free service level (also used for unknown levels)'),
+  },
+  entityIdleMs: setting('ENTITY_IDLE_SECONDS', seconds(600, 1), 'a cache idle this long is passivated (its memory freed)'),
+  maxEntitiesPerOrg: setting('MAX_ENTITIES_PER_ORG', wholeNumber(2000, 1), "caches one org may have loaded in memory; one more passivates the org's least recently used idle one"),
+  maxCachesPerOrg: setting('MAX_CACHES_PER_ORG', wholeNumber(10_000, 1), 'live caches an org may have; creating one more is refused (409 CACHE_LIMIT_REACHED)'),
+  edge: {
+    maxEventsPerCommand: setting('MAX_EVENTS_PER_COMMAND', wholeNumber(50_000, 1), 'events one command may append: one write, one pause of the event loop (409 TOO_MANY_EVENTS beyond)'),
+  },
+});
+
+/** MAX_VALUE_BYTES' default depends on the journal: with NATS an event is one message (1 MiB by default). */
+export function limitsConfig(values: Values<typeof limitsSettings.declaration>, journal: 'leveldb' | 'memory' | 'nats') {
+  return {
+    ...values,
+    maxValueBytes: values.maxValueBytes || (journal === 'nats' ? 960 * 1024 : 4 * MiB),
+    serviceLevelMaxBytes: values.serviceLevelMaxBytes as Readonly<Record<string, number>>,
+  };
+}
+
+export type LimitsConfig = ReturnType<typeof limitsConfig>;
