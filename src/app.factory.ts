@@ -5,6 +5,7 @@ import type { FastifyChildLoggerFactory } from 'fastify/types/logger';
 import { Server } from 'node:http';
 import { AppModule } from './app.module';
 import { limitConnections } from './api/edge/connection-limits';
+import { ConnectionBudget } from './core/connection-budget';
 import { closeIdleSocketsAfterPendingReads } from './api/edge/socket-timeouts';
 import { HttpEdge } from './api/edge/http-edge';
 import { ApiError } from './api/errors/api-error';
@@ -75,7 +76,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   server.headersTimeout = edge.headersTimeoutMs;
   // An idle socket's timeout closes it only if no request arrived meanwhile (after a held event loop).
   closeIdleSocketsAfterPendingReads(server);
-  const connections = limitConnections(server, edge);
+  // MAX_CONNECTIONS is one budget for every listener: the RESP listener counts against the same one.
+  const connections = limitConnections(server, edge, app.get(ConnectionBudget));
   // Token before body, for every route: authentication, rate limit and body limits.
   app.get(HttpEdge).register(fastify);
   // After the edge: a connection that carried an authenticated request leaves the anonymous budget.

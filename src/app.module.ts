@@ -6,6 +6,7 @@ import { AppConfig } from './config/config';
 import { Clock } from './config/clock';
 import { ConfigModule } from './config/config.module';
 import { CoreModule } from './core/core.module';
+import { ConnectionBudgetModule } from './core/connection-budget';
 import { EntitiesModule } from './entities/entities.module';
 import { JournalModule } from './journal/journal.module';
 import { OpsModule } from './ops/ops.module';
@@ -17,7 +18,7 @@ export class AppModule {
   static forRoot(config: AppConfig, clock?: Clock): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, clock), OpsModule, JournalModule, ProjectionsModule, EntitiesModule, CoreModule, AuthModule, ApiModule, RedisModule],
+      imports: [ConfigModule.forRoot(config, clock), ConnectionBudgetModule, OpsModule, JournalModule, ProjectionsModule, EntitiesModule, CoreModule, AuthModule, ApiModule, RedisModule],
       providers: [AppLifecycle],
     };
   }

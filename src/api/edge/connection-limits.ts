@@ -2,7 +2,8 @@ import { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http
 import { Server as HttpsServer } from 'node:https';
 import { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { EdgeLimits } from '../../config/config';
+import type { HttpEdgeLimits } from '../../config/edge';
+import { ConnectionBudget } from '../../core/connection-budget';
 
 /** One open connection, as the limits see it. */
 interface Slot {
@@ -41,16 +42,18 @@ const SETTLING_MS = 1000;
  * Addresses are the peer's as the socket sees it; behind a proxy every client shares the proxy's.
  */
 export class ConnectionSlots {
-  private open = 0;
-  private readonly perAddress = new Map<string, number>();
   /** Anonymous slots per address, oldest first. */
   private readonly anonymous = new Map<string, Set<Slot>>();
   private anonymousCount = 0;
   private readonly slots = new WeakMap<Socket, Slot>();
+  /** Each slot's place in the shared budget, given back when it is released. */
+  private readonly giveBack = new WeakMap<Slot, () => void>();
 
   constructor(
     private readonly server: HttpServer | HttpsServer,
-    private readonly limits: EdgeLimits,
+    private readonly limits: HttpEdgeLimits,
+    /** MAX_CONNECTIONS and MAX_CONNECTIONS_PER_ADDRESS, shared with every other listener (the RESP one). */
+    private readonly budget: ConnectionBudget = new ConnectionBudget(limits),
   ) {}
 
   /** Starts counting the server's connections. */
@@ -81,7 +84,7 @@ export class ConnectionSlots {
   private admit(socket: Socket): void {
     const address = socket.remoteAddress ?? 'unknown';
     const { maxConnections, maxConnectionsPerAddress, maxAnonymousConnections, maxAnonymousConnectionsPerAddress } = this.limits;
-    if ((this.perAddress.get(address) ?? 0) >= maxConnectionsPerAddress && !this.evictFrom(address)) {
+    if (this.budget.openFrom(address) >= maxConnectionsPerAddress && !this.evictFrom(address)) {
       return this.refuse(socket, 429, `this address has ${maxConnectionsPerAddress} connections open (MAX_CONNECTIONS_PER_ADDRESS)`);
     }
     // Over its share, an address pushes out its own settled idle anonymous connection; while all
@@ -90,13 +93,12 @@ export class ConnectionSlots {
     if (this.anonymousCount >= maxAnonymousConnections && !this.evictFrom(this.mostAnonymous())) {
       return this.refuse(socket, 503, `the service has ${maxAnonymousConnections} connections open without an authenticated request (MAX_ANONYMOUS_CONNECTIONS)`);
     }
-    if (this.open >= maxConnections && !this.evictFrom(this.mostAnonymous())) {
+    if (this.budget.open >= maxConnections && !this.evictFrom(this.mostAnonymous())) {
       return this.refuse(socket, 503, `the service has ${maxConnections} connections open (MAX_CONNECTIONS)`);
     }
     const slot: Slot = { socket, address, authenticated: false, inFlight: 0, released: false, openedAt: performance.now() };
     this.slots.set(socket, slot);
-    this.open++;
-    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    this.giveBack.set(slot, this.budget.take(address));
     this.addAnonymous(slot);
     socket.once('close', () => this.release(slot));
   }
@@ -104,8 +106,7 @@ export class ConnectionSlots {
   private release(slot: Slot): void {
     if (slot.released) return;
     slot.released = true;
-    this.open--;
-    countDown(this.perAddress, slot.address);
+    this.giveBack.get(slot)?.();
     this.forgetAnonymous(slot);
   }
 
@@ -176,13 +177,7 @@ export class ConnectionSlots {
 
 const REASONS: Record<number, string> = { 429: 'Too Many Requests', 503: 'Service Unavailable' };
 
-function countDown(counts: Map<string, number>, key: string): void {
-  const left = (counts.get(key) ?? 1) - 1;
-  if (left <= 0) counts.delete(key);
-  else counts.set(key, left);
-}
-
-/** Counts the server's connections against the limits (see ConnectionSlots); register `onRequest` after the edge's. */
-export function limitConnections(server: HttpServer | HttpsServer, limits: EdgeLimits): ConnectionSlots {
-  return new ConnectionSlots(server, limits).watch();
+/** Counts the server's connections against the limits and the shared budget (see ConnectionSlots); register `onRequest` after the edge's. */
+export function limitConnections(server: HttpServer | HttpsServer, limits: HttpEdgeLimits, budget?: ConnectionBudget): ConnectionSlots {
+  return new ConnectionSlots(server, limits, budget).watch();
 }

@@ -2,7 +2,9 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { HttpAdapterHost } from '@nestjs/core';
 import { AddressInfo, Server, Socket, createServer } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { APP_CONFIG, AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/settings';
+import type { AppConfig } from '../../config/config';
+import { ConnectionBudget } from '../../core/connection-budget';
 import { RedisEngine } from '../engine/engine';
 import { ConnectionLimits, RespConnection } from './resp-connection';
 import { RespCounters } from './resp-counters';
@@ -20,7 +22,8 @@ export class RespServer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly requestLog = new Logger('RESP');
   private server: Server | undefined;
   private readonly connections = new Set<RespConnection>();
-  private readonly perAddress = new Map<string, number>();
+  /** Each connection's place in the budget every listener shares (MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS). */
+  private readonly places = new Map<RespConnection, () => void>();
   private boundPort: number | undefined;
   private resolveReady!: (port: number | undefined) => void;
   /** The port the listener took, once it listens (undefined: off). */
@@ -32,6 +35,7 @@ export class RespServer implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly adapterHost: HttpAdapterHost,
     readonly counters: RespCounters,
     metrics: Metrics,
+    private readonly budget: ConnectionBudget,
   ) {
     this.metrics = new RespMetrics(metrics.registry, counters);
   }
@@ -88,23 +92,25 @@ export class RespServer implements OnApplicationBootstrap, OnModuleDestroy {
   private accept(socket: Socket): void {
     const settings = this.config.resp!;
     const address = socket.remoteAddress ?? 'unknown';
-    const mine = this.perAddress.get(address) ?? 0;
     socket.on('error', () => undefined);
     // Anonymous connections (not yet authenticated) may hold a quarter of the slots: beyond it the
-    // oldest of them makes room, so they can never keep authenticated clients out.
+    // oldest of them makes room, so they can never keep authenticated clients out. The same when
+    // the budget every listener shares (MAX_CONNECTIONS) is spent.
     const anonymous = [...this.connections].filter((c) => !c.authenticated);
-    if (anonymous.length >= Math.max(1, Math.floor(settings.maxConnections / 4)) || (this.connections.size >= settings.maxConnections && anonymous.length > 0)) {
+    const full = this.connections.size >= settings.maxConnections || this.budget.over(address) === 'MAX_CONNECTIONS';
+    if (anonymous.length >= Math.max(1, Math.floor(settings.maxConnections / 4)) || (full && anonymous.length > 0)) {
       anonymous[0].destroy();
       this.connections.delete(anonymous[0]);
+      this.places.get(anonymous[0])?.(); // its place is free now, not when its close event comes
     }
-    if (this.connections.size >= settings.maxConnections || mine >= this.config.edge.maxConnectionsPerAddress) {
+    if (this.connections.size >= settings.maxConnections || this.budget.over(address) !== undefined) {
       this.counters.rejectedConnections++;
       // Redis's words; then the socket is closed whether or not the client reads them.
       socket.end('-ERR max number of clients reached\r\n');
       setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }
-    this.perAddress.set(address, mine + 1);
+    const givePlaceBack = this.budget.take(address);
     this.counters.totalConnections++;
     const limits: ConnectionLimits = {
       maxMultibulk: settings.maxMultibulk,
@@ -127,13 +133,13 @@ export class RespServer implements OnApplicationBootstrap, OnModuleDestroy {
       );
     });
     this.connections.add(connection);
+    this.places.set(connection, givePlaceBack);
     this.counters.openConnections = this.connections.size;
     socket.once('close', () => {
       this.connections.delete(connection);
       this.counters.openConnections = this.connections.size;
-      const left = (this.perAddress.get(address) ?? 1) - 1;
-      if (left === 0) this.perAddress.delete(address);
-      else this.perAddress.set(address, left);
+      this.places.delete(connection);
+      givePlaceBack();
     });
   }
 
