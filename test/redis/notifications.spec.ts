@@ -49,4 +49,41 @@ describe('Redis protocol: keyspace notifications fed by the event log', () => {
     expect(await raw.read((t) => t.includes('$1\r\nx\r\n'))).toBe('>3\r\n$9\r\nsubscribe\r\n$18\r\n__keyevent@0__:set\r\n:1\r\n+OK\r\n>3\r\n$7\r\nmessage\r\n$18\r\n__keyevent@0__:set\r\n$1\r\nx\r\n');
     raw.close();
   });
+
+  it('CACHELOG.SUBSCRIBE sends the past from a sequence number, then live events; resubscribing FROM the next misses nothing', async () => {
+    const writer = await app.client('streams');
+    await writer.select('feed');
+    await writer.set('a', '1');
+    await writer.set('b', '2');
+    const token = tokenFor({ org: 'streams' });
+    const events = (text: string) => [...text.matchAll(/\$14\r\ncachelog.event\r\n\$4\r\nfeed\r\n:(\d+)\r\n\$\d+\r\n(\w+)\r\n/g)].map((m) => `${m[1]}:${m[2]}`);
+    const raw = await RawConnection.open(app.respPort);
+    raw.send(resp('AUTH', token));
+    raw.send(resp('CACHELOG.SUBSCRIBE', 'feed', 'FROM', '1'));
+    expect(events(await raw.read((t) => events(t).length >= 3))).toEqual(['1:Created', '2:Set', '3:Set']);
+    await writer.del('a');
+    expect(events(await raw.read((t) => events(t).length >= 4))).toEqual(['1:Created', '2:Set', '3:Set', '4:Deleted']);
+    raw.close();
+    // While nobody listens: two more events. Subscribing again FROM 5 gets exactly those, then live ones.
+    await writer.set('c', '3');
+    await writer.expire('c', 100);
+    const again = await RawConnection.open(app.respPort);
+    again.send(resp('AUTH', token));
+    again.send(resp('CACHELOG.SUBSCRIBE', 'feed', 'FROM', '5'));
+    expect(events(await again.read((t) => events(t).length >= 2))).toEqual(['5:Set', '6:ExpiryChanged']);
+    await writer.set('d', '4');
+    expect(events(await again.read((t) => events(t).length >= 3))).toEqual(['5:Set', '6:ExpiryChanged', '7:Set']);
+    again.send(resp('CACHELOG.UNSUBSCRIBE'));
+    expect(await again.read((t) => t.includes('cachelog.unsubscribe'))).toContain('$20\r\ncachelog.unsubscribe\r\n$4\r\nfeed\r\n:0\r\n');
+    again.close();
+    // Another org cannot follow this org's cache: its "feed" is its own (empty) cache.
+    const stranger = await RawConnection.open(app.respPort);
+    stranger.send(resp('AUTH', tokenFor({ org: 'someone-else' })));
+    stranger.send(resp('CACHELOG.SUBSCRIBE', 'feed'));
+    await stranger.read((t) => t.includes('cachelog.subscribe'));
+    await writer.set('e', '5');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(events(stranger.take())).toEqual([]);
+    stranger.close();
+  });
 });

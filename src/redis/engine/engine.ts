@@ -42,6 +42,8 @@ export const COMMAND_TABLE: Readonly<Record<string, TableEntry>> = {
   ...(require('@ioredis/commands/built/commands.json') as Record<string, TableEntry>),
   'cachelog.getat': { arity: 4, flags: ['readonly'], keyStart: 1, keyStop: 1, step: 1 },
   'cachelog.versions': { arity: -2, flags: ['readonly'], keyStart: 1, keyStop: 1, step: 1 },
+  'cachelog.subscribe': { arity: -2, flags: ['pubsub', 'noscript', 'loading', 'stale'], keyStart: 0, keyStop: 0, step: 0 },
+  'cachelog.unsubscribe': { arity: -1, flags: ['pubsub', 'noscript', 'loading', 'stale'], keyStart: 0, keyStop: 0, step: 0 },
 };
 
 /** An ApplyOperations reply: one result per op, or `aborted` when a watched key changed. */
@@ -50,7 +52,7 @@ type OpsReply = Reply & { readonly results?: readonly OperationResult[]; readonl
 const MAX_NAME_BYTES = 64;
 
 /** What a RESP2 connection may send while subscribed (Redis's list). */
-const SUBSCRIBED_CONTEXT = new Set(['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'ping', 'quit', 'reset']);
+const SUBSCRIBED_CONTEXT = new Set(['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'ping', 'quit', 'reset', 'cachelog.subscribe', 'cachelog.unsubscribe']);
 
 /**
  * The Redis command engine, transport-free: arguments in, replies out. A transport (the RESP
@@ -105,6 +107,7 @@ export class RedisEngine {
     session.endTransaction();
     session.channels.clear();
     session.patterns.clear();
+    session.streams.clear();
     this.notifier.update(session);
   }
 

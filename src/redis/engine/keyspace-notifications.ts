@@ -1,13 +1,17 @@
 import type { CacheEvent } from '../../domain';
-import { RedisReply, bulk, text } from './reply';
+import { NULL, RedisReply, bulk, int, text } from './reply';
 import { globMatch } from './glob';
 import type { Session } from './session';
 
 /** A committed event as the notifier needs it: which cache of which org, and the event. */
 export interface CommittedEvent {
   readonly ref: { readonly org: string; readonly name: string };
+  readonly seq: number;
   readonly event: CacheEvent;
 }
+
+/** Live events a CACHELOG.SUBSCRIBE holds while it reads the past; beyond, the stream ends (subscribe again FROM where it stopped). */
+export const MAX_HELD_EVENTS = 10_000;
 
 /** The committed events, live (the journal's follow stream); returns how to stop listening. */
 export type CommittedEventFeed = (listener: (events: readonly CommittedEvent[]) => void) => () => void;
@@ -64,9 +68,22 @@ export class KeyspaceNotifier {
   }
 
   private deliver(events: readonly CommittedEvent[]): void {
-    for (const { ref, event } of events) {
+    for (const { ref, seq, event } of events) {
       const sessions = this.byOrg.get(ref.org);
       if (sessions === undefined) continue;
+      for (const session of sessions) {
+        const stream = session.streams.get(ref.name);
+        if (stream === undefined || session.push === undefined || session.principal?.org !== ref.org) continue;
+        if (stream.held !== null) {
+          if (stream.held.push({ seq, event }) > MAX_HELD_EVENTS) {
+            session.streams.delete(ref.name);
+            session.push(streamEnded(ref.name, stream.next, `more than ${MAX_HELD_EVENTS} events arrived while the past was read`));
+          }
+        } else if (seq >= stream.next) {
+          stream.next = seq + 1;
+          session.push(eventMessage(ref.name, seq, event));
+        }
+      }
       const named = eventName(event);
       if (named === undefined) continue;
       const keyspace = `__keyspace@${ref.name}__:${named.key}`;
@@ -87,6 +104,19 @@ export class KeyspaceNotifier {
       if (globMatch(Buffer.from(pattern), bytes)) session.push!(message(['pmessage', pattern, channel, payload]));
     }
   }
+}
+
+/** A CACHELOG.SUBSCRIBE event: `[cachelog.event, db, seq, type, time, key|null, value|null]`. */
+export function eventMessage(db: string, seq: number, event: { type: string; at?: number; time?: string; key?: string; value?: Uint8Array }): RedisReply {
+  const time = event.time ?? new Date(event.at ?? 0).toISOString();
+  const key = 'key' in event && typeof event.key === 'string' ? bulk(Buffer.from(event.key)) : NULL;
+  const value = 'value' in event && event.value instanceof Uint8Array ? bulk(event.value) : NULL;
+  return { t: 'push', items: [bulk(Buffer.from('cachelog.event')), bulk(Buffer.from(db)), int(seq), bulk(Buffer.from(event.type)), bulk(Buffer.from(time)), key, value] };
+}
+
+/** A CACHELOG.SUBSCRIBE that ended: `[cachelog.ended, db, next-seq, reason]`; subscribing again FROM next-seq misses nothing. */
+export function streamEnded(db: string, next: number, reason: string): RedisReply {
+  return { t: 'push', items: [bulk(Buffer.from('cachelog.ended')), bulk(Buffer.from(db)), int(next), bulk(Buffer.from(reason))] };
 }
 
 const message = (parts: string[]): RedisReply => ({ t: 'push', items: parts.map((p) => bulk(Buffer.from(p))) });

@@ -15,6 +15,13 @@ export interface Watched {
   readonly version: number | null;
 }
 
+/** One CACHELOG.SUBSCRIBE: the next sequence number to send, and live events held while the past is read. */
+export interface EventStream {
+  next: number;
+  /** Live events that arrived while catching up (null once live). */
+  held: Array<{ readonly seq: number; readonly event: import('../../domain').CacheEvent }> | null;
+}
+
 let nextId = 1;
 
 /**
@@ -56,8 +63,11 @@ export class Session {
   readonly channels = new Set<string>();
   readonly patterns = new Set<string>();
 
+  /** CACHELOG.SUBSCRIBE: a cache's events from a sequence number, then live, by cache name. */
+  readonly streams = new Map<string, EventStream>();
+
   get subscriptions(): number {
-    return this.channels.size + this.patterns.size;
+    return this.channels.size + this.patterns.size + this.streams.size;
   }
 
   constructor(

@@ -2,7 +2,11 @@ import type { RedisEngine } from '../engine';
 import { CommandDef, HistoryEvent, command } from '../command';
 import { keyArg, safeIntArg, word } from '../args';
 import { ERR } from '../errors';
+import { cacheNameArg } from '../args';
+import { eventMessage, streamEnded } from '../keyspace-notifications';
 import { NULL, RedisError, RedisReply, array, bulk, bulkOrNull, int, map, text } from '../reply';
+import type { Session } from '../session';
+import type { Env } from '../command';
 
 /** Events one CACHELOG.VERSIONS call reads at most (it answers a cursor to go on from). */
 const MAX_EVENTS_PER_CALL = 10_000;
@@ -29,7 +33,80 @@ function versionReply(event: HistoryEvent): RedisReply {
  * key, when, from which device, to what), answered as `[next-cursor, [version, ...]]`.
  */
 export function cachelogCommands(engine: RedisEngine): CommandDef<any>[] {
+  const confirm = (kind: string, db: string | null, session: Session): RedisReply => ({
+    t: 'push',
+    items: [bulk(Buffer.from(kind)), db === null ? NULL : bulk(Buffer.from(db)), int(session.subscriptions)],
+  });
+
+  /** Sends the past from the journal, then the live events held meanwhile, then goes live. */
+  const catchUp = async (session: Session, db: string, env: Env) => {
+    const history = engine.history!;
+    const stream = session.streams.get(db);
+    if (stream === undefined) return;
+    try {
+      for (;;) {
+        if (session.streams.get(db) !== stream || !engine.sessions.has(session)) return;
+        const page = await history.events(env.ctx, db, stream.next, PAGE);
+        if (session.streams.get(db) !== stream) return;
+        for (const event of page.events) {
+          session.push!(eventMessage(db, event.seq, event));
+          stream.next = event.seq + 1;
+        }
+        if (!page.hasMore || page.events.length === 0) break;
+      }
+      for (const { seq, event } of stream.held ?? []) {
+        if (seq < stream.next) continue;
+        session.push!(eventMessage(db, seq, event));
+        stream.next = seq + 1;
+      }
+      stream.held = null;
+    } catch (caught) {
+      session.streams.delete(db);
+      engine.notifier.update(session);
+      session.push!(streamEnded(db, stream.next, (caught as Error).message ?? 'the history could not be read'));
+    }
+  };
+
   return [
+    command<{ db: string; from: number }>({
+      name: 'cachelog.subscribe',
+      sessionOnly: true,
+      notInMulti: 'ERR CACHELOG.SUBSCRIBE inside MULTI is not supported',
+      parse: (args) => {
+        const request = { db: cacheNameArg(args[0]), from: 1 };
+        if (args.length === 3 && word(args[1]) === 'from') request.from = Math.max(1, safeIntArg(args[2]));
+        else if (args.length !== 1) throw new RedisError(ERR.syntax);
+        return request;
+      },
+      // A cache's events from a sequence number (default: the first), then live: after a
+      // disconnect, subscribing again FROM the next sequence misses nothing and repeats nothing.
+      run: ({ db, from }, env) => {
+        const session = env.session;
+        if (engine.history === undefined || session.push === undefined) throw new RedisError(NO_HISTORY);
+        session.streams.set(db, { next: from, held: [] });
+        engine.notifier.update(session);
+        setImmediate(() => void catchUp(session, db, env));
+        return confirm('cachelog.subscribe', db, session);
+      },
+    }),
+    command<string[]>({
+      name: 'cachelog.unsubscribe',
+      sessionOnly: true,
+      notInMulti: 'ERR CACHELOG.UNSUBSCRIBE inside MULTI is not supported',
+      parse: (args) => args.map(cacheNameArg),
+      run: (dbs, env) => {
+        const session = env.session;
+        const targets = dbs.length > 0 ? dbs : [...session.streams.keys()];
+        const replies: RedisReply[] = [];
+        if (targets.length === 0) replies.push(confirm('cachelog.unsubscribe', null, session));
+        for (const db of targets) {
+          session.streams.delete(db);
+          replies.push(confirm('cachelog.unsubscribe', db, session));
+        }
+        engine.notifier.update(session);
+        return { t: 'many', replies };
+      },
+    }),
     command<{ key: string; point: { at: string } | { asOf: string } }>({
       name: 'cachelog.getat',
       notInMulti: 'ERR CACHELOG.GETAT inside MULTI is not supported',

@@ -168,6 +168,7 @@ export function connectionCommands(engine: RedisEngine): CommandDef<any>[] {
         session.endTransaction();
         session.channels.clear();
         session.patterns.clear();
+        session.streams.clear();
         engine.notifier.update(session);
         session.principal = null;
         session.token = null;

@@ -13,7 +13,7 @@ for (const name of ['ping', 'echo', 'auth', 'hello', 'select', 'quit', 'reset', 
 for (const name of ['command', 'info', 'time', 'dbsize', 'config', 'flushdb', 'flushall']) FAMILY[name] = 'server';
 for (const name of ['multi', 'exec', 'discard', 'watch', 'unwatch']) FAMILY[name] = 'transactions';
 for (const name of ['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe']) FAMILY[name] = 'pubsub';
-for (const name of ['cachelog.getat', 'cachelog.versions']) FAMILY[name] = 'cachelog';
+for (const name of ['cachelog.getat', 'cachelog.versions', 'cachelog.subscribe', 'cachelog.unsubscribe']) FAMILY[name] = 'cachelog';
 for (const name of ['del', 'unlink', 'exists', 'type', 'rename', 'renamenx', 'copy', 'touch', 'keys', 'scan', 'randomkey']) FAMILY[name] = 'generic';
 for (const name of ['expire', 'pexpire', 'expireat', 'pexpireat', 'ttl', 'pttl', 'expiretime', 'pexpiretime', 'persist']) FAMILY[name] = 'generic';
 
