@@ -26,6 +26,8 @@ function authenticate(engine: RedisEngine, session: Session, user: Buffer | unde
   session.principal = principal;
   session.token = token.toString('utf8');
   if (database !== undefined) session.db = database;
+  // Subscriptions follow the principal's org (a re-AUTH as another org moves them there).
+  if (session.subscriptions > 0) engine.notifier.update(session);
 }
 
 /** `CLIENT LIST` / `CLIENT INFO`'s line for a session (Redis's fields; `db` is the cache name). */
