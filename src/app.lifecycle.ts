@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from './config/config';
+import { AutoCompactor } from './entities/auto-compactor';
 import { EntityRegistry } from './entities/entity-registry';
 import { ExpirySweeper } from './entities/expiry-sweeper';
 import { JournalBackend } from './journal/journal-backend';
@@ -32,6 +33,7 @@ export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly projections: ProjectionRunners,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly readiness: Readiness,
+    private readonly compactor: AutoCompactor,
   ) {}
 
   private get runners(): readonly ProjectionRunner[] {
@@ -60,6 +62,7 @@ export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     // No cache is loaded here: each recovers on its first use. What needs every cache (org
     // byte totals, due expiries) is in the journal's inline read models.
     this.expiries.start();
+    this.compactor.start();
     await this.tasks.start();
     this.readiness.markReady();
     this.logger.log(`journal open at offset ${this.backend.journal.highestOffset} in ${Date.now() - started} ms (${this.backend.name}); caches recover on first use`);
@@ -67,6 +70,7 @@ export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
 
   async onApplicationShutdown(): Promise<void> {
     await this.tasks.stop();
+    await this.compactor.stop();
     await this.expiries.stop();
     await this.registry.stopAll();
     for (const runner of this.runners) {

@@ -6,6 +6,7 @@ import { OrgCaches } from '../entities/org-caches';
 import { CacheNameRow, InlineReadModels } from '../journal/inline-read-models';
 import { EntityRef } from '../journal/keys';
 import { Admission } from './admission';
+import { DiskBudget } from './disk-budget';
 import { RequestContext } from './request-context';
 
 /** Reads the clock; the only time source of the core (tests pass a fixed one). */
@@ -25,12 +26,13 @@ export class CacheGateway {
     private readonly readModels: InlineReadModels,
     private readonly orgCaches: OrgCaches,
     readonly admission: Admission,
+    private readonly disk?: DiskBudget,
   ) {}
 
   /** Sends a command; resolves with the reply, whether accepted or refused (never throws for a refusal). */
   ask(ctx: RequestContext, cacheName: string, asked: CacheCommand): Promise<Reply> {
     const principal = ctx.principal;
-    const refusal = this.admission.refuse(principal, asked);
+    const refusal = this.admission.refuse(principal, asked) ?? this.disk?.refuse(principal, asked);
     if (refusal !== undefined) return Promise.resolve({ ok: false, error: refusal });
     const command = this.admission.stamp(asked);
     const quotaLimit = this.admission.quotaLimit(principal);

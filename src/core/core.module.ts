@@ -6,6 +6,22 @@ import { OrgCaches } from '../entities/org-caches';
 import { InlineReadModels } from '../journal/inline-read-models';
 import { Admission } from './admission';
 import { CacheGateway } from './cache-gateway';
+import { DiskBudget, DiskBudgetLimits } from './disk-budget';
+
+const MiB = 1024 * 1024;
+
+/** ORG_DISK_BUDGET_BYTES, or (with the byte quota) room for the quota and the history auto-compaction leaves; DISK_BUDGET_BYTES. */
+export function diskBudgetLimits(config: AppConfig): DiskBudgetLimits {
+  const factor = config.historyCompactFactor ?? 0;
+  const byLevel = config.orgQuotaEnabled
+    ? Object.fromEntries(Object.entries(config.serviceLevelMaxBytes).map(([level, bytes]) => [level, (factor + 2) * bytes + 64 * MiB]))
+    : undefined;
+  return {
+    orgBytes: config.orgDiskBudgetBytes || undefined,
+    orgBytesByLevel: byLevel,
+    totalBytes: config.diskBudgetBytes || undefined,
+  };
+}
 
 /** The transport-free core: the gateway every API family and the Redis engine use. */
 @Global()
@@ -18,12 +34,17 @@ import { CacheGateway } from './cache-gateway';
       inject: [APP_CONFIG],
     },
     {
+      provide: DiskBudget,
+      useFactory: (readModels: InlineReadModels, config: AppConfig) => new DiskBudget(readModels, diskBudgetLimits(config)),
+      inject: [InlineReadModels, APP_CONFIG],
+    },
+    {
       provide: CacheGateway,
-      useFactory: (registry: EntityRegistry, clock: Clock, readModels: InlineReadModels, orgCaches: OrgCaches, admission: Admission) =>
-        new CacheGateway(registry, clock, readModels, orgCaches, admission),
-      inject: [EntityRegistry, Clock, InlineReadModels, OrgCaches, Admission],
+      useFactory: (registry: EntityRegistry, clock: Clock, readModels: InlineReadModels, orgCaches: OrgCaches, admission: Admission, disk: DiskBudget) =>
+        new CacheGateway(registry, clock, readModels, orgCaches, admission, disk.enabled ? disk : undefined),
+      inject: [EntityRegistry, Clock, InlineReadModels, OrgCaches, Admission, DiskBudget],
     },
   ],
-  exports: [CacheGateway, Admission],
+  exports: [CacheGateway, Admission, DiskBudget],
 })
 export class CoreModule {}

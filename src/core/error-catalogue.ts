@@ -29,6 +29,7 @@ export const ERROR_CATALOGUE = {
   EMPTY_VALUE_REJECTED: entry(400, 'ERR', 'this cache does not store empty values'),
   CACHE_LIMIT_REACHED: entry(409, 'ERR', 'the organisation has reached its number of caches'),
   TOO_MANY_EVENTS: entry(409, 'ERR', 'the command would append more events than allowed'),
+  DISK_BUDGET_EXCEEDED: entry(400, 'OOM', 'the organisation has reached its disk budget'),
   // Requests
   INVALID_REQUEST: entry(400, 'ERR', 'invalid request'),
   INVALID_JSON: entry(400, 'ERR', 'the body is not valid JSON'),

@@ -17,7 +17,9 @@ export type DomainErrorCode =
   /** The org has MAX_CACHES_PER_ORG live caches: creating one more is refused (the shell's limit). */
   | 'CACHE_LIMIT_REACHED'
   /** The command would append more than MAX_EVENTS_PER_COMMAND events (the shell's limit). */
-  | 'TOO_MANY_EVENTS';
+  | 'TOO_MANY_EVENTS'
+  /** The org's journal holds its disk budget (ORG_DISK_BUDGET_BYTES), or the service's (DISK_BUDGET_BYTES) is spent (the shell's limit). */
+  | 'DISK_BUDGET_EXCEEDED';
 
 export interface DomainError {
   readonly code: DomainErrorCode;

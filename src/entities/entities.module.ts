@@ -5,6 +5,7 @@ import { InlineReadModels } from '../journal/inline-read-models';
 import { Journal } from '../journal/journal';
 import { SnapshotStore } from '../journal/snapshot-store';
 import { Metrics } from '../ops/metrics';
+import { AutoCompactor } from './auto-compactor';
 import { EntityRegistry } from './entity-registry';
 import { ExpiryScheduler } from './expiry-scheduler';
 import { ExpirySweeper } from './expiry-sweeper';
@@ -54,7 +55,13 @@ import { OrgQuota } from './org-quota';
       },
       inject: [Journal, SnapshotStore, Clock, OrgQuota, APP_CONFIG, OrgCaches, Metrics, InlineReadModels],
     },
+    {
+      provide: AutoCompactor,
+      useFactory: (journal: Journal, snapshots: SnapshotStore, registry: EntityRegistry, readModels: InlineReadModels, config: AppConfig, clock: Clock) =>
+        new AutoCompactor(journal, snapshots, registry, readModels, { factor: config.historyCompactFactor ?? 0, minBytes: config.historyCompactMinBytes ?? 0, now: () => clock.now() }),
+      inject: [Journal, SnapshotStore, EntityRegistry, InlineReadModels, APP_CONFIG, Clock],
+    },
   ],
-  exports: [EntityRegistry, OrgQuota, OrgCaches, ExpirySweeper],
+  exports: [EntityRegistry, OrgQuota, OrgCaches, ExpirySweeper, AutoCompactor],
 })
 export class EntitiesModule {}

@@ -29,6 +29,26 @@ export abstract class InlineReadModels {
   abstract orgBytes(org: string): Promise<number>;
   /** `orgBytes` synchronously, once it has been read (undefined before). */
   abstract orgBytesNow(org: string): number | undefined;
+  /**
+   * Journal bytes of an org (its events as stored, with their index rows: values, keys,
+   * descriptions, settings, every overwrite retained), once known; undefined: not counted by
+   * this journal, or not read yet (`journalBytes` reads it).
+   */
+  journalBytesNow(_org: string): number | undefined {
+    return undefined;
+  }
+  async journalBytes(_org: string): Promise<number | undefined> {
+    return undefined;
+  }
+  /** Journal bytes of one cache, once known (the retained history auto-compaction weighs). */
+  cacheJournalBytesNow(_ref: EntityRef): number | undefined {
+    return undefined;
+  }
+  /** Journal bytes of every org together (DISK_BUDGET_BYTES), once known. */
+  totalJournalBytesNow(): number | undefined {
+    return undefined;
+  }
+
   /** Entries with `expiresAt <= until`, soonest first, at most `limit`. */
   abstract dueExpiries(until: number, limit: number): Promise<DueExpiry[]>;
   /** Whether the cache is there and not deleted. */

@@ -3,6 +3,7 @@ import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorServ
 import { FastifyReply } from 'fastify';
 import { JournalBackend } from '../journal/journal-backend';
 import { LevelDbBackend } from '../journal/leveldb/leveldb-backend';
+import { DiskBudget } from '../core/disk-budget';
 import { Readiness } from './readiness';
 import { Public } from '../auth/public.decorator';
 
@@ -18,6 +19,7 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly readiness: Readiness,
     private readonly backend: JournalBackend,
+    private readonly disk: DiskBudget,
   ) {}
 
   @Public()
@@ -40,6 +42,13 @@ export class HealthController {
           // Not ready while the storage healer reopens the database after a fault: writes fail fast then.
           if (storage.healer.healing) return database.down({ backend: this.backend.name, state: 'healing' });
           return storage.db.status === 'open' ? database.up({ backend: this.backend.name }) : database.down({ backend: this.backend.name, state: storage.db.status });
+        },
+        () => {
+          // A spent service-wide disk budget refuses writes (4xx, deletions pass) but not reads:
+          // still ready, and the answer says which budget is spent.
+          const disk = this.indicators.check('disk');
+          const spent = this.disk.totalSpent();
+          return disk.up(spent === undefined ? { spent: null } : { spent: 'DISK_BUDGET_BYTES', journalBytes: spent.used, budget: spent.budget });
         },
         () => {
           const lifecycle = this.indicators.check('lifecycle');

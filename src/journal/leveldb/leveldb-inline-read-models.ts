@@ -3,6 +3,8 @@ import { CacheState } from '../../domain';
 import { Envelope } from '../journal';
 import { CacheNameRow, DueExpiry, InlineReadModels, KeyRow, NameRow, ReadModelRows, RepairedRows, applyToReadModels, repairRows } from '../inline-read-models';
 import { EntityRef, decodeEntityId, encodeEntityId, encodeOrgPrefix, prefixEnd, readUint64BE, uint64BE, writeUint64BE } from '../keys';
+import { encodeEvent } from '../codec';
+import { frameRecord } from './record';
 import { Storage, Sublevel } from './storage';
 
 const packr = new Packr({ useRecords: false });
@@ -12,11 +14,21 @@ export type RawOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del';
 
 const EMPTY = Buffer.alloc(0);
 const FLAG_KEY = Buffer.from('inline-read-models');
+/** Set once the journal-bytes rows are kept (a data directory from before them is rebuilt once at its first start). */
+const DISK_FLAG_KEY = Buffer.from('journal-bytes');
 const REBUILD_CHUNK = 512;
 /** Key rows kept in memory by default (INLINE_ROW_CACHE_ENTRIES), about 120 bytes each. */
 export const DEFAULT_ROW_CACHE_ENTRIES = 50_000;
 
 const latin1 = (bytes: Buffer) => bytes.toString('latin1');
+
+/** What one event weighs on disk: its journal row (key + record), its global-index row and its offset row. */
+export const eventDiskBytes = (journalKeyBytes: number, recordBytes: number): number => 2 * journalKeyBytes + recordBytes + journalKeyBytes + 16;
+
+/** Keys of the journal-bytes rows: `o` + org prefix, `c` + entity id, `t` for the total. */
+const TOTAL_KEY = Buffer.from('t');
+const orgBytesKey = (org: string) => Buffer.concat([Buffer.from('o'), encodeOrgPrefix(org)]);
+const cacheBytesKey = (entityId: Buffer) => Buffer.concat([Buffer.from('c'), entityId]);
 
 function encodeKeyRow(row: KeyRow): Buffer {
   const out = Buffer.allocUnsafe(12);
@@ -274,6 +286,8 @@ export class LevelDbInlineReadModels extends InlineReadModels {
   /** Org byte totals loaded so far; only this journal changes them, so the copy stays exact. */
   private readonly orgTotals = new Map<string, number>();
   private readonly keyRows: KeyRowCache;
+  /** Journal-bytes rows read or written so far, by row key (latin1); exact for the same reason as the org totals. */
+  private readonly diskBytes = new Map<string, number>();
 
   constructor(
     private readonly storage: Storage,
@@ -296,25 +310,97 @@ export class LevelDbInlineReadModels extends InlineReadModels {
   forget(): void {
     this.keyRows.clear();
     this.orgTotals.clear();
+    this.diskBytes.clear();
   }
 
-  /** Builds the rows from the log when this data directory has none yet (written before they were inline). */
+  /** Builds the rows from the log when this data directory has none yet (written before they were inline, or before journal bytes were counted). */
   async open(): Promise<void> {
     this.forget();
-    if ((await this.storage.meta.get(FLAG_KEY)) === undefined) await this.rebuildNow();
+    if ((await this.storage.meta.get(FLAG_KEY)) === undefined || (await this.storage.meta.get(DISK_FLAG_KEY)) === undefined) await this.rebuildNow();
+    await this.diskRow(TOTAL_KEY);
+  }
+
+  private async diskRow(key: Buffer): Promise<number> {
+    const name = latin1(key);
+    const known = this.diskBytes.get(name);
+    if (known !== undefined) return known;
+    const stored = await this.storage.journalBytes.get(key);
+    const total = stored === undefined ? 0 : readUint64BE(stored, 0);
+    if (!this.diskBytes.has(name)) this.diskBytes.set(name, total);
+    return this.diskBytes.get(name)!;
+  }
+
+  override journalBytesNow(org: string): number | undefined {
+    return this.diskBytes.get(latin1(orgBytesKey(org)));
+  }
+
+  override journalBytes(org: string): Promise<number> {
+    return this.diskRow(orgBytesKey(org));
+  }
+
+  override cacheJournalBytesNow(ref: EntityRef): number | undefined {
+    return this.diskBytes.get(latin1(cacheBytesKey(encodeEntityId(ref))));
+  }
+
+  override totalJournalBytesNow(): number | undefined {
+    return this.diskBytes.get(latin1(TOTAL_KEY));
+  }
+
+  /**
+   * Ops that add `delta` journal bytes to a cache, its org and the total (negative: events
+   * dropped), and a function to call once they are written. The caller holds the journal's
+   * lock or is the group commit, so no two of these interleave.
+   */
+  async diskBytesOps(deltas: ReadonlyMap<string, { ref: EntityRef; entityId: Buffer; bytes: number }>, out: RawOp[]): Promise<() => void> {
+    const rows = new Map<string, { key: Buffer; delta: number }>();
+    const add = (key: Buffer, delta: number) => {
+      const name = latin1(key);
+      const row = rows.get(name);
+      if (row === undefined) rows.set(name, { key, delta });
+      else row.delta += delta;
+    };
+    for (const { ref, entityId, bytes } of deltas.values()) {
+      if (bytes === 0) continue;
+      add(cacheBytesKey(entityId), bytes);
+      add(orgBytesKey(ref.org), bytes);
+      add(TOTAL_KEY, bytes);
+    }
+    const totals: Array<[string, number]> = [];
+    const space = Buffer.from(this.storage.journalBytes.prefix, 'utf8');
+    for (const [name, { key, delta }] of rows) {
+      const total = Math.max(0, (await this.diskRow(key)) + delta);
+      totals.push([name, total]);
+      const rowKey = Buffer.concat([space, key]);
+      out.push(total === 0 ? { type: 'del', key: rowKey } : { type: 'put', key: rowKey, value: uint64BE(total) });
+    }
+    return () => {
+      for (const [name, total] of totals) this.diskBytes.set(name, total);
+    };
   }
 
   /**
    * The raw ops that bring the rows up to date with `envelopes` (in offset order), and a
    * function to call once they are written.
    */
-  async opsFor(envelopes: readonly Envelope[], out: RawOp[]): Promise<() => void> {
+  async opsFor(envelopes: readonly Envelope[], out: RawOp[], sizes?: readonly number[]): Promise<() => void> {
     const rows = new BatchRows(this.spaces, this.keyRows);
     await rows.prefetch(this.storage, envelopes);
     for (const { ref, entityId, event } of envelopes) applyToReadModels(rows, ref, entityId, event);
     const written = await this.finish(rows, out);
+    let diskWritten = () => undefined as void;
+    if (sizes !== undefined) {
+      const deltas = new Map<string, { ref: EntityRef; entityId: Buffer; bytes: number }>();
+      envelopes.forEach(({ ref, entityId }, i) => {
+        const id = latin1(entityId);
+        const delta = deltas.get(id);
+        if (delta === undefined) deltas.set(id, { ref, entityId, bytes: sizes[i] });
+        else delta.bytes += sizes[i];
+      });
+      diskWritten = await this.diskBytesOps(deltas, out);
+    }
     return () => {
       written();
+      diskWritten();
       rows.remember(this.keyRows);
     };
   }
@@ -432,12 +518,13 @@ export class LevelDbInlineReadModels extends InlineReadModels {
 
   private async rebuildNow(progress?: { update(offset: number): void }): Promise<void> {
     this.forget();
-    for (const space of [this.storage.listing, this.storage.names, this.storage.orgBytes, this.storage.expiry, this.storage.eventOffsets]) await space.clear();
+    for (const space of [this.storage.listing, this.storage.names, this.storage.orgBytes, this.storage.expiry, this.storage.eventOffsets, this.storage.journalBytes]) await space.clear();
     const offsetsPrefix = Buffer.from(this.storage.eventOffsets.prefix, 'utf8');
     const pending: Envelope[] = [];
     const flush = async () => {
       const ops: RawOp[] = [];
-      const done = await this.opsFor(pending, ops);
+      const sizes = pending.map(({ entityId, event }) => eventDiskBytes(entityId.length + 8, frameRecord(encodeEvent(event)).length));
+      const done = await this.opsFor(pending, ops, sizes);
       for (const { entityId, seq, offset } of pending) {
         const journalKey = Buffer.allocUnsafe(entityId.length + 8);
         entityId.copy(journalKey, 0);
@@ -455,6 +542,7 @@ export class LevelDbInlineReadModels extends InlineReadModels {
     }
     if (pending.length > 0) await flush();
     await this.storage.meta.put(FLAG_KEY, Buffer.from('1'), { sync: true } as never);
+    await this.storage.meta.put(DISK_FLAG_KEY, Buffer.from('1'), { sync: true } as never);
   }
 
   async dump(): Promise<string[]> {

@@ -3,7 +3,7 @@ import { CacheEvent } from '../../domain';
 import { encodeEvent } from '../codec';
 import { Envelope, HistoryGoneError, Journal, JournalRecord, JournalSequenceConflictError, JournalUnavailableError, ReplayLimitError, SyncPolicy } from '../journal';
 import { EntityRef, MAX_SEQ, decodeEntityId, entityIdOf, readUint64BE, uint64BE, withSeq } from '../keys';
-import { LevelDbInlineReadModels, RawOp } from './leveldb-inline-read-models';
+import { LevelDbInlineReadModels, RawOp, eventDiskBytes } from './leveldb-inline-read-models';
 import { decodeRecord, frameRecord } from './record';
 import { Storage, Sublevel } from './storage';
 
@@ -145,6 +145,7 @@ export class LevelDbJournal extends Journal {
     const prefix = this.prefix;
     const ops: RawOp[] = [];
     const all: Envelope[] = [];
+    const sizes: number[] = [];
     const accepted: Array<{ append: PendingAppend; envelopes: Envelope[] }> = [];
     const tentative = new Map<string, number>();
     let offset = this.lastOffset;
@@ -159,7 +160,9 @@ export class LevelDbJournal extends Journal {
         const seq = append.expectedSeq + 1 + i;
         const key = withSeq(append.entityId, seq);
         const offsetKey = uint64BE(++offset);
-        ops.push({ type: 'put', key: Buffer.concat([prefix.journal, key]), value: frameRecord(encodeEvent(event)) });
+        const record = frameRecord(encodeEvent(event));
+        sizes.push(eventDiskBytes(key.length, record.length));
+        ops.push({ type: 'put', key: Buffer.concat([prefix.journal, key]), value: record });
         ops.push({ type: 'put', key: Buffer.concat([prefix.global, offsetKey]), value: key });
         ops.push({ type: 'put', key: Buffer.concat([prefix.eventOffsets, key]), value: offsetKey });
         const envelope = { ref: append.ref, entityId: append.entityId, seq, offset, event };
@@ -170,7 +173,7 @@ export class LevelDbJournal extends Journal {
       accepted.push({ append, envelopes });
     }
     try {
-      const inlineWritten = all.length > 0 ? await this.inline.opsFor(all, ops) : () => undefined;
+      const inlineWritten = all.length > 0 ? await this.inline.opsFor(all, ops, sizes) : () => undefined;
       const startedAt = performance.now();
       if (ops.length > 0) await this.storage.db.batch(ops as never, { sync: this.sync === 'always' });
       this.commitSeconds$.next((performance.now() - startedAt) / 1000);
@@ -322,6 +325,7 @@ export class LevelDbJournal extends Journal {
     await this.storage.db.batch(marks as never, { sync: true });
     let dropped = 0;
     let chunk: Buffer[] = [];
+    let chunkBytes = 0;
     const flush = async () => {
       const offsets = await this.storage.eventOffsets.getMany(chunk);
       const ops: Op[] = [];
@@ -330,14 +334,24 @@ export class LevelDbJournal extends Journal {
         const offset = offsets[i];
         if (offset !== undefined) ops.push({ type: 'del', sublevel: this.storage.global, key: offset });
       });
-      await this.storage.db.batch(ops as never, { sync: true });
+      // The journal bytes the dropped events weighed go in the same write; under the lock, so
+      // no group commit adds to the same totals meanwhile (one chunk at a time: a short hold).
+      const freed = chunkBytes;
+      await this.exclusive(async () => {
+        const raw: RawOp[] = [];
+        const written = await this.inline.diskBytesOps(new Map([['', { ref, entityId, bytes: -freed }]]), raw);
+        await this.storage.db.batch([...ops, ...raw] as never, { sync: true });
+        written();
+      });
       dropped += chunk.length;
       onProgress?.(dropped);
       chunk = [];
+      chunkBytes = 0;
     };
-    for await (const key of this.storage.journal.keys({ gte: withSeq(entityId, from + 1), lt: withSeq(entityId, beforeSeq) })) {
+    for await (const [key, value] of this.storage.journal.iterator({ gte: withSeq(entityId, from + 1), lt: withSeq(entityId, beforeSeq) })) {
       if (keep.has(readUint64BE(key, entityId.length))) continue;
       chunk.push(key);
+      chunkBytes += eventDiskBytes(key.length, value.length);
       if (chunk.length >= WRITE_CHUNK / 10) await flush();
     }
     if (chunk.length > 0) await flush();

@@ -26,6 +26,8 @@ export class Storage {
   readonly listing: Sublevel;
   readonly names: Sublevel;
   readonly orgBytes: Sublevel;
+  /** Journal bytes (events, their index rows, retained history) by org, by cache and in all: the disk budget. */
+  readonly journalBytes: Sublevel;
   readonly expiry: Sublevel;
   readonly tasks: Sublevel;
   readonly meta: Sublevel;
@@ -54,6 +56,7 @@ export class Storage {
     this.listing = space('listing');
     this.names = space('names');
     this.orgBytes = space('org-bytes');
+    this.journalBytes = space('journal-bytes');
     this.expiry = space('expiry');
     this.tasks = space('tasks');
     this.meta = space('meta');

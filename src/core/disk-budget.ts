@@ -1,0 +1,80 @@
+import { Principal } from '../auth/principal';
+import { limitForLevel } from '../auth/service-level';
+import { CacheCommand, DomainError, domainError } from '../domain';
+import { InlineReadModels } from '../journal/inline-read-models';
+
+/** What the disk budget holds orgs to (docs/security.md). */
+export interface DiskBudgetLimits {
+  /** Journal bytes one org may hold (ORG_DISK_BUDGET_BYTES); absent: by service level, or none. */
+  readonly orgBytes?: number;
+  /** Without ORG_DISK_BUDGET_BYTES but with the byte quota: (HISTORY_COMPACT_FACTOR + 2) × the quota + 64 MiB. */
+  readonly orgBytesByLevel?: Readonly<Record<string, number>>;
+  /** Journal bytes of every org together (DISK_BUDGET_BYTES); absent: no bound. */
+  readonly totalBytes?: number;
+}
+
+/** Commands that only free bytes (their events are a few bytes each): always admitted, so an org over its budget can make room. */
+const FREEING: ReadonlySet<CacheCommand['type']> = new Set(['DeleteKey', 'DeleteCache', 'Flush', 'ExpireKey']);
+const FREEING_OPS: ReadonlySet<string> = new Set(['delete', 'flush', 'read', 'keys']);
+
+function frees(command: CacheCommand): boolean {
+  if (FREEING.has(command.type)) return true;
+  return command.type === 'ApplyOperations' && command.ops.every((op) => FREEING_OPS.has(op.op));
+}
+
+/**
+ * The disk budget: journal bytes per org (values, keys, descriptions, settings and every
+ * overwrite the journal retains, counted by the journal in each group commit's own write) and
+ * in all. A command that would add bytes to an org at or past its budget, or to a service past
+ * the total, is refused before it reaches the entity: a clear 4xx, never the 503 of a full
+ * disk. Deletions always pass. Synchronous: an org's count is read once (the first command
+ * of an org after a start is admitted while it is read).
+ */
+export class DiskBudget {
+  constructor(
+    private readonly readModels: InlineReadModels,
+    private readonly limits: DiskBudgetLimits,
+  ) {}
+
+  get enabled(): boolean {
+    return this.limits.orgBytes !== undefined || this.limits.orgBytesByLevel !== undefined || this.limits.totalBytes !== undefined;
+  }
+
+  /** The org budget of this principal (bytes), undefined: none. */
+  orgBudget(principal: Principal): number | undefined {
+    if (this.limits.orgBytes !== undefined) return this.limits.orgBytes;
+    return this.limits.orgBytesByLevel === undefined ? undefined : limitForLevel(this.limits.orgBytesByLevel, principal.serviceLevel);
+  }
+
+  refuse(principal: Principal, command: CacheCommand): DomainError | undefined {
+    if (frees(command)) return undefined;
+    const total = this.limits.totalBytes;
+    if (total !== undefined) {
+      const used = this.readModels.totalJournalBytesNow();
+      if (used !== undefined && used >= total) {
+        return domainError('DISK_BUDGET_EXCEEDED', `the service's journal holds ${used} bytes; DISK_BUDGET_BYTES is ${total}: nothing more is written until room is made (deletions are taken)`);
+      }
+    }
+    const budget = this.orgBudget(principal);
+    if (budget === undefined) return undefined;
+    const used = this.readModels.journalBytesNow(principal.org);
+    if (used === undefined) {
+      void this.readModels.journalBytes(principal.org).catch(() => undefined);
+      return undefined;
+    }
+    if (used >= budget) {
+      return domainError(
+        'DISK_BUDGET_EXCEEDED',
+        `the organisation's journal holds ${used} bytes (values, keys, descriptions, settings and retained history); its disk budget (ORG_DISK_BUDGET_BYTES) is ${budget}: delete or flush to make room`,
+      );
+    }
+    return undefined;
+  }
+
+  /** Whether the service-wide budget is spent (for /health/ready). */
+  totalSpent(): { used: number; budget: number } | undefined {
+    const budget = this.limits.totalBytes;
+    const used = this.readModels.totalJournalBytesNow();
+    return budget !== undefined && used !== undefined && used >= budget ? { used, budget } : undefined;
+  }
+}
