@@ -1,7 +1,9 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
-import { APP_CONFIG, AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/settings';
+import type { AuthConfig } from '../config/auth';
+import type { JournalConfig } from '../config/journal';
 import { AuthService, JWT_KEYS } from './auth.service';
 import { TokenAuthGuard } from './token-auth.guard';
 import { RateLimiter } from './rate-limiter';
@@ -11,7 +13,7 @@ import { resolveJwtKeys } from './jwt-keys';
 @Module({
   imports: [JwtModule.register({})],
   providers: [
-    { provide: JWT_KEYS, useFactory: (config: AppConfig) => resolveJwtKeys(config), inject: [APP_CONFIG] },
+    { provide: JWT_KEYS, useFactory: (config: AuthConfig & Pick<JournalConfig, 'dataDir'>) => resolveJwtKeys(config), inject: [APP_CONFIG] },
     AuthService,
     { provide: APP_GUARD, useClass: TokenAuthGuard },
     RateLimiter,

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { isWellFormed } from '../api/validation';
-import { APP_CONFIG, AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/settings';
+import type { AuthConfig } from '../config/auth';
 import { Clock } from '../config/clock';
 import { JwtKeys } from './jwt-keys';
 import { Principal } from './principal';
@@ -33,7 +34,7 @@ export class AuthService {
   constructor(
     private readonly jwt: JwtService,
     @Inject(JWT_KEYS) private readonly keys: JwtKeys,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: AuthConfig,
     private readonly clock: Clock,
   ) {}
 

@@ -2,7 +2,9 @@ import { KeyObject, createPublicKey, createSecretKey, randomBytes } from 'node:c
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Algorithm } from 'jsonwebtoken';
-import { AppConfig, ConfigError, MIN_JWT_SECRET_BYTES } from '../config/config';
+import { ConfigError } from '../config/settings';
+import { AuthConfig, MIN_JWT_SECRET_BYTES } from '../config/auth';
+import type { JournalConfig } from '../config/journal';
 
 export interface JwtKeys {
   /** A KeyObject, not a string: jsonwebtoken would re-derive a string secret on every call. */
@@ -30,7 +32,7 @@ export class NoJwtSecretError extends Error {
  * `npm start` is usable. Anything else that signs (the token command) only reads it: a secret
  * it created would be one no server knows.
  */
-export function resolveJwtKeys(config: AppConfig, options: { create: boolean } = { create: true }): JwtKeys {
+export function resolveJwtKeys(config: AuthConfig & Pick<JournalConfig, 'dataDir'>, options: { create: boolean } = { create: true }): JwtKeys {
   if (config.jwtSecret) {
     const key = createSecretKey(Buffer.from(config.jwtSecret, 'utf8'));
     return { verifyKey: key, signKey: key, algorithms: ['HS256'], generated: false };

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/settings';
+import type { AuthConfig } from '../config/auth';
 import { Clock } from '../config/clock';
 import { Principal, principalKey } from './principal';
 import { limitForLevel } from './service-level';
@@ -35,7 +36,7 @@ export class RateLimiter {
   private readonly windows = new Map<string, Window>();
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: AuthConfig,
     private readonly clock: Clock,
   ) {}
 

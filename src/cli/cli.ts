@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../config/config';
+import { ConfigError } from '../config/settings';
 import { backupCommand, restoreCommand } from './commands/backup.command';
 import { exportCommand } from './commands/export.command';
 import { importCommand } from './commands/import.command';

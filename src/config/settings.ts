@@ -43,8 +43,15 @@ export interface Declaration {
   readonly [field: string]: Setting<any> | Declaration;
 }
 
+type ValueOf<E> = E extends Setting<infer T> ? T : E extends Declaration ? Values<E> : never;
+/** Fields whose setting may be unset with no default (optional text): optional in the type, as `?:`. */
+type MaybeUnset<D extends Declaration> = { [K in keyof D]: undefined extends ValueOf<D[K]> ? K : never }[keyof D];
+type Flatten<T> = { [K in keyof T]: T[K] } & {};
+
 /** The values a declaration yields, field by field (its type is inferred, never written by hand). */
-export type Values<D extends Declaration> = { readonly [K in keyof D]: D[K] extends Setting<infer T> ? T : D[K] extends Declaration ? Values<D[K]> : never };
+export type Values<D extends Declaration> = Flatten<
+  { readonly [K in Exclude<keyof D, MaybeUnset<D>>]: ValueOf<D[K]> } & { readonly [K in MaybeUnset<D>]?: ValueOf<D[K]> }
+>;
 
 export interface DeclaredSetting {
   readonly namespace: string;

@@ -1,4 +1,4 @@
-import { RetentionPolicy } from '../config/config';
+import { RetentionPolicy } from '../config/journal';
 import { Journal } from './journal';
 import { EntityRef } from './keys';
 import { SnapshotStore } from './snapshot-store';

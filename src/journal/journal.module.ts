@@ -1,5 +1,7 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/settings';
+import type { JournalConfig } from '../config/journal';
+import type { LimitsConfig } from '../config/limits';
 import { InlineReadModels } from './inline-read-models';
 import { Journal } from './journal';
 import { JournalBackend } from './journal-backend';
@@ -10,7 +12,7 @@ import { ReadModelStore } from './read-model-store';
 import { SnapshotStore } from './snapshot-store';
 
 /** Builds the configured backend (JOURNAL); AppLifecycle opens and closes it, no one else. */
-export function createBackend(config: AppConfig): JournalBackend {
+export function createBackend(config: JournalConfig & Pick<LimitsConfig, 'maxValueBytes'>): JournalBackend {
   if (config.journal === 'memory') return new MemoryBackend({ snapshotsKept: config.snapshotsKept });
   if (config.journal === 'nats' && config.nats !== undefined) {
     return new NatsBackend({ ...config.nats, dataDir: config.dataDir, snapshotsKept: config.snapshotsKept, maxValueBytes: config.maxValueBytes });

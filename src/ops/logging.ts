@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
 import { LoggerService } from '@nestjs/common';
 import pino, { DestinationStream, Logger as PinoLogger, LevelWithSilent } from 'pino';
-import { AppConfig } from '../config/config';
+import type { LogsConfig } from '../config/logs';
 import { SECRET_QUERY_PARAMS } from '../families';
 
 /** Nest's log levels, as `createApp`'s `logger` option takes them (tests pass `['error']`). */
@@ -42,8 +42,8 @@ export interface LoggingOptions {
  * else). JSON lines by default; pino-pretty on a terminal or with LOG_FORMAT=pretty.
  * Requests are logged by method, redacted URL, status and time; headers and bodies never.
  */
-export function createLogger(config: AppConfig, options: LoggingOptions = {}): PinoLogger {
-  const level = options.levels === undefined ? (config.logLevel ?? 'info') : leastSevere(options.levels);
+export function createLogger(config: LogsConfig, options: LoggingOptions = {}): PinoLogger {
+  const level = options.levels === undefined ? config.logLevel : leastSevere(options.levels);
   const pretty = options.destination === undefined && prettyLogs(config);
   const pinoOptions: pino.LoggerOptions = {
     level,
@@ -63,7 +63,7 @@ export function createLogger(config: AppConfig, options: LoggingOptions = {}): P
     const pinoPretty = require('pino-pretty') as (options: object) => DestinationStream;
     return pino(pinoOptions, pinoPretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service,context', messageFormat: '{if context}[{context}] {end}{msg}', sync: true }));
   }
-  return pino(pinoOptions, options.destination ?? stdoutDestination(config.logBufferBytes ?? 0, config.logMaxPendingBytes ?? 16 * 1024 * 1024));
+  return pino(pinoOptions, options.destination ?? stdoutDestination(config.logBufferBytes, config.logMaxPendingBytes));
 }
 
 let stampedAt = NaN;
@@ -210,8 +210,8 @@ function stdoutDestination(bufferBytes: number, maxPendingBytes: number): Destin
 }
 
 /** Pretty (for a person at a terminal) rather than JSON lines (for a collector)? */
-export function prettyLogs(config: AppConfig): boolean {
-  const format = config.logFormat ?? 'auto';
+export function prettyLogs(config: LogsConfig): boolean {
+  const format = config.logFormat;
   return format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
 }
 

@@ -2,7 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../api/errors/api-error';
-import { APP_CONFIG, AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/settings';
+import type { MetricsConfig } from '../config/metrics';
 import { Metrics } from './metrics';
 import { Public } from '../auth/public.decorator';
 
@@ -17,7 +18,7 @@ export class MetricsController {
 
   constructor(
     private readonly metrics: Metrics,
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(APP_CONFIG) config: MetricsConfig,
   ) {
     this.token = config.metricsToken === undefined ? undefined : Buffer.from(config.metricsToken, 'utf8');
   }

@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/settings';
+import type { ServerConfig } from '../config/server';
 
 export type ReadinessState = 'starting' | 'ready' | 'stopping';
 
@@ -12,7 +13,7 @@ export type ReadinessState = 'starting' | 'ready' | 'stopping';
 export class Readiness implements OnModuleDestroy {
   private current: ReadinessState = 'starting';
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(@Inject(APP_CONFIG) private readonly config: ServerConfig) {}
 
   get state(): ReadinessState {
     return this.current;
@@ -35,7 +36,7 @@ export class Readiness implements OnModuleDestroy {
    */
   async onModuleDestroy(): Promise<void> {
     this.markStopping();
-    const grace = this.config.shutdownGraceMs ?? 0;
+    const grace = this.config.shutdownGraceMs;
     if (grace > 0) await new Promise((resolve) => setTimeout(resolve, grace));
   }
 }

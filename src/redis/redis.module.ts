@@ -1,7 +1,10 @@
 import { Module } from '@nestjs/common';
 import { AuthService } from '../auth/auth.service';
 import { RateLimiter } from '../auth/rate-limiter';
-import { APP_CONFIG, AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/settings';
+import type { ServerConfig } from '../config/server';
+import type { LimitsConfig } from '../config/limits';
+import type { EdgeConfig } from '../config/edge';
 import { CacheGateway } from '../core/cache-gateway';
 import { Journal } from '../journal/journal';
 import { CommittedEventFeed } from './engine/keyspace-notifications';
@@ -26,7 +29,7 @@ const VERSION: string = require('../../package.json').version;
     RespCounters,
     {
       provide: RedisEngine,
-      useFactory: (config: AppConfig, gateway: CacheGateway, auth: AuthService, limiter: RateLimiter, counters: RespCounters, journal: Journal, historyService: HistoryService) => {
+      useFactory: (config: ServerConfig & LimitsConfig & EdgeConfig, gateway: CacheGateway, auth: AuthService, limiter: RateLimiter, counters: RespCounters, journal: Journal, historyService: HistoryService) => {
         const startedAt = gateway.now();
         const facts: ServerFacts = {
           version: VERSION,

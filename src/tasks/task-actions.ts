@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, AppConfig, parseRetention } from '../config/config';
+import { APP_CONFIG } from '../config/settings';
+import { JournalConfig, parseRetention } from '../config/journal';
+import type { TasksConfig } from '../config/tasks';
 import { Clock } from '../config/clock';
 import { CacheGateway } from '../core/cache-gateway';
 import { requestContext } from '../core/request-context';
@@ -37,7 +39,7 @@ export class TaskActions {
     private readonly snapshots: SnapshotStore,
     private readonly clock: Clock,
     private readonly readModels: InlineReadModels,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: TasksConfig & JournalConfig,
   ) {}
 
   /**
@@ -79,7 +81,7 @@ export class TaskActions {
 
   /** Drops journal events before a snapshot, as far as the retention allows. */
   private async compact(ref: EntityRef, task: TaskRecord) {
-    const policy = task.params.retention !== undefined ? parseRetention(task.params.retention) : (this.config.retention ?? { kind: 'all' as const });
+    const policy = task.params.retention !== undefined ? parseRetention(task.params.retention) : this.config.retention;
     if (policy === undefined) throw new TaskFailure(`retention "${task.params.retention}" is not "all", "days:N" or "snapshots:K"`);
     const entity = await this.readyEntity(ref);
     // The inline read models applied every event in its own write: nothing is behind.

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join, normalize, sep } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/settings';
+import type { JournalConfig } from '../config/journal';
+import type { TasksConfig } from '../config/tasks';
 import { Clock } from '../config/clock';
 import { exportPath, removePartialExports } from './export-files';
 import { TASK_WORK_EVENTS, TaskActions } from './task-actions';
@@ -54,7 +56,7 @@ export class TaskRunner {
     private readonly store: TaskStore,
     private readonly actions: TaskActions,
     private readonly clock: Clock,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: TasksConfig & JournalConfig,
   ) {}
 
   /**

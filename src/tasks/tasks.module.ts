@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/settings';
+import type { JournalConfig } from '../config/journal';
 import { JournalBackend } from '../journal/journal-backend';
 import { ReadModelStore } from '../journal/read-model-store';
 import { SharedTaskStore, nodeIdIn } from './shared-task-store';
@@ -8,7 +9,7 @@ import { TaskRunner } from './task-runner';
 import { LocalTaskStore, TaskStore } from './task.store';
 
 /** Task records where every node reads them when the journal is shared, else beside the read models. */
-function taskStoreFor(backend: JournalBackend, readModels: ReadModelStore, config: AppConfig): TaskStore {
+function taskStoreFor(backend: JournalBackend, readModels: ReadModelStore, config: JournalConfig): TaskStore {
   return backend.sharedBucket !== undefined ? new SharedTaskStore(backend.sharedBucket, nodeIdIn(config.dataDir)) : new LocalTaskStore(readModels);
 }
 

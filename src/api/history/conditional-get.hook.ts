@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/settings';
+import type { JournalConfig } from '../../config/journal';
 import { InlineReadModels } from '../../journal/inline-read-models';
 import { Journal } from '../../journal/journal';
 import { HttpAdapterHost } from '@nestjs/core';
@@ -83,7 +84,7 @@ export class ConditionalGetHook implements OnModuleInit {
     private readonly registry: EntityRegistry,
     private readonly readModels: InlineReadModels,
     private readonly journal: Journal,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: JournalConfig,
   ) {}
 
   onModuleInit(): void {

@@ -2,7 +2,9 @@ import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { FastifyReply } from 'fastify';
 import { Subscription } from 'rxjs';
 import { Principal, principalKey } from '../../auth/principal';
-import { APP_CONFIG, AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/settings';
+import type { HistoryConfig } from '../../config/history';
+import type { EdgeConfig } from '../../config/edge';
 import { subscribeContained } from '../../journal/contained-subscriber';
 import { Envelope, Journal } from '../../journal/journal';
 import { EntityRef, encodeEntityId } from '../../journal/keys';
@@ -38,9 +40,9 @@ export class EventStreamService implements OnModuleDestroy {
   constructor(
     private readonly journal: Journal,
     private readonly history: HistoryService,
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(APP_CONFIG) config: HistoryConfig & EdgeConfig,
   ) {
-    this.maxQueued = config.historyStreamBuffer ?? 1000;
+    this.maxQueued = config.historyStreamBuffer;
     this.maxQueuedBytes = config.edge.sseQueueBytes;
     this.maxPerOrg = config.edge.sseMaxClientsPerOrg;
     this.maxPerToken = config.edge.sseMaxClientsPerToken;

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Principal } from '../../auth/principal';
 import { Clock } from '../../config/clock';
-import { APP_CONFIG, AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/settings';
+import type { HistoryConfig } from '../../config/history';
 import { CacheEvent, liveEntry, sortedLiveKeys } from '../../domain';
 import { EntityRegistry } from '../../entities/entity-registry';
 import { HistoryGoneError, PointInTime, PointInTimeTooLargeError, ReplayLimitError, stateAt } from '../../journal/history';
@@ -79,7 +80,7 @@ export class HistoryService {
     private readonly journal: Journal,
     private readonly snapshots: SnapshotStore,
     private readonly clock: Clock,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: HistoryConfig,
   ) {}
 
   /** The cache's committed sequence number (0: it never had an event). */

@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
-import { APP_CONFIG, AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/settings';
+import type { EdgeConfig } from '../../config/edge';
+import type { LimitsConfig } from '../../config/limits';
 import { CacheCommand } from '../../domain';
 import { FAMILIES } from '../../families';
 import { CacheService, commandMeta } from '../cache.service';
@@ -97,7 +99,7 @@ export const IronCacheContracts = {
 export class IronCacheController {
   constructor(
     private readonly caches: CacheService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: EdgeConfig & LimitsConfig,
   ) {}
 
   @Get()

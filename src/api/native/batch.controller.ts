@@ -7,7 +7,8 @@ import { Route } from '../contract/route-contract';
 import { asBuffer } from './binary';
 import { BatchCacheRequest, BatchGetRequest } from './dto/native.dto';
 import { NativeContracts } from './native.contracts';
-import { APP_CONFIG, AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/settings';
+import type { EdgeConfig } from '../../config/edge';
 import { ResponseBudget, base64Length, jsonStringBytes } from '../edge/response-budget';
 
 /** `{"cacheName":,"key":,"success":false,"value":}` around an element's strings. */
@@ -21,7 +22,7 @@ const ELEMENT_ENVELOPE_BYTES = 48;
 export class BatchController {
   constructor(
     private readonly caches: CacheService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: EdgeConfig,
   ) {}
 
   @Post()

@@ -2,7 +2,8 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Quer
 import { FastifyRequest } from 'fastify';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
-import { APP_CONFIG, AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/settings';
+import type { EdgeConfig } from '../../config/edge';
 import { CacheService, commandMeta } from '../cache.service';
 import { ResponseBudget, jsonStringBytes } from '../edge/response-budget';
 import { ApiError } from '../errors/api-error';
@@ -18,7 +19,7 @@ export class CacheNameController {
   constructor(
     private readonly caches: CacheService,
     private readonly history: HistoryService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: EdgeConfig,
   ) {}
 
   @Post()

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { FastifyRequest } from 'fastify';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
-import { APP_CONFIG, AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/settings';
+import type { LimitsConfig } from '../../config/limits';
 import { CacheSettings } from '../../domain';
 import { FAMILIES } from '../../families';
 import { CacheService, commandMeta } from '../cache.service';
@@ -46,7 +47,7 @@ export const SettingsContracts = {
 export class CacheSettingsController {
   constructor(
     private readonly caches: CacheService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: LimitsConfig,
   ) {}
 
   @Get(':cacheName/settings')

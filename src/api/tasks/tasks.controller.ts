@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
-import { APP_CONFIG, AppConfig, parseRetention } from '../../config/config';
+import { APP_CONFIG } from '../../config/settings';
+import { JournalConfig, parseRetention } from '../../config/journal';
 import { Journal } from '../../journal/journal';
 import { lastEvent } from '../../journal/history';
 import { exportPath } from '../../tasks/export-files';
@@ -102,7 +103,7 @@ export class TasksController {
     private readonly history: HistoryService,
     private readonly journal: Journal,
     private readonly tasks: TaskRunner,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: JournalConfig,
   ) {}
 
   /** One row per live cache of the caller's org: who wrote last, from which device, when, version. */

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { JwtService } from '@nestjs/jwt';
 import { JwtKeys, NoJwtSecretError, resolveJwtKeys } from '../../auth/jwt-keys';
-import { AppConfig } from '../../config/config';
+import type { AuthConfig } from '../../config/auth';
+import type { JournalConfig } from '../../config/journal';
 import { CliError, CliIo, configFor, write } from '../io';
 
 export interface TokenOptions {
@@ -59,7 +60,7 @@ export const shellWord = (text: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.t
  * directory, else the built CLI by its path. Undefined when the server cannot mint (RS/ES keys).
  * With JWT_SECRET the command needs the same JWT_SECRET in its environment (never printed).
  */
-export function tokenCommandFor(config: AppConfig, keys: JwtKeys, org: string, name: string, cwd = process.cwd()): string | undefined {
+export function tokenCommandFor(config: AuthConfig & Pick<JournalConfig, 'dataDir'>, keys: JwtKeys, org: string, name: string, cwd = process.cwd()): string | undefined {
   if (keys.signKey === undefined) return undefined;
   const root = resolve(__dirname, '..', '..', '..');
   const cli = resolve(__dirname, '..', 'main.js');

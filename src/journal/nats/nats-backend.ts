@@ -3,7 +3,7 @@ import { JetStreamManager, RetentionPolicy, StorageType, jetstreamManager } from
 import { KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import type { NatsSettings } from '../../config/config';
+import type { NatsSettings } from '../../config/journal';
 import { JournalBackend, SharedBucket, StartCheck } from '../journal-backend';
 import { LevelDbReadModels } from '../leveldb/leveldb-read-models';
 import { Storage } from '../leveldb/storage';

@@ -3,7 +3,9 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { AddressInfo, Server, Socket, createServer } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { APP_CONFIG } from '../../config/settings';
-import type { AppConfig } from '../../config/config';
+import type { ServerConfig } from '../../config/server';
+import type { LimitsConfig } from '../../config/limits';
+import type { RedisConfig } from '../../config/redis';
 import { ConnectionBudget } from '../../core/connection-budget';
 import { RedisEngine } from '../engine/engine';
 import { ConnectionLimits, RespConnection } from './resp-connection';
@@ -30,7 +32,7 @@ export class RespServer implements OnApplicationBootstrap, OnModuleDestroy {
   readonly ready = new Promise<number | undefined>((resolve) => (this.resolveReady = resolve));
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: ServerConfig & LimitsConfig & RedisConfig,
     private readonly engine: RedisEngine,
     private readonly adapterHost: HttpAdapterHost,
     readonly counters: RespCounters,
