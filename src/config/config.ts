@@ -55,10 +55,6 @@ const wholeNumber = (name: string, fallback: number, min = 0) =>
  * it is read here.
  */
 const unplaced = z.object({
-  ORG_DISK_BUDGET_BYTES: wholeNumber('ORG_DISK_BUDGET_BYTES', 0, 0),
-  DISK_BUDGET_BYTES: wholeNumber('DISK_BUDGET_BYTES', 0, 0),
-  HISTORY_COMPACT_FACTOR: wholeNumber('HISTORY_COMPACT_FACTOR', 4, 0),
-  HISTORY_COMPACT_MIN_BYTES: wholeNumber('HISTORY_COMPACT_MIN_BYTES', MiB, 0),
 });
 
 /** What one request, one client and one connection may cost: the HTTP edge's limits and those kept beside them. */
@@ -75,13 +71,6 @@ export interface AppConfig
     TasksConfig,
     Omit<RedisConfig, 'edge'> {
   readonly edge: EdgeLimits;
-  /** Journal bytes one org may hold (ORG_DISK_BUDGET_BYTES); 0: derived from its byte quota when quotas are on, else none. */
-  readonly orgDiskBudgetBytes?: number;
-  /** Journal bytes of all orgs together (DISK_BUDGET_BYTES); 0: none. */
-  readonly diskBudgetBytes?: number;
-  /** A cache whose journal holds more than this many times its live size (plus HISTORY_COMPACT_MIN_BYTES) is compacted by itself; 0: never. */
-  readonly historyCompactFactor?: number;
-  readonly historyCompactMinBytes?: number;
 }
 
 /** Every namespace, in the order loadConfig reads them (docs and tests walk their declarations). */
@@ -138,10 +127,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ...metricsConfig(metrics),
     ...tasksConfig(tasks),
     ...redisSlice,
-    orgDiskBudgetBytes: e.ORG_DISK_BUDGET_BYTES,
-    diskBudgetBytes: e.DISK_BUDGET_BYTES,
-    historyCompactFactor: e.HISTORY_COMPACT_FACTOR,
-    historyCompactMinBytes: e.HISTORY_COMPACT_MIN_BYTES,
     edge: { ...edgeSlice.edge, ...historySlice.edge, ...limitsSlice.edge, ...redisSlice.edge },
   };
 }

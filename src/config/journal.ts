@@ -41,6 +41,9 @@ export const journalSettings = namespace('journal', {
   repair: setting('REPAIR', flag(false), 'true (or --repair): on start, truncate a damaged journal to its last good record'),
   journalReopenMaxBackoffMs: setting('JOURNAL_REOPEN_MAX_BACKOFF_MS', wholeNumber(5000, 10), 'after a storage fault the journal reopens itself, waiting at most this long between attempts'),
   inlineRowCacheEntries: setting('INLINE_ROW_CACHE_ENTRIES', wholeNumber(50_000, 0), 'key-listing rows the LevelDB journal keeps in memory, so an overwrite needs no read first (0: off)'),
+  /** A cache whose journal holds more than this many times its live size (plus historyCompactMinBytes) is compacted by itself; 0: never. */
+  historyCompactFactor: setting('HISTORY_COMPACT_FACTOR', wholeNumber(4, 0), 'a cache whose journal retains more than this many times its live size is snapshotted and compacted by itself (0: never)'),
+  historyCompactMinBytes: setting('HISTORY_COMPACT_MIN_BYTES', wholeNumber(MiB, 0), "a cache's journal is never compacted by itself below this many bytes above its factor"),
   /** JOURNAL=nats: where the JetStream is and how the journal uses it. */
   nats: {
     servers: setting(

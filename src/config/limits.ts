@@ -13,6 +13,10 @@ export const limitsSettings = namespace('limits', {
   entityIdleMs: setting('ENTITY_IDLE_SECONDS', seconds(600, 1), 'a cache idle this long is passivated (its memory freed)'),
   maxEntitiesPerOrg: setting('MAX_ENTITIES_PER_ORG', wholeNumber(2000, 1), "caches one org may have loaded in memory; one more passivates the org's least recently used idle one"),
   maxCachesPerOrg: setting('MAX_CACHES_PER_ORG', wholeNumber(10_000, 1), 'live caches an org may have; creating one more is refused (409 CACHE_LIMIT_REACHED)'),
+  /** Journal bytes one org may hold; 0: derived from its byte quota when quotas are on (core.module.ts), else none. */
+  orgDiskBudgetBytes: setting('ORG_DISK_BUDGET_BYTES', wholeNumber(0, 0), 'journal bytes one org may hold (400 DISK_BUDGET_EXCEEDED beyond; deletions pass)'),
+  /** Journal bytes of all orgs together; 0: none. */
+  diskBudgetBytes: setting('DISK_BUDGET_BYTES', wholeNumber(0, 0), 'journal bytes of all orgs together (0: none)'),
   edge: {
     maxEventsPerCommand: setting('MAX_EVENTS_PER_COMMAND', wholeNumber(50_000, 1), 'events one command may append: one write, one pause of the event loop (409 TOO_MANY_EVENTS beyond)'),
   },
