@@ -4,7 +4,7 @@ import type { CacheCommand, CacheState, Entry, KeyOperation, OperationResult } f
 import type { Reply } from '../../entities/cache-entity';
 import type { RedisReply } from './reply';
 import type { Session } from './session';
-import type { Pending } from './engine';
+import type { Pending } from './outcome';
 
 /**
  * What the engine needs of the core (CacheGateway has exactly these): commands through the

@@ -1,6 +1,5 @@
 import { requestContext, RequestContext } from '../../core/request-context';
 import { CacheState, KeyOperation, OperationResult, liveEntry, liveKeys } from '../../domain';
-import type { Reply } from '../../entities/cache-entity';
 import { CommandDef, EngineAuth, EngineGateway, EngineHistory, EngineRateLimiter, Env, Plan, ServerFacts } from './command';
 import { ERR, domainErrorText, noPermission, oneLine, unknownCommand, wrongArity } from './errors';
 import { NULL_ARRAY, QUEUED, RedisError, RedisReply, array, error, replyBytes } from './reply';
@@ -14,40 +13,16 @@ import { transactionCommands } from './commands/transactions';
 import { pubsubCommands } from './commands/pubsub';
 import { cachelogCommands } from './commands/cachelog';
 import { CommittedEventFeed, KeyspaceNotifier } from './keyspace-notifications';
+import { COMMAND_TABLE } from './command-table';
+import { Outcome, Pending, errorReply, isPending, settle } from './outcome';
+import type { CommandHost, OpsReply } from './command-host';
 
-/** A reply that is not ready yet. `barrier`: the session's next command waits for it (it reads or changes the session). */
-export interface Pending {
-  readonly promise: Promise<RedisReply>;
-  readonly barrier: boolean;
-}
+export { COMMAND_TABLE } from './command-table';
+export type { TableEntry } from './command-table';
+export { errorReply, isPending, settle } from './outcome';
+export type { Outcome, Pending } from './outcome';
 
-export type Outcome = RedisReply | Pending;
 
-export const isPending = (outcome: Outcome): outcome is Pending => 'promise' in outcome;
-
-export interface TableEntry {
-  readonly arity: number;
-  readonly flags: readonly string[];
-  readonly keyStart: number;
-  readonly keyStop: number;
-  readonly step: number;
-}
-
-/**
- * Redis's command table (arity, flags, key positions), as @ioredis/commands ships it, plus the
- * cachelog-only commands (named `cachelog.*`, as Redis modules name theirs).
- */
-export const COMMAND_TABLE: Readonly<Record<string, TableEntry>> = {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  ...(require('@ioredis/commands/built/commands.json') as Record<string, TableEntry>),
-  'cachelog.getat': { arity: 4, flags: ['readonly'], keyStart: 1, keyStop: 1, step: 1 },
-  'cachelog.versions': { arity: -2, flags: ['readonly'], keyStart: 1, keyStop: 1, step: 1 },
-  'cachelog.subscribe': { arity: -2, flags: ['pubsub', 'noscript', 'loading', 'stale'], keyStart: 0, keyStop: 0, step: 0 },
-  'cachelog.unsubscribe': { arity: -1, flags: ['pubsub', 'noscript', 'loading', 'stale'], keyStart: 0, keyStop: 0, step: 0 },
-};
-
-/** An ApplyOperations reply: one result per op, or `aborted` when a watched key changed. */
-type OpsReply = Reply & { readonly results?: readonly OperationResult[]; readonly aborted?: boolean };
 
 const MAX_NAME_BYTES = 64;
 
@@ -62,7 +37,7 @@ const SUBSCRIBED_CONTEXT = new Set(['subscribe', 'psubscribe', 'unsubscribe', 'p
  * entity together and group-commit); a read waits for the session's pending writes, so it
  * sees them, and holds up the next command until it has answered.
  */
-export class RedisEngine {
+export class RedisEngine implements CommandHost {
   readonly sessions = new Set<Session>();
   readonly notifier: KeyspaceNotifier;
   private readonly commands = new Map<string, CommandDef<any>>();
@@ -281,22 +256,5 @@ function outcomeOf(result: RedisReply | Promise<RedisReply> | Pending): Outcome 
   return result instanceof Promise ? { promise: result.catch(errorReply), barrier: true } : result;
 }
 
-/** An outcome as a promise of its reply. */
-export function settle(outcome: Outcome): Promise<RedisReply> {
-  return isPending(outcome) ? outcome.promise : Promise.resolve(outcome);
-}
-
-function isPendingLike<T>(value: T | { promise: Promise<T> }): value is { promise: Promise<T> } {
-  return typeof value === 'object' && value !== null && 'promise' in value && (value as { promise: unknown }).promise instanceof Promise;
-}
-
-/** Any failure as an error reply: RedisError as it is, a coded error by the catalogue, anything else as ERR. */
-export function errorReply(caught: unknown): RedisReply {
-  if (caught instanceof RedisError) return error(oneLine(caught.reply));
-  if (typeof caught === 'object' && caught !== null && typeof (caught as { code?: unknown }).code === 'string') {
-    return error(oneLine(domainErrorText(caught as { code: string; message: string })));
-  }
-  return error('ERR internal error; nothing was changed');
-}
 
 export { array };

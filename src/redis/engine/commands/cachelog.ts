@@ -1,4 +1,4 @@
-import type { RedisEngine } from '../engine';
+import type { CommandHost } from '../command-host';
 import { CommandDef, HistoryEvent, command } from '../command';
 import { keyArg, safeIntArg, word } from '../args';
 import { ERR } from '../errors';
@@ -32,7 +32,7 @@ function versionReply(event: HistoryEvent): RedisReply {
  * value as it was then) and `CACHELOG.VERSIONS key [FROM <seq>] [COUNT <n>]` (who changed the
  * key, when, from which device, to what), answered as `[next-cursor, [version, ...]]`.
  */
-export function cachelogCommands(engine: RedisEngine): CommandDef<any>[] {
+export function cachelogCommands(engine: CommandHost): CommandDef<any>[] {
   const confirm = (kind: string, db: string | null, session: Session): RedisReply => ({
     t: 'push',
     items: [bulk(Buffer.from(kind)), db === null ? NULL : bulk(Buffer.from(db)), int(session.subscriptions)],

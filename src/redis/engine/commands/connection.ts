@@ -1,4 +1,4 @@
-import type { RedisEngine } from '../engine';
+import type { CommandHost } from '../command-host';
 import { CommandDef, Env, command } from '../command';
 import { cacheNameArg, intArg, word } from '../args';
 import { ERR, unknownSubcommand } from '../errors';
@@ -15,7 +15,7 @@ const NOAUTH_HELLO =
  * AUTH's two forms: `AUTH <jwt>` and `AUTH <user> <jwt>`. The token is a JWT of any family;
  * a user other than `default` names the cache the connection starts on.
  */
-function authenticate(engine: RedisEngine, session: Session, user: Buffer | undefined, token: Buffer): void {
+function authenticate(engine: CommandHost, session: Session, user: Buffer | undefined, token: Buffer): void {
   const database = user === undefined || user.toString('latin1') === 'default' ? undefined : cacheNameArg(user);
   let principal;
   try {
@@ -56,7 +56,7 @@ type ClientRequest =
   | { sub: 'list'; ids?: number[] }
   | { sub: 'help' };
 
-export function connectionCommands(engine: RedisEngine): CommandDef<any>[] {
+export function connectionCommands(engine: CommandHost): CommandDef<any>[] {
   return [
     command<Buffer | undefined>({
       name: 'ping',

@@ -1,4 +1,4 @@
-import type { RedisEngine } from '../engine';
+import type { CommandHost } from '../command-host';
 import { CommandDef, command } from '../command';
 import { intArg, keyArg, word } from '../args';
 import { invalidExpireTime } from '../errors';
@@ -35,7 +35,7 @@ function conditionOf(args: readonly Buffer[]): Condition | undefined {
   return nx ? 'nx' : xx ? 'xx' : gt ? 'gt' : lt ? 'lt' : undefined;
 }
 
-export function expiryCommands(engine: RedisEngine): CommandDef<any>[] {
+export function expiryCommands(engine: CommandHost): CommandDef<any>[] {
   void engine;
   const setters = [
     { name: 'expire', unit: 1000n, absolute: false },

@@ -1,4 +1,4 @@
-import type { RedisEngine } from '../engine';
+import type { CommandHost } from '../command-host';
 import { CommandDef, command } from '../command';
 import { cacheNameArg, keyArg, safeIntArg, word } from '../args';
 import { ERR } from '../errors';
@@ -59,7 +59,7 @@ function parseCursor(raw: Buffer): bigint {
   return BigInt(text);
 }
 
-export function keyCommands(engine: RedisEngine): CommandDef<any>[] {
+export function keyCommands(engine: CommandHost): CommandDef<any>[] {
   void engine;
   return [
     ...(['del', 'unlink'] as const).map((name) =>

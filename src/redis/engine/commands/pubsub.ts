@@ -1,4 +1,4 @@
-import type { RedisEngine } from '../engine';
+import type { CommandHost } from '../command-host';
 import { CommandDef, command } from '../command';
 import { RedisReply, bulk, int, NULL } from '../reply';
 import type { Session } from '../session';
@@ -14,7 +14,7 @@ const confirmation = (kind: string, channel: string | null, count: number): Redi
  * SUBSCRIBE/PSUBSCRIBE and their UNs, for keyspace notifications (the only messages there
  * are: PUBLISH is not offered). Channels are text as sent (UTF-8).
  */
-export function pubsubCommands(engine: RedisEngine): CommandDef<any>[] {
+export function pubsubCommands(engine: CommandHost): CommandDef<any>[] {
   const change = (session: Session, kind: 'subscribe' | 'psubscribe' | 'unsubscribe' | 'punsubscribe', names: string[]): RedisReply => {
     const set = kind.startsWith('p') ? session.patterns : session.channels;
     const replies: RedisReply[] = [];

@@ -1,5 +1,6 @@
-import type { RedisEngine } from '../engine';
-import { COMMAND_TABLE, errorReply } from '../engine';
+import type { CommandHost } from '../command-host';
+import { COMMAND_TABLE } from '../command-table';
+import { errorReply } from '../outcome';
 import { CommandDef, Env, command } from '../command';
 import { word } from '../args';
 import { ERR, unknownSubcommand } from '../errors';
@@ -43,7 +44,7 @@ function commandDocs(name: string): RedisReply {
 }
 
 /** The read-only configuration clients ask for at connect (CONFIG GET), as Redis names it. */
-function configValues(engine: RedisEngine): Array<[string, string]> {
+function configValues(engine: CommandHost): Array<[string, string]> {
   const facts = engine.facts;
   return [
     ['appendonly', 'yes'],
@@ -65,7 +66,7 @@ const INFO_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'k
 /** Caches the keyspace section lists at most (each one it lists is loaded). */
 const KEYSPACE_MAX_CACHES = 64;
 
-async function info(engine: RedisEngine, sections: readonly string[], env: Env): Promise<RedisReply> {
+async function info(engine: CommandHost, sections: readonly string[], env: Env): Promise<RedisReply> {
   const wanted = new Set(sections.length === 0 || sections.includes('all') || sections.includes('everything') || sections.includes('default') ? INFO_SECTIONS : sections);
   const facts = engine.facts;
   const stats = facts.stats();
@@ -138,7 +139,7 @@ async function info(engine: RedisEngine, sections: readonly string[], env: Env):
 
 type CommandRequest = { sub: 'all' | 'count' | 'list' | 'help' } | { sub: 'info' | 'docs'; names: string[] };
 
-export function serverCommands(engine: RedisEngine): CommandDef<any>[] {
+export function serverCommands(engine: CommandHost): CommandDef<any>[] {
   return [
     command<CommandRequest>({
       name: 'command',

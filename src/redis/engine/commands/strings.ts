@@ -1,5 +1,5 @@
 import type { ExpiryChoice } from '../../../domain';
-import type { RedisEngine } from '../engine';
+import type { CommandHost } from '../command-host';
 import { CommandDef, Plan, command } from '../command';
 import { intArg, keyArg, parseFloat64, safeIntArg, word } from '../args';
 import { ERR, invalidExpireTime, wrongArity } from '../errors';
@@ -88,7 +88,7 @@ function popcount(bytes: Uint8Array, from: number, to: number): number {
   return count;
 }
 
-export function stringCommands(engine: RedisEngine): CommandDef<any>[] {
+export function stringCommands(engine: CommandHost): CommandDef<any>[] {
   const limits = { maxValueBytes: engine.facts.maxValueBytes };
   const tooLarge = () => new RedisError(`ERR string exceeds maximum allowed size (MAX_VALUE_BYTES ${limits.maxValueBytes})`);
   const incrBy = (key: string, amount: bigint): Plan => ({

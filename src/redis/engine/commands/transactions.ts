@@ -1,5 +1,6 @@
 import type { OperationResult } from '../../../domain';
-import { RedisEngine, errorReply } from '../engine';
+import type { CommandHost } from '../command-host';
+import { errorReply } from '../outcome';
 import { CommandDef, Plan, command } from '../command';
 import { keyArg } from '../args';
 import { ERR } from '../errors';
@@ -15,7 +16,7 @@ type Item = { readonly plan: Plan; readonly from: number } | { readonly reply: R
  * journaled append, all or none after a crash, and decided on one draft, so each command
  * sees the ones before it. A transaction that only reads runs on committed state at once.
  */
-export function transactionCommands(engine: RedisEngine): CommandDef<any>[] {
+export function transactionCommands(engine: CommandHost): CommandDef<any>[] {
   return [
     command<void>({
       name: 'multi',
