@@ -6,6 +6,7 @@ import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { LoadResult, LoadSpec, RequestSpec, loadTool, runLoad } from './lib/load';
 import { clusterFigures } from './cluster';
+import { neighbourFigures } from './neighbour';
 import { respFigures } from './resp';
 import { Forked, HOST, forkServer, freePort, run, stop, which } from './lib/procs';
 import { aofRewriteDone, redisCli, redisPipe, respSets, startRedis, startWebdis } from './lib/redis';
@@ -19,7 +20,7 @@ import { aofRewriteDone, redisCli, redisPipe, respSets, startRedis, startWebdis 
 const QUICK = process.argv.includes('--quick');
 /** `--only=recovery,throughput`: run just those phases and print them (docs/ is not written). */
 const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
-const PHASES = ['layers', 'throughput', 'resp', 'curve', 'recovery', 'cluster'] as const;
+const PHASES = ['layers', 'throughput', 'resp', 'curve', 'recovery', 'cluster', 'neighbour'] as const;
 if (ONLY?.some((p) => !(PHASES as readonly string[]).includes(p))) throw new Error(`--only takes ${PHASES.join(', ')}`);
 const runs = (phase: (typeof PHASES)[number]) => ONLY === undefined || ONLY.includes(phase);
 const RUNS = QUICK ? 1 : 3;
@@ -533,6 +534,7 @@ async function main(): Promise<void> {
   if (runs('curve')) await restartCurve();
   if (runs('recovery')) await recovery();
   const clusterRows = runs('cluster') ? await clusterFigures(QUICK) : [];
+  const neighbourRows = runs('neighbour') ? await neighbourFigures({ quick: QUICK, serverScript: serverScript('cachelog'), env: cachelogEnv(''), token }) : [];
   const uptimeAfter = execSync('uptime', { encoding: 'utf8' }).trim();
   const tableText = table();
   log('');
@@ -577,6 +579,7 @@ async function main(): Promise<void> {
     '',
     ...respRows,
     ...clusterRows,
+    ...(neighbourRows.length ? ['', ...neighbourRows, ''] : []),
     ...(notes.length ? ['Notes from this run:', '', ...notes.map((n) => `- ${n}`), ''] : []),
     extra,
   ].join('\n');
@@ -592,6 +595,10 @@ async function main(): Promise<void> {
   log(layerRows.join('\n'));
   log('');
   log(curveRows.join('\n'));
+  if (neighbourRows.length) {
+    log('');
+    log(neighbourRows.join('\n'));
+  }
 }
 
 main()
