@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from './config/config';
+import { APP_CONFIG } from './config/settings';
+import type { JournalConfig } from './config/journal';
 import { AutoCompactor } from './entities/auto-compactor';
 import { EntityRegistry } from './entities/entity-registry';
 import { ExpirySweeper } from './entities/expiry-sweeper';
@@ -31,7 +32,7 @@ export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly expiries: ExpirySweeper,
     private readonly tasks: TaskRunner,
     private readonly projections: ProjectionRunners,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: JournalConfig,
     private readonly readiness: Readiness,
     private readonly compactor: AutoCompactor,
   ) {}
@@ -57,7 +58,7 @@ export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     const started = Date.now();
     await this.backend.open();
     this.registry.followShared();
-    await this.backend.check({ repair: this.config.repair === true });
+    await this.backend.check({ repair: this.config.repair });
     await Promise.all(this.runners.map((runner) => runner.start()));
     // No cache is loaded here: each recovers on its first use. What needs every cache (org
     // byte totals, due expiries) is in the journal's inline read models.

@@ -1,5 +1,7 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/settings';
+import type { JournalConfig } from '../config/journal';
+import type { LimitsConfig } from '../config/limits';
 import { Clock } from '../config/clock';
 import { EntityRegistry } from '../entities/entity-registry';
 import { OrgCaches } from '../entities/org-caches';
@@ -11,8 +13,8 @@ import { DiskBudget, DiskBudgetLimits } from './disk-budget';
 const MiB = 1024 * 1024;
 
 /** ORG_DISK_BUDGET_BYTES, or (with the byte quota) room for the quota and the history auto-compaction leaves; DISK_BUDGET_BYTES. */
-export function diskBudgetLimits(config: AppConfig): DiskBudgetLimits {
-  const factor = config.historyCompactFactor ?? 0;
+export function diskBudgetLimits(config: LimitsConfig & Pick<JournalConfig, 'historyCompactFactor'>): DiskBudgetLimits {
+  const factor = config.historyCompactFactor;
   const byLevel = config.orgQuotaEnabled
     ? Object.fromEntries(Object.entries(config.serviceLevelMaxBytes).map(([level, bytes]) => [level, (factor + 2) * bytes + 64 * MiB]))
     : undefined;
@@ -29,13 +31,13 @@ export function diskBudgetLimits(config: AppConfig): DiskBudgetLimits {
   providers: [
     {
       provide: Admission,
-      useFactory: (config: AppConfig) =>
+      useFactory: (config: LimitsConfig & Pick<JournalConfig, 'historyCompactFactor'>) =>
         new Admission({ maxValueBytes: config.maxValueBytes, quotaByLevel: config.orgQuotaEnabled ? config.serviceLevelMaxBytes : undefined }),
       inject: [APP_CONFIG],
     },
     {
       provide: DiskBudget,
-      useFactory: (readModels: InlineReadModels, config: AppConfig) => new DiskBudget(readModels, diskBudgetLimits(config)),
+      useFactory: (readModels: InlineReadModels, config: LimitsConfig & Pick<JournalConfig, 'historyCompactFactor'>) => new DiskBudget(readModels, diskBudgetLimits(config)),
       inject: [InlineReadModels, APP_CONFIG],
     },
     {

@@ -1,5 +1,7 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/settings';
+import type { JournalConfig } from '../config/journal';
+import type { LimitsConfig } from '../config/limits';
 import { Clock } from '../config/clock';
 import { InlineReadModels } from '../journal/inline-read-models';
 import { Journal } from '../journal/journal';
@@ -24,12 +26,12 @@ import { OrgQuota } from './org-quota';
     {
       provide: OrgCaches,
       // An org's live caches, counted from the journal's cache names (exact once a write is acknowledged).
-      useFactory: (readModels: InlineReadModels, config: AppConfig) => new OrgCaches(async (org) => (await readModels.listCaches(org)).length, config.maxCachesPerOrg),
+      useFactory: (readModels: InlineReadModels, config: JournalConfig & LimitsConfig) => new OrgCaches(async (org) => (await readModels.listCaches(org)).length, config.maxCachesPerOrg),
       inject: [InlineReadModels, APP_CONFIG],
     },
     {
       provide: EntityRegistry,
-      useFactory: (journal: Journal, snapshots: SnapshotStore, clock: Clock, quota: OrgQuota, config: AppConfig, caches: OrgCaches, metrics: Metrics, readModels: InlineReadModels) => {
+      useFactory: (journal: Journal, snapshots: SnapshotStore, clock: Clock, quota: OrgQuota, config: JournalConfig & LimitsConfig, caches: OrgCaches, metrics: Metrics, readModels: InlineReadModels) => {
         const now = () => clock.now();
         let registry: EntityRegistry | undefined;
         const scheduler = new ExpiryScheduler(now, (ref, key) => {
@@ -57,8 +59,8 @@ import { OrgQuota } from './org-quota';
     },
     {
       provide: AutoCompactor,
-      useFactory: (journal: Journal, snapshots: SnapshotStore, registry: EntityRegistry, readModels: InlineReadModels, config: AppConfig, clock: Clock) =>
-        new AutoCompactor(journal, snapshots, registry, readModels, { factor: config.historyCompactFactor ?? 0, minBytes: config.historyCompactMinBytes ?? 0, now: () => clock.now() }),
+      useFactory: (journal: Journal, snapshots: SnapshotStore, registry: EntityRegistry, readModels: InlineReadModels, config: JournalConfig & LimitsConfig, clock: Clock) =>
+        new AutoCompactor(journal, snapshots, registry, readModels, { factor: config.historyCompactFactor, minBytes: config.historyCompactMinBytes, now: () => clock.now() }),
       inject: [Journal, SnapshotStore, EntityRegistry, InlineReadModels, APP_CONFIG, Clock],
     },
   ],
