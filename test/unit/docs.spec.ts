@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, normalize } from 'node:path';
+import { dirname, join, normalize, resolve } from 'node:path';
 import { NAMESPACES } from '../../src/config/config';
 
 /**
@@ -61,6 +61,27 @@ describe('README and docs', () => {
     const documented = read('docs/configuration.md') + read('docs/redis.md');
     const missing = names.filter((name) => !documented.includes(`\`${name}\``));
     expect(missing).toEqual([]);
+  });
+
+  it('docs/configuration.md (or docs/redis.md) gives each setting the default its declaration has', () => {
+    const documented = read('docs/configuration.md') + read('docs/redis.md');
+    const wrong: string[] = [];
+    for (const { setting } of NAMESPACES.flatMap((ns) => ns.settings)) {
+      // A default computed from other settings is described in words; its declaration says how (derivedDefault).
+      if (setting.derivedDefault !== undefined) continue;
+      const cell = new RegExp(`^\\| [^|]*\`${setting.env}\`[^|]*\\| ([^|]*)\\|`, 'm').exec(documented)?.[1].trim() ?? '(no row)';
+      const value = setting.default as unknown;
+      const shown =
+        value === undefined ? '–'
+        : typeof value === 'number' && setting.env.endsWith('_SECONDS') ? String(value / 1000) // declared in ms, documented in seconds
+        : Array.isArray(value) ? value.join(',')
+        : typeof value === 'object' && value !== null ? (value as { kind: string }).kind // JOURNAL_RETENTION
+        : String(value);
+      const first = cell.startsWith('–') ? '–' : /`([^`]*)`/.exec(cell)?.[1];
+      const same = setting.env === 'DATA_DIR' ? first !== undefined && resolve(first) === shown : first === shown;
+      if (!same) wrong.push(`${setting.env}: declared ${shown}, documented ${cell}`);
+    }
+    expect(wrong).toEqual([]);
   });
 
   it('a LICENSE file (Apache-2.0) and package.json saying so', () => {
