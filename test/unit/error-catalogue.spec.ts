@@ -23,6 +23,7 @@ const DOMAIN_CODES: Record<DomainErrorCode, true> = {
   EMPTY_VALUE_REJECTED: true,
   CACHE_LIMIT_REACHED: true,
   TOO_MANY_EVENTS: true,
+  DISK_BUDGET_EXCEEDED: true,
 };
 
 describe('the error catalogue', () => {

@@ -53,7 +53,7 @@ describe('every registered family profile', () => {
   });
 
   it('gives each route family a profile, and each profile a distinct id', () => {
-    const names: Record<RouteFamily, true> = { native: true, settings: true, history: true, tasks: true, ironcache: true, momento: true, operations: true };
+    const names: Record<RouteFamily, true> = { native: true, settings: true, history: true, tasks: true, ironcache: true, momento: true, operations: true, upstash: true };
     for (const name of Object.keys(names) as RouteFamily[]) expect(profileOf(name)).toBe(FAMILIES[name]);
     const ids = profiles.map(([, profile]) => profile.id);
     expect(new Set(ids).size).toBe(ids.length);

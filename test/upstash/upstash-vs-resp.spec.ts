@@ -62,7 +62,7 @@ describe('one command, one meaning: the same commands over RESP (ioredis) and ov
     await upstash.set('seed', 'x');
     const overResp = await resp.multi().set('a', '1').incr('a').incr('seed').get('a').exec();
     const overHttp = await upstash.multi().set('a', '1').incr('a').incr('seed').get('a').exec({ keepErrors: true });
-    expect(overHttp.map((r: { result: unknown; error?: string }) => (r.error ? { error: r.error } : r.result))).toEqual(
+    expect(overHttp.map((r: { result?: unknown; error?: string }) => (r.error ? { error: r.error } : r.result))).toEqual(
       overResp!.map(([error, result]) => (error ? { error: error.message } : result)),
     );
     expect(await events('http-tx')).toEqual(await events('resp-tx'));
