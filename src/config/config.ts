@@ -33,21 +33,6 @@ export type { MetricsConfig } from './metrics';
 export type { TasksConfig } from './tasks';
 export type { RedisConfig, RespSettings } from './redis';
 
-const MiB = 1024 * 1024;
-
-const wholeNumber = (name: string, fallback: number, min = 0) =>
-  z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
-      if (raw === undefined || raw.trim() === '') return fallback;
-      const value = Number(raw);
-      if (!Number.isSafeInteger(value) || value < min) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be a whole number >= ${min}, got "${raw}"` });
-        return z.NEVER;
-      }
-      return value;
-    });
 
 /**
  * Settings added before they have a namespace. Each belongs in one (src/config/<name>.ts, with
@@ -103,7 +88,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!parsed.success) issues.push(...parsed.error.issues.map((i) => `  - ${i.path.join('.') || 'env'}: ${i.message}`));
   throwIssues(issues);
   if (!parsed.success) throw new ConfigError('invalid configuration');
-  const e = parsed.data;
   // The rules that span settings, in the order they have always been checked: tokens, rate limits, TLS, the edge.
   const authSlice = authConfig(auth);
   const serverSlice = serverConfig(server);
