@@ -25,7 +25,7 @@ interface Figure {
 /** One redis-benchmark run: its CSV rows by test name. */
 function redisBenchmark(port: number, pipeline: number, requests: number, password?: string): Map<string, Figure> {
   const args = ['-h', HOST, '-p', String(port), '-c', '50', '-n', String(requests), '-d', '100', '-r', '10000', '-P', String(pipeline), '-t', 'set,get,incr,mset', '--csv'];
-  if (password !== undefined) args.push('-a', password, '--no-auth-warning');
+  if (password !== undefined) args.push('-a', password);
   const out = run('redis-benchmark', args, { timeoutMs: 600_000 });
   const figures = new Map<string, Figure>();
   for (const line of out.split('\n')) {
