@@ -27,8 +27,8 @@ describe('redis-benchmark against the RESP listener', () => {
     // Its keys without -r: one key per test; SET's value is 10 bytes (-d 10), INCR counted every request.
     expect(await r.strlen('key:__rand_int__')).toBe(10);
     expect(await r.get('counter:__rand_int__')).toBe('200');
-    const events = await fetch(`${app.url}/cacheName/0/events?limit=1000`, { headers: { authorization: `Bearer ${token}` } }).then((response) => response.json());
-    const sets = (events.events as Array<{ type: string; key?: string }>).filter((event) => event.type === 'Set' && event.key === 'counter:__rand_int__');
+    const events = await fetch(`${app.url}/cacheName/0/events?limit=1000`, { headers: { authorization: `Bearer ${token}` } }).then((response) => response.json() as Promise<{ events: Array<{ type: string; key?: string }> }>);
+    const sets = events.events.filter((event) => event.type === 'Set' && event.key === 'counter:__rand_int__');
     expect(sets).toHaveLength(200);
   });
 });
