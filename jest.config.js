@@ -18,4 +18,8 @@ module.exports = {
     ],
   },
   testTimeout: 60000,
+  // What a test file leaves on the heap (module registries, closed apps' caches) adds up when
+  // one process runs every file: a jest worker that holds more than this after a file is
+  // replaced by a fresh one (on 2 cores, one worker runs the files one after the other).
+  workerIdleMemoryLimit: '1GB',
 };

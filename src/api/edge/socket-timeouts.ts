@@ -15,6 +15,12 @@ import { Socket } from 'node:net';
  * after the poll: a socket that read bytes meanwhile is in use and stays (Node re-arms its
  * timer on that activity, and a new request resets it); any other is destroyed as Node would.
  * A request or response with a 'timeout' listener of its own keeps deciding, as in Node.
+ *
+ * A socket whose request is complete and whose answer has not begun is not idle: the service
+ * is working on it (a batch over 10,000 new caches on a loaded machine took longer than the
+ * idle timeout, and the client got "other side closed" instead of its answer). The timer is
+ * re-armed when the answer is written. An answer that began and stalled (a client that stopped
+ * reading) is idle as before.
  */
 export function closeIdleSocketsAfterPendingReads(server: HttpServer | HttpsServer): void {
   server.on('timeout', (socket: Socket) => {
@@ -22,6 +28,7 @@ export function closeIdleSocketsAfterPendingReads(server: HttpServer | HttpsServ
     const request = state.parser?.incoming;
     if (request && !request.complete && request.listenerCount('timeout') > 0) return;
     if (state._httpMessage && state._httpMessage.listenerCount('timeout') > 0) return;
+    if (request?.complete && state._httpMessage && !state._httpMessage.headersSent) return;
     const bytesRead = socket.bytesRead;
     setImmediate(() => {
       if (!socket.destroyed && socket.bytesRead === bytesRead) socket.destroy();
