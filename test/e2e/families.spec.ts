@@ -46,4 +46,36 @@ describe('API families at run time', () => {
     expect(response.status).toBe(400);
     expect(response.json()).toEqual({ msg: 'the request body is not valid JSON' });
   });
+
+  describe('a path spelled with percent-escapes is served as the family it decodes to', () => {
+    it("IronCache: /%31/projects/<another org>/... meets the project check (403 {\"msg\"}), as /1/projects/... does", async () => {
+      for (const prefix of ['/1/projects', '/%31/projects', '/1/%70rojects', '/%31/%70%72ojects']) {
+        const response = await http(`${app.url}${prefix}/someone-else/caches/c/items/k`, { headers: { authorization: `OAuth ${token}` } });
+        expect([prefix, response.status]).toEqual([prefix, 403]);
+        expect(response.json()).toEqual({ msg: expect.any(String) });
+      }
+    });
+
+    it('IronCache: the OAuth token of /%31/projects is read where IronCache reads it (?oauth=), and its writes keep the project wall', async () => {
+      const put = await http(`${app.url}/%31/projects/someone-else/caches/c/items/k?oauth=${token}`, { method: 'PUT', body: { value: 'v' } });
+      expect(put.status).toBe(403);
+      const own = await http(`${app.url}/%31/projects/families/caches/c/items/k?oauth=${token}`, { method: 'PUT', body: { value: 'v' } });
+      expect(own.status).toBe(200);
+      expect((await http(`${app.url}/1/projects/families/caches/c/items/k?oauth=${token}`)).json()).toMatchObject({ value: 'v' });
+    });
+
+    it('Momento: /%63ache/... answers in Momento\'s form, as /cache/... does', async () => {
+      for (const prefix of ['/cache', '/%63ache', '/c%61che']) {
+        const response = await http(`${app.url}${prefix}/nope-${prefix.length}?key=k`, { headers: { authorization: token } });
+        expect([prefix, response.status]).toEqual([prefix, 404]);
+        expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+      }
+    });
+
+    it('an unknown path under an escaped prefix is answered in that family\'s error form', async () => {
+      const response = await http(`${app.url}/%31/projects/families/nothing-here`, { headers: { authorization: `OAuth ${token}` } });
+      expect(response.status).toBe(404);
+      expect(response.json()).toEqual({ msg: expect.any(String) });
+    });
+  });
 });
