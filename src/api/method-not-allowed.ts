@@ -1,6 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { FastifyInstance, HTTPMethods, RouteOptions } from 'fastify';
+import { isPublicRoute } from '../auth/public.decorator';
 import { ApiError } from './errors/api-error';
 import { sendError } from './errors/http-error.filter';
 
@@ -21,10 +22,13 @@ const shapeOf = (url: string) => url.replace(/\/+$/, '').replace(/:[^/]+/g, ':')
  * Constructed before any route exists (Nest builds providers before `app.init()` registers
  * its routes, and `createApp` adds the direct ones after that); the 405 routes are added in
  * `onModuleInit`, once every route is known and before Fastify is ready.
+ *
+ * A wrong verb on a public path (health, metrics, docs) is 405 with or without a token; on any
+ * other path the token comes first (401 without one), as for every route there.
  */
 @Injectable()
 export class MethodNotAllowed implements OnModuleInit {
-  private readonly paths = new Map<string, { url: string; methods: Set<string> }>();
+  private readonly paths = new Map<string, { url: string; methods: Set<string>; public: boolean }>();
   private readonly fastify: FastifyInstance;
 
   constructor(adapterHost: HttpAdapterHost) {
@@ -36,12 +40,14 @@ export class MethodNotAllowed implements OnModuleInit {
     if ((route.config as { methodNotAllowed?: boolean } | undefined)?.methodNotAllowed || route.url.includes('*')) return;
     const shape = shapeOf(route.url);
     let path = this.paths.get(shape);
-    if (path === undefined) this.paths.set(shape, (path = { url: route.url, methods: new Set() }));
+    if (path === undefined) this.paths.set(shape, (path = { url: route.url, methods: new Set(), public: true }));
     for (const method of [route.method].flat()) path.methods.add(method.toUpperCase());
+    // A path is public when every route on it is: its 405 then needs no token either.
+    path.public &&= isPublicRoute(route.config);
   }
 
   onModuleInit(): void {
-    for (const { url, methods } of this.paths.values()) {
+    for (const { url, methods, public: isPublic } of this.paths.values()) {
       if (methods.has('GET')) methods.add('HEAD'); // Fastify serves HEAD wherever GET is
       const refused = VERBS.filter((verb) => !methods.has(verb));
       if (refused.length === 0) continue;
@@ -51,7 +57,7 @@ export class MethodNotAllowed implements OnModuleInit {
       this.fastify.route({
         method: refused as HTTPMethods[],
         url,
-        config: { methodNotAllowed: true },
+        config: isPublic ? { methodNotAllowed: true, public: true } : { methodNotAllowed: true },
         exposeHeadRoute: false,
         handler: (request, reply) => {
           void reply.header('allow', allow);

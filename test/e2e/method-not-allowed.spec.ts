@@ -60,4 +60,22 @@ describe('405 with Allow on every API family', () => {
     expect((await send('HEAD', '/c1/k1')).status).toBe(200);
     expect((await send('GET', '/nowhere')).status).toBe(404); // a path that does not exist stays 404
   });
+
+  it.each([
+    ['POST', '/health/live'],
+    ['DELETE', '/health/ready'],
+    ['POST', '/docs/json'],
+    ['PUT', '/docs'],
+    ['POST', '/metrics'],
+  ])('a public path: %s %s is 405 with Allow, with a token and without one', async (method, path) => {
+    for (const withToken of [false, true]) {
+      const r = await http(`${app.url}${path}`, { method, ...(withToken ? { token } : {}) });
+      expect([withToken, r.status]).toEqual([withToken, 405]);
+      expect(r.headers.get('allow')).toBe('GET');
+    }
+  });
+
+  it('a path that needs a token still asks for it before it says 405', async () => {
+    expect((await http(`${app.url}/c1/k1`, { method: 'PUT' })).status).toBe(401);
+  });
 });
