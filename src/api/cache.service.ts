@@ -65,6 +65,11 @@ export class CacheService {
     return this.gateway.useEntryNow(contextOf(principal), cacheName, key);
   }
 
+  /** `entry`, synchronously when the cache's entity is ready (the binary GET, which answers the expiry too). */
+  entryNow(principal: Principal, cacheName: string, key: string): Entry | undefined | Promise<Entry | undefined> {
+    return this.gateway.useEntryNow(contextOf(principal), cacheName, key);
+  }
+
   /** Live keys from the journal's key listing (exact once a write is acknowledged). */
   async keys(principal: Principal, cacheName: string): Promise<string[]> {
     const keys = await this.gateway.keys(contextOf(principal), cacheName);

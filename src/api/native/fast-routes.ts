@@ -2,6 +2,7 @@ import { etagOf } from '../history/point-in-time';
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Principal } from '../../auth/principal';
+import type { Entry } from '../../domain';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { CacheService, commandMeta } from '../cache.service';
 import { ApiError } from '../errors/api-error';
@@ -14,6 +15,9 @@ import { asBuffer, requireBinaryBody } from './binary';
 import { NativeContracts } from './native.contracts';
 
 type Params = { cacheName: string; key: string };
+
+/** The key's expiry (ISO 8601) on a current binary read; absent when the key never expires. */
+export const EXPIRES_AT_HEADER = 'x-cachelog-expires-at';
 
 const isJson = (request: FastifyRequest) => /^application\/json\b/i.test(request.headers['content-type'] ?? '');
 
@@ -97,7 +101,11 @@ export class NativeFastRoutes {
       this.checkGet(request);
       const { cacheName, key } = request.params;
       const query = request.query as PointQuery | undefined;
-      const found = isPointInTime(query) ? this.history.valueAt(principal, cacheName, key, query!) : this.caches.valueNow(principal, cacheName, key);
+      // A read of the past answers the value as it was, without an expiry header; a current
+      // read answers the entry, whose expiry goes in X-Cachelog-Expires-At.
+      const found: Entry | Uint8Array | undefined | Promise<Entry | Uint8Array | undefined> = isPointInTime(query)
+        ? this.history.valueAt(principal, cacheName, key, query!)
+        : this.caches.entryNow(principal, cacheName, key);
       if (found instanceof Promise) {
         found.then(
           (value) => this.sendValue(value, request, reply),
@@ -109,9 +117,17 @@ export class NativeFastRoutes {
     }
   }
 
-  private sendValue(value: Uint8Array | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    if (value === undefined) sendError(new ApiError(404, 'KEY_NOT_FOUND', 'key does not exist'), request, reply);
-    else void reply.header('content-type', 'application/octet-stream').send(asBuffer(value));
+  private sendValue(found: Entry | Uint8Array | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (found === undefined) {
+      sendError(new ApiError(404, 'KEY_NOT_FOUND', 'key does not exist'), request, reply);
+      return;
+    }
+    if (found instanceof Uint8Array) {
+      void reply.header('content-type', 'application/octet-stream').send(asBuffer(found));
+      return;
+    }
+    if (found.expiresAt !== 0) void reply.header(EXPIRES_AT_HEADER, new Date(found.expiresAt).toISOString());
+    void reply.header('content-type', 'application/octet-stream').send(asBuffer(found.value));
   }
 
   private set(request: FastifyRequest<{ Params: Params }>, reply: FastifyReply, body: unknown): void {
