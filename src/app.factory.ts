@@ -4,21 +4,13 @@ import { FastifyReply, FastifyRequest, LogController } from 'fastify';
 import type { FastifyChildLoggerFactory } from 'fastify/types/logger';
 import { Server } from 'node:http';
 import { AppModule } from './app.module';
-import { limitConnections } from './api/edge/connection-limits';
-import { ConnectionBudget } from './core/connection-budget';
-import { closeIdleSocketsAfterPendingReads } from './api/edge/socket-timeouts';
-import { HttpEdge } from './api/edge/http-edge';
 import { ApiError } from './api/errors/api-error';
-import { reportStorageFaultsTo, sendError } from './api/errors/http-error.filter';
-import { NativeFastRoutes } from './api/native/fast-routes';
-import { UpstashRoutes } from './api/upstash/upstash.routes';
+import { sendError } from './api/errors/http-error.filter';
+import { assembleHttpPipeline } from './api/http-pipeline';
 import { AppConfig } from './config/config';
 import { Clock } from './config/clock';
 import { LazyRequestLogger, NestLogLevel, PinoNestLogger, createLogger, requestId } from './ops/logging';
-import { Metrics } from './ops/metrics';
-import { observeRequests } from './ops/request-observer';
 import type { DestinationStream } from 'pino';
-import { Journal } from './journal/journal';
 import { containUnhandledStreamErrors } from './journal/contained-subscriber';
 
 export interface CreateAppOptions {
@@ -70,22 +62,10 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
-  observeRequests(fastify, app.get(Metrics), log);
-  reportStorageFaultsTo(fastify, app.get(Journal));
   const server = app.getHttpServer() as Server;
   server.headersTimeout = edge.headersTimeoutMs;
-  // An idle socket's timeout closes it only if no request arrived meanwhile (after a held event loop).
-  closeIdleSocketsAfterPendingReads(server);
-  // MAX_CONNECTIONS is one budget for every listener: the RESP listener counts against the same one.
-  const connections = limitConnections(server, edge, app.get(ConnectionBudget));
-  // Token before body, for every route: authentication, rate limit and body limits.
-  app.get(HttpEdge).register(fastify);
-  // After the edge: a connection that carried an authenticated request leaves the anonymous budget.
-  fastify.addHook('onRequest', connections.onRequest);
-  // The hottest native routes bypass Nest's per-request machinery (same auth, checks, errors).
-  app.get(NativeFastRoutes).register(fastify);
-  // The Upstash-style Redis REST API (/redis), over the Redis command engine.
-  app.get(UpstashRoutes).register(fastify);
+  // Every stage a request meets, in order, is declared in one place.
+  assembleHttpPipeline(app, fastify, server, log);
   await app.init();
   await fastify.ready();
   return app;

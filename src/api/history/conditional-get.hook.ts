@@ -1,41 +1,18 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { APP_CONFIG } from '../../config/settings';
-import type { JournalConfig } from '../../config/journal';
-import { InlineReadModels } from '../../journal/inline-read-models';
-import { Journal } from '../../journal/journal';
-import { HttpAdapterHost } from '@nestjs/core';
-import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { EntityRegistry, SeqNotReachedError } from '../../entities/entity-registry';
-import { familyOfRequest } from '../edge/request-family';
-import { routeConfig } from '../edge/route-config';
-import { ApiError } from '../errors/api-error';
+import { Injectable } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HistoryService } from './history.service';
-import { sendError } from '../errors/http-error.filter';
 import { PointQuery, etagOf, isPointInTime, matchesIfNoneMatch, namesAnyTag, parsePoint, pointEtagOf } from './point-in-time';
+import { waitsForSeq } from './read-your-writes';
 
 /** 255 characters (code points) take at most 510 UTF-16 units; the handler checks the exact limit. */
 const MAX_NAME_UNITS = 510;
 
-/** Read-your-writes: the seq a read must see, from `?minSeq=` or the `X-Cachelog-Min-Seq` header. */
-function minSeqOf(request: FastifyRequest): string | undefined {
-  const fromQuery = (request.query as Record<string, unknown> | undefined)?.minSeq;
-  if (fromQuery !== undefined) return String(fromQuery);
-  const header = request.headers['x-cachelog-min-seq'];
-  return Array.isArray(header) ? header[0] : header;
-}
-
-function parseMinSeq(raw: string): number {
-  const seq = /^\d{1,15}$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
-  if (!Number.isSafeInteger(seq) || seq < 1) throw new ApiError(400, 'INVALID_REQUEST', `minSeq must be a whole number >= 1, got ${JSON.stringify(raw.slice(0, 40))}`);
-  return seq;
-}
-
-/** The `minSeq` of each read of one cache, taken in `onRequest`: a route's contract drops query parameters it does not declare. */
-const minSeqs = new WeakMap<FastifyRequest, number>();
-/** Reads whose `If-None-Match` is `*`: judged by their answer (see `onSend`). */
+/** Reads whose `If-None-Match` is `*`: judged by their answer (see `judgeAnyTag`). */
 const anyTag = new WeakSet<FastifyRequest>();
 /** Reads answered 200 for something that does not exist (the JSON read of a missing key). */
 const noRepresentation = new WeakSet<FastifyRequest>();
+/** The seq of the one cache a write request changed (no entry: none; null: several caches). */
+const written = new WeakMap<FastifyRequest, { cacheName: string; seq: number } | null>();
 
 /**
  * A handler that answers 2xx for something that does not exist (`GET /get/{c}/{k}` of a missing
@@ -45,96 +22,67 @@ export function markNoRepresentation(request: FastifyRequest): void {
   noRepresentation.add(request);
 }
 
-/** GET or HEAD of a route with a cache name in its path (any family): the reads `minSeq` applies to. */
-function readsOneCache(request: FastifyRequest): boolean {
-  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
-  const cacheName = (request.params as Record<string, unknown> | undefined)?.cacheName;
-  return typeof cacheName === 'string' && cacheName.length > 0;
-}
-
-function rethrowAsApiError(error: unknown): never {
-  if (error instanceof SeqNotReachedError) throw new ApiError(400, error.code, error.message);
-  throw error;
+/** A write the request made: its answer carries the cache's seq as `ETag: "v<seq>"` (see `tagWrite`). */
+export function noteWrite(request: FastifyRequest, cacheName: string, seq: number): void {
+  const before = written.get(request);
+  if (before === undefined) written.set(request, { cacheName, seq });
+  else if (before !== null && before.cacheName === cacheName) before.seq = Math.max(before.seq, seq);
+  else written.set(request, null); // a seq names a point of one cache only
 }
 
 /**
- * Read-your-writes and conditional reads, for every request that reads one cache.
- *
- * `minSeq` (`?minSeq=` or `X-Cachelog-Min-Seq`) is honoured on every GET/HEAD with a cache name
- * in its path, whatever the family (native, history and its stream, settings, IronCache,
- * Momento): the read waits for this node to see that seq (400 MIN_SEQ_NOT_REACHED when the
- * journal has no such seq). Every other authenticated route (listings, tasks, batches, writes)
- * refuses it with 400 rather than ignore it.
- *
- * ETag and `If-None-Match` for every GET of a family whose reads carry ETags: the tag is the
- * cache's sequence number (or, for `?at=`/`?asOf=` reads, the sequence number of that point),
- * and a tag match is answered 304 before the handler runs (preHandler, so handlers need no
- * change; the tag is read before the handler, so it is never newer than the body). `*`
- * matches only a current representation (RFC 9110): it is judged by the handler's answer,
- * which becomes 304 only when it is a 200 for something that exists (a missing key is 404, or
- * for `/get/{c}/{k}` a 200 miss the handler marks). Requests it cannot judge (bad input) pass
- * through for the handler to reject. It runs after the edge authenticated the request and
- * counted it against the rate limit, so a 304 costs a token's budget like any answer.
+ * ETags and conditional reads, on the routes of the families whose reads carry them (the
+ * pipeline, http-pipeline.ts, gives each route the hooks its contract calls for):
+ * - a read of one cache (`check`, preHandler): the tag is the cache's sequence number (or, for
+ *   `?at=`/`?asOf=` reads, that point's), and a tag match is answered 304 before the handler
+ *   runs (the tag is read before the handler, so it is never newer than the body). `*` matches
+ *   only a current representation (RFC 9110): it is judged by the handler's answer
+ *   (`judgeAnyTag`, onSend), which becomes 304 only when it is a 200 for something that exists
+ *   (a missing key is 404, or for `/get/{c}/{k}` a 200 miss the handler marks). Requests it
+ *   cannot judge (bad input) pass through for the handler to reject. It runs after the edge
+ *   authenticated the request and counted it against the rate limit, so a 304 costs a token's
+ *   budget like any answer;
+ * - a write to one cache (`tagWrite`, onSend): `ETag: "v<seq>"`, the seq a later read may ask
+ *   for with `minSeq` (read-your-writes on another node).
  */
 @Injectable()
-export class ConditionalGetHook implements OnModuleInit {
-  constructor(
-    private readonly adapterHost: HttpAdapterHost,
-    private readonly history: HistoryService,
-    private readonly registry: EntityRegistry,
-    private readonly readModels: InlineReadModels,
-    private readonly journal: Journal,
-    @Inject(APP_CONFIG) private readonly config: JournalConfig,
-  ) {}
+export class ConditionalReads {
+  constructor(private readonly history: HistoryService) {}
 
-  onModuleInit(): void {
-    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    // After the edge's onRequest (it attached the principal): minSeq is taken or refused before the body.
-    fastify.addHook('onRequest', (request, reply, done) => {
-      if (request.principal === null || routeConfig(request).url === undefined) return done();
-      const raw = minSeqOf(request);
-      if (raw === undefined) return done();
-      try {
-        const seq = parseMinSeq(raw);
-        if (!readsOneCache(request)) {
-          throw new ApiError(400, 'INVALID_REQUEST', `minSeq: ${request.method} ${routeConfig(request).url} reads no single cache; minSeq (a cache's sequence number) applies to GET and HEAD of one cache only`);
-        }
-        minSeqs.set(request, seq);
-      } catch (error) {
-        sendError(error, request, reply);
-        return;
-      }
-      done();
-    });
-    fastify.addHook('onSend', (request, reply, payload, done) => {
-      if (!anyTag.has(request) || reply.statusCode !== 200 || noRepresentation.has(request)) return done(null, payload);
-      void reply.code(304).removeHeader('content-type').removeHeader('content-length');
-      done(null, '');
-    });
-    // A callback hook with a synchronous path for plain reads of a ready cache: an async
-    // hook cost every GET a promise and a microtask hop (measured in the GET benchmark).
-    fastify.addHook('preHandler', (request, reply, done) => {
-      if (request.method !== 'GET' && request.method !== 'HEAD') return done();
-      if (this.handleNow(request, reply, done)) return;
-      this.handle(request, reply).then(
-        (answered) => answered !== reply && done(),
-        (error) => done(error as Error),
-      );
-    });
-  }
+  /**
+   * `preHandler` of a read of one cache: a callback hook with a synchronous path for plain reads
+   * of a ready cache (an async hook cost every GET a promise and a microtask hop, measured).
+   */
+  readonly check = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void => {
+    if (this.checkNow(request, reply, done)) return;
+    this.checkLater(request, reply).then(
+      (answered) => answered !== reply && done(),
+      (error) => done(error as Error),
+    );
+  };
+
+  /** `onSend` of the reads: a `*` read becomes 304 when its answer is a current representation. */
+  readonly judgeAnyTag = (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void): void => {
+    if (!anyTag.has(request) || reply.statusCode !== 200 || noRepresentation.has(request)) return done(null, payload);
+    void reply.code(304).removeHeader('content-type').removeHeader('content-length');
+    done(null, '');
+  };
+
+  /** `onSend` of the writes: the seq of the one cache written. */
+  readonly tagWrite = (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void): void => {
+    const write = written.get(request);
+    if (write && reply.statusCode < 300) void reply.header('etag', etagOf(write.seq));
+    done(null, payload);
+  };
 
   /** Handles a plain (not point-in-time) read of a ready cache synchronously; false: not handled. */
-  private handleNow(request: FastifyRequest, reply: FastifyReply, done: () => void): boolean {
-    if (isPointInTime(request.query as PointQuery | undefined) || minSeqs.has(request)) return false;
-    const route = routeConfig(request).url;
-    if (route === undefined || !route.includes(':cacheName') || route.endsWith('/stream')) return (done(), true);
-    const cacheName = (request.params as Record<string, unknown> | undefined)?.cacheName;
-    if (typeof cacheName !== 'string' || cacheName.length === 0 || cacheName.length > MAX_NAME_UNITS) return (done(), true);
-    const org = nativeOrg(request);
-    if (org === undefined) return (done(), true);
-    const seq = this.history.currentSeqNow({ org, name: cacheName });
+  private checkNow(request: FastifyRequest, reply: FastifyReply, done: () => void): boolean {
+    if (isPointInTime(request.query as PointQuery | undefined) || waitsForSeq(request)) return false;
+    const ref = refOf(request);
+    if (ref === undefined) return (done(), true);
+    const seq = this.history.currentSeqNow(ref);
     if (typeof seq !== 'number') {
-      seq.catch(() => undefined); // `handle` asks again and answers (a failed recovery included)
+      seq.catch(() => undefined); // `checkLater` asks again and answers (a failed recovery included)
       return false;
     }
     if (seq === 0) return (done(), true);
@@ -153,22 +101,9 @@ export class ConditionalGetHook implements OnModuleInit {
     return false;
   }
 
-  private async handle(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-    if (request.method !== 'GET' && request.method !== 'HEAD') return;
-    const route = routeConfig(request).url;
-    if (route === undefined || !route.includes(':cacheName')) return;
-    const cacheName = (request.params as Record<string, unknown> | undefined)?.cacheName;
-    if (typeof cacheName !== 'string' || cacheName.length === 0 || cacheName.length > MAX_NAME_UNITS || request.principal === null) return;
-    const minSeq = minSeqs.get(request);
-    if (minSeq !== undefined) {
-      await this.registry.reach({ org: request.principal.org, name: cacheName }, minSeq).catch(rethrowAsApiError);
-      // Listings come from read models, which a shared journal's node applies a moment later.
-      await this.readModels.whenApplied(this.journal.highestOffset, this.config.nats?.timeoutMs ?? 0);
-    }
-    if (route.endsWith('/stream')) return;
-    const org = nativeOrg(request);
-    if (org === undefined) return;
-    const ref = { org, name: cacheName };
+  private async checkLater(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const ref = refOf(request);
+    if (ref === undefined) return;
     let etag: string;
     try {
       const query = request.query as PointQuery | undefined;
@@ -190,7 +125,9 @@ export class ConditionalGetHook implements OnModuleInit {
   }
 }
 
-/** The caller's org (the edge attached it) where the family's reads carry ETags (not IronCache's or Momento's). */
-function nativeOrg(request: FastifyRequest): string | undefined {
-  return request.principal !== null && familyOfRequest(request).conditionalReads ? request.principal.org : undefined;
+/** The caller's cache the read names; undefined for input the handler will refuse. */
+function refOf(request: FastifyRequest): { org: string; name: string } | undefined {
+  const cacheName = (request.params as Record<string, unknown> | undefined)?.cacheName;
+  if (typeof cacheName !== 'string' || cacheName.length === 0 || cacheName.length > MAX_NAME_UNITS || request.principal === null) return undefined;
+  return { org: request.principal.org, name: cacheName };
 }

@@ -1,8 +1,9 @@
 import { Global, Module } from '@nestjs/common';
-import { ConditionalGetHook } from './conditional-get.hook';
+import { ConditionalReads } from './conditional-get.hook';
 import { EventStreamService } from './event-stream.service';
 import { HistoryService } from './history.service';
 import { HistoryController } from './history.controller';
+import { ReadYourWrites } from './read-your-writes';
 
 /**
  * History: paged and streamed events (their offsets come from the journal), point-in-time
@@ -11,7 +12,7 @@ import { HistoryController } from './history.controller';
 @Global()
 @Module({
   controllers: [HistoryController],
-  providers: [HistoryService, EventStreamService, ConditionalGetHook],
-  exports: [HistoryService],
+  providers: [HistoryService, EventStreamService, ConditionalReads, ReadYourWrites],
+  exports: [HistoryService, ConditionalReads, ReadYourWrites],
 })
 export class HistoryModule {}
