@@ -7,6 +7,8 @@ import { Clock } from './config/clock';
 import { ConfigModule } from './config/config.module';
 import { CoreModule } from './core/core.module';
 import { ConnectionBudgetModule } from './core/connection-budget';
+import { AnswerBudgetModule } from './core/answer-budget';
+import { UnreadAnswersModule } from './api/edge/unread-answers';
 import { EntitiesModule } from './entities/entities.module';
 import { JournalModule } from './journal/journal.module';
 import { OpsModule } from './ops/ops.module';
@@ -18,7 +20,7 @@ export class AppModule {
   static forRoot(config: AppConfig, clock?: Clock): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, clock), ConnectionBudgetModule, OpsModule, JournalModule, ProjectionsModule, EntitiesModule, CoreModule, AuthModule, ApiModule, RedisModule],
+      imports: [ConfigModule.forRoot(config, clock), ConnectionBudgetModule, AnswerBudgetModule, UnreadAnswersModule, OpsModule, JournalModule, ProjectionsModule, EntitiesModule, CoreModule, AuthModule, ApiModule, RedisModule],
       providers: [AppLifecycle],
     };
   }

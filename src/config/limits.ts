@@ -17,6 +17,12 @@ export const limitsSettings = namespace('limits', {
   orgDiskBudgetBytes: setting('ORG_DISK_BUDGET_BYTES', wholeNumber(0, 0), 'journal bytes one org may hold (400 DISK_BUDGET_EXCEEDED beyond; deletions pass)'),
   /** Journal bytes of all orgs together; 0: none. */
   diskBudgetBytes: setting('DISK_BUDGET_BYTES', wholeNumber(0, 0), 'journal bytes of all orgs together (0: none)'),
+  /** Bytes of answers handed to sockets and not yet taken by their clients (src/core/answer-budget.ts). */
+  answers: {
+    connectionBytes: setting('ANSWER_QUEUE_CONNECTION_BYTES', wholeNumber(MiB, 64 * 1024), 'answer bytes one connection may hold unread before it produces no more answers until its client reads'),
+    orgBytes: setting('ANSWER_QUEUE_ORG_BYTES', wholeNumber(128 * MiB, MiB), "answer bytes an org's connections may hold unread in all (429 ANSWER_QUEUE_FULL beyond; RESP: its commands wait)"),
+    drainTimeoutMs: setting('ANSWER_DRAIN_TIMEOUT_SECONDS', seconds(10, 1), 'a connection over its share, or of an org over its share, whose client reads none of its answers this long is closed'),
+  },
   edge: {
     maxEventsPerCommand: setting('MAX_EVENTS_PER_COMMAND', wholeNumber(50_000, 1), 'events one command may append: one write, one pause of the event loop (409 TOO_MANY_EVENTS beyond)'),
   },

@@ -57,6 +57,7 @@ export const ERROR_CATALOGUE = {
   TOO_MANY_TASKS: entry(429, 'ERR', 'too many tasks'),
   TOO_MANY_POINT_IN_TIME_READS: entry(429, 'ERR', 'too many point-in-time reads running for the organisation'),
   EXPORT_LIMIT_EXCEEDED: entry(429, 'ERR', 'export limit exceeded'),
+  ANSWER_QUEUE_FULL: entry(429, 'ERR', "the organisation's clients hold too many bytes of answers they have not read"),
   // Storage and the service
   JOURNAL_UNAVAILABLE: entry(503, 'TRYAGAIN', 'the journal is unavailable; nothing was written'),
   JOURNAL_CONTENDED: entry(503, 'TRYAGAIN', 'another node kept writing the cache; nothing was written'),

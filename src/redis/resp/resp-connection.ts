@@ -6,18 +6,20 @@ import { Session } from '../engine/session';
 import { encodeReply } from './resp-encoder';
 import { ParserLimits, RequestParser } from './request-parser';
 import { performance } from 'node:perf_hooks';
+import type { AnswerBudget, AnswerQueue } from '../../core/answer-budget';
 
 export interface ConnectionLimits extends ParserLimits {
   readonly maxQueryBytes: number;
+  /** RESP_MAX_OUTPUT_BYTES: unread reply bytes beyond which the client is disconnected at once. */
   readonly maxOutputBytes: number;
+  /** ANSWER_QUEUE_CONNECTION_BYTES: unread reply bytes beyond which no further command runs until the client reads. */
+  readonly answerBytes: number;
   readonly idleTimeoutMs: number;
   readonly authTimeoutMs: number;
 }
 
 /** Commands parsed but not yet run, or replies not yet written, beyond which the socket stops being read. */
 const MAX_IN_FLIGHT = 4096;
-/** Reply bytes queued in the socket beyond which reading stops until the client reads. */
-const OUTPUT_HIGH_WATER = 1024 * 1024;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -55,15 +57,23 @@ export class RespConnection {
   private ending = false;
   private paused = false;
   private authTimer: NodeJS.Timeout | undefined;
+  /** Its replies handed to the socket and not yet written out (the answer budget, per connection and per org). */
+  private readonly answers: AnswerQueue;
 
   constructor(
     private readonly socket: Socket,
     private readonly engine: RedisEngine,
     private readonly limits: ConnectionLimits,
     private readonly counters: ConnectionCounters,
+    budget: AnswerBudget,
     now: number,
     private readonly observe: CommandObserver = () => undefined,
   ) {
+    this.answers = budget.open({
+      drop: () => this.destroy(),
+      room: () => this.onRoom(),
+      pending: () => socket.writableLength,
+    });
     this.session = new Session(now, `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`, `${socket.localAddress ?? ''}:${socket.localPort ?? 0}`, (reply) =>
       this.pushMessage(reply),
     );
@@ -82,7 +92,7 @@ export class RespConnection {
     }, limits.authTimeoutMs);
     this.authTimer.unref();
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.resumeIfRoom());
+    socket.on('drain', () => process.nextTick(() => this.onRoom()));
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.onClose());
   }
@@ -119,9 +129,19 @@ export class RespConnection {
 
   private protocolError: string | undefined;
 
-  /** Runs waiting commands until one is a barrier, then writes what is ready. */
+  /** The org its replies are counted for (none before AUTH). */
+  private get org(): string | undefined {
+    return this.session.principal?.org;
+  }
+
+  /** Runs waiting commands until one is a barrier, or its unread replies are over a share; then writes what is ready. */
   private run(): void {
     while (!this.barrier && this.waiting.length > 0 && !this.ending && !this.closed) {
+      if (!this.answers.mayProduce(this.org)) {
+        // Backpressure: no command runs (and none is read) until the client reads its replies.
+        this.holdForRoom();
+        break;
+      }
       const args = this.waiting.shift()!;
       if (args.length === 0) {
         // The protocol error's place in the order: answer it, then close.
@@ -191,10 +211,16 @@ export class RespConnection {
       }
       const bytes = this.slots.shift()!.bytes!;
       this.counters.outputBytes += bytes.length;
-      this.socket.write(bytes);
+      // Counted until the socket has written it out: the write's callback gives it back (and
+      // wakes a connection that stopped for it: 'drain' comes before the callbacks).
+      const release = this.answers.charge(this.org, bytes.length);
+      this.socket.write(bytes, () => {
+        release();
+        if (this.paused) this.onRoom();
+      });
     }
     if (corked) this.socket.uncork();
-    if (this.socket.writableLength > this.limits.maxOutputBytes) {
+    if (this.answers.bytes > this.limits.maxOutputBytes) {
       // A client that does not read its replies (Redis's client-output-buffer-limit): disconnected.
       this.destroy();
       return;
@@ -208,15 +234,32 @@ export class RespConnection {
 
   private pauseIfFull(): void {
     if (this.paused || this.closed) return;
-    if (this.waiting.length + this.slots.length > MAX_IN_FLIGHT || this.socket.writableLength > OUTPUT_HIGH_WATER) {
-      this.paused = true;
-      this.socket.pause();
-    }
+    if (!this.answers.mayProduce(this.org)) this.holdForRoom();
+    else if (this.waiting.length + this.slots.length > MAX_IN_FLIGHT) this.stopReading();
+  }
+
+  /** Over its own share it waits for its socket to drain; within it (its org over its share) for the org's total to fall. */
+  private holdForRoom(): void {
+    if (this.answers.bytes < this.limits.answerBytes) this.answers.waitFor(this.org);
+    this.stopReading();
+  }
+
+  private stopReading(): void {
+    if (this.paused || this.closed) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  /** The socket drained, or the org's total fell below its share: run what waits, read again if there is room. */
+  private onRoom(): void {
+    if (this.closed) return;
+    if (this.waiting.length > 0 && !this.barrier) this.run();
+    else this.resumeIfRoom();
   }
 
   private resumeIfRoom(): void {
     if (!this.paused || this.closed || this.ending) return;
-    if (this.waiting.length + this.slots.length <= MAX_IN_FLIGHT / 2 && this.socket.writableLength <= OUTPUT_HIGH_WATER) {
+    if (this.waiting.length + this.slots.length <= MAX_IN_FLIGHT / 2 && this.answers.mayProduce(this.org)) {
       this.paused = false;
       this.socket.resume();
     }
@@ -232,6 +275,7 @@ export class RespConnection {
   }
 
   private onClose(): void {
+    this.answers.close();
     if (this.authTimer !== undefined) clearTimeout(this.authTimer);
     this.authTimer = undefined;
     this.closed = true;

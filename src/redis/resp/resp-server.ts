@@ -7,6 +7,7 @@ import type { ServerConfig } from '../../config/server';
 import type { LimitsConfig } from '../../config/limits';
 import type { RedisConfig } from '../../config/redis';
 import { ConnectionBudget } from '../../core/connection-budget';
+import { AnswerBudget } from '../../core/answer-budget';
 import { RedisEngine } from '../engine/engine';
 import { ConnectionLimits, RespConnection } from './resp-connection';
 import { RespCounters } from './resp-counters';
@@ -38,6 +39,7 @@ export class RespServer implements OnApplicationBootstrap, OnModuleDestroy {
     readonly counters: RespCounters,
     metrics: Metrics,
     private readonly budget: ConnectionBudget,
+    private readonly answers: AnswerBudget,
   ) {
     this.metrics = new RespMetrics(metrics.registry, counters);
   }
@@ -122,10 +124,11 @@ export class RespServer implements OnApplicationBootstrap, OnModuleDestroy {
       unauthenticatedBulk: 16 * 1024,
       maxQueryBytes: settings.maxQueryBytes,
       maxOutputBytes: settings.maxOutputBytes,
+      answerBytes: this.answers.limits.connectionBytes,
       idleTimeoutMs: settings.idleTimeoutMs,
       authTimeoutMs: settings.authTimeoutMs,
     };
-    const connection = new RespConnection(socket, this.engine, limits, this.counters, this.engine.gateway.now(), (session, command, seconds, failure) => {
+    const connection = new RespConnection(socket, this.engine, limits, this.counters, this.answers, this.engine.gateway.now(), (session, command, seconds, failure) => {
       this.metrics.observe(command, seconds, failure !== undefined);
       // The request log: one line per command, as per HTTP request. Never an argument: keys,
       // values and tokens stay out; the command, the client, the database and the outcome.

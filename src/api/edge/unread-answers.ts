@@ -1,0 +1,157 @@
+import { Injectable, Module, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { AnswerBudget, AnswerQueue } from '../../core/answer-budget';
+import { Metrics } from '../../ops/metrics';
+import { familyOfRequest } from './request-family';
+
+/** One HTTP connection's answers, as the budget sees them. */
+interface Connection {
+  readonly queue: AnswerQueue;
+  /** Requests on it that passed the check and have not yet handed their answer to the socket. */
+  producing: number;
+  /** Requests of this connection waiting for room, woken in order. */
+  readonly waiters: Array<() => void>;
+}
+
+const PRODUCING = Symbol('answer-producing');
+
+/** Every waiting request of the connection checks again (in the order they came). */
+const wakeAll = (connection: Connection): void => connection.waiters.splice(0).forEach((wake) => wake());
+type Tracked = FastifyRequest & { [PRODUCING]?: Connection };
+
+/**
+ * The answer budget (src/core/answer-budget.ts) at the HTTP edge, for every family: an answer
+ * is charged to its connection and its org when it is handed to the socket (onSend) and given
+ * back when the socket has written it out (the response's finish or close).
+ *
+ * - Before a handler produces anything (preHandler), a request waits while its connection
+ *   holds ANSWER_QUEUE_CONNECTION_BYTES unread, or while an earlier request of the same
+ *   connection is still producing: a client that pipelines requests for large answers and
+ *   reads none has one answer built at a time, not one per request. A wait longer than
+ *   ANSWER_DRAIN_TIMEOUT_SECONDS closes the connection.
+ * - While the org's connections hold ANSWER_QUEUE_ORG_BYTES, its requests are refused before
+ *   they are produced (429 ANSWER_QUEUE_FULL with Retry-After), and a larger answer that would
+ *   take the org past it is replaced by that refusal when it is handed over (concurrent
+ *   requests all passed the first check).
+ * - A connection holding answers over either share whose client reads nothing for
+ *   ANSWER_DRAIN_TIMEOUT_SECONDS is closed (the budget's sweep).
+ *
+ * A streamed answer (an export download) is paced by the socket already and charged nothing;
+ * SSE streams have their own byte-bounded queues (SSE_QUEUE_BYTES).
+ */
+export function limitUnreadAnswers(fastify: FastifyInstance, budget: AnswerBudget): void {
+  const connections = new WeakMap<Socket, Connection>();
+
+  const connectionOf = (socket: Socket): Connection => {
+    const known = connections.get(socket);
+    if (known !== undefined) return known;
+    const waiters: Array<() => void> = [];
+    const queue = budget.open({ drop: () => socket.destroy(), pending: () => socket.writableLength });
+    const opened: Connection = { queue, producing: 0, waiters };
+    connections.set(socket, opened);
+    socket.once('close', () => {
+      queue.close();
+      wakeAll(opened);
+    });
+    return opened;
+  };
+
+  const refusal = (request: FastifyRequest, reply: FastifyReply, org: string): string => {
+    budget.refused++;
+    const message = `this org's connections hold ${budget.orgHeld(org)} bytes of answers their clients have not read (ANSWER_QUEUE_ORG_BYTES is ${budget.limits.orgBytes}); read them, or close those connections`;
+    const { contentType, body } = familyOfRequest(request).errors.render(429, 'ANSWER_QUEUE_FULL', message);
+    void reply.code(429).header('content-type', contentType).header('retry-after', '1').removeHeader('content-length').removeHeader('etag');
+    return body;
+  };
+
+  const finished = (request: Tracked): void => {
+    const connection = request[PRODUCING];
+    if (connection === undefined) return;
+    request[PRODUCING] = undefined;
+    connection.producing--;
+    wakeAll(connection);
+  };
+
+  fastify.addHook('preHandler', async (request: Tracked, reply) => {
+    const socket = request.raw.socket;
+    if (socket === null || socket.destroyed) return;
+    const org = request.principal?.org;
+    const connection = connectionOf(socket);
+    const deadline = performance.now() + budget.limits.drainTimeoutMs;
+    while (connection.producing > 0 || !connection.queue.mayProduce(org)) {
+      if (budget.orgFull(org)) return reply.send(refusal(request, reply, org!));
+      const left = deadline - performance.now();
+      if (left <= 0 || socket.destroyed) {
+        // Nothing was read for the whole wait: the answers it asked for are never produced.
+        if (!socket.destroyed) budget.dropped++;
+        reply.hijack();
+        socket.destroy();
+        return reply;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(wake, left);
+        function wake() {
+          clearTimeout(timer);
+          resolve();
+        }
+        connection.waiters.push(wake);
+      });
+    }
+    connection.producing++;
+    request[PRODUCING] = connection;
+    reply.raw.once('close', () => finished(request));
+  });
+
+  fastify.addHook('onSend', async (request: Tracked, reply, payload: unknown) => {
+    const socket = request.raw.socket;
+    if (socket === null || socket.destroyed) {
+      finished(request);
+      return payload;
+    }
+    const org = request.principal?.org;
+    const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : Buffer.isBuffer(payload) ? payload.length : 0;
+    let answer = payload;
+    let size = bytes;
+    if (org !== undefined && !(payload instanceof Readable) && budget.wouldOverflow(org, bytes)) {
+      answer = refusal(request, reply, org);
+      size = Buffer.byteLength(answer as string);
+    }
+    const connection = connectionOf(socket);
+    const charged = connection.queue.charge(org, size);
+    const release = () => {
+      charged();
+      wakeAll(connection);
+    };
+    reply.raw.once('finish', release);
+    reply.raw.once('close', release);
+    finished(request);
+    return answer;
+  });
+}
+
+/** Hooks the answer budget into the HTTP server at start (before Fastify is ready) and reports it as metrics. */
+@Injectable()
+export class UnreadAnswers implements OnModuleInit {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly budget: AnswerBudget,
+    private readonly metrics: Metrics,
+  ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter?.getInstance() as FastifyInstance | undefined;
+    if (fastify !== undefined) limitUnreadAnswers(fastify, this.budget);
+    const budget = this.budget;
+    this.metrics.gauge('cachelog_unread_answer_bytes', 'Bytes of answers handed to sockets (HTTP and RESP) and not yet taken by their clients', [], (g) => g.set(budget.total));
+    this.metrics.gauge('cachelog_unread_answer_events', 'Connections closed for not reading their answers, and answers refused because the org held ANSWER_QUEUE_ORG_BYTES unread', ['outcome'], (g) => {
+      g.set({ outcome: 'dropped' }, budget.dropped);
+      g.set({ outcome: 'refused' }, budget.refused);
+    });
+  }
+}
+
+@Module({ providers: [UnreadAnswers] })
+export class UnreadAnswersModule {}
