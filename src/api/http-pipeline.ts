@@ -5,7 +5,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { Logger as PinoLogger } from 'pino';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { ConnectionBudget } from '../core/connection-budget';
-import { familyOf, profileOf } from '../families';
+import { RouteFamily, familyOf, profileOf } from '../families';
 import { Journal } from '../journal/journal';
 import { Metrics } from '../ops/metrics';
 import { observeRequests } from '../ops/request-observer';
@@ -25,9 +25,12 @@ export interface RoutePolicy {
   readonly readsOneCache: boolean;
   /** A read of one cache in a family whose reads carry ETags (not a stream): ETag and If-None-Match. */
   readonly conditionalRead: boolean;
-  /** A write in such a family: its answer carries the written cache's `ETag: "v<seq>"`. */
+  /** A write of the native API (keys, names, settings): its answer carries the written cache's `ETag: "v<seq>"`. */
   readonly taggedWrite: boolean;
 }
+
+/** The families whose writes change one cache's keys or settings (a task's submission does not). */
+const TAGGED_WRITES: ReadonlySet<RouteFamily> = new Set<RouteFamily>(['native', 'settings']);
 
 export function routePolicyOf(route: Pick<RouteOptions, 'method' | 'url' | 'config'>): RoutePolicy {
   const methods = [route.method].flat().map((method) => method.toUpperCase());
@@ -38,7 +41,7 @@ export function routePolicyOf(route: Pick<RouteOptions, 'method' | 'url' | 'conf
   return {
     readsOneCache,
     conditionalRead: readsOneCache && family.conditionalReads && !route.url.endsWith('/stream'),
-    taggedWrite: !reads && family.conditionalReads && contract !== undefined,
+    taggedWrite: !reads && contract !== undefined && TAGGED_WRITES.has(contract.family),
   };
 }
 

@@ -11,23 +11,12 @@ const MAX_NAME_UNITS = 510;
 const anyTag = new WeakSet<FastifyRequest>();
 /** Reads answered 200 for something that does not exist (the JSON read of a missing key). */
 const noRepresentation = new WeakSet<FastifyRequest>();
-/** The seq of the one cache a write request changed (no entry: none; null: several caches). */
-const written = new WeakMap<FastifyRequest, { cacheName: string; seq: number } | null>();
-
 /**
  * A handler that answers 2xx for something that does not exist (`GET /get/{c}/{k}` of a missing
  * key: `success: false`) says so, so that `If-None-Match: *` does not match it.
  */
 export function markNoRepresentation(request: FastifyRequest): void {
   noRepresentation.add(request);
-}
-
-/** A write the request made: its answer carries the cache's seq as `ETag: "v<seq>"` (see `tagWrite`). */
-export function noteWrite(request: FastifyRequest, cacheName: string, seq: number): void {
-  const before = written.get(request);
-  if (before === undefined) written.set(request, { cacheName, seq });
-  else if (before !== null && before.cacheName === cacheName) before.seq = Math.max(before.seq, seq);
-  else written.set(request, null); // a seq names a point of one cache only
 }
 
 /**
@@ -42,8 +31,10 @@ export function noteWrite(request: FastifyRequest, cacheName: string, seq: numbe
  *   cannot judge (bad input) pass through for the handler to reject. It runs after the edge
  *   authenticated the request and counted it against the rate limit, so a 304 costs a token's
  *   budget like any answer;
- * - a write to one cache (`tagWrite`, onSend): `ETag: "v<seq>"`, the seq a later read may ask
- *   for with `minSeq` (read-your-writes on another node).
+ * - a write to one cache (`tagWrite`, onSend): `ETag: "v<seq>"`, the cache's seq once the write
+ *   is applied (a later write's, if one came in between: never older than the write), the seq a
+ *   later read may ask for with `minSeq` (read-your-writes on another node). A write to several
+ *   caches at once (a batch over more than one) has no one seq and carries no ETag.
  */
 @Injectable()
 export class ConditionalReads {
@@ -70,9 +61,16 @@ export class ConditionalReads {
 
   /** `onSend` of the writes: the seq of the one cache written. */
   readonly tagWrite = (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void): void => {
-    const write = written.get(request);
-    if (write && reply.statusCode < 300) void reply.header('etag', etagOf(write.seq));
-    done(null, payload);
+    const cacheName = reply.statusCode < 300 && !reply.hasHeader('etag') ? writtenCacheOf(request) : undefined;
+    const ref = cacheName === undefined ? undefined : refOf(request, cacheName);
+    if (ref === undefined) return done(null, payload);
+    const tag = (seq: number) => {
+      if (seq > 0) void reply.header('etag', etagOf(seq));
+      done(null, payload);
+    };
+    const seq = this.history.currentSeqNow(ref);
+    if (typeof seq === 'number') tag(seq);
+    else seq.then(tag, () => done(null, payload));
   };
 
   /** Handles a plain (not point-in-time) read of a ready cache synchronously; false: not handled. */
@@ -125,9 +123,22 @@ export class ConditionalReads {
   }
 }
 
-/** The caller's cache the read names; undefined for input the handler will refuse. */
-function refOf(request: FastifyRequest): { org: string; name: string } | undefined {
-  const cacheName = (request.params as Record<string, unknown> | undefined)?.cacheName;
+/** The caller's cache the request names; undefined for input the handler will refuse. */
+function refOf(request: FastifyRequest, cacheName: unknown = (request.params as Record<string, unknown> | undefined)?.cacheName): { org: string; name: string } | undefined {
   if (typeof cacheName !== 'string' || cacheName.length === 0 || cacheName.length > MAX_NAME_UNITS || request.principal === null) return undefined;
   return { org: request.principal.org, name: cacheName };
+}
+
+type Named = { cacheName?: unknown };
+
+/** The one cache a write names: in its path, in its body (`/set`, `/cacheName`), or in every element of a batch. */
+function writtenCacheOf(request: FastifyRequest): unknown {
+  const inPath = (request.params as Named | undefined)?.cacheName;
+  if (inPath !== undefined) return inPath;
+  const body = request.body as (Named & { cacheRequests?: unknown; getCachedBatch?: unknown }) | undefined;
+  if (body === undefined || body === null || typeof body !== 'object') return undefined;
+  const batch = body.cacheRequests ?? body.getCachedBatch;
+  if (!Array.isArray(batch)) return body.cacheName;
+  const names = new Set(batch.map((element: Named) => element?.cacheName));
+  return names.size === 1 ? [...names][0] : undefined;
 }
