@@ -74,7 +74,7 @@ export class AuthService {
 }
 
 function toPrincipal(claims: Record<string, unknown>): Principal {
-  const { org, name, serviceLevel, sub, readOnly } = claims;
+  const { org, name, serviceLevel, sub, readOnly, operator } = claims;
   if (typeof org !== 'string' || org.length === 0 || org.length > MAX_CLAIM_LENGTH) {
     throw new AuthError('invalid token: the org claim is missing or not a string');
   }
@@ -82,6 +82,6 @@ function toPrincipal(claims: Record<string, unknown>): Principal {
   // The org is part of every entity id and the name of every event: both are stored as UTF-8.
   if (!isWellFormed(org) || !isWellFormed(who)) throw new AuthError('invalid token: the org and name claims must be well-formed Unicode (no lone surrogates)');
   const level = typeof serviceLevel === 'string' && serviceLevel.length > 0 ? serviceLevel : 'free';
-  const principal = { org, name: who.slice(0, MAX_CLAIM_LENGTH), serviceLevel: level };
-  return readOnly === true ? { ...principal, readOnly: true } : principal;
+  const principal: Principal = { org, name: who.slice(0, MAX_CLAIM_LENGTH), serviceLevel: level, ...(readOnly === true ? { readOnly: true } : {}), ...(operator === true ? { operator: true } : {}) };
+  return principal;
 }

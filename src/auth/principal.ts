@@ -9,6 +9,12 @@ export interface Principal {
    * GET and HEAD requests. Absent: a token that may write.
    */
   readonly readOnly?: true;
+  /**
+   * The token's `operator: true` claim: the instance's operator, who may take (and download)
+   * a backup of the whole instance, every org's caches included. Only whoever signs tokens can
+   * grant it; an operator token is as powerful as the signing key.
+   */
+  readonly operator?: true;
 }
 
 /**

@@ -21,6 +21,29 @@ export interface SharedBucket {
   keys(): AsyncIterable<string>;
 }
 
+/** A backup stopped by its `take` (a limit of bytes on disk). */
+export class BackupLimitError extends Error {}
+
+export interface OnlineBackupOptions {
+  /** Only this org's caches; the whole instance when absent. */
+  readonly org?: string;
+  /** Which task records (as stored: JSON) go in. */
+  readonly keepTask: (value: Buffer) => boolean;
+  /** Which files beside the database (relative to the data directory, `/`-separated) go in. */
+  readonly keepFile: (path: string) => boolean;
+  /** Asked before every record with its bytes; false stops the backup with BackupLimitError. */
+  readonly take?: (bytes: number) => boolean;
+  readonly progress?: (entries: number) => void;
+}
+
+export interface OnlineBackupCounts {
+  readonly entries: number;
+  readonly files: number;
+  readonly bytes: number;
+  /** The journal's highest global offset in the backup (the point it was read at). */
+  readonly throughOffset: number;
+}
+
 /**
  * One storage backend: the journal, its snapshots and the read-model key spaces, opened
  * and closed together by the application's lifecycle (no one else opens or closes it).
@@ -36,6 +59,13 @@ export abstract class JournalBackend {
   readonly sharedBucket: SharedBucket | undefined = undefined;
 
   abstract open(): Promise<void>;
+
+  /**
+   * Writes a backup of the running service to `out` (a new file), in the format `cachelog
+   * restore` reads; undefined where the backend cannot (only the embedded LevelDB holds all of
+   * an instance in one database of its own).
+   */
+  readonly onlineBackup: ((dataDir: string, out: string, options: OnlineBackupOptions) => Promise<OnlineBackupCounts>) | undefined = undefined;
 
   /**
    * Checks the stored log before anything reads it: throws JournalCorruptError on damage,

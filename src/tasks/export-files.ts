@@ -25,6 +25,22 @@ export function exportPath(ref: EntityRef, taskId: string): { dir: string; file:
 /** The directory (relative to DATA_DIR) of an org's exports. */
 export const orgExportDir = (org: string): string => join('exports', shortHash([org]));
 
+/** Where the instance's backups go: beside the orgs' directories (never 16 hex characters). */
+const INSTANCE_BACKUP_DIR = join('exports', 'instance');
+
+/**
+ * Where a backup task's file goes, relative to DATA_DIR: an org's beside its exports (counted
+ * with them against MAX_EXPORT_BYTES_PER_ORG, pruned with them), the instance's in
+ * `exports/instance/`. Written as `<file>.partial` first, like an export.
+ */
+export function backupPath(org: string, scope: 'org' | 'instance', taskId: string): { dir: string; file: string } {
+  const dir = scope === 'instance' ? INSTANCE_BACKUP_DIR : orgExportDir(org);
+  return { dir, file: join(dir, `backup.${taskId}.cachelog-backup`) };
+}
+
+/** Whether a file beside the database (relative, `/`-separated) is a backup's or a partial file: never in a backup. */
+export const isBackupOrPartial = (path: string): boolean => /^exports\/[^/]+\/backup\.[^/]+\.cachelog-backup(\.partial)?$/.test(path) || path.endsWith(PARTIAL_SUFFIX);
+
 export class ExportLimitError extends Error {
   readonly code = 'EXPORT_LIMIT_EXCEEDED';
 }

@@ -1,3 +1,4 @@
+import { mkdir, rename, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '../config/settings';
@@ -15,11 +16,15 @@ import { EntityRef } from '../journal/keys';
 import { toNdjsonLine } from '../journal/ndjson';
 import { SnapshotStore } from '../journal/snapshot-store';
 import { InlineReadModels } from '../journal/inline-read-models';
-import { ExportLimitError, bytesIn, exportPath, orgExportDir, writeNewFile } from './export-files';
-import { TaskAction, TaskRecord } from './task.store';
+import { BackupLimitError, JournalBackend } from '../journal/journal-backend';
+import { ExportLimitError, PARTIAL_SUFFIX, backupPath, bytesIn, exportPath, isBackupOrPartial, orgExportDir, writeNewFile } from './export-files';
+import { TaskAction, TaskRecord, TaskRequest, readableTaskRecord } from './task.store';
 
 /** Events of a cache's journal that weigh one unit of task work. */
 export const TASK_WORK_EVENTS = 10_000;
+
+/** Journal bytes a backup reads per unit of task work: about TASK_WORK_EVENTS small events. */
+export const BACKUP_WORK_BYTES = 2 << 20;
 
 /** A failure whose message is the task's `reason`. */
 export class TaskFailure extends Error {
@@ -39,8 +44,24 @@ export class TaskActions {
     private readonly snapshots: SnapshotStore,
     private readonly clock: Clock,
     private readonly readModels: InlineReadModels,
+    private readonly backend: JournalBackend,
     @Inject(APP_CONFIG) private readonly config: TasksConfig & JournalConfig,
   ) {}
+
+  /** Whether this service can take backups (the embedded LevelDB journal only). */
+  get canBackup(): boolean {
+    return this.backend.onlineBackup !== undefined;
+  }
+
+  /**
+   * What a request weighs: a task on a cache as `weigh` says; a backup 1 and one more per
+   * BACKUP_WORK_BYTES of the journal it copies (the org's, or the whole instance's).
+   */
+  async weighRequest(request: TaskRequest): Promise<number> {
+    if (request.action !== 'backup') return this.weigh({ org: request.org, name: request.cacheName });
+    const bytes = request.params.scope === 'instance' ? this.readModels.totalJournalBytesNow() : await this.readModels.journalBytes(request.org);
+    return 1 + Math.floor((bytes ?? 0) / BACKUP_WORK_BYTES);
+  }
 
   /**
    * What a task on this cache weighs (MAX_PENDING_TASK_WORK_PER_ORG), known without loading
@@ -60,6 +81,7 @@ export class TaskActions {
       rebuild: () => this.rebuild(ref),
       restore: () => this.restore(ref, task),
       export: () => this.export(ref, task),
+      backup: () => this.backup(task),
     };
     return actions[task.action]();
   }
@@ -170,6 +192,59 @@ export class TaskActions {
       const left = (this.exporting.get(ref.org) ?? 0) - mine;
       if (left > 0) this.exporting.set(ref.org, left);
       else this.exporting.delete(ref.org);
+    }
+  }
+  /**
+   * Writes a backup of the org's caches (or, `scope: instance`, of the whole instance) while the
+   * service goes on serving: one LevelDB snapshot read in slices (see online-backup.ts), written
+   * as `<file>.partial` and renamed once complete. An org's file counts against
+   * MAX_EXPORT_BYTES_PER_ORG with its exports; every backup first needs room on the file system
+   * for at least the journal it copies. Backup tasks and files are never in a backup.
+   */
+  private async backup(task: TaskRecord) {
+    const write = this.backend.onlineBackup;
+    if (write === undefined) throw new TaskFailure('backups are taken of the embedded LevelDB journal only (JOURNAL=leveldb)');
+    const scope = task.params.scope ?? 'org';
+    const org = scope === 'org' ? task.org : undefined;
+    const { dir, file } = backupPath(task.org, scope, task.id);
+    const estimate = (org === undefined ? this.readModels.totalJournalBytesNow() : await this.readModels.journalBytes(org)) ?? 0;
+    const fs = await statfs(this.config.dataDir);
+    const free = fs.bavail * fs.bsize;
+    if (estimate > free) throw new TaskFailure(`ENOSPC: the file system has ${free} bytes free and the backup needs at least ${estimate}`);
+
+    const orgDir = orgExportDir(task.org).split('\\').join('/') + '/';
+    const keepTask = (value: Buffer) => {
+      const record = readableTaskRecord(value);
+      if (record === undefined) return org === undefined; // unreadable: as stored, in the instance's only
+      return record.action !== 'backup' && (org === undefined || record.org === org);
+    };
+    const keepFile = (path: string) => !isBackupOrPartial(path) && (org === undefined || path.startsWith(orgDir));
+
+    const onDisk = org === undefined ? 0 : await bytesIn(join(this.config.dataDir, orgExportDir(task.org)));
+    let mine = 0;
+    const take = (bytes: number) => {
+      if (org === undefined) return true;
+      const writing = this.exporting.get(task.org) ?? 0;
+      if (onDisk + writing + bytes > this.config.maxExportBytesPerOrg) return false;
+      this.exporting.set(task.org, writing + bytes);
+      mine += bytes;
+      return true;
+    };
+    const path = join(this.config.dataDir, file);
+    const partial = path + PARTIAL_SUFFIX;
+    await mkdir(join(this.config.dataDir, dir), { recursive: true });
+    try {
+      const counts = await write(this.config.dataDir, partial, { org, keepTask, keepFile, take });
+      await rename(partial, path);
+      return { file, scope, ...counts };
+    } catch (error) {
+      await rm(partial, { force: true }).catch(() => undefined);
+      if (error instanceof BackupLimitError) throw new TaskFailure(`EXPORT_LIMIT_EXCEEDED: the backup would pass the org's limit of export bytes on disk (MAX_EXPORT_BYTES_PER_ORG)`);
+      throw error;
+    } finally {
+      const left = (this.exporting.get(task.org) ?? 0) - mine;
+      if (left > 0) this.exporting.set(task.org, left);
+      else this.exporting.delete(task.org);
     }
   }
 }

@@ -7,7 +7,7 @@ import type { JournalConfig } from '../config/journal';
 import type { TasksConfig } from '../config/tasks';
 import { Clock } from '../config/clock';
 import { exportPath, removePartialExports } from './export-files';
-import { TASK_WORK_EVENTS, TaskActions } from './task-actions';
+import { BACKUP_WORK_BYTES, TASK_WORK_EVENTS, TaskActions } from './task-actions';
 import { TaskEvent, nextTaskState } from './task.machine';
 import { TaskRecord, TaskRequest, TaskStore } from './task.store';
 
@@ -138,13 +138,13 @@ export class TaskRunner {
 
   async submit(request: TaskRequest): Promise<TaskRecord> {
     if (!this.accepting) throw new Error('the task runner is not accepting tasks');
-    const work = await this.actions.weigh({ org: request.org, name: request.cacheName });
+    const work = await this.actions.weighRequest(request);
     if ((this.unfinished.get(request.org) ?? 0) >= this.config.maxPendingTasksPerOrg) {
       throw new TooManyTasksError(`the organisation has ${this.config.maxPendingTasksPerOrg} tasks waiting or running (MAX_PENDING_TASKS_PER_ORG); try again once some have finished`);
     }
     if (this.overWork(request.org, work)) {
       throw new TooManyTasksError(
-        `the organisation's tasks waiting or running weigh ${this.unfinishedWork.get(request.org) ?? 0} and this one ${work} (1 + events of the cache / ${TASK_WORK_EVENTS}); ` +
+        `the organisation's tasks waiting or running weigh ${this.unfinishedWork.get(request.org) ?? 0} and this one ${work} (${request.action === 'backup' ? `1 + journal bytes / ${BACKUP_WORK_BYTES}` : `1 + events of the cache / ${TASK_WORK_EVENTS}`}); ` +
           `MAX_PENDING_TASK_WORK_PER_ORG is ${this.config.maxPendingTaskWorkPerOrg}; try again once some have finished`,
       );
     }
@@ -181,6 +181,11 @@ export class TaskRunner {
 
   get(id: string): Promise<TaskRecord | undefined> {
     return this.store.get(id);
+  }
+
+  /** Whether backup tasks can run here (the embedded LevelDB journal only). */
+  get canBackup(): boolean {
+    return this.actions.canBackup;
   }
 
   /** Stops taking tasks and waits for the running ones; queued ones stay PENDING for the next start. */

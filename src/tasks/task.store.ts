@@ -1,7 +1,7 @@
 import { ReadModelStore, TASKS_SPACE } from '../journal/read-model-store';
 import { TaskState } from './task.machine';
 
-export const TASK_ACTIONS = ['snapshot', 'compact', 'rebuild', 'restore', 'export'] as const;
+export const TASK_ACTIONS = ['snapshot', 'compact', 'rebuild', 'restore', 'export', 'backup'] as const;
 export type TaskAction = (typeof TASK_ACTIONS)[number];
 
 export interface TaskParams {
@@ -11,11 +11,16 @@ export interface TaskParams {
   readonly asOf?: number;
   /** compact: a retention that overrides JOURNAL_RETENTION for this run. */
   readonly retention?: string;
+  /** backup: the org's caches (default), or the whole instance (an operator's). */
+  readonly scope?: BackupScope;
 }
+
+export type BackupScope = 'org' | 'instance';
 
 /** What a client asks for. */
 export interface TaskRequest {
   readonly org: string;
+  /** The cache the task works on; empty for a backup (the org's or the instance's). */
   readonly cacheName: string;
   readonly action: TaskAction;
   readonly params: TaskParams;

@@ -11,7 +11,7 @@ import { APP_CONFIG } from '../../config/settings';
 import { JournalConfig, parseRetention } from '../../config/journal';
 import { Journal } from '../../journal/journal';
 import { lastEvent } from '../../journal/history';
-import { exportPath } from '../../tasks/export-files';
+import { backupPath, exportPath } from '../../tasks/export-files';
 import { TaskRunner, TooManyTasksError } from '../../tasks/task-runner';
 import { TaskRecord, TaskRequest } from '../../tasks/task.store';
 import { CacheService, commandMeta } from '../cache.service';
@@ -44,9 +44,12 @@ export const TasksContracts = {
   },
   refresh: {
     family: 'tasks',
-    summary: 'Start a background task on a cache (snapshot, compact, rebuild, restore, export)',
+    summary: "Start a background task on a cache (snapshot, compact, rebuild, restore, export), or a backup of the org's caches (an operator's token: of the whole instance)",
     body: { contentType: 'application/json', schema: RefreshRequestDto, example: { resource_title: 'cache1', action: 'restore', at: 2 } },
-    responses: { 200: { ...json(z.object({ task_id: z.string(), task_state: TaskState }), 'accepted'), headers: etagHeader } },
+    responses: {
+      200: { ...json(z.object({ task_id: z.string(), task_state: TaskState }), 'accepted'), headers: etagHeader },
+      403: error('a backup of the whole instance (`scope: instance`) without an operator token (claim `operator: true`)'),
+    },
   },
   state: {
     family: 'tasks',
@@ -71,7 +74,28 @@ export const TasksContracts = {
       410: error('the file is not on this node: deleted after TASK_RETENTION_SECONDS, or written by another node (JOURNAL=nats): EXPORT_GONE'),
     },
   },
+  downloadBackup: {
+    family: 'tasks',
+    summary: "The file of a succeeded backup task: your org's (an operator's instance backup: operator tokens only), in the format `cachelog restore --in` reads",
+    query: TaskStateQueryDto,
+    responses: {
+      200: {
+        description: 'the backup file (binary, checked end to end by its CRC-32)',
+        contentType: 'application/octet-stream',
+        schema: z.string().meta({ format: 'binary' }),
+        headers: { 'content-disposition': 'attachment; filename="cachelog-<task_id>.backup"' },
+      },
+      400: error('the task is not a backup'),
+      404: error('no such task in your org (an instance backup: no such task, or the token is not an operator\'s)'),
+      409: error('the backup has not succeeded (yet): EXPORT_NOT_READY'),
+      410: error('the file is not on this node any more (deleted after TASK_RETENTION_SECONDS): EXPORT_GONE'),
+    },
+  },
 } satisfies Record<string, RouteContract>;
+
+/** Who may see a task: its org's tokens; an instance backup, operator tokens only (it holds every org's caches). */
+const visibleTo = (task: TaskRecord, principal: Principal): boolean =>
+  task.action === 'backup' && task.params.scope === 'instance' ? principal.operator === true : task.org === principal.org;
 
 const taskEtag = (task: TaskRecord): string => `"task-${task.n}-${task.state}"`;
 
@@ -137,7 +161,8 @@ export class TasksController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const cacheName = input.resource_title;
+    if (input.action === 'backup') return this.backup(principal, input.scope ?? 'org', request, reply);
+    const cacheName = input.resource_title!;
     if ((await this.history.currentSeq({ org: principal.org, name: cacheName })) === 0) {
       throw new ApiError(400, 'CACHE_NOT_FOUND', 'cache does not exist');
     }
@@ -167,6 +192,23 @@ export class TasksController {
     return { task_id: task.id, task_state: task.state };
   }
 
+  /** A backup task: of the caller's org's caches, or (an operator's) of the whole instance. */
+  private async backup(principal: Principal, scope: 'org' | 'instance', request: FastifyRequest, reply: FastifyReply) {
+    if (scope === 'instance' && principal.operator !== true) {
+      throw new ApiError(403, 'FORBIDDEN', 'a backup of the whole instance needs an operator token (claim "operator": true); scope "org" backs up your org\'s caches');
+    }
+    if (!this.tasks.canBackup) throw new ApiError(400, 'INVALID_REQUEST', 'backups are taken of the embedded LevelDB journal only (JOURNAL=leveldb)');
+    if (!this.tasks.isAccepting) throw new ApiError(503, 'TASKS_UNAVAILABLE', 'the service is starting or stopping; try again');
+    const { by, device } = commandMeta(principal, request);
+    const task = await this.tasks
+      .submit({ org: principal.org, cacheName: '', action: 'backup', params: { scope }, by, device, serviceLevel: principal.serviceLevel })
+      .catch((error) => {
+        throw error instanceof TooManyTasksError ? new ApiError(429, error.code, error.message) : error;
+      });
+    void reply.header('etag', taskEtag(task));
+    return { task_id: task.id, task_state: task.state };
+  }
+
   @Get('state')
   @Route(TasksContracts.state)
   async state(
@@ -176,7 +218,7 @@ export class TasksController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const task = await this.tasks.get(task_id);
-    if (task === undefined || task.org !== principal.org) throw new ApiError(404, 'TASK_NOT_FOUND', 'no such task');
+    if (task === undefined || !visibleTo(task, principal)) throw new ApiError(404, 'TASK_NOT_FOUND', 'no such task');
     conditional(request, reply, taskEtag(task));
     return taskBody(task);
   }
@@ -186,12 +228,27 @@ export class TasksController {
   @Route(TasksContracts.download)
   async download(@CurrentPrincipal() principal: Principal, @Query() { task_id }: z.infer<typeof TaskStateQueryDto>): Promise<StreamableFile> {
     const task = await this.tasks.get(task_id);
-    if (task === undefined || task.org !== principal.org) throw new ApiError(404, 'TASK_NOT_FOUND', 'no such task');
+    if (task === undefined || !visibleTo(task, principal)) throw new ApiError(404, 'TASK_NOT_FOUND', 'no such task');
     if (task.action !== 'export') throw new ApiError(400, 'INVALID_REQUEST', `task ${task.id} is a ${task.action} task, not an export`);
     if (task.state !== 'SUCCESS') throw new ApiError(409, 'EXPORT_NOT_READY', `the export task is ${task.state}; its file can be downloaded once it is SUCCESS`);
     const file = join(this.config.dataDir, exportPath({ org: task.org, name: task.cacheName }, task.id).file);
     const size = await stat(file).then((s) => s.size, () => undefined);
     if (size === undefined) throw new ApiError(410, 'EXPORT_GONE', 'the export file is not on this node: deleted after TASK_RETENTION_SECONDS, or written by another node');
     return new StreamableFile(createReadStream(file), { type: 'application/x-ndjson', length: size, disposition: `attachment; filename="export-${task.id}.ndjson"` });
+  }
+
+  /** The file of a backup task, once it succeeded: an org's to its org, the instance's to operators. */
+  @Get('backup')
+  @Route(TasksContracts.downloadBackup)
+  async downloadBackup(@CurrentPrincipal() principal: Principal, @Query() { task_id }: z.infer<typeof TaskStateQueryDto>): Promise<StreamableFile> {
+    const task = await this.tasks.get(task_id);
+    if (task === undefined || !visibleTo(task, principal)) throw new ApiError(404, 'TASK_NOT_FOUND', `no task ${JSON.stringify(task_id)} in your org`);
+    if (task.action !== 'backup') throw new ApiError(400, 'INVALID_REQUEST', `task ${task.id} is a ${task.action} task, not a backup`);
+    if (task.state !== 'SUCCESS') throw new ApiError(409, 'EXPORT_NOT_READY', `the backup task is ${task.state}; its file can be downloaded once it is SUCCESS`);
+    // The path is computed from the record's org, scope and id, never read from it.
+    const file = join(this.config.dataDir, backupPath(task.org, task.params.scope ?? 'org', task.id).file);
+    const size = await stat(file).then((s) => s.size, () => undefined);
+    if (size === undefined) throw new ApiError(410, 'EXPORT_GONE', 'the backup file is not on this node any more: deleted after TASK_RETENTION_SECONDS');
+    return new StreamableFile(createReadStream(file), { type: 'application/octet-stream', length: size, disposition: `attachment; filename="cachelog-${task.id}.backup"` });
   }
 }

@@ -1,7 +1,8 @@
 import { FileHandle, open } from 'node:fs/promises';
-import { lstatSync, readFileSync, readdirSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { crc32 } from '../crc32';
+import { BackupLimitError } from '../journal-backend';
 import { Storage } from './storage';
 
 /**
@@ -97,31 +98,85 @@ const u64 = (n: number) => {
   return b;
 };
 
+/**
+ * Writes a backup file record by record: the header first, `end()` last (counts and CRC, then
+ * synced). `take(bytes)` is asked before every record and may refuse it (a byte limit):
+ * BackupLimitError. The caller owns the file handle.
+ */
+export class BackupWriter {
+  private readonly writer: CheckedWriter;
+  entries = 0;
+  files = 0;
+
+  constructor(
+    handle: FileHandle,
+    private readonly take: (bytes: number) => boolean = () => true,
+  ) {
+    this.writer = new CheckedWriter(handle);
+  }
+
+  get bytes(): number {
+    return this.writer.bytes;
+  }
+
+  private async put(...parts: Buffer[]): Promise<void> {
+    if (!this.take(parts.reduce((sum, part) => sum + part.length, 0))) throw new BackupLimitError('the backup would pass its limit of bytes on disk');
+    await this.writer.write(...parts);
+  }
+
+  header(): Promise<void> {
+    return this.put(MAGIC, u8(VERSION));
+  }
+
+  async entry(key: Buffer, value: Buffer): Promise<void> {
+    await this.put(u8(ENTRY), u32(key.length), key, u32(value.length), value);
+    this.entries++;
+  }
+
+  /** A file of `size` bytes read from `handle` in slices (a large export file is never held whole). */
+  async file(path: string, mode: number, handle: FileHandle, size: number): Promise<void> {
+    const name = Buffer.from(path, 'utf8');
+    await this.put(u8(FILE), u16(name.length), name, u32(mode & 0o777), u32(size));
+    for (let at = 0; at < size; ) {
+      const chunk = Buffer.allocUnsafe(Math.min(1 << 20, size - at));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, at);
+      if (bytesRead === 0) throw new Error(`${path} became shorter while it was backed up`);
+      await this.put(chunk.subarray(0, bytesRead));
+      at += bytesRead;
+    }
+    this.files++;
+  }
+
+  async end(sync: FileHandle): Promise<BackupCounts> {
+    await this.put(u8(END), u64(this.entries), u32(this.files));
+    await this.put(u32(this.writer.checksum));
+    await this.writer.flush();
+    await sync.sync();
+    return { entries: this.entries, files: this.files, bytes: this.writer.bytes };
+  }
+}
+
 /** Writes the backup of `storage` (open, nobody else writing) and the service files of `dataDir` to `out` (which must not exist). */
 export async function writeBackup(storage: Storage, dataDir: string, out: string, progress?: (entries: number) => void): Promise<BackupCounts> {
   const handle = await open(out, 'wx', 0o600);
   try {
-    const writer = new CheckedWriter(handle);
-    await writer.write(MAGIC, u8(VERSION));
-    let entries = 0;
+    const writer = new BackupWriter(handle);
+    await writer.header();
     for await (const [key, value] of storage.db.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' } as never) as AsyncIterable<[Buffer, Buffer]>) {
-      await writer.write(u8(ENTRY), u32(key.length), key, u32(value.length), value);
-      if (++entries % 1024 === 0) progress?.(entries);
+      await writer.entry(key, value);
+      if (writer.entries % 1024 === 0) progress?.(writer.entries);
     }
-    progress?.(entries);
-    const files = serviceFiles(dataDir);
-    for (const path of files) {
-      const full = join(dataDir, ...path.split('/'));
-      const bytes = readFileSync(full);
-      const name = Buffer.from(path, 'utf8');
-      await writer.write(u8(FILE), u16(name.length), name, u32(lstatSync(full).mode & 0o777), u32(bytes.length), bytes);
+    progress?.(writer.entries);
+    for (const path of serviceFiles(dataDir)) {
+      const file = await open(join(dataDir, ...path.split('/')), 'r');
+      try {
+        const stat = await file.stat();
+        await writer.file(path, stat.mode, file, stat.size);
+      } finally {
+        await file.close();
+      }
     }
-    await writer.write(u8(END), u64(entries), u32(files.length));
-    const checksum = writer.checksum;
-    await writer.write(u32(checksum));
-    await writer.flush();
-    await handle.sync();
-    return { entries, files: files.length, bytes: writer.bytes };
+    return await writer.end(handle);
   } finally {
     await handle.close();
   }

@@ -1,11 +1,12 @@
 import { Logger } from '@nestjs/common';
-import { JournalBackend, StartCheck } from '../journal-backend';
+import { JournalBackend, OnlineBackupCounts, OnlineBackupOptions, StartCheck } from '../journal-backend';
 import { SyncPolicy } from '../journal';
 import { LevelDbJournalRepair } from './journal-repair';
 import { LevelDbInlineReadModels } from './leveldb-inline-read-models';
 import { LevelDbJournal } from './leveldb-journal';
 import { LevelDbReadModels } from './leveldb-read-models';
 import { LevelDbSnapshotStore } from './leveldb-snapshot-store';
+import { writeOnlineBackup } from './online-backup';
 import { Storage } from './storage';
 import { ScanProgress, VerifyReport, verifyJournal } from './verify';
 
@@ -38,6 +39,8 @@ export class LevelDbBackend extends JournalBackend {
     this.inline = this.journal.inline;
     this.repair = new LevelDbJournalRepair(this.storage);
   }
+
+  override readonly onlineBackup = (dataDir: string, out: string, options: OnlineBackupOptions): Promise<OnlineBackupCounts> => writeOnlineBackup(this.storage, dataDir, out, options);
 
   async open(): Promise<void> {
     await this.storage.open();

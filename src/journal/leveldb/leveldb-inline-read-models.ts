@@ -1,7 +1,7 @@
 import { Packr } from 'msgpackr';
 import { CacheState } from '../../domain';
 import { Envelope } from '../journal';
-import { CacheNameRow, DueExpiry, InlineReadModels, KeyRow, NameRow, ReadModelRows, RepairedRows, applyToReadModels, repairRows } from '../inline-read-models';
+import { CacheNameRow, DueExpiry, InlineReadModels, KeyPage, KeyPageRequest, KeyPageRow, KeyRow, NameRow, ReadModelRows, RepairedRows, applyToReadModels, repairRows } from '../inline-read-models';
 import { EntityRef, decodeEntityId, encodeEntityId, encodeOrgPrefix, prefixEnd, readUint64BE, uint64BE, writeUint64BE } from '../keys';
 import { encodeEvent } from '../codec';
 import { frameRecord } from './record';
@@ -26,9 +26,9 @@ const latin1 = (bytes: Buffer) => bytes.toString('latin1');
 export const eventDiskBytes = (journalKeyBytes: number, recordBytes: number): number => 2 * journalKeyBytes + recordBytes + journalKeyBytes + 16;
 
 /** Keys of the journal-bytes rows: `o` + org prefix, `c` + entity id, `t` for the total. */
-const TOTAL_KEY = Buffer.from('t');
-const orgBytesKey = (org: string) => Buffer.concat([Buffer.from('o'), encodeOrgPrefix(org)]);
-const cacheBytesKey = (entityId: Buffer) => Buffer.concat([Buffer.from('c'), entityId]);
+export const TOTAL_KEY = Buffer.from('t');
+export const orgBytesKey = (org: string) => Buffer.concat([Buffer.from('o'), encodeOrgPrefix(org)]);
+export const cacheBytesKey = (entityId: Buffer) => Buffer.concat([Buffer.from('c'), entityId]);
 
 function encodeKeyRow(row: KeyRow): Buffer {
   const out = Buffer.allocUnsafe(12);
@@ -438,6 +438,28 @@ export class LevelDbInlineReadModels extends InlineReadModels {
       if (expiresAt === 0 || expiresAt > now) keys.push(row.toString('utf8', prefix.length));
     }
     return keys;
+  }
+
+  async keyPage(ref: EntityRef, now: number, request: KeyPageRequest): Promise<KeyPage> {
+    const id = encodeEntityId(ref);
+    const start = request.prefix === undefined ? id : Buffer.concat([id, request.prefix]);
+    const after = request.after === undefined ? undefined : Buffer.concat([id, request.after]);
+    // After the cursor, or from the prefix when the cursor lies before it.
+    const from = after !== undefined && Buffer.compare(after, start) >= 0 ? { gt: after } : { gte: start };
+    const rows: KeyPageRow[] = [];
+    let examined = 0;
+    let last: Buffer | undefined;
+    for await (const [row, value] of this.storage.listing.iterator({ ...from, lt: prefixEnd(start), limit: request.examine })) {
+      examined++;
+      const key = row.toString('utf8', id.length);
+      const { expiresAt, bytes } = decodeKeyRow(value);
+      if ((expiresAt === 0 || expiresAt > now) && request.accept(key)) rows.push({ key, expiresAt, bytes });
+      if (rows.length >= request.limit || examined >= request.examine) {
+        last = Buffer.from(row.subarray(id.length));
+        break;
+      }
+    }
+    return { rows, last };
   }
 
   async listCaches(org: string, includeDeleted = false): Promise<CacheNameRow[]> {

@@ -23,9 +23,9 @@ type Op = { type: 'put'; sublevel: Sublevel; key: Buffer; value: Buffer } | { ty
 const GLOBAL_READ_CHUNK = 512;
 const REPLAY_CHUNK = 4096;
 const WRITE_CHUNK = 10_000;
-const COMPACTED_PREFIX = Buffer.from('compacted:');
+export const COMPACTED_PREFIX = Buffer.from('compacted:');
 /** A drop in progress: [u64 seq scanned through before it, u64 seq it drops through]; deleted when it is done. */
-const COMPACTING_PREFIX = Buffer.from('compacting:');
+export const COMPACTING_PREFIX = Buffer.from('compacting:');
 
 /**
  * The LevelDB event journal. Appends are group-committed: every append waiting when a
