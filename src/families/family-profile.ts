@@ -48,16 +48,24 @@ export interface ErrorSchema {
   readonly example: unknown;
 }
 
-/** The family's part of the OpenAPI document. */
+/**
+ * The family's part of the OpenAPI document. Every family takes `Authorization: Bearer <JWT>`,
+ * so the document has one bearer scheme for all of them; the other places a family reads the
+ * same token are documented beside it as alternatives.
+ */
 export interface FamilyOpenApi {
   /** Its tag's description. */
   readonly description: string;
-  /** The security requirement of its routes (the public ones have none). */
-  readonly security: ReadonlyArray<Record<string, string[]>>;
-  /** The security schemes it names. */
-  readonly securitySchemes: Readonly<Record<string, Json>>;
+  /** Where else it reads the token: a query parameter (an optional parameter of each operation) and header forms (in words). */
+  readonly tokenAlternatives?: { readonly query?: string; readonly header?: string };
   /** Errors every authenticated route of the family can answer besides the shared ones. */
-  readonly sharedErrors?: Readonly<Record<number, string>>;
+  readonly sharedErrors?: Readonly<Record<number, SharedError>>;
+}
+
+/** An error answer shared by many routes: what it means and the catalogued codes it carries. */
+export interface SharedError {
+  readonly description: string;
+  readonly codes: readonly string[];
 }
 
 /**

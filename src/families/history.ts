@@ -6,5 +6,5 @@ export const history: FamilyProfile = {
   ...native,
   id: 'history',
   prefix: /^\/cacheName\/[^/?]+\/events(?:[/?]|$)/,
-  openApi: { ...native.openApi, description: 'events of a cache, paged and as Server-Sent Events', securitySchemes: {} },
+  openApi: { ...native.openApi, description: 'events of a cache, paged and as Server-Sent Events' },
 };

@@ -47,4 +47,4 @@ export function profileOf(family: RouteFamily): FamilyProfile {
 /** Every query parameter some family carries credentials in: no request log shows their values, whatever the path. */
 export const SECRET_QUERY_PARAMS: readonly string[] = [...new Set(Object.values(FAMILIES).flatMap((profile) => profile.secretQueryParams))];
 
-export type { ErrorFormat, FamilyProfile, Refusal, Rejection } from './family-profile';
+export type { ErrorFormat, FamilyProfile, Refusal, Rejection, SharedError } from './family-profile';

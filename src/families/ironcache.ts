@@ -66,12 +66,8 @@ export const ironcache: FamilyProfile = {
   secretQueryParams: ['oauth'],
   conditionalReads: false,
   openApi: {
-    description: 'IronCache-compatible (Authorization: OAuth <token>, or ?oauth=)',
-    security: [{ ironCacheOAuth: [] }, { bearer: [] }, { ironCacheQuery: [] }],
-    securitySchemes: {
-      ironCacheOAuth: { type: 'apiKey', in: 'header', name: 'Authorization', description: '`OAuth <token>` (the same JWT)' },
-      ironCacheQuery: { type: 'apiKey', in: 'query', name: 'oauth' },
-    },
-    sharedErrors: { 403: "another project than the token's org, or over the project's quota or cache limit" },
+    description: 'IronCache-compatible (Authorization: Bearer <JWT>, or OAuth <JWT>, or ?oauth=)',
+    tokenAlternatives: { query: 'oauth', header: '`Authorization: OAuth <JWT>`' },
+    sharedErrors: { 403: { description: "another project than the token's org", codes: ['FORBIDDEN'] } },
   },
 };

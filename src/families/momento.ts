@@ -47,11 +47,7 @@ export const momento: FamilyProfile = {
   secretQueryParams: ['token'],
   conditionalReads: false,
   openApi: {
-    description: 'Momento-compatible (Authorization: <token>, or ?token=)',
-    security: [{ momentoHeader: [] }, { momentoQuery: [] }],
-    securitySchemes: {
-      momentoHeader: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'the token itself (or `Bearer <token>`)' },
-      momentoQuery: { type: 'apiKey', in: 'query', name: 'token' },
-    },
+    description: 'Momento-compatible (Authorization: Bearer <JWT>, or the JWT alone, or ?token=)',
+    tokenAlternatives: { query: 'token', header: '`Authorization: <JWT>` (without `Bearer`)' },
   },
 };

@@ -29,7 +29,5 @@ export const native: FamilyProfile = {
   conditionalReads: true,
   openApi: {
     description: 'the Akka-Cache REST API (Authorization: Bearer <JWT>)',
-    security: [{ bearer: [] }],
-    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'a JWT with an `org` claim (and `name`, `serviceLevel`)' } },
   },
 };

@@ -13,7 +13,5 @@ export const ops: FamilyProfile = {
   prefix: /^\/(?:health\/(?:live|ready)|metrics|console(?:\/[^/?]+)?|docs(?:\/json|\/init\.js|\/assets\/[^/?]+)?)?(?:\?|$)/,
   openApi: {
     description: 'documentation, health, metrics, console',
-    security: native.openApi.security,
-    securitySchemes: { metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN' } },
   },
 };

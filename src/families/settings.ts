@@ -42,5 +42,5 @@ export const settings: FamilyProfile = {
     },
   },
   word,
-  openApi: { ...native.openApi, description: 'per-cache settings', securitySchemes: {} },
+  openApi: { ...native.openApi, description: 'per-cache settings' },
 };

@@ -6,5 +6,5 @@ export const tasks: FamilyProfile = {
   ...native,
   id: 'tasks',
   prefix: /^\/api\/v1\/cache(?:[/?]|$)/,
-  openApi: { ...native.openApi, description: 'background tasks and the versioned cache listing', securitySchemes: {} },
+  openApi: { ...native.openApi, description: 'background tasks and the versioned cache listing' },
 };

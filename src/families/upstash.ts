@@ -1,6 +1,5 @@
 import { bearerTokenSource, queryParam } from '../auth/token-sources';
 import type { FamilyProfile, Refusal, Rejection } from './family-profile';
-import { native } from './native';
 import { catalogueWording } from './wording';
 
 /** A Redis error's first word (`ERR`, `WRONGTYPE`, `NOPERM`, ...): such a text is shown as it is. */
@@ -42,10 +41,6 @@ export const upstash: FamilyProfile = {
   conditionalReads: false,
   openApi: {
     description: 'Upstash-compatible Redis REST API (Authorization: Bearer <JWT>, or ?_token=): the Redis commands of docs/redis.md over HTTP',
-    security: [{ bearer: [] }, { upstashQuery: [] }],
-    securitySchemes: {
-      bearer: native.openApi.securitySchemes.bearer,
-      upstashQuery: { type: 'apiKey', in: 'query', name: '_token' },
-    },
+    tokenAlternatives: { query: '_token' },
   },
 };

@@ -14,6 +14,11 @@ export interface ResponseContract {
   readonly example?: unknown;
   /** Response headers worth naming (ETag, Allow, Retry-After). */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * An error answer's catalogued codes (src/core/error-catalogue.ts): the document shows one
+   * example body per code, in the family's words, so each example is one this status carries.
+   */
+  readonly codes?: readonly string[];
 }
 
 /** A schema fixed at start-up from the settings (a batch's element limit is MAX_BATCH_ELEMENTS). */
@@ -82,5 +87,15 @@ export const resolveSchema = (source: SchemaSource | undefined, config: AppConfi
 export const json = (schema: z.ZodType, description: string, example?: unknown): ResponseContract => ({ description, contentType: 'application/json', schema, example });
 /** An answer without a body. */
 export const empty = (description: string): ResponseContract => ({ description });
-/** An error answer specific to the route (its body is the family's error format). */
-export const error = (description: string): ResponseContract => ({ description });
+/** An error answer specific to the route (its body is the family's error format), with the codes it carries. */
+export const error = (description: string, ...codes: string[]): ResponseContract => (codes.length > 0 ? { description, codes } : { description });
+
+/**
+ * The component names of request and response models in the OpenAPI document (`named('CachedValue', z.object(...))`):
+ * a code generator makes its types from them. A model left unnamed gets one from its operation.
+ */
+export const schemaNames = z.registry<{ name: string }>();
+export function named<T extends z.ZodType>(name: string, schema: T): T {
+  schemaNames.add(schema, { name });
+  return schema;
+}

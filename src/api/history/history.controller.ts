@@ -5,7 +5,7 @@ import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
 import { ApiError } from '../errors/api-error';
 import { CacheNameParams } from '../contract/params';
-import { Route, RouteContract, json } from '../contract/route-contract';
+import { Route, RouteContract, error, json, named } from '../contract/route-contract';
 import { EventStreamService } from './event-stream.service';
 import { HistoryService } from './history.service';
 
@@ -23,11 +23,15 @@ const EventsQueryDto = z.object({
 
 const StreamQueryDto = z.object({ from: seqField.optional() });
 
-const HistoryEvent = z
-  .object({ seq: z.number().int(), offset: z.number().int().nullable(), type: z.string(), time: z.string().meta({ description: 'ISO time' }), by: z.string(), device: z.string() })
-  .catchall(z.unknown())
-  .meta({ description: 'one journaled event: its sequence number, type, time, author and device, and its fields' });
-const EventsPage = z.object({ cacheName: z.string(), highestSeq: z.number().int(), events: z.array(HistoryEvent), next: z.number().int(), hasMore: z.boolean() });
+const HistoryEvent = named(
+  'HistoryEvent',
+  z
+    .object({ seq: z.number().int(), offset: z.number().int().nullable(), type: z.string(), time: z.string().meta({ description: 'ISO time' }), by: z.string(), device: z.string() })
+    .catchall(z.unknown())
+    .meta({ description: 'one journaled event: its sequence number, type, time, author and device, and its fields' }),
+);
+const EventsPage = named('EventsPage', z.object({ cacheName: z.string(), highestSeq: z.number().int(), events: z.array(HistoryEvent), next: z.number().int(), hasMore: z.boolean() }));
+const neverWritten = error('the cache has no events: it never existed (CACHE_NOT_FOUND)', 'CACHE_NOT_FOUND');
 
 export const HistoryContracts = {
   events: {
@@ -35,7 +39,7 @@ export const HistoryContracts = {
     summary: 'Events of a cache, paged (who changed what, when, from which device)',
     params: CacheNameParams,
     query: EventsQueryDto,
-    responses: { 200: json(EventsPage, 'a page of events') },
+    responses: { 200: json(EventsPage, 'a page of events'), 400: neverWritten },
   },
   stream: {
     family: 'history',
@@ -44,6 +48,7 @@ export const HistoryContracts = {
     query: StreamQueryDto,
     responses: {
       200: { description: 'an event stream; each event has `id: <seq>` and the event as JSON data', contentType: 'text/event-stream', schema: z.string() },
+      429: error('the token or the org has SSE_MAX_CLIENTS_PER_TOKEN / SSE_MAX_CLIENTS_PER_ORG streams open', 'TOO_MANY_STREAMS'),
     },
   },
 } satisfies Record<string, RouteContract>;

@@ -13,15 +13,21 @@ import { ApiError, refusedBy } from '../errors/api-error';
 import { parseBoundedJson } from '../edge/json-body';
 import { asBuffer } from '../native/binary';
 import { cacheNameParam, keyParam } from '../contract/params';
-import { Route, RouteContract, error, json } from '../contract/route-contract';
+import { Route, RouteContract, error, json, named } from '../contract/route-contract';
 import { IncrementDto, ListCachesQueryDto, PutItemDto } from './dto/ironcache.dto';
 
 // Examples are those of the IronCache REST API reference.
 const projectId = z.string().meta({ description: "the project id: your token's org", example: 'dev' });
 const CacheParams = z.object({ projectId, cacheName: cacheNameParam });
 const ItemParams = z.object({ projectId, cacheName: cacheNameParam, key: keyParam });
-const Msg = (example: string) => json(z.object({ msg: z.string() }), example, { msg: example });
-const conflict = error('add on an existing item, or a cas that no longer matches: nothing stored');
+const IronMessage = named('IronCacheMessage', z.object({ msg: z.string() }));
+const Msg = (example: string) => json(IronMessage, example, { msg: example });
+const conflict = error('add on an existing item, or a cas that no longer matches: nothing stored', 'KEY_EXISTS', 'CAS_MISMATCH');
+const noCache = error('Cache not found.', 'CACHE_NOT_FOUND');
+// A write can also find the project over its quota or cache limit (403 in IronCache's words).
+const overLimits = error("over the project's byte quota or cache limit", 'QUOTA_EXCEEDED', 'CACHE_LIMIT_REACHED');
+named('IronCachePutItem', PutItemDto);
+named('IronCacheIncrement', IncrementDto);
 
 export const IronCacheContracts = {
   list: {
@@ -29,25 +35,25 @@ export const IronCacheContracts = {
     summary: "The project's caches, paged",
     params: z.object({ projectId }),
     query: ListCachesQueryDto,
-    responses: { 200: json(z.array(z.object({ project_id: z.string(), name: z.string() })), 'caches', [{ project_id: 'dev', name: 'cache1' }]) },
+    responses: { 200: json(named('IronCacheList', z.array(named('IronCacheRow', z.object({ project_id: z.string(), name: z.string() })))), 'caches', [{ project_id: 'dev', name: 'cache1' }]) },
   },
   info: {
     family: 'ironcache',
     summary: 'A cache and its size',
     params: CacheParams,
-    responses: { 200: json(z.object({ size: z.number().int() }), 'the cache', { size: 3 }), 404: error('Cache not found.') },
+    responses: { 200: json(named('IronCacheInfo', z.object({ size: z.number().int() })), 'the cache', { size: 3 }), 404: noCache },
   },
   deleteCache: {
     family: 'ironcache',
     summary: 'Delete a cache',
     params: CacheParams,
-    responses: { 200: Msg('Deleted.'), 404: error('Cache not found.') },
+    responses: { 200: Msg('Deleted.'), 404: noCache },
   },
   clear: {
     family: 'ironcache',
     summary: 'Remove every item of a cache',
     params: CacheParams,
-    responses: { 200: Msg('Cleared.'), 404: error('Cache not found.') },
+    responses: { 200: Msg('Cleared.'), 404: noCache },
   },
   put: {
     family: 'ironcache',
@@ -60,7 +66,14 @@ export const IronCacheContracts = {
       size: 'value-any',
       prepare: (body, config) => requireFields(jsonBody(body, config.edge.maxJsonDepth), ['value']),
     },
-    responses: { 200: Msg('Stored.'), 404: error('Key not found. (replace or cas on a missing item)'), 406: error('value is required'), 409: conflict },
+    responses: {
+      200: Msg('Stored.'),
+      400: error('the value is larger than MAX_VALUE_BYTES, or the cache does not store empty values', 'VALUE_TOO_LARGE', 'EMPTY_VALUE_REJECTED'),
+      403: overLimits,
+      404: error('Key not found. (replace or cas on a missing item)', 'KEY_NOT_FOUND'),
+      406: error('value is required', 'NOT_ACCEPTABLE'),
+      409: conflict,
+    },
   },
   increment: {
     family: 'ironcache',
@@ -72,22 +85,27 @@ export const IronCacheContracts = {
       example: { amount: 10 },
       prepare: (body, config) => requireFields(jsonBody(body, config.edge.maxJsonDepth), ['amount']),
     },
-    responses: { 200: json(z.object({ msg: z.string(), value: z.number().int() }), 'the new value', { msg: 'Added', value: 132 }), 406: error('amount is required') },
+    responses: {
+      200: json(named('IronCacheIncremented', z.object({ msg: z.string(), value: z.number().int() })), 'the new value', { msg: 'Added', value: 132 }),
+      400: error('the item is not an integer, or the sum leaves the 64-bit range', 'NOT_A_NUMBER', 'NUMBER_OUT_OF_RANGE'),
+      403: overLimits,
+      406: error('amount is required', 'NOT_ACCEPTABLE'),
+    },
   },
   get: {
     family: 'ironcache',
     summary: 'Get an item',
     params: ItemParams,
     responses: {
-      200: json(z.object({ cache: z.string(), key: z.string(), value: z.string(), cas: z.number().int() }), 'the item', { cache: 'cache1', key: 'key1', value: 'This is my cache item.', cas: 12345 }),
-      404: error('Key not found.'),
+      200: json(named('IronCacheItem', z.object({ cache: z.string(), key: z.string(), value: z.string(), cas: z.number().int() })), 'the item', { cache: 'cache1', key: 'key1', value: 'This is my cache item.', cas: 12345 }),
+      404: error('Key not found.', 'KEY_NOT_FOUND'),
     },
   },
   deleteItem: {
     family: 'ironcache',
     summary: 'Delete an item',
     params: ItemParams,
-    responses: { 200: Msg('Deleted.'), 404: error('Key not found.') },
+    responses: { 200: Msg('Deleted.'), 404: error('Key not found.', 'KEY_NOT_FOUND') },
   },
 } satisfies Record<string, RouteContract>;
 

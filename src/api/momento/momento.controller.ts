@@ -40,7 +40,7 @@ export const MomentoContracts = {
     query: KeyQueryDto,
     responses: {
       200: { description: 'the value', contentType: 'application/octet-stream', schema: z.string().meta({ format: 'binary' }), example: 'example value' },
-      404: error('Cache Not Found, or Key Not Found'),
+      404: error('Cache Not Found, or Key Not Found', 'CACHE_NOT_FOUND', 'KEY_NOT_FOUND'),
     },
   },
   set: {
@@ -49,14 +49,21 @@ export const MomentoContracts = {
     params: CacheNameParams,
     query: SetQueryDto,
     body: { contentType: 'application/octet-stream', example: 'example value', size: 'value-raw' },
-    responses: { 204: empty('stored (durable)'), 404: error('Cache Not Found'), 409: error('the key exists or changed'), 415: error('a JSON body') },
+    responses: {
+      204: empty('stored (durable)'),
+      400: error('the value is too large, or the cache does not store empty values', 'VALUE_TOO_LARGE', 'EMPTY_VALUE_REJECTED'),
+      404: error('Cache Not Found', 'CACHE_NOT_FOUND'),
+      409: error('the key exists or changed', 'KEY_EXISTS', 'CAS_MISMATCH'),
+      415: error('a JSON body', 'UNSUPPORTED_MEDIA_TYPE'),
+      429: error('account limits: the byte quota or the number of caches', 'QUOTA_EXCEEDED', 'CACHE_LIMIT_REACHED'),
+    },
   },
   delete: {
     family: 'momento',
     summary: 'Delete a key (idempotent)',
     params: CacheNameParams,
     query: KeyQueryDto,
-    responses: { 204: empty('deleted (or was not there)'), 404: error('Cache Not Found') },
+    responses: { 204: empty('deleted (or was not there)'), 404: error('Cache Not Found', 'CACHE_NOT_FOUND') },
   },
 } satisfies Record<string, RouteContract>;
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AppConfig } from '../../config/config';
 import { CacheKeyParams, CacheNameParams, cacheNameParam, keyParam } from '../contract/params';
 import { ttlSecondsField } from '../validation';
-import { RouteContract, empty, error, json } from '../contract/route-contract';
+import { RouteContract, empty, error, json, named } from '../contract/route-contract';
 import { PointQueryDto } from '../history/point-in-time';
 import { CacheNameCreateDto, CacheRequestDto, batchCacheRequestDto, batchGetRequestDto } from './dto/native.dto';
 
@@ -10,11 +10,24 @@ import { CacheNameCreateDto, CacheRequestDto, batchCacheRequestDto, batchGetRequ
 const VALUE_ONE = 'dGhpcyBpcyB0aGUgcGF5bG9hZCBvZiBvbmU=';
 const VALUE_TWO = 'dGhpcyBpcyB0aGUgcGF5bG9hZCBvZiB0d28=';
 
-const CacheNameInfo = z.object({ cacheName: z.string(), description: z.string(), deleted: z.boolean() });
-const CacheKeys = z.object({ cacheName: z.string(), keys: z.array(z.string()) });
-const CacheNameRow = z.object({ cacheName: z.string(), description: z.string() });
-const CachedValue = z.object({ cacheName: z.string(), key: z.string(), success: z.boolean(), value: z.string().meta({ description: 'base64; "" on a miss' }) });
-const ElementResult = z.object({ cacheName: z.string(), key: z.string(), success: z.boolean() });
+const CacheNameInfo = named('CacheNameInfo', z.object({ cacheName: z.string(), description: z.string(), deleted: z.boolean() }));
+const CacheKeys = named('CacheKeys', z.object({ cacheName: z.string(), keys: z.array(z.string()) }));
+const CacheNameRow = named('CacheNameRow', z.object({ cacheName: z.string(), description: z.string() }));
+const CachedValue = named('CachedValue', z.object({ cacheName: z.string(), key: z.string(), success: z.boolean(), value: z.string().meta({ description: 'base64; "" on a miss' }) }));
+const ElementResult = named('ElementResult', z.object({ cacheName: z.string(), key: z.string(), success: z.boolean() }));
+named('CacheNameCreate', CacheNameCreateDto);
+named('CacheRequest', CacheRequestDto);
+
+// Refusals the native API answers 400 (the catalogue's status for a domain rejection).
+const noCache = error('the cache does not exist (CACHE_NOT_FOUND)', 'CACHE_NOT_FOUND');
+const refusedWrite = error('the org has reached its byte quota or disk budget, or the cache does not store empty values', 'QUOTA_EXCEEDED', 'DISK_BUDGET_EXCEEDED', 'EMPTY_VALUE_REJECTED');
+const cacheLimit = error('CACHE_LIMIT_REACHED: the org has its maximum number of caches', 'CACHE_LIMIT_REACHED');
+const valueTooLarge = error('the value is larger than MAX_VALUE_BYTES or the cache\'s maxValueBytes', 'VALUE_TOO_LARGE');
+// A point-in-time read (`?at=`, `?asOf=`) can answer these besides the shared ones.
+const compacted = error('that point was compacted away (HISTORY_COMPACTED)', 'HISTORY_COMPACTED');
+const tooCostly = error('reading that point would replay more than POINT_IN_TIME_MAX_EVENTS events, or decode more than POINT_IN_TIME_MAX_BYTES', 'POINT_IN_TIME_TOO_COSTLY', 'POINT_IN_TIME_TOO_LARGE');
+const pointsRunning = error('the org has POINT_IN_TIME_MAX_PER_ORG point-in-time reads running', 'TOO_MANY_POINT_IN_TIME_READS');
+const pointInTimeErrors = { 410: compacted, 422: tooCostly, 429: pointsRunning };
 
 const readEtag = { etag: 'the cache version, `"v<seq>"` (`"at<seq>"` for a point-in-time read); `If-None-Match` answers 304' };
 const binaryValue = {
@@ -31,36 +44,36 @@ export const NativeContracts = {
     family: 'native',
     summary: 'Create a cache name (or change its description, or revive a deleted name)',
     body: { contentType: 'application/json', schema: CacheNameCreateDto, example: { cacheName: 'cache1', description: 'This is our first test' } },
-    responses: { 201: empty('created'), 409: error('CACHE_LIMIT_REACHED: the org has its maximum number of caches') },
+    responses: { 201: empty('created'), 400: error('the org has reached its byte quota or disk budget', 'QUOTA_EXCEEDED', 'DISK_BUDGET_EXCEEDED'), 409: cacheLimit },
   },
   updateName: {
     family: 'native',
     summary: "Change a cache name's description",
     body: { contentType: 'application/json', schema: CacheNameCreateDto, example: { cacheName: 'cache1', description: 'This is our first test modified' } },
-    responses: { 202: empty('changed') },
+    responses: { 202: empty('changed'), 400: noCache },
   },
   listNames: {
     family: 'native',
     summary: 'Live cache names of your org',
-    responses: { 200: json(z.array(CacheNameRow), 'names', [{ cacheName: 'cache1', description: 'This is our first test' }]) },
+    responses: { 200: json(named('CacheNameList', z.array(CacheNameRow)), 'names', [{ cacheName: 'cache1', description: 'This is our first test' }]) },
   },
   getName: {
     family: 'native',
     summary: 'A cache name and whether it is deleted',
     params: CacheNameParams,
-    responses: { 200: json(CacheNameInfo, 'the name', { cacheName: 'cache1', description: 'This is our first test', deleted: false }) },
+    responses: { 200: json(CacheNameInfo, 'the name', { cacheName: 'cache1', description: 'This is our first test', deleted: false }), 400: error('the name never existed (CACHE_NOT_FOUND)', 'CACHE_NOT_FOUND') },
   },
   deleteName: {
     family: 'native',
     summary: 'Delete a cache name and its keys',
     params: CacheNameParams,
-    responses: { 202: empty('deleted') },
+    responses: { 202: empty('deleted'), 400: error('the cache is not live (CACHE_NOT_FOUND)', 'CACHE_NOT_FOUND') },
   },
   flush: {
     family: 'native',
     summary: 'Remove every key of a cache (the name stays)',
     params: CacheNameParams,
-    responses: { 202: empty('flushed') },
+    responses: { 202: empty('flushed'), 400: noCache },
   },
   keys: {
     family: 'native',
@@ -68,7 +81,7 @@ export const NativeContracts = {
     description: pointInTime,
     params: CacheNameParams,
     query: PointQueryDto,
-    responses: { 200: { ...json(CacheKeys, 'the keys', { cacheName: 'cache1', keys: ['key32', 'key31'] }), headers: readEtag }, 304: empty('not modified (If-None-Match)'), 410: error('that point was compacted away (HISTORY_COMPACTED)'), 422: error('reading that point would replay more than POINT_IN_TIME_MAX_EVENTS events (POINT_IN_TIME_TOO_COSTLY)') },
+    responses: { 200: { ...json(CacheKeys, 'the keys', { cacheName: 'cache1', keys: ['key32', 'key31'] }), headers: readEtag }, 304: empty('not modified (If-None-Match)'), 400: noCache, ...pointInTimeErrors },
   },
   getJson: {
     family: 'native',
@@ -78,14 +91,16 @@ export const NativeContracts = {
     query: PointQueryDto,
     responses: {
       200: { ...json(CachedValue, 'hit (`success: true`) or miss (`success: false, value: ""`)', { cacheName: 'cache1', key: 'key2', success: true, value: 'VGhpcyBpcyBvdXIgc2Vjb25kIHRlc3Q=' }), headers: readEtag },
-      304: empty('not modified (If-None-Match)'), 410: error('that point was compacted away (HISTORY_COMPACTED)'), 422: error('reading that point would replay more than POINT_IN_TIME_MAX_EVENTS events (POINT_IN_TIME_TOO_COSTLY)'),
+      304: empty('not modified (If-None-Match)'),
+      400: error('the cache did not exist at that point (CACHE_NOT_FOUND)', 'CACHE_NOT_FOUND'),
+      ...pointInTimeErrors,
     },
   },
   setJson: {
     family: 'native',
     summary: 'Set a value given as base64 JSON',
     body: { contentType: 'application/json', schema: CacheRequestDto, example: { cacheName: 'cache1', key: 'key1', value: VALUE_ONE }, size: 'value-json' },
-    responses: { 201: empty('stored (durable)'), 409: error('CACHE_LIMIT_REACHED: the org has its maximum number of caches') },
+    responses: { 201: empty('stored (durable)'), 400: refusedWrite, 409: cacheLimit, 413: valueTooLarge },
   },
   getBinary: {
     family: 'native',
@@ -93,14 +108,14 @@ export const NativeContracts = {
     description: pointInTime,
     params: CacheKeyParams,
     query: PointQueryDto,
-    responses: { 200: binaryValue, 304: empty('not modified (If-None-Match)'), 410: error('that point was compacted away (HISTORY_COMPACTED)'), 422: error('reading that point would replay more than POINT_IN_TIME_MAX_EVENTS events (POINT_IN_TIME_TOO_COSTLY)'), 404: error('no such key') },
+    responses: { 200: binaryValue, 304: empty('not modified (If-None-Match)'), 400: error('the cache did not exist at that point (CACHE_NOT_FOUND)', 'CACHE_NOT_FOUND'), 404: error('no such key (KEY_NOT_FOUND, answered 404 here as the Akka-Cache API does)', 'KEY_NOT_FOUND'), ...pointInTimeErrors },
   },
   setBinary: {
     family: 'native',
     summary: 'Set a value (the raw body; any content type but JSON)',
     params: CacheKeyParams,
     body: rawBody,
-    responses: { 201: empty('stored (durable)'), 409: error('CACHE_LIMIT_REACHED: the org has its maximum number of caches'), 415: error('a JSON body (use POST /set)') },
+    responses: { 201: empty('stored (durable)'), 400: refusedWrite, 409: cacheLimit, 413: valueTooLarge, 415: error('a JSON body (use POST /set)', 'UNSUPPORTED_MEDIA_TYPE') },
   },
   setBinaryWithTtl: {
     family: 'native',
@@ -116,25 +131,25 @@ export const NativeContracts = {
         .pipe(ttlSecondsField),
     }),
     body: rawBody,
-    responses: { 201: empty('stored (durable)'), 409: error('CACHE_LIMIT_REACHED: the org has its maximum number of caches'), 415: error('a JSON body (use POST /set)') },
+    responses: { 201: empty('stored (durable)'), 400: refusedWrite, 409: cacheLimit, 413: valueTooLarge, 415: error('a JSON body (use POST /set)', 'UNSUPPORTED_MEDIA_TYPE') },
   },
   deleteKey: {
     family: 'native',
     summary: 'Delete a key',
     params: CacheKeyParams,
-    responses: { 202: empty('deleted') },
+    responses: { 202: empty('deleted'), 400: error('the key does not exist (KEY_NOT_FOUND)', 'KEY_NOT_FOUND', 'CACHE_NOT_FOUND') },
   },
   batchSet: {
     family: 'native',
     summary: 'Set many values (validated whole first; per-element results in order)',
     body: {
       contentType: 'application/json',
-      schema: (config: AppConfig) => batchCacheRequestDto(config.edge.maxBatchElements),
+      schema: (config: AppConfig) => named('BatchSetRequest', batchCacheRequestDto(config.edge.maxBatchElements)),
       size: 'batch',
       example: { cacheRequests: [{ cacheName: 'cache1', key: 'key1', value: VALUE_ONE }, { cacheName: 'cache1', key: 'key2', value: VALUE_TWO }] },
     },
     responses: {
-      200: json(z.object({ complete: z.boolean(), results: z.array(ElementResult) }), 'one result per element', {
+      200: json(named('BatchSetResponse', z.object({ complete: z.boolean(), results: z.array(ElementResult) })), 'one result per element', {
         complete: true,
         results: [{ cacheName: 'cache1', key: 'key1', success: true }, { cacheName: 'cache1', key: 'key2', success: true }],
       }),
@@ -145,12 +160,12 @@ export const NativeContracts = {
     summary: 'Get many values',
     body: {
       contentType: 'application/json',
-      schema: (config: AppConfig) => batchGetRequestDto(config.edge.maxBatchElements),
+      schema: (config: AppConfig) => named('BatchKeysRequest', batchGetRequestDto(config.edge.maxBatchElements)),
       size: 'batch',
       example: { getCachedBatch: [{ cacheName: 'cache1', key: 'key2' }, { cacheName: 'cache1', key: 'key1' }] },
     },
     responses: {
-      200: json(z.object({ complete: z.boolean(), results: z.array(CachedValue) }), 'one value per element, in order', {
+      200: json(named('BatchGetResponse', z.object({ complete: z.boolean(), results: z.array(CachedValue) })), 'one value per element, in order', {
         complete: true,
         results: [{ cacheName: 'cache1', key: 'key2', success: true, value: VALUE_TWO }, { cacheName: 'cache1', key: 'key1', success: true, value: VALUE_ONE }],
       }),
@@ -161,12 +176,12 @@ export const NativeContracts = {
     summary: 'Delete many keys',
     body: {
       contentType: 'application/json',
-      schema: (config: AppConfig) => batchGetRequestDto(config.edge.maxBatchElements),
+      schema: (config: AppConfig) => named('BatchKeysRequest', batchGetRequestDto(config.edge.maxBatchElements)),
       size: 'batch',
       example: { getCachedBatch: [{ cacheName: 'cache1', key: 'key3' }, { cacheName: 'cache1', key: 'key2' }] },
     },
     responses: {
-      200: json(z.object({ success: z.boolean(), cacheDeleteResponses: z.array(ElementResult) }), 'one result per element', {
+      200: json(named('BatchDeleteResponse', z.object({ success: z.boolean(), cacheDeleteResponses: z.array(ElementResult) })), 'one result per element', {
         success: true,
         cacheDeleteResponses: [{ cacheName: 'cache1', key: 'key3', success: true }, { cacheName: 'cache1', key: 'key2', success: true }],
       }),

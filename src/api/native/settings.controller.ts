@@ -10,10 +10,10 @@ import { FAMILIES } from '../../families';
 import { CacheService, commandMeta } from '../cache.service';
 import { ApiError, refusedBy } from '../errors/api-error';
 import { CacheNameParams } from '../contract/params';
-import { Route, RouteContract, error, json } from '../contract/route-contract';
+import { Route, RouteContract, error, json, named } from '../contract/route-contract';
 import { CacheSettingsDto } from './dto/settings.dto';
 
-const SettingsWire = z.object({ cacheName: z.string(), capacity: z.number().int(), ttl: z.number().int(), maxValueBytes: z.number().int(), cacheNullValue: z.boolean() });
+const SettingsWire = named('CacheSettings', z.object({ cacheName: z.string(), capacity: z.number().int(), ttl: z.number().int(), maxValueBytes: z.number().int(), cacheNullValue: z.boolean() }));
 const settingsExample = { cacheName: 'cache1', capacity: 1000, ttl: 3600, maxValueBytes: 0, cacheNullValue: false };
 
 export const SettingsContracts = {
@@ -21,7 +21,7 @@ export const SettingsContracts = {
     family: 'settings',
     summary: "A cache's settings",
     params: CacheNameParams,
-    responses: { 200: json(SettingsWire, 'the settings', settingsExample), 404: error('no such live cache') },
+    responses: { 200: json(SettingsWire, 'the settings', settingsExample), 404: error('no such live cache', 'CACHE_NOT_FOUND') },
   },
   put: {
     family: 'settings',
@@ -29,7 +29,7 @@ export const SettingsContracts = {
     params: CacheNameParams,
     body: {
       contentType: 'application/json',
-      schema: CacheSettingsDto,
+      schema: named('CacheSettingsChange', CacheSettingsDto),
       example: { capacity: 1000, ttl: 3600 },
       prepare: (body) => {
         if (typeof body !== 'object' || body === null || Array.isArray(body) || Buffer.isBuffer(body)) {
@@ -38,7 +38,11 @@ export const SettingsContracts = {
         return body;
       },
     },
-    responses: { 200: json(SettingsWire, 'the settings now', settingsExample), 404: error('no such live cache'), 409: error('CACHE_LIMIT_REACHED') },
+    responses: {
+      200: json(SettingsWire, 'the settings now', settingsExample),
+      404: error('no such live cache', 'CACHE_NOT_FOUND'),
+      409: error('a capacity cut would evict more keys at once than MAX_EVENTS_PER_COMMAND allows (TOO_MANY_EVENTS)', 'TOO_MANY_EVENTS'),
+    },
   },
 } satisfies Record<string, RouteContract>;
 

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { RouteContract, json } from '../contract/route-contract';
+import { RouteContract, error, json, named } from '../contract/route-contract';
 
 const Indicators = z.record(z.string(), z.object({ status: z.enum(['up', 'down']) }).catchall(z.unknown()));
-const HealthCheck = z.object({ status: z.enum(['ok', 'error']), info: Indicators.optional(), error: Indicators.optional(), details: Indicators });
+const HealthCheck = named('HealthCheck', z.object({ status: z.enum(['ok', 'error']), info: Indicators.optional(), error: Indicators.optional(), details: Indicators }));
 const healthExample = { status: 'ok', info: { database: { status: 'up' }, lifecycle: { status: 'up', state: 'ready' } }, error: {}, details: { database: { status: 'up' }, lifecycle: { status: 'up', state: 'ready' } } };
-const NotReady = HealthCheck.extend({ code: z.literal('NOT_READY'), message: z.string() });
+const NotReady = named('NotReady', HealthCheck.extend({ code: z.literal('NOT_READY'), message: z.string() }));
 const notReady = json(NotReady, 'not ready: the database is not open, start-up is under way, or the service is shutting down', {
   code: 'NOT_READY',
   message: 'the service is not ready',
@@ -27,7 +27,7 @@ export const DESCRIBED_ROUTES: Readonly<Record<string, RouteContract>> = {
     summary: 'The landing page: version and links to /docs, /console and /health/ready (HTML when the client accepts it)',
     public: true,
     responses: {
-      200: json(z.object({ service: z.string(), version: z.string(), links: z.record(z.string(), z.string()) }), 'what this is, its version and its links', {
+      200: json(named('ServiceInfo', z.object({ service: z.string(), version: z.string(), links: z.record(z.string(), z.string()) })), 'what this is, its version and its links', {
         service: 'cachelog',
         version: '0.1.0',
         links: { docs: '/docs', console: '/console', ready: '/health/ready', live: '/health/live', metrics: '/metrics' },
@@ -49,12 +49,13 @@ export const DESCRIBED_ROUTES: Readonly<Record<string, RouteContract>> = {
   'GET /metrics': {
     family: 'operations',
     summary: 'Prometheus metrics (text exposition format), behind its own bearer token, METRICS_TOKEN',
+    description: 'The bearer token here is METRICS_TOKEN, not a JWT.',
     public: true,
-    security: [{ metricsToken: [] }],
+    security: [{ bearer: [] }],
     responses: {
       200: { description: 'metrics', contentType: 'text/plain', schema: z.string(), example: '# HELP cachelog_http_requests_total HTTP requests answered, by method, route pattern and status\n# TYPE cachelog_http_requests_total counter\n' },
-      401: { description: 'no METRICS_TOKEN given, or a wrong one' },
-      404: { description: 'metrics are off (no METRICS_TOKEN configured)' },
+      401: error('no METRICS_TOKEN given, or a wrong one', 'METRICS_TOKEN_INVALID'),
+      404: error('metrics are off (no METRICS_TOKEN configured)', 'METRICS_DISABLED'),
     },
   },
   'GET /console': {
@@ -68,6 +69,6 @@ export const DESCRIBED_ROUTES: Readonly<Record<string, RouteContract>> = {
     summary: "The console's static files",
     public: true,
     params: z.object({ file: z.string().meta({ example: 'console.js' }) }),
-    responses: { 200: { description: 'the file (HTML, JavaScript, CSS or SVG)', contentType: 'application/octet-stream', schema: z.string().meta({ format: 'binary' }) }, 404: { description: 'no such console file' } },
+    responses: { 200: { description: 'the file (HTML, JavaScript, CSS or SVG)', contentType: 'application/octet-stream', schema: z.string().meta({ format: 'binary' }) }, 404: error('no such console file', 'NOT_FOUND') },
   },
 };

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { RouteCatalog } from '../contract/route-catalog';
-import { RouteContract, json, routeConfigOf } from '../contract/route-contract';
+import { RouteContract, json, named, routeConfigOf } from '../contract/route-contract';
 import { buildOpenApiDocument } from './openapi-document';
 
 // swagger-ui-dist ships the UI's files; they are served from here, never from a CDN. Its path
@@ -49,7 +49,7 @@ export const DocsContracts = {
     family: 'operations',
     summary: 'This OpenAPI 3.1 document',
     public: true,
-    responses: { 200: json(z.object({ openapi: z.string() }).catchall(z.unknown()), 'the document') },
+    responses: { 200: json(named('OpenApiDocument', z.object({ openapi: z.string() }).catchall(z.unknown())), 'the document') },
   },
   page: {
     family: 'operations',

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { cacheNameParam } from '../contract/params';
-import { RouteContract, error, json } from '../contract/route-contract';
+import { RouteContract, error, json, named } from '../contract/route-contract';
 
 const Argument = z.union([z.string(), z.number()]).meta({ description: 'an argument: a string (its UTF-8 bytes) or a number (its decimal text)' });
-const Command = z.array(Argument).min(1).meta({ description: 'a Redis command: its name, then its arguments', example: ['SET', 'greeting', 'hello', 'EX', 100] });
-const Commands = z.array(Command).min(1);
-const Result = z.object({ result: z.unknown().meta({ description: 'the reply: a string, a number, null, or an array of them' }) });
-const Outcome = z.union([Result, z.object({ error: z.string() })]);
+const Command = named('RedisCommand', z.array(Argument).min(1).meta({ description: 'a Redis command: its name, then its arguments', example: ['SET', 'greeting', 'hello', 'EX', 100] }));
+const Commands = named('RedisCommands', z.array(Command).min(1));
+const Result = named('RedisResult', z.object({ result: z.unknown().meta({ description: 'the reply: a string, a number, null, or an array of them' }) }));
+const Outcome = named('RedisOutcome', z.union([Result, named('RedisError', z.object({ error: z.string() }))]));
+const Outcomes = named('RedisOutcomes', z.array(Outcome));
 
 const headers = {
   'upstash-sync-token': 'after a write, the sequence number it was journaled at; sent back, a later read waits until it sees it (any node)',
@@ -21,7 +22,12 @@ const single = (summary: string, description: string): RouteContract => ({
   description: `${description} ${requestHeaders}`,
   responses: {
     200: { ...json(Result, 'the reply', { result: 'OK' }), headers },
-    400: error("the command failed or was refused, in Redis's words (`ERR ...`, `NOPERM ...`), or the request is malformed"),
+    400: error(
+      "the command failed or was refused, in Redis's words (`ERR ...`, `NOPERM ...`), the request is malformed, or the `upstash-sync-token` is beyond the cache's journal",
+      'INVALID_REQUEST',
+      'INVALID_ARGUMENT',
+      'MIN_SEQ_NOT_REACHED',
+    ),
   },
 });
 
@@ -31,8 +37,8 @@ const many = (summary: string, description: string): RouteContract => ({
   description: `${description} ${requestHeaders}`,
   body: { contentType: 'application/json', schema: Commands, example: [['SET', 'k', 'v'], ['INCR', 'n'], ['GET', 'k']], size: 'pipeline' },
   responses: {
-    200: { ...json(z.array(Outcome), 'one answer per command, in order', [{ result: 'OK' }, { result: 1 }, { result: 'v' }]), headers },
-    400: error('the request is malformed, has more than UPSTASH_MAX_PIPELINE_COMMANDS commands, or (multi-exec) was discarded as a whole'),
+    200: { ...json(Outcomes, 'one answer per command, in order', [{ result: 'OK' }, { result: 1 }, { result: 'v' }]), headers },
+    400: error('the request is malformed, has more than UPSTASH_MAX_PIPELINE_COMMANDS commands, or (multi-exec) was discarded as a whole', 'INVALID_REQUEST', 'INVALID_ARGUMENT', 'MIN_SEQ_NOT_REACHED'),
   },
 });
 
