@@ -6,7 +6,7 @@ import { ApiFamily, RequestContext, requestContext } from '../core/request-conte
 import { CacheCommand, CacheState, DomainError, Entry, liveKeys } from '../domain';
 import { Reply } from '../entities/cache-entity';
 import { FAMILIES, FamilyProfile } from '../families';
-import { CacheNameRow } from '../journal/inline-read-models';
+import { CacheNameRow, KeyPage, KeyPageRequest } from '../journal/inline-read-models';
 import { ApiError, refusedBy } from './errors/api-error';
 
 /**
@@ -77,9 +77,21 @@ export class CacheService {
     return keys;
   }
 
+  /** One page of the live keys (the key listing's order, bounded work); CACHE_NOT_FOUND when the cache is not live. */
+  async keyPage(principal: Principal, cacheName: string, request: KeyPageRequest): Promise<KeyPage> {
+    const page = await this.gateway.keyPage(contextOf(principal), cacheName, request);
+    if (page === undefined) throw refusedBy(FAMILIES.native, { code: 'CACHE_NOT_FOUND' });
+    return page;
+  }
+
   /** Live keys straight from the entity's state (no projection). */
   async liveKeys(principal: Principal, cacheName: string): Promise<string[]> {
     return [...liveKeys(await this.state(principal, cacheName), this.gateway.now())];
+  }
+
+  /** Value bytes of all the caller's org's caches. */
+  orgValueBytes(principal: Principal): Promise<number> {
+    return this.gateway.orgValueBytes(contextOf(principal));
   }
 
   async cacheNames(principal: Principal): Promise<CacheNameRow[]> {

@@ -3,7 +3,7 @@ import { operationsMayCreate } from '../domain/decide-operations';
 import { Reply } from '../entities/cache-entity';
 import { EntityRegistry } from '../entities/entity-registry';
 import { OrgCaches } from '../entities/org-caches';
-import { CacheNameRow, InlineReadModels } from '../journal/inline-read-models';
+import { CacheNameRow, InlineReadModels, KeyPage, KeyPageRequest } from '../journal/inline-read-models';
 import { EntityRef } from '../journal/keys';
 import { Admission } from './admission';
 import { DiskBudget } from './disk-budget';
@@ -12,6 +12,11 @@ import { RequestContext } from './request-context';
 /** Reads the clock; the only time source of the core (tests pass a fixed one). */
 export interface CoreClock {
   now(): number;
+}
+
+/** Hears every key read at the gateway, by org (the per-org figures). */
+export interface ReadObserver {
+  read(org: string, hit: boolean): void;
 }
 
 /**
@@ -27,6 +32,7 @@ export class CacheGateway {
     private readonly orgCaches: OrgCaches,
     readonly admission: Admission,
     private readonly disk?: DiskBudget,
+    private readonly reads?: ReadObserver,
   ) {}
 
   /** Sends a command; resolves with the reply, whether accepted or refused (never throws for a refusal). */
@@ -72,16 +78,23 @@ export class CacheGateway {
 
   /** The live entry of a key; a hit counts as use for the cache's LRU eviction. Synchronous when ready. */
   useEntryNow(ctx: RequestContext, cacheName: string, key: string): Entry | undefined | Promise<Entry | undefined> {
+    const org = ctx.principal.org;
     const entity = this.registry.entityNow(refOf(ctx, cacheName));
-    if (entity instanceof Promise) return entity.then((e) => e?.useEntry(key, this.clock.now()));
-    return entity.useEntry(key, this.clock.now());
+    if (entity instanceof Promise) return entity.then((e) => this.counted(org, e?.useEntry(key, this.clock.now())));
+    return this.counted(org, entity.useEntry(key, this.clock.now()));
   }
 
   /** The live value of a key; a hit counts as use. Synchronous when ready. */
   useValueNow(ctx: RequestContext, cacheName: string, key: string): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+    const org = ctx.principal.org;
     const entity = this.registry.entityNow(refOf(ctx, cacheName));
-    if (entity instanceof Promise) return entity.then((e) => e?.useValue(key, this.clock.now()));
-    return entity.useValue(key, this.clock.now());
+    if (entity instanceof Promise) return entity.then((e) => this.counted(org, e?.useValue(key, this.clock.now())));
+    return this.counted(org, entity.useValue(key, this.clock.now()));
+  }
+
+  private counted<T>(org: string, found: T | undefined): T | undefined {
+    this.reads?.read(org, found !== undefined);
+    return found;
   }
 
   /** Live keys from the journal's key listing (exact once a write is acknowledged); undefined: no such cache. */
@@ -90,6 +103,22 @@ export class CacheGateway {
     const state = await this.registry.state(ref);
     if (state.status !== 'live') return undefined;
     return this.readModels.listKeys(ref, this.clock.now());
+  }
+
+  /**
+   * One page of the live keys, in the key listing's order (byte order of the key), with
+   * bounded work (see `InlineReadModels.keyPage`); undefined: no such cache.
+   */
+  async keyPage(ctx: RequestContext, cacheName: string, request: KeyPageRequest): Promise<KeyPage | undefined> {
+    const ref = refOf(ctx, cacheName);
+    const state = await this.registry.state(ref);
+    if (state.status !== 'live') return undefined;
+    return this.readModels.keyPage(ref, this.clock.now(), request);
+  }
+
+  /** Value bytes of all the caller's org's caches (the byte quota's figure, a maintained total). */
+  orgValueBytes(ctx: RequestContext): Promise<number> {
+    return this.readModels.orgBytes(ctx.principal.org);
   }
 
   /** The caller's org's caches. */

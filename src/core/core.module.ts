@@ -9,6 +9,7 @@ import { InlineReadModels } from '../journal/inline-read-models';
 import { Admission } from './admission';
 import { CacheGateway } from './cache-gateway';
 import { DiskBudget, DiskBudgetLimits } from './disk-budget';
+import { Metrics } from '../ops/metrics';
 
 const MiB = 1024 * 1024;
 
@@ -42,9 +43,9 @@ export function diskBudgetLimits(config: LimitsConfig & Pick<JournalConfig, 'his
     },
     {
       provide: CacheGateway,
-      useFactory: (registry: EntityRegistry, clock: Clock, readModels: InlineReadModels, orgCaches: OrgCaches, admission: Admission, disk: DiskBudget) =>
-        new CacheGateway(registry, clock, readModels, orgCaches, admission, disk.enabled ? disk : undefined),
-      inject: [EntityRegistry, Clock, InlineReadModels, OrgCaches, Admission, DiskBudget],
+      useFactory: (registry: EntityRegistry, clock: Clock, readModels: InlineReadModels, orgCaches: OrgCaches, admission: Admission, disk: DiskBudget, metrics?: Metrics) =>
+        new CacheGateway(registry, clock, readModels, orgCaches, admission, disk.enabled ? disk : undefined, metrics?.orgs),
+      inject: [EntityRegistry, Clock, InlineReadModels, OrgCaches, Admission, DiskBudget, { token: Metrics, optional: true }],
     },
   ],
   exports: [CacheGateway, Admission, DiskBudget],

@@ -23,6 +23,14 @@ export interface DueExpiry {
 export abstract class InlineReadModels {
   /** Live keys of a cache (not expired at `now`), in byte order of the key. */
   abstract listKeys(ref: EntityRef, now: number): Promise<string[]>;
+  /**
+   * One page of the same listing, in the same order, with bounded work: at most
+   * `request.examine` rows are looked at (expired and refused ones included), so a page of a
+   * million-key cache costs what a page of a small one does. Continuing after the page's
+   * `last` key visits every key that sorts after it, whatever was written meanwhile: a key
+   * present for a whole walk is returned once.
+   */
+  abstract keyPage(ref: EntityRef, now: number, request: KeyPageRequest): Promise<KeyPage>;
   /** The org's caches, live ones only unless `includeDeleted`. */
   abstract listCaches(org: string, includeDeleted?: boolean): Promise<CacheNameRow[]>;
   /** Value bytes of all the org's live entries (expired ones count until their Expired event). */
@@ -91,6 +99,32 @@ export abstract class InlineReadModels {
 export interface RepairedRows {
   readonly 'key-listing': number;
   readonly 'cache-names': number;
+}
+
+export interface KeyPageRequest {
+  /** Start after this key (its UTF-8 bytes); undefined: from the first key. */
+  readonly after?: Buffer;
+  /** Only keys that start with these bytes (a match pattern's literal prefix): the walk seeks to them and stops past them. */
+  readonly prefix?: Buffer;
+  /** Rows looked at, at most (the page's work bound). */
+  readonly examine: number;
+  /** Rows returned, at most: the page ends at the row that fills it. */
+  readonly limit: number;
+  /** Which live keys the page returns (a match pattern). */
+  readonly accept: (key: string) => boolean;
+}
+
+export interface KeyPageRow {
+  readonly key: string;
+  /** 0: never. */
+  readonly expiresAt: number;
+  readonly bytes: number;
+}
+
+export interface KeyPage {
+  readonly rows: KeyPageRow[];
+  /** The last key looked at (UTF-8 bytes), to continue after; undefined: nothing is left to look at. */
+  readonly last?: Buffer;
 }
 
 /** A key row: when the entry expires (0: never) and its value's size. */

@@ -20,6 +20,7 @@ const TASK_STATES: readonly TaskState[] = ['PENDING', 'STARTED', 'SUCCESS', 'FAI
 @Injectable()
 export class MetricsCollectors implements OnModuleInit, OnModuleDestroy {
   private subscriptions: Subscription[] = [];
+  private sampler: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly metrics: Metrics,
@@ -32,12 +33,18 @@ export class MetricsCollectors implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     const { metrics } = this;
+    // A journal times a group commit just before it publishes it (same tick): the time is the
+    // commit's that follows, which the per-org figures attribute to the orgs in it.
+    let commitSeconds: number | undefined;
     // Counting never ends the process: a commit the metrics cannot count is logged and skipped.
     this.subscriptions.push(
       subscribeContained(this.journal.liveCommits$, {
         name: 'metrics (committed events)',
         onFailure: 'skip',
         next: (envelopes) => {
+          const seconds = commitSeconds;
+          commitSeconds = undefined;
+          metrics.orgs.committed(envelopes, seconds);
           metrics.commitEvents.observe(envelopes.length);
           for (const { event } of envelopes) {
             metrics.eventsAppended.inc({ type: event.type });
@@ -46,8 +53,15 @@ export class MetricsCollectors implements OnModuleInit, OnModuleDestroy {
           }
         },
       }),
-      subscribeContained(this.journal.commitSeconds$, { name: 'metrics (commit seconds)', onFailure: 'skip', next: (seconds) => metrics.commitSeconds.observe(seconds) }),
+      subscribeContained(this.journal.commitSeconds$, { name: 'metrics (commit seconds)', onFailure: 'skip', next: (seconds) => {
+          commitSeconds = seconds;
+          metrics.commitSeconds.observe(seconds);
+        },
+      }),
     );
+    // The per-org rates are measured against this once-a-second sample.
+    this.sampler = setInterval(() => metrics.orgs.sample(), 1000);
+    this.sampler.unref();
 
     metrics.gauge('cachelog_journal_offset', 'Global offset of the newest committed event', [], (g) => g.set(this.journal.highestOffset));
     metrics.gauge('cachelog_entities', 'Cache entities in memory, by lifecycle state (recovering, ready, ...)', ['state'], (g) => {
@@ -72,6 +86,7 @@ export class MetricsCollectors implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    clearInterval(this.sampler);
     for (const subscription of this.subscriptions.splice(0)) subscription.unsubscribe();
   }
 

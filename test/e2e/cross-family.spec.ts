@@ -29,6 +29,7 @@ describe('one cache, three API families: a key written through one is read throu
       key: 'fromMomento',
       success: true,
       value: Buffer.from('hello momento').toString('base64'),
+      expiresAt: expect.any(String), // set with a TTL
     });
     expect((await iron('/items/fromMomento')).json().value).toBe('hello momento');
   });

@@ -14,9 +14,9 @@ describe('native API (Akka-Cache REST) over real HTTP', () => {
       const created = await http(url('/cacheName'), { method: 'POST', token, body: { cacheName: 'names1', description: 'first' } });
       expect(created.status).toBe(201);
       expect(created.text).toBe('');
-      expect((await http(url('/cacheName/names1'), { token })).json()).toEqual({ cacheName: 'names1', description: 'first', deleted: false });
+      expect((await http(url('/cacheName/names1'), { token })).json()).toEqual({ cacheName: 'names1', description: 'first', deleted: false, keyCount: 0, valueBytes: 0 });
       expect((await http(url('/cacheName'), { method: 'PUT', token, body: { cacheName: 'names1', description: 'second' } })).status).toBe(202);
-      expect((await http(url('/cacheName/names1'), { token })).json()).toEqual({ cacheName: 'names1', description: 'second', deleted: false });
+      expect((await http(url('/cacheName/names1'), { token })).json()).toEqual({ cacheName: 'names1', description: 'second', deleted: false, keyCount: 0, valueBytes: 0 });
       expect((await http(url('/cacheName'), { method: 'POST', token, body: { cacheName: 'names1', description: 'third' } })).status).toBe(201);
       expect((await http(url('/cacheName/names1'), { token })).json().description).toBe('third');
     });
@@ -37,14 +37,14 @@ describe('native API (Akka-Cache REST) over real HTTP', () => {
       await http(url('/doomed/k1'), { method: 'POST', token, body: Buffer.from('1') });
       await http(url('/doomed/k2'), { method: 'POST', token, body: Buffer.from('2') });
       expect((await http(url('/cacheName/doomed'), { method: 'DELETE', token })).status).toBe(202);
-      expect((await http(url('/cacheName/doomed'), { token })).json()).toEqual({ cacheName: 'doomed', description: '', deleted: true });
+      expect((await http(url('/cacheName/doomed'), { token })).json()).toEqual({ cacheName: 'doomed', description: '', deleted: true, keyCount: 0, valueBytes: 0 });
       expect((await http(url('/doomed/k1'), { token })).status).toBe(404);
       expect((await http(url('/cacheName/doomed/keys'), { token })).status).toBe(400);
       expect((await http(url('/cacheName/list'), { token })).json().map((c: { cacheName: string }) => c.cacheName)).not.toContain('doomed');
       expect((await http(url('/cacheName/doomed'), { method: 'DELETE', token })).status).toBe(400);
       // POST revives the name, empty.
       expect((await http(url('/cacheName'), { method: 'POST', token, body: { cacheName: 'doomed', description: 'back' } })).status).toBe(201);
-      expect((await http(url('/cacheName/doomed'), { token })).json()).toEqual({ cacheName: 'doomed', description: 'back', deleted: false });
+      expect((await http(url('/cacheName/doomed'), { token })).json()).toEqual({ cacheName: 'doomed', description: 'back', deleted: false, keyCount: 0, valueBytes: 0 });
       expect((await http(url('/cacheName/doomed/keys'), { token })).json()).toEqual({ cacheName: 'doomed', keys: [] });
     });
 
@@ -98,7 +98,7 @@ describe('native API (Akka-Cache REST) over real HTTP', () => {
     it('keeps keys and names with slashes, spaces and unicode apart', async () => {
       await http(url(`/${encodeURIComponent('ünï cödé')}/${encodeURIComponent('a/b?c')}`), { method: 'POST', token, body: Buffer.from('x') });
       const got = await http(url(`/get/${encodeURIComponent('ünï cödé')}/${encodeURIComponent('a/b?c')}`), { token });
-      expect(got.json()).toEqual({ cacheName: 'ünï cödé', key: 'a/b?c', success: true, value: b64('x') });
+      expect(got.json()).toEqual({ cacheName: 'ünï cödé', key: 'a/b?c', success: true, value: b64('x'), expiresAt: null });
     });
 
     it('an empty body stores an empty value', async () => {
@@ -127,10 +127,11 @@ describe('native API (Akka-Cache REST) over real HTTP', () => {
         key: 'k',
         success: true,
         value: 'VGhpcyBpcyBvdXIgc2Vjb25kIHRlc3Q=',
+        expiresAt: null,
       });
       const miss = await http(url('/get/json/nothing'), { token });
       expect(miss.status).toBe(200);
-      expect(miss.json()).toEqual({ cacheName: 'json', key: 'nothing', success: false, value: '' }); // value is required upstream
+      expect(miss.json()).toEqual({ cacheName: 'json', key: 'nothing', success: false, value: '', expiresAt: null }); // value is required upstream
     });
 
     it('POST /set stores a base64 value (201), with an optional TTL', async () => {

@@ -95,7 +95,7 @@ describe('fuzz: Unicode names and keys through every family', () => {
         const native = await send(app.url, 'GET', `/${name}/${k}`, bearer);
         expect({ status: native.status, text: native.text }).toEqual({ status: 200, text: value });
         const nativeJson = await send(app.url, 'GET', `/get/${name}/${k}`, bearer);
-        expect(nativeJson.json()).toEqual({ cacheName, key, success: true, value: Buffer.from(value).toString('base64') });
+        expect(nativeJson.json()).toEqual({ cacheName, key, success: true, value: Buffer.from(value).toString('base64'), expiresAt: null });
         const batch = await http(`${app.url}/batch/get`, { method: 'POST', token, body: { getCachedBatch: [{ cacheName, key }] } });
         expect(batch.json().results[0]).toEqual({ cacheName, key, success: true, value: Buffer.from(value).toString('base64') });
         const momento = await send(app.url, 'GET', `/cache/${name}?key=${k}&token=${token}`);

@@ -118,7 +118,7 @@ describe('native API against the upstream Akka-Cache OpenAPI document (v3.0.4)',
     expect((await call('PUT /cacheName', {}, { body: { cacheName: 'names', description: 'changed' } })).status).toBe(202);
     expect((await call('PUT /cacheName', {}, { body: { cacheName: 'never-created', description: 'x' } })).status).toBe(400);
     const got = await call('GET /cacheName/{cacheName}', { cacheName: 'names' });
-    expect(got.json()).toEqual({ cacheName: 'names', description: 'changed', deleted: false });
+    expect(got.json()).toEqual({ cacheName: 'names', description: 'changed', deleted: false, keyCount: 0, valueBytes: 0 });
     expect((await call('GET /cacheName/{cacheName}', { cacheName: 'never-created' })).status).toBe(400);
     await call('POST /{cacheName}/{key}', { cacheName: 'names', key: 'k1' }, { body: Buffer.from('v') });
     expect((await call('GET /cacheName/{cacheName}/keys', { cacheName: 'names' })).json()).toEqual({ cacheName: 'names', keys: ['k1'] });
@@ -128,7 +128,7 @@ describe('native API against the upstream Akka-Cache OpenAPI document (v3.0.4)',
     expect((await call('PUT /cacheName/{cacheName}/flush', { cacheName: 'never-created' })).status).toBe(400);
     expect((await call('DELETE /cacheName/{cacheName}', { cacheName: 'names' })).status).toBe(202);
     expect((await call('DELETE /cacheName/{cacheName}', { cacheName: 'names' })).status).toBe(400);
-    expect((await call('GET /cacheName/{cacheName}', { cacheName: 'names' })).json()).toEqual({ cacheName: 'names', description: 'changed', deleted: true });
+    expect((await call('GET /cacheName/{cacheName}', { cacheName: 'names' })).json()).toEqual({ cacheName: 'names', description: 'changed', deleted: true, keyCount: 0, valueBytes: 0 });
   });
 
   it('binary values: set, set with TTL, get, delete (hits, misses, bad input, additions)', async () => {
@@ -154,8 +154,8 @@ describe('native API against the upstream Akka-Cache OpenAPI document (v3.0.4)',
     expect((await call('POST /set', {}, { body: { cacheName: 'js', key: 'k', value: b64('hello'), ttlSeconds: 60 } })).status).toBe(201);
     expect((await call('POST /set', {}, { body: { cacheName: 'js', key: 'k', value: 'not base64!' } })).status).toBe(400);
     expect((await call('POST /set', {}, { body: { cacheName: 'js', key: 'k', value: b64('x'.repeat(1001)) } })).status).toBe(413);
-    expect((await call('GET /get/{cacheName}/{key}', { cacheName: 'js', key: 'k' })).json()).toEqual({ cacheName: 'js', key: 'k', success: true, value: b64('hello') });
-    expect((await call('GET /get/{cacheName}/{key}', { cacheName: 'js', key: 'nope' })).json()).toEqual({ cacheName: 'js', key: 'nope', success: false, value: '' });
+    expect((await call('GET /get/{cacheName}/{key}', { cacheName: 'js', key: 'k' })).json()).toEqual({ cacheName: 'js', key: 'k', success: true, value: b64('hello'), expiresAt: null });
+    expect((await call('GET /get/{cacheName}/{key}', { cacheName: 'js', key: 'nope' })).json()).toEqual({ cacheName: 'js', key: 'nope', success: false, value: '', expiresAt: null });
     expect((await call('GET /get/{cacheName}/{key}', { cacheName: 'js', key: 'x'.repeat(1025) })).status).toBe(400);
   });
 

@@ -11,7 +11,8 @@ import { HistoryService } from '../history/history.service';
 import { PointQuery, isPointInTime } from '../history/point-in-time';
 import { Route } from '../contract/route-contract';
 import { CacheNameCreate } from './dto/native.dto';
-import { NativeContracts } from './native.contracts';
+import { KeysQuery, NativeContracts } from './native.contracts';
+import { encodeCursor, keyPageRequest } from './key-scan';
 
 /** Cache names (namespaces) of the caller's org. */
 @Controller('cacheName')
@@ -50,7 +51,9 @@ export class CacheNameController {
   async get(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string) {
     const state = await this.caches.state(principal, cacheName);
     if (state.status === 'absent') throw new ApiError(400, 'CACHE_NOT_FOUND', 'cache does not exist');
-    return { cacheName, description: state.description, deleted: state.status === 'deleted' };
+    // Counters of the state (its entry map's size, its byte sum): the same cost for any cache size.
+    const live = state.status === 'live';
+    return { cacheName, description: state.description, deleted: state.status === 'deleted', keyCount: live ? state.entries.size : 0, valueBytes: live ? state.bytes : 0 };
   }
 
   @Delete(':cacheName')
@@ -69,10 +72,22 @@ export class CacheNameController {
 
   @Get(':cacheName/keys')
   @Route(NativeContracts.keys)
-  async keys(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Query() query?: PointQuery) {
+  async keys(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Query() query?: KeysQuery) {
+    if (query?.cursor !== undefined) return this.keyPage(principal, cacheName, query);
     const listing = isPointInTime(query) ? await this.history.keysAt(principal, cacheName, query!) : { cacheName, keys: await this.caches.keys(principal, cacheName) };
     const budget = new ResponseBudget(this.config.edge.maxResponseBytes, 'the key list');
     for (const key of listing.keys) budget.charge(jsonStringBytes(key));
     return listing;
+  }
+
+  /** `?cursor=`: one page of a SCAN-like walk (see key-scan.ts). */
+  private async keyPage(principal: Principal, cacheName: string, query: KeysQuery) {
+    const page = await this.caches.keyPage(principal, cacheName, keyPageRequest(query));
+    const budget = new ResponseBudget(this.config.edge.maxResponseBytes, 'the key page');
+    const keys = page.rows.map((row) => row.key);
+    for (const key of keys) budget.charge(jsonStringBytes(key));
+    const answer: { cacheName: string; keys: string[]; cursor: string; expiresAt?: Array<string | null> } = { cacheName, keys, cursor: encodeCursor(page.last) };
+    if (query.withExpiry === 'true') answer.expiresAt = page.rows.map((row) => (row.expiresAt === 0 ? null : new Date(row.expiresAt).toISOString()));
+    return answer;
   }
 }

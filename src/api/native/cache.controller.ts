@@ -29,10 +29,10 @@ export class CacheController {
   }
 
   private async currentJson(principal: Principal, cacheName: string, key: string) {
-    const value = await this.caches.value(principal, cacheName, key);
-    return value === undefined
-      ? { cacheName, key, success: false, value: '' } // `value` is required by the upstream schema, even on a miss
-      : { cacheName, key, success: true, value: asBuffer(value).toString('base64') };
+    const entry = await this.caches.entry(principal, cacheName, key);
+    return entry === undefined
+      ? { cacheName, key, success: false, value: '', expiresAt: null } // `value` is required by the upstream schema, even on a miss
+      : { cacheName, key, success: true, value: asBuffer(entry.value).toString('base64'), expiresAt: entry.expiresAt === 0 ? null : new Date(entry.expiresAt).toISOString() };
   }
 
   @Post('set')

@@ -10,10 +10,66 @@ import { CacheNameCreateDto, CacheRequestDto, batchCacheRequestDto, batchGetRequ
 const VALUE_ONE = 'dGhpcyBpcyB0aGUgcGF5bG9hZCBvZiBvbmU=';
 const VALUE_TWO = 'dGhpcyBpcyB0aGUgcGF5bG9hZCBvZiB0d28=';
 
-const CacheNameInfo = named('CacheNameInfo', z.object({ cacheName: z.string(), description: z.string(), deleted: z.boolean() }));
-const CacheKeys = named('CacheKeys', z.object({ cacheName: z.string(), keys: z.array(z.string()) }));
+const CacheNameInfo = named('CacheNameInfo', z.object({
+  cacheName: z.string(),
+  description: z.string(),
+  deleted: z.boolean(),
+  keyCount: z.number().int().meta({ description: 'keys stored (a key that just expired counts until its Expired event is journaled, a moment later); 0 for a deleted cache' }),
+  valueBytes: z.number().int().meta({ description: "sum of the stored values' byte lengths, counted as keyCount is" }),
+}));
+const CacheKeys = named('CacheKeys', z.object({
+  cacheName: z.string(),
+  keys: z.array(z.string()),
+  cursor: z.string().optional().meta({ description: 'with `?cursor=` only: where the next page starts; `"0"` when the scan is complete' }),
+  expiresAt: z.array(z.string().nullable()).optional().meta({ description: 'with `?withExpiry=true` only: the expiry of `keys[i]`, an ISO 8601 time, or null when it never expires' }),
+}));
+/** The longest cursor: a key of 1024 code points is at most 4096 UTF-8 bytes, 5462 base64url characters. */
+export const MAX_CURSOR_CHARS = 5462;
+/** Keys a scan page returns at most. */
+export const MAX_SCAN_COUNT = 1000;
+export const DEFAULT_SCAN_COUNT = 100;
+/** A match pattern's longest text (the matcher's work grows with pattern times key length). */
+export const MAX_MATCH_CHARS = 512;
+const scanCount = `must be a whole number from 1 to ${MAX_SCAN_COUNT}`;
+const KeysQueryDto = PointQueryDto.extend({
+  cursor: z
+    .string()
+    .max(MAX_CURSOR_CHARS, `must be at most ${MAX_CURSOR_CHARS} characters`)
+    .regex(/^(?:0|[A-Za-z0-9_-]+)$/, 'must be "0" (to start a scan) or the cursor a page answered')
+    .optional()
+    .meta({ description: 'starts (`0`) or continues a scan: the answer is one page of keys and the next cursor, `"0"` when complete. Without it, every key at once', example: '0' }),
+  match: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(MAX_MATCH_CHARS, `must be at most ${MAX_MATCH_CHARS} characters`)
+    .optional()
+    .meta({ description: "only keys matching this glob, as Redis's MATCH: `*`, `?` (one byte), `[abc]`, `[^a]`, `[a-z]`, `\\` escapes", example: 'user:*' }),
+  count: z
+    .string()
+    .regex(/^\d{1,7}$/, scanCount)
+    .transform(Number)
+    .pipe(z.number().int().min(1, scanCount).max(MAX_SCAN_COUNT, scanCount))
+    .optional()
+    .meta({ description: `keys a page returns at most (default ${DEFAULT_SCAN_COUNT}); a page looks at no more than 10 × count keys, so a sparse match may answer fewer, even none, before the scan is complete`, example: '100' }),
+  withExpiry: z.enum(['true', 'false'], 'must be true or false').optional().meta({ description: 'adds `expiresAt`, one per key' }),
+}).superRefine((query, ctx) => {
+  if (query.cursor === undefined) {
+    for (const field of ['match', 'count', 'withExpiry'] as const) {
+      if (query[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'only with cursor (cursor=0 starts a scan)' });
+    }
+  } else if (query.at !== undefined || query.asOf !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['cursor'], message: 'a scan reads the keys as they are now; without cursor, at or asOf list the keys of the past' });
+  }
+});
+export type KeysQuery = z.infer<typeof KeysQueryDto>;
 const CacheNameRow = named('CacheNameRow', z.object({ cacheName: z.string(), description: z.string() }));
-const CachedValue = named('CachedValue', z.object({ cacheName: z.string(), key: z.string(), success: z.boolean(), value: z.string().meta({ description: 'base64; "" on a miss' }) }));
+const CachedValue = named('CachedValue', z.object({
+  cacheName: z.string(),
+  key: z.string(),
+  success: z.boolean(),
+  value: z.string().meta({ description: 'base64; "" on a miss' }),
+  expiresAt: z.string().nullable().optional().meta({ description: "GET /get only, current reads: the key's expiry, an ISO 8601 time; null when it never expires (or on a miss)" }),
+}));
 const ElementResult = named('ElementResult', z.object({ cacheName: z.string(), key: z.string(), success: z.boolean() }));
 named('CacheNameCreate', CacheNameCreateDto);
 named('CacheRequest', CacheRequestDto);
@@ -59,9 +115,10 @@ export const NativeContracts = {
   },
   getName: {
     family: 'native',
-    summary: 'A cache name and whether it is deleted',
+    summary: 'A cache name, whether it is deleted, and how many keys and value bytes it holds',
+    description: 'keyCount and valueBytes are counters the cache keeps, not a count of its keys: the answer costs the same for any size.',
     params: CacheNameParams,
-    responses: { 200: json(CacheNameInfo, 'the name', { cacheName: 'cache1', description: 'This is our first test', deleted: false }), 400: error('the name never existed (CACHE_NOT_FOUND)', 'CACHE_NOT_FOUND') },
+    responses: { 200: json(CacheNameInfo, 'the name', { cacheName: 'cache1', description: 'This is our first test', deleted: false, keyCount: 2, valueBytes: 52 }), 400: error('the name never existed (CACHE_NOT_FOUND)', 'CACHE_NOT_FOUND') },
   },
   deleteName: {
     family: 'native',
@@ -77,11 +134,14 @@ export const NativeContracts = {
   },
   keys: {
     family: 'native',
-    summary: 'Live keys of a cache',
-    description: pointInTime,
+    summary: 'Live keys of a cache, all at once or a page at a time (`?cursor=`)',
+    description:
+      `${pointInTime} With \`?cursor=0\` (and \`match\`, \`count\`, \`withExpiry\`): one page of keys in byte order and the cursor of the next page, \`"0"\` when the scan is complete, as Redis's SCAN: ` +
+      'a key present for the whole scan is returned once, whatever is written between pages; a key written or deleted meanwhile may or may not be. ' +
+      'A page looks at 10 × count keys at most (from the literal start of `match`, e.g. `user:` of `user:*`, when it has one): its cost does not grow with the cache.',
     params: CacheNameParams,
-    query: PointQueryDto,
-    responses: { 200: { ...json(CacheKeys, 'the keys', { cacheName: 'cache1', keys: ['key32', 'key31'] }), headers: readEtag }, 304: empty('not modified (If-None-Match)'), 400: noCache, ...pointInTimeErrors },
+    query: KeysQueryDto,
+    responses: { 200: { ...json(CacheKeys, 'the keys (a page of them, with `cursor`)', { cacheName: 'cache1', keys: ['key31', 'key32'], cursor: 'a2V5MzI' }), headers: readEtag }, 304: empty('not modified (If-None-Match)'), 400: noCache, ...pointInTimeErrors },
   },
   getJson: {
     family: 'native',

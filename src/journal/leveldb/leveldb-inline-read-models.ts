@@ -1,7 +1,7 @@
 import { Packr } from 'msgpackr';
 import { CacheState } from '../../domain';
 import { Envelope } from '../journal';
-import { CacheNameRow, DueExpiry, InlineReadModels, KeyRow, NameRow, ReadModelRows, RepairedRows, applyToReadModels, repairRows } from '../inline-read-models';
+import { CacheNameRow, DueExpiry, InlineReadModels, KeyPage, KeyPageRequest, KeyPageRow, KeyRow, NameRow, ReadModelRows, RepairedRows, applyToReadModels, repairRows } from '../inline-read-models';
 import { EntityRef, decodeEntityId, encodeEntityId, encodeOrgPrefix, prefixEnd, readUint64BE, uint64BE, writeUint64BE } from '../keys';
 import { encodeEvent } from '../codec';
 import { frameRecord } from './record';
@@ -438,6 +438,28 @@ export class LevelDbInlineReadModels extends InlineReadModels {
       if (expiresAt === 0 || expiresAt > now) keys.push(row.toString('utf8', prefix.length));
     }
     return keys;
+  }
+
+  async keyPage(ref: EntityRef, now: number, request: KeyPageRequest): Promise<KeyPage> {
+    const id = encodeEntityId(ref);
+    const start = request.prefix === undefined ? id : Buffer.concat([id, request.prefix]);
+    const after = request.after === undefined ? undefined : Buffer.concat([id, request.after]);
+    // After the cursor, or from the prefix when the cursor lies before it.
+    const from = after !== undefined && Buffer.compare(after, start) >= 0 ? { gt: after } : { gte: start };
+    const rows: KeyPageRow[] = [];
+    let examined = 0;
+    let last: Buffer | undefined;
+    for await (const [row, value] of this.storage.listing.iterator({ ...from, lt: prefixEnd(start), limit: request.examine })) {
+      examined++;
+      const key = row.toString('utf8', id.length);
+      const { expiresAt, bytes } = decodeKeyRow(value);
+      if ((expiresAt === 0 || expiresAt > now) && request.accept(key)) rows.push({ key, expiresAt, bytes });
+      if (rows.length >= request.limit || examined >= request.examine) {
+        last = Buffer.from(row.subarray(id.length));
+        break;
+      }
+    }
+    return { rows, last };
   }
 
   async listCaches(org: string, includeDeleted = false): Promise<CacheNameRow[]> {

@@ -1,6 +1,6 @@
 import { Envelope } from '../journal';
 import { CacheState } from '../../domain';
-import { CacheNameRow, DueExpiry, InlineReadModels, KeyRow, NameRow, ReadModelRows, RepairedRows, applyToReadModels, repairRows } from '../inline-read-models';
+import { CacheNameRow, DueExpiry, InlineReadModels, KeyPage, KeyPageRequest, KeyPageRow, KeyRow, NameRow, ReadModelRows, RepairedRows, applyToReadModels, repairRows } from '../inline-read-models';
 import { EntityRef, decodeEntityId, entityIdOf } from '../keys';
 
 const latin1 = (bytes: Buffer) => bytes.toString('latin1');
@@ -72,6 +72,24 @@ export class MemoryInlineReadModels extends InlineReadModels implements ReadMode
   async listKeys(ref: EntityRef, now: number): Promise<string[]> {
     const rows = this.keys.get(latin1(entityIdOf(ref))) ?? new Map<string, KeyRow>();
     return [...rows].filter(([, row]) => row.expiresAt === 0 || row.expiresAt > now).map(([key]) => key).sort(byBytes);
+  }
+
+  /** The same page as LevelDB's; sorts the cache's rows for each page (the in-memory journal serves tests and trials, not large caches). */
+  async keyPage(ref: EntityRef, now: number, request: KeyPageRequest): Promise<KeyPage> {
+    const rows = this.keys.get(latin1(entityIdOf(ref))) ?? new Map<string, KeyRow>();
+    const prefix = request.prefix ?? Buffer.alloc(0);
+    const sorted = [...rows]
+      .map(([key, row]) => ({ key, row, bytes: Buffer.from(key, 'utf8') }))
+      .filter(({ bytes }) => bytes.subarray(0, prefix.length).equals(prefix) && (request.after === undefined || Buffer.compare(bytes, request.after) > 0))
+      .sort((a, b) => Buffer.compare(a.bytes, b.bytes));
+    const out: KeyPageRow[] = [];
+    let examined = 0;
+    for (const { key, row, bytes } of sorted) {
+      examined++;
+      if ((row.expiresAt === 0 || row.expiresAt > now) && request.accept(key)) out.push({ key, expiresAt: row.expiresAt, bytes: row.bytes });
+      if (out.length >= request.limit || examined >= request.examine) return { rows: out, last: bytes };
+    }
+    return { rows: out };
   }
 
   async listCaches(org: string, includeDeleted = false): Promise<CacheNameRow[]> {

@@ -107,3 +107,19 @@ export function keyMatcher(pattern: Buffer | undefined): (key: string) => boolea
   if (pattern === undefined || (pattern.length === 1 && pattern[0] === 0x2a)) return () => true;
   return (key) => globMatch(pattern, Buffer.from(key, 'utf8'));
 }
+
+/**
+ * The bytes every string `pattern` matches starts with: the pattern up to its first `*`, `?`
+ * or `[`, with `\x` read as x (as `globMatch` reads it). A scan over keys in byte order seeks
+ * to them and stops past them instead of looking at every key.
+ */
+export function globLiteralPrefix(pattern: Uint8Array): Buffer {
+  const out: number[] = [];
+  for (let i = 0; i < pattern.length; i++) {
+    const byte = pattern[i];
+    if (byte === 0x2a || byte === 0x3f || byte === 0x5b) break;
+    // A trailing `\` matches itself; `\x` matches x.
+    out.push(byte === 0x5c && i + 1 < pattern.length ? pattern[++i] : byte);
+  }
+  return Buffer.from(out);
+}
