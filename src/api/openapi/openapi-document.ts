@@ -38,7 +38,7 @@ function sharedErrors(method: string, contract: RouteContract, jsonBody: boolean
     400: { description: `${description}; \`minSeq\` where it does not apply${readsOneCache ? ", or one this cache's journal does not have" : ''}`, codes: [...badInput, ...(readsOneCache ? ['MIN_SEQ_NOT_REACHED'] : [])] },
     401: { description: 'no token, or an invalid one', codes: ['UNAUTHORIZED'] },
     413: { description: 'the body (declared or sent) is larger than this route takes, or the answer would pass MAX_RESPONSE_BYTES', codes: ['PAYLOAD_TOO_LARGE'] },
-    429: { description: "the token's rate limit (RATE_LIMITS) or a per-org limit; `Retry-After` says when", codes: ['RATE_LIMITED'] },
+    429: { description: "the token's rate limit (RATE_LIMITS), or the org's clients hold too many unread answers (ANSWER_QUEUE_ORG_BYTES), or a per-org limit; `Retry-After` says when", codes: ['RATE_LIMITED', 'ANSWER_QUEUE_FULL'] },
     503: { description: 'storage is unavailable for a moment (a fault being healed, start-up or shutdown); try again', codes: ['STORAGE_UNAVAILABLE'] },
   };
   // A read-only token may only read (the Redis families refuse its write commands one by one instead).
