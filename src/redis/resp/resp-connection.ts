@@ -28,6 +28,8 @@ const failureOf = (reply: RedisReply): string | undefined => (reply.t === 'error
 
 interface Slot {
   bytes: Buffer | undefined;
+  /** Gives its bytes back to the answer budget, once the socket has written them out. */
+  release?: () => void;
 }
 
 /** Told of every command answered: its name (a known command, else `unknown`), time, and its error's first word if it failed. */
@@ -145,7 +147,7 @@ export class RespConnection {
       const args = this.waiting.shift()!;
       if (args.length === 0) {
         // The protocol error's place in the order: answer it, then close.
-        this.slots.push({ bytes: encodeReply(error(this.protocolError ?? 'ERR Protocol error'), this.session.resp) });
+        this.fill(this.push(), error(this.protocolError ?? 'ERR Protocol error'));
         this.ending = true;
         break;
       }
@@ -153,10 +155,9 @@ export class RespConnection {
       const started = performance.now();
       const name = this.commandName(args[0]);
       const outcome = this.engine.execute(this.session, args);
-      const slot: Slot = { bytes: undefined };
-      this.slots.push(slot);
+      const slot = this.push();
       if (!isPending(outcome)) {
-        slot.bytes = this.encode(outcome);
+        this.fill(slot, outcome);
         this.observe(this.session, name, (performance.now() - started) / 1000, failureOf(outcome));
       } else {
         if (outcome.barrier) this.barrier = true;
@@ -185,19 +186,28 @@ export class RespConnection {
   /** A pub/sub message: after every reply already due, under the same output bound. */
   private pushMessage(reply: RedisReply): void {
     if (this.closed || this.ending) return;
-    this.slots.push({ bytes: this.encode(reply) });
+    this.fill(this.push(), reply);
     this.flush();
   }
 
   private settle(slot: Slot, reply: RedisReply, barrier: boolean): void {
     if (this.closed) return;
-    slot.bytes = this.encode(reply);
+    this.fill(slot, reply);
     if (barrier) this.barrier = false;
     this.run();
   }
 
-  private encode(reply: RedisReply): Buffer {
-    return encodeReply(reply, this.session.resp);
+  private push(): Slot {
+    const slot: Slot = { bytes: undefined };
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** Encodes a reply into its slot: from now on its bytes are held for the client, so they count against the answer budget. */
+  private fill(slot: Slot, reply: RedisReply): void {
+    const bytes = encodeReply(reply, this.session.resp);
+    slot.bytes = bytes;
+    slot.release = this.answers.charge(this.org, bytes.length);
   }
 
   /** Writes the replies that are ready, in order (a pipeline's replies go out in one write). */
@@ -209,13 +219,12 @@ export class RespConnection {
         this.socket.cork();
         corked = true;
       }
-      const bytes = this.slots.shift()!.bytes!;
-      this.counters.outputBytes += bytes.length;
+      const { bytes, release } = this.slots.shift()!;
+      this.counters.outputBytes += bytes!.length;
       // Counted until the socket has written it out: the write's callback gives it back (and
       // wakes a connection that stopped for it: 'drain' comes before the callbacks).
-      const release = this.answers.charge(this.org, bytes.length);
-      this.socket.write(bytes, () => {
-        release();
+      this.socket.write(bytes!, () => {
+        release?.();
         if (this.paused) this.onRoom();
       });
     }
