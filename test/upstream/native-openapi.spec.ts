@@ -154,7 +154,7 @@ describe('native API against the upstream Akka-Cache OpenAPI document (v3.0.4)',
     expect((await call('POST /set', {}, { body: { cacheName: 'js', key: 'k', value: b64('hello'), ttlSeconds: 60 } })).status).toBe(201);
     expect((await call('POST /set', {}, { body: { cacheName: 'js', key: 'k', value: 'not base64!' } })).status).toBe(400);
     expect((await call('POST /set', {}, { body: { cacheName: 'js', key: 'k', value: b64('x'.repeat(1001)) } })).status).toBe(413);
-    expect((await call('GET /get/{cacheName}/{key}', { cacheName: 'js', key: 'k' })).json()).toEqual({ cacheName: 'js', key: 'k', success: true, value: b64('hello'), expiresAt: null });
+    expect((await call('GET /get/{cacheName}/{key}', { cacheName: 'js', key: 'k' })).json()).toEqual({ cacheName: 'js', key: 'k', success: true, value: b64('hello'), expiresAt: expect.any(String) }); // set with ttlSeconds: 60
     expect((await call('GET /get/{cacheName}/{key}', { cacheName: 'js', key: 'nope' })).json()).toEqual({ cacheName: 'js', key: 'nope', success: false, value: '', expiresAt: null });
     expect((await call('GET /get/{cacheName}/{key}', { cacheName: 'js', key: 'x'.repeat(1025) })).status).toBe(400);
   });
