@@ -22,8 +22,9 @@ commands (the server must not be running on the data directory, except for token
   replay  --org O --cache C [--to SEQ|ISO-TIME]  print a cache's state at a point as JSON
   verify                                         check the journal: gaps, undecodable records, snapshots
   rebuild                                        rebuild every read model from the whole journal (operator only)
-  token   --org O --name N [--service-level L] [--expires-in SECONDS]
-                                                 mint a token (JWT_SECRET or DATA_DIR/jwt-secret)
+  token   --org O --name N [--service-level L] [--expires-in SECONDS] [--operator]
+                                                 mint a token (JWT_SECRET or DATA_DIR/jwt-secret);
+                                                 --operator: may back up the whole instance
 
 every command takes --data-dir DIR (default: DATA_DIR, else ./data); a command that reads
 refuses a directory that does not exist or holds no database (it never creates one)
@@ -45,6 +46,7 @@ const OPTIONS = {
   to: { type: 'string' },
   'service-level': { type: 'string' },
   'expires-in': { type: 'string' },
+  operator: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -99,7 +101,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         const expiresIn = values['expires-in'];
         if (expiresIn !== undefined && !/^\d{1,10}$/.test(expiresIn)) throw new CliError('--expires-in: must be whole seconds', 2);
         return await tokenCommand(
-          { dataDir, org: values.org!, name: values.name!, serviceLevel: values['service-level'], expiresIn: expiresIn === undefined ? undefined : Number(expiresIn) },
+          { dataDir, org: values.org!, name: values.name!, serviceLevel: values['service-level'], expiresIn: expiresIn === undefined ? undefined : Number(expiresIn), operator: values.operator === true },
           io,
         );
       }

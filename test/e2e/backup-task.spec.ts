@@ -5,7 +5,7 @@ import { backupPath, orgExportDir } from '../../src/tasks/export-files';
 import { cli } from '../support/cli';
 import { finished, submitTask } from '../support/tasks';
 import { tempDir } from '../support/temp-dir';
-import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
+import { TEST_SECRET, TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
@@ -18,7 +18,6 @@ const b64 = (text: string) => Buffer.from(text).toString('base64');
 describe('backup tasks', () => {
   const acme = tokenFor({ org: 'acme', name: 'alice' });
   const umbrella = tokenFor({ org: 'umbrella', name: 'ursula' });
-  const operator = tokenFor({ org: 'ops', name: 'olga', operator: true });
   const dirs: Array<{ path: string; cleanup: () => void }> = [];
   const apps: TestApp[] = [];
   const dir = () => {
@@ -187,6 +186,10 @@ describe('backup tasks', () => {
     const forged = tokenFor({ org: 'ops', operator: true }, { secret: 'another-secret-of-at-least-32-bytes!!' });
     expect((await http(`${app.url}/api/v1/cache/refresh/`, { method: 'POST', token: forged, body: { action: 'backup', scope: 'instance' } })).status).toBe(401);
 
+    // The token command mints the operator's token (--operator: the claim operator: true).
+    const minted = await cli(['token', '--data-dir', app.dataDir, '--org', 'ops', '--name', 'olga', '--operator'], { JWT_SECRET: TEST_SECRET });
+    expect(minted.code).toBe(0);
+    const operator = minted.stdout.trim();
     const before = { acme: await reads(app.url, acme, 'acme'), umbrella: await reads(app.url, umbrella, 'umbrella'), acmeRows: await listing(app.url, acme), umbrellaRows: await listing(app.url, umbrella) };
     const id = await submitTask(app.url, operator, { action: 'backup', scope: 'instance' });
     const task = await finished(app.url, operator, id);

@@ -13,6 +13,8 @@ export interface TokenOptions {
   readonly serviceLevel?: string;
   /** Seconds until the token expires; no `exp` when absent. */
   readonly expiresIn?: number;
+  /** The `operator: true` claim: the token may take and download backups of the whole instance. */
+  readonly operator?: boolean;
 }
 
 /**
@@ -37,7 +39,7 @@ export async function tokenCommand(options: TokenOptions, io: CliIo): Promise<nu
   }
   if (keys.signKey === undefined) throw new CliError('JWT_PUBLIC_KEY is set: this service verifies tokens but cannot mint them');
   const token = new JwtService({}).sign(
-    { org: options.org, name: options.name, serviceLevel: options.serviceLevel ?? 'free' },
+    { org: options.org, name: options.name, serviceLevel: options.serviceLevel ?? 'free', ...(options.operator ? { operator: true } : {}) },
     {
       secret: keys.signKey as never,
       algorithm: 'HS256',
