@@ -2,6 +2,7 @@ import { firstValueFrom, filter, take, toArray } from 'rxjs';
 import { CacheEvent, CacheState, evolve, initialState } from '../../src/domain';
 import { Envelope, JournalRecord } from '../../src/journal/journal';
 import { JournalBackend } from '../../src/journal/journal-backend';
+import { KeyPage, KeyPageRequest } from '../../src/journal/inline-read-models';
 import { EntityRef } from '../../src/journal/keys';
 
 /**
@@ -260,6 +261,30 @@ export function journalContract(name: string, factory: JournalFactory): void {
       await backend.journal.append(ref, 6, [{ ...meta(), type: 'Expired', key: 'old' }]);
       expect(await backend.inline.dueExpiries(10_000, 10)).toEqual([]);
       expect(await backend.inline.orgBytes('acme')).toBe(1 + 2);
+    });
+
+    it('pages the key listing: byte order, bounded rows looked at, a prefix seek, continuing after the last key, expired keys skipped', async () => {
+      const expiring = (key: string, expiresAt: number): CacheEvent => ({ ...meta(), type: 'Set', key, value: Buffer.from('v'), expiresAt });
+      await backend.journal.append(ref, 0, [created, set('b:2', 'x'), set('a:1', 'x'), set('b:10', 'x'), expiring('b:1', 500), set('c', 'x')]);
+      await backend.journal.append({ org: 'other', name: ref.name }, 0, [created, set('b:3', 'x')]);
+      const all = () => true;
+      const page = (request: Partial<KeyPageRequest>, now = 0) => backend.inline.keyPage(ref, now, { examine: 100, limit: 100, accept: all, ...request });
+      const keysOf = (p: KeyPage) => p.rows.map((row) => row.key);
+      expect(keysOf(await page({}))).toEqual(['a:1', 'b:1', 'b:10', 'b:2', 'c']);
+      expect((await page({})).last).toBeUndefined();
+      expect((await page({})).rows[1]).toEqual({ key: 'b:1', expiresAt: 500, bytes: 1 });
+      expect(keysOf(await page({}, 1000))).toEqual(['a:1', 'b:10', 'b:2', 'c']); // expired: looked at, not returned
+      const first = await page({ limit: 2 });
+      expect(keysOf(first)).toEqual(['a:1', 'b:1']);
+      expect(first.last?.toString()).toBe('b:1');
+      expect(keysOf(await page({ after: first.last }))).toEqual(['b:10', 'b:2', 'c']);
+      const bounded = await page({ examine: 3, accept: (key) => key === 'c' });
+      expect(bounded.rows).toEqual([]);
+      expect(bounded.last?.toString()).toBe('b:10');
+      expect(keysOf(await page({ prefix: Buffer.from('b:') }))).toEqual(['b:1', 'b:10', 'b:2']);
+      expect(keysOf(await page({ prefix: Buffer.from('b:'), after: Buffer.from('a') }))).toEqual(['b:1', 'b:10', 'b:2']);
+      expect(keysOf(await page({ prefix: Buffer.from('b:'), after: Buffer.from('b:10') }))).toEqual(['b:2']);
+      expect(await page({ prefix: Buffer.from('zz') })).toEqual({ rows: [] });
     });
 
     it('moves a key in the expiry index on ExpiryChanged, keeping its listing and bytes; a rebuild agrees', async () => {
