@@ -1,5 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { InlineReadModels } from '../../src/journal/inline-read-models';
+import { encodeEntityId, encodeOrgPrefix } from '../../src/journal/keys';
 import { TaskActions } from '../../src/tasks/task-actions';
 import { backupPath, orgExportDir } from '../../src/tasks/export-files';
 import { cli } from '../support/cli';
@@ -170,6 +172,15 @@ describe('backup tasks', () => {
     expect((await http(`${copy.url}/api/v1/cache/state/?task_id=${exportTask}`, { token: acme })).json()).toEqual((await http(`${app.url}/api/v1/cache/state/?task_id=${exportTask}`, { token: acme })).json());
     expect((await http(`${copy.url}/api/v1/cache/export/?task_id=${exportTask}`, { token: acme })).body).toEqual((await http(`${app.url}/api/v1/cache/export/?task_id=${exportTask}`, { token: acme })).body);
     expect((await http(`${copy.url}/api/v1/cache/state/?task_id=${id}`, { token: acme })).status).toBe(404);
+    // The inline read-model rows (key listing, expiry index, names) of the caches written no more are
+    // the original's, byte for byte; every row there is acme's.
+    const acmeHex = encodeOrgPrefix('acme').toString('hex');
+    const busyHex = encodeEntityId({ org: 'acme', name: 'busy' }).toString('hex');
+    const settled = (rows: string[]) => rows.filter((row) => row.includes(acmeHex) && !row.includes(busyHex) && !row.startsWith('org-bytes:'));
+    const copyRows2 = await copy.app.get(InlineReadModels).dump();
+    expect(copyRows2.every((row) => row.includes(acmeHex))).toBe(true);
+    expect(copyRows2.some((row) => row.startsWith('expiry:'))).toBe(true); // sessions' s1 has a TTL
+    expect(settled(copyRows2)).toEqual(settled(await app.app.get(InlineReadModels).dump()));
     // The other org has nothing there.
     expect((await http(`${copy.url}/cacheName/list`, { token: umbrella })).json()).toEqual([]);
     expect(await listing(copy.url, umbrella)).toEqual([]);
@@ -213,6 +224,7 @@ describe('backup tasks', () => {
     expect(readdirSync(join(target, 'exports')).sort()).toEqual([orgExportDir('acme').split('/')[1]]);
     const copy = await start({ dataDir: target });
     expect({ acme: await reads(copy.url, acme, 'acme'), umbrella: await reads(copy.url, umbrella, 'umbrella'), acmeRows: await listing(copy.url, acme), umbrellaRows: await listing(copy.url, umbrella) }).toEqual(before);
+    expect(await copy.app.get(InlineReadModels).dump()).toEqual(await app.app.get(InlineReadModels).dump());
   }, 180_000);
 
   it('org walls, bad ids and unready or missing files each get a clear answer', async () => {
