@@ -10,7 +10,7 @@ import { Forked, HOST, forkServer, freePort, stop } from './lib/procs';
  * a canary org doing durable writes and reads of its own cache, and an attacker org running
  * each class of the "no noisy neighbour" findings in turn, within its limits: reads of
  * missing caches, big capacity cuts, point-in-time reads, rebuild tasks, overwrites of a big
- * key, half-open connections. The table gives the canary's p99 and the process's peak RSS
+ * key, answers never read, half-open connections. The table gives the canary's p99 and the process's peak RSS
  * per attack beside the quiet baseline. Returns the markdown of its section.
  */
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -159,6 +159,28 @@ export async function neighbourFigures(options: Options): Promise<string[]> {
         attack: loops(2, async () => request('POST', '/api/v1/cache/refresh/', attackerAuth, { resource_title: 'history', action: 'rebuild' })),
       },
       { title: 'overwrites of a 1 MiB key', attack: loops(2, async () => request('POST', '/bigkey/k', attackerAuth, big)) },
+      {
+        title: 'answers never read (20 sockets, POST /batch/get of ~27 MiB, pipelined)',
+        attack: async (done) => {
+          const body = JSON.stringify({ getCachedBatch: Array.from({ length: 20 }, (_, i) => ({ cacheName: 'pit', key: `k${i % 8}` })) });
+          const ask = `POST /batch/get HTTP/1.1\r\nHost: x\r\nauthorization: ${attackerAuth.authorization}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+          const sockets = new Set<Socket>();
+          while (!done()) {
+            while (sockets.size < 20 && !done()) {
+              // Never read: the answers stay wherever the service keeps them until it closes the socket.
+              const socket = connect(port, HOST);
+              socket.pause();
+              socket.on('error', () => undefined);
+              // (a paused socket does not see the service close it: the 20 stay for the phase)
+              socket.on('close', () => sockets.delete(socket));
+              socket.write(ask.repeat(2));
+              sockets.add(socket);
+            }
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+          for (const socket of sockets) socket.destroy();
+        },
+      },
       {
         title: 'half-open connections (headers never finished)',
         attack: async (done, count) => {

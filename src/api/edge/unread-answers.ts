@@ -30,8 +30,7 @@ type Tracked = FastifyRequest & { [PRODUCING]?: Connection };
  * - Before a handler produces anything (preHandler), a request waits while its connection
  *   holds ANSWER_QUEUE_CONNECTION_BYTES unread, or while an earlier request of the same
  *   connection is still producing: a client that pipelines requests for large answers and
- *   reads none has one answer built at a time, not one per request. A wait longer than
- *   ANSWER_DRAIN_TIMEOUT_SECONDS closes the connection.
+ *   reads none has one answer built at a time, not one per request.
  * - While the org's connections hold ANSWER_QUEUE_ORG_BYTES, its requests are refused before
  *   they are produced (429 ANSWER_QUEUE_FULL with Retry-After), and a larger answer that would
  *   take the org past it is replaced by that refusal when it is handed over (concurrent
@@ -75,41 +74,41 @@ export function limitUnreadAnswers(fastify: FastifyInstance, budget: AnswerBudge
     wakeAll(connection);
   };
 
-  fastify.addHook('preHandler', async (request: Tracked, reply) => {
+  // Callback hooks: on the hot path they cost no promise when there is nothing to wait for.
+  fastify.addHook('preHandler', (request: Tracked, reply, done) => {
     const socket = request.raw.socket;
-    if (socket === null || socket.destroyed) return;
+    if (socket === null || socket.destroyed) return done();
     const org = request.principal?.org;
     const connection = connectionOf(socket);
-    const deadline = performance.now() + budget.limits.drainTimeoutMs;
-    while (connection.producing > 0 || !connection.queue.mayProduce(org)) {
-      if (budget.orgFull(org)) return reply.send(refusal(request, reply, org!));
-      const left = deadline - performance.now();
-      if (left <= 0 || socket.destroyed) {
-        // Nothing was read for the whole wait: the answers it asked for are never produced.
-        if (!socket.destroyed) budget.dropped++;
-        reply.hijack();
-        socket.destroy();
-        return reply;
+    const attempt = (): void => {
+      if (connection.producing === 0 && connection.queue.mayProduce(org)) {
+        connection.producing++;
+        request[PRODUCING] = connection;
+        reply.raw.once('close', () => finished(request));
+        return done();
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(wake, left);
-        function wake() {
-          clearTimeout(timer);
-          resolve();
-        }
-        connection.waiters.push(wake);
-      });
-    }
-    connection.producing++;
-    request[PRODUCING] = connection;
-    reply.raw.once('close', () => finished(request));
+      if (budget.orgFull(org)) {
+        void reply.send(refusal(request, reply, org!));
+        return;
+      }
+      if (socket.destroyed) {
+        // Closed while it waited (by its client, or by the budget's sweep for reading nothing): never produced.
+        reply.hijack();
+        return;
+      }
+      // Woken by the connection: an answer written out, an earlier request done, the close. No
+      // deadline of its own: a connection that holds its share and reads nothing is closed by the
+      // budget's sweep after ANSWER_DRAIN_TIMEOUT_SECONDS; one that reads, however slowly, is not.
+      connection.waiters.push(attempt);
+    };
+    attempt();
   });
 
-  fastify.addHook('onSend', async (request: Tracked, reply, payload: unknown) => {
+  fastify.addHook('onSend', (request: Tracked, reply, payload: unknown, done) => {
     const socket = request.raw.socket;
     if (socket === null || socket.destroyed) {
       finished(request);
-      return payload;
+      return done(null, payload);
     }
     const org = request.principal?.org;
     const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : Buffer.isBuffer(payload) ? payload.length : 0;
@@ -128,7 +127,7 @@ export function limitUnreadAnswers(fastify: FastifyInstance, budget: AnswerBudge
     reply.raw.once('finish', release);
     reply.raw.once('close', release);
     finished(request);
-    return answer;
+    done(null, answer);
   });
 }
 
