@@ -3,13 +3,14 @@ import { createActor } from 'xstate';
 import { CacheCommand, CacheEvent, CacheState, Entry, evolve, expiringKeys, initialState, useEntry, useValue } from '../domain';
 import { Envelope, JournalContendedError, JournalSequenceConflictError, JournalUnavailableError } from '../journal/journal';
 import { EntityRef, encodeEntityId } from '../journal/keys';
-import { Ask, AskOptions, CommandFailedError, EntityContext, Reply, SequenceGapError } from './entity-context';
+import { Ask, AskOptions, CommandFailedError, EntityContext, Reply } from './entity-context';
 import { LifecycleState, entityLifecycle } from './entity-lifecycle.machine';
 import { DecidedGroup, answerGroup, decideGroup } from './decide-group';
 import { DecisionLimits, GroupLedger } from './group-ledger';
 import { recoverState } from './recovery';
 import { SharedJournalFollower } from './shared-journal-follower';
 import { SnapshotPolicy } from './snapshot-policy';
+import { JournalCatchUp } from './journal-catch-up';
 
 export { CommandFailedError, SequenceGapError } from './entity-context';
 export type { AskOptions, EntityContext, EntityObserver, Reply } from './entity-context';
@@ -23,7 +24,8 @@ const MAX_BATCH = 1024;
  * other on a copy-on-write draft, journaled in one append, and only then applied to the
  * committed state, which reads see: a read never sees an event that is not on disk.
  * Its collaborators: the group's ledger (limits that need the decided events), the snapshot
- * policy, and on a shared journal the follower that applies other nodes' events.
+ * policy, catching up from the journal, and on a shared journal the follower that applies
+ * other nodes' events.
  */
 export class CacheEntity {
   private readonly logger = new Logger('CacheEntity');
@@ -36,9 +38,7 @@ export class CacheEntity {
   private mailbox: Ask[] = [];
   private draining = false;
   private drained: Array<() => void> = [];
-  /** The journal may hold events this entity has not applied (an append that failed part-way, another node's write): catch up before deciding. */
-  private isStale = false;
-  private catchUpWaiters: Array<() => void> = [];
+  private readonly catchUp: JournalCatchUp;
   private readonly actor = createActor(entityLifecycle);
   private readonly limits: DecisionLimits;
   private readonly snapshots: SnapshotPolicy;
@@ -62,6 +62,7 @@ export class CacheEntity {
       written: () => ctx.observer?.snapshotWritten(),
     });
     this.follower = ctx.journal.shared ? new SharedJournalFollower(this) : undefined;
+    this.catchUp = new JournalCatchUp(this, ctx, () => this.follower?.caughtUp());
     this.actor.start();
     this.ready = this.recover();
     this.ready.catch(() => undefined); // reported by recover(); askers get a failure reply
@@ -90,11 +91,20 @@ export class CacheEntity {
   }
 
   get stale(): boolean {
-    return this.isStale;
+    return this.catchUp.stale;
   }
 
   markStale(): void {
-    this.isStale = true;
+    this.catchUp.markStale();
+  }
+
+  /** Catches up from the journal between two groups. */
+  catchUpBetweenGroups(): Promise<void> {
+    return this.catchUp.between();
+  }
+
+  kick(): void {
+    if (!this.draining && this.isReady) void this.drain();
   }
 
   ask(command: CacheCommand, options?: AskOptions): Promise<Reply> {
@@ -104,7 +114,7 @@ export class CacheEntity {
     }
     return new Promise((resolve) => {
       this.mailbox.push({ command, options, resolve });
-      if (!this.draining && this.isReady) void this.drain();
+      this.kick();
     });
   }
 
@@ -157,11 +167,9 @@ export class CacheEntity {
 
   private async drain(): Promise<void> {
     this.draining = true;
-    while (this.mailbox.length > 0 || this.catchUpWaiters.length > 0) {
-      if (this.catchUpWaiters.length > 0) {
-        const waiters = this.catchUpWaiters.splice(0);
-        await this.catchUp().catch((error) => this.logger.warn(`catching ${JSON.stringify(this.ref)} up failed: ${(error as Error).message}`));
-        for (const resolve of waiters) resolve();
+    while (this.mailbox.length > 0 || this.catchUp.requested) {
+      if (this.catchUp.requested) {
+        await this.catchUp.takeRequested();
         continue;
       }
       // On a shared journal a group is one command: appends to one cache are published one
@@ -189,7 +197,7 @@ export class CacheEntity {
    * with the ones after it, so commands are still decided in the order they came.
    */
   private async process(group: Ask[], attempt = 0): Promise<void> {
-    if (this.isStale) await this.catchUpOrFail(group);
+    await this.catchUp.beforeGroup(group);
     if (this.lifecycle === 'failed' || group.length === 0) return;
     const { org } = this.ref;
     const caches = this.ctx.caches;
@@ -226,10 +234,10 @@ export class CacheEntity {
         const retries = this.ctx.appendRetries ?? 0;
         if (error instanceof JournalSequenceConflictError && attempt < retries) {
           await this.follower?.awaitSeq(error.actualSeq);
-          if (this.follower === undefined) this.isStale = true;
+          if (this.follower === undefined) this.markStale();
           return this.process(group, attempt + 1);
         }
-        this.isStale = true;
+        this.markStale();
         const failure: Reply = {
           ok: false,
           error: error instanceof JournalSequenceConflictError ? new JournalContendedError(this.ref, attempt + 1) : error instanceof JournalUnavailableError ? error : new JournalUnavailableError(error),
@@ -260,35 +268,6 @@ export class CacheEntity {
     this.applyEvent(event);
     this.seq = seq;
     if (offset !== undefined) this.lastOffset = offset;
-  }
-
-  /** Reads the journal from this entity's seq on. Only between groups: never under a draft. */
-  private async catchUp(): Promise<void> {
-    await this.ctx.journal.forEachEvent(this.ref, this.seq + 1, (recordSeq, event) => {
-      if (recordSeq !== this.seq + 1) throw new SequenceGapError(`journal of ${JSON.stringify(this.ref)} jumps from seq ${this.seq} to ${recordSeq}`);
-      this.applyCommitted(recordSeq, event);
-    });
-    this.isStale = false;
-    this.follower?.caughtUp();
-  }
-
-  private async catchUpOrFail(group: Ask[]): Promise<void> {
-    try {
-      await this.catchUp();
-    } catch (error) {
-      // The entity stays stale and answers 503; the next command tries again.
-      const failure: Reply = { ok: false, error: new JournalUnavailableError(error) };
-      for (const ask of group.splice(0)) ask.resolve(failure);
-    }
-  }
-
-  /** Catches up from the journal between two groups. */
-  catchUpBetweenGroups(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.isStale = true;
-      this.catchUpWaiters.push(resolve);
-      if (!this.draining && this.isReady) void this.drain();
-    });
   }
 
   /** An event another node committed (a shared journal's follower hands it in, in stream order). */
