@@ -13,7 +13,7 @@ const HOARDERS = 12;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Issue 24 (memory): clients that never read their answers kept them in the process's memory
+ * Memory of unread answers: clients that never read their answers kept them in the process's memory
  * (20 sockets asking for a 27 MiB answer took RSS from 107 MB to 1.47 GB). Every answer is
  * now charged to its connection and its org while its socket holds it: a connection produces
  * one answer at a time while it holds ANSWER_QUEUE_CONNECTION_BYTES unread, an org's

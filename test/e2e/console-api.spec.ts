@@ -1,7 +1,7 @@
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
- * The API the console runs on (issue 23, item 1): a key scan by pattern with a cursor, a
+ * The API the console runs on: a key scan by pattern with a cursor, a
  * cache's key count and value bytes without listing its keys, a key's expiry on reads, and
  * the org's live figures — behind the org wall.
  */

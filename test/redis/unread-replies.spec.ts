@@ -13,7 +13,7 @@ const PIPELINED = 15;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The Redis protocol's sibling of test/e2e/budget-unread-answers.spec.ts (issue 24, memory):
+ * The Redis protocol's sibling of test/e2e/budget-unread-answers.spec.ts (memory of unread replies):
  * a client that pipelines GETs of a large value and never reads kept every reply in the
  * process (up to RESP_MAX_OUTPUT_BYTES each, and connections without end). Now a connection
  * runs no further command (and reads none) while it holds ANSWER_QUEUE_CONNECTION_BYTES of
