@@ -61,7 +61,7 @@ export class MethodNotAllowed implements OnModuleInit {
         exposeHeadRoute: false,
         handler: (request, reply) => {
           void reply.header('allow', allow);
-          sendError(new ApiError(405, 'METHOD_NOT_ALLOWED', `${request.method} is not supported here; use ${allowed.join(' or ')}`), request, reply);
+          sendError(ApiError.of('METHOD_NOT_ALLOWED', `${request.method} is not supported here; use ${allowed.join(' or ')}`), request, reply);
         },
       });
     }

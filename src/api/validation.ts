@@ -7,7 +7,7 @@ export function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.in
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const where = issue.path.length > 0 ? issue.path.join('.') : 'body';
-  throw new ApiError(400, 'INVALID_REQUEST', `${where}: ${issue.message}`);
+  throw ApiError.of('INVALID_REQUEST', `${where}: ${issue.message}`);
 }
 
 /** True for a base64 alphabet character (A-Z, a-z, 0-9, +, /). */

@@ -47,7 +47,7 @@ export class ConsoleController {
 
   private send(reply: FastifyReply, name: string): void {
     const asset = this.assets.get(name);
-    if (asset === undefined) throw new ApiError(404, 'NOT_FOUND', 'no such console file');
+    if (asset === undefined) throw ApiError.of('NOT_FOUND', 'no such console file');
     void reply
       .type(asset.type)
       .header('cache-control', 'no-cache')

@@ -26,11 +26,11 @@ export class MetricsController {
   @Public()
   @Get()
   async scrape(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    if (this.token === undefined) throw new ApiError(404, 'METRICS_DISABLED', 'metrics are off: set METRICS_TOKEN to serve them');
+    if (this.token === undefined) throw ApiError.of('METRICS_DISABLED', 'metrics are off: set METRICS_TOKEN to serve them');
     const header = request.headers.authorization;
     const given = typeof header === 'string' && header.startsWith('Bearer ') ? Buffer.from(header.slice(7), 'utf8') : undefined;
     if (given === undefined || given.length !== this.token.length || !timingSafeEqual(given, this.token)) {
-      throw new ApiError(401, 'METRICS_TOKEN_INVALID', 'send Authorization: Bearer <METRICS_TOKEN>');
+      throw ApiError.of('METRICS_TOKEN_INVALID', 'send Authorization: Bearer <METRICS_TOKEN>');
     }
     await reply.header('content-type', this.metrics.registry.contentType).header('cache-control', 'no-store').send(await this.metrics.registry.metrics());
   }

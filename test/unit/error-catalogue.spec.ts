@@ -1,3 +1,6 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiError } from '../../src/api/errors/api-error';
 import { ERROR_CATALOGUE, catalogueEntry, isCodedError, respErrorText } from '../../src/core/error-catalogue';
 import { DomainErrorCode } from '../../src/domain';
 import { FAMILIES } from '../../src/families';
@@ -65,5 +68,31 @@ describe('the error catalogue', () => {
     // A command that failed inside its entity keeps its code instead of a bare internal error.
     expect(classify(new CommandFailedError(new Error('bug')))).toMatchObject({ status: 500, code: 'COMMAND_FAILED' });
     expect(classify(new Error('anything else'))).toEqual({ status: 500, code: 'INTERNAL', message: 'internal error' });
+  });
+
+  it('ApiError.of takes the status from the catalogue, and its text when none is given', () => {
+    for (const code of Object.keys(ERROR_CATALOGUE) as Array<keyof typeof ERROR_CATALOGUE>) {
+      const error = ApiError.of(code);
+      expect([code, error.status, error.message]).toEqual([code, ERROR_CATALOGUE[code].status, ERROR_CATALOGUE[code].text]);
+    }
+    expect(ApiError.of('CACHE_NOT_FOUND', 'cache "x" does not exist').message).toBe('cache "x" does not exist');
+  });
+
+  it('no source file spells a catalogued code with the status the catalogue already gives it', () => {
+    const spelled: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (path.endsWith('.ts')) {
+          for (const match of readFileSync(path, 'utf8').matchAll(/new ApiError\((\d+), '([A-Z_]+)'/g)) {
+            const code = match[2] as keyof typeof ERROR_CATALOGUE;
+            if (ERROR_CATALOGUE[code]?.status === Number(match[1])) spelled.push(`${path}: ${match[0]}`);
+          }
+        }
+      }
+    };
+    walk(join(__dirname, '..', '..', 'src'));
+    expect(spelled).toStrictEqual([]);
   });
 });

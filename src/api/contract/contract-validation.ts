@@ -76,7 +76,7 @@ function parseWith<T extends z.ZodType>(schema: T, input: unknown, where: string
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const path = issue.path.length > 0 ? issue.path.join('.') : where;
-  throw new ApiError(400, 'INVALID_REQUEST', `${path}: ${issue.message}`);
+  throw ApiError.of('INVALID_REQUEST', `${path}: ${issue.message}`);
 }
 
 function isEmpty(query: unknown): boolean {

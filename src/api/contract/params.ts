@@ -17,11 +17,11 @@ export const fastCheckOf = (schema: z.ZodType) => FAST_CHECKS.get(schema);
 function pathText(max: number, description: string, example: string): z.ZodType<string> {
   const schema = storedText.min(1, 'must not be empty').max(max, `must be at most ${max} characters`).meta({ description, example });
   FAST_CHECKS.set(schema, (value, field) => {
-    if (typeof value !== 'string' || value.length === 0) throw new ApiError(400, 'INVALID_REQUEST', `${field}: must not be empty`);
+    if (typeof value !== 'string' || value.length === 0) throw ApiError.of('INVALID_REQUEST', `${field}: must not be empty`);
     // Characters are code points, as zod counts them in bodies; fewer UTF-16 units than the
     // limit are always few enough code points, so only longer text is counted.
-    if (value.length > max && codePoints(value, max) > max) throw new ApiError(400, 'INVALID_REQUEST', `${field}: must be at most ${max} characters`);
-    if (!isWellFormed(value)) throw new ApiError(400, 'INVALID_REQUEST', `${field}: ${NOT_WELL_FORMED}`);
+    if (value.length > max && codePoints(value, max) > max) throw ApiError.of('INVALID_REQUEST', `${field}: must be at most ${max} characters`);
+    if (!isWellFormed(value)) throw ApiError.of('INVALID_REQUEST', `${field}: ${NOT_WELL_FORMED}`);
     return value;
   });
   return schema;

@@ -75,7 +75,7 @@ export class HttpEdge {
     source.authorize?.(principal, request);
     // A read-only token: the Redis families refuse its write commands one by one (NOPERM); elsewhere it may only read.
     if (principal.readOnly && request.method !== 'GET' && request.method !== 'HEAD' && familyOfRequest(request).id !== 'upstash') {
-      throw new ApiError(403, 'FORBIDDEN', 'this token is read-only (its readOnly claim): it may send GET and HEAD requests only');
+      throw ApiError.of('FORBIDDEN', 'this token is read-only (its readOnly claim): it may send GET and HEAD requests only');
     }
     return principal;
   }
@@ -107,7 +107,7 @@ export class HttpEdge {
 }
 
 export function tooLarge(limit: number): ApiError {
-  return new ApiError(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than this route takes (${limit} bytes; see docs/security.md)`);
+  return ApiError.of('PAYLOAD_TOO_LARGE', `the request body is larger than this route takes (${limit} bytes; see docs/security.md)`);
 }
 
 /** Reads a body of at most `limit` bytes; stops reading at the first byte beyond it. */

@@ -36,11 +36,11 @@ export function exceedsJsonDepth(text: string, max: number): boolean {
 export function parseBoundedJson(text: string, maxDepth: number, parse: (text: string) => unknown = JSON.parse): unknown {
   if (text === '') return undefined;
   if (exceedsJsonDepth(text, maxDepth)) {
-    throw new ApiError(400, 'JSON_TOO_DEEP', `the request body nests arrays or objects deeper than ${maxDepth} levels (MAX_JSON_DEPTH)`);
+    throw ApiError.of('JSON_TOO_DEEP', `the request body nests arrays or objects deeper than ${maxDepth} levels (MAX_JSON_DEPTH)`);
   }
   try {
     return parse(text);
   } catch {
-    throw new ApiError(400, 'INVALID_JSON', 'the request body is not valid JSON');
+    throw ApiError.of('INVALID_JSON', 'the request body is not valid JSON');
   }
 }

@@ -1,3 +1,4 @@
+import { CatalogueCode, catalogueEntry } from '../../core/error-catalogue';
 import type { FamilyProfile, Refusal } from '../../families';
 
 /** An error the HTTP edge answers with: a status, a stable code and a message. */
@@ -8,6 +9,15 @@ export class ApiError extends Error {
     message: string,
   ) {
     super(message);
+  }
+
+  /**
+   * A catalogued code with the status the error catalogue gives it (the way to refuse: the
+   * status is never spelled twice); the constructor is for a family that answers a code with
+   * a status of its own (the native binary GET's 404 miss).
+   */
+  static of(code: CatalogueCode, message: string = catalogueEntry(code).text): ApiError {
+    return new ApiError(catalogueEntry(code).status, code, message);
   }
 }
 

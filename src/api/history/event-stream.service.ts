@@ -66,11 +66,11 @@ export class EventStreamService implements OnModuleDestroy {
     }
     const byCaller = this.perPrincipal.get(caller) ?? 0;
     if (byCaller >= this.maxPerToken) {
-      throw new ApiError(429, 'TOO_MANY_STREAMS', `this token's principal has ${this.maxPerToken} event streams open (SSE_MAX_CLIENTS_PER_TOKEN); close one first`);
+      throw ApiError.of('TOO_MANY_STREAMS', `this token's principal has ${this.maxPerToken} event streams open (SSE_MAX_CLIENTS_PER_TOKEN); close one first`);
     }
     const open = this.perOrg.get(ref.org) ?? 0;
     if (open >= this.maxPerOrg) {
-      throw new ApiError(429, 'TOO_MANY_STREAMS', `this org has ${this.maxPerOrg} event streams open (SSE_MAX_CLIENTS_PER_ORG); close one first`);
+      throw ApiError.of('TOO_MANY_STREAMS', `this org has ${this.maxPerOrg} event streams open (SSE_MAX_CLIENTS_PER_ORG); close one first`);
     }
     this.perOrg.set(ref.org, open + 1);
     this.perPrincipal.set(caller, byCaller + 1);

@@ -66,7 +66,7 @@ export class HistoryController {
   async events(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Query() { from, limit }: z.infer<typeof EventsQueryDto>) {
     const ref = { org: principal.org, name: cacheName };
     const highestSeq = await this.history.currentSeq(ref);
-    if (highestSeq === 0) throw new ApiError(400, 'CACHE_NOT_FOUND', 'cache does not exist');
+    if (highestSeq === 0) throw ApiError.of('CACHE_NOT_FOUND', 'cache does not exist');
     const page = await this.history.page(ref, from ?? 1, limit ?? 100);
     return { cacheName, highestSeq, ...page };
   }
@@ -83,7 +83,7 @@ export class HistoryController {
     const lastEventId = request.headers['last-event-id'];
     let start = from ?? 1;
     if (from === undefined && typeof lastEventId === 'string' && lastEventId !== '') {
-      if (!/^\d{1,15}$/.test(lastEventId)) throw new ApiError(400, 'INVALID_REQUEST', 'Last-Event-ID: must be a sequence number');
+      if (!/^\d{1,15}$/.test(lastEventId)) throw ApiError.of('INVALID_REQUEST', 'Last-Event-ID: must be a sequence number');
       start = Number(lastEventId) + 1;
     }
     await this.streams.open({ org: principal.org, name: cacheName }, start, reply, principal);

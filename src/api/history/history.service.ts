@@ -98,7 +98,7 @@ export class HistoryService {
   async resolve(ref: EntityRef, point: Point): Promise<number> {
     const current = await this.currentSeq(ref);
     if (point.kind === 'seq') {
-      if (point.seq > current) throw new ApiError(400, 'INVALID_REQUEST', `at: the cache's newest event is seq ${current}`);
+      if (point.seq > current) throw ApiError.of('INVALID_REQUEST', `at: the cache's newest event is seq ${current}`);
       return point.seq;
     }
     return gone(() => this.journal.seqAtTime(ref, point.time, this.config.edge.pointInTimeMaxEvents));
@@ -116,7 +116,7 @@ export class HistoryService {
     const { pointInTimeMaxEvents, pointInTimeMaxBytes, pointInTimeMaxPerOrg } = this.config.edge;
     const running = this.pointsRunning.get(ref.org) ?? 0;
     if (pointInTimeMaxPerOrg !== undefined && running >= pointInTimeMaxPerOrg) {
-      throw new ApiError(429, 'TOO_MANY_POINT_IN_TIME_READS', `the organisation has ${pointInTimeMaxPerOrg} point-in-time reads running (POINT_IN_TIME_MAX_PER_ORG); try again when one has finished`);
+      throw ApiError.of('TOO_MANY_POINT_IN_TIME_READS', `the organisation has ${pointInTimeMaxPerOrg} point-in-time reads running (POINT_IN_TIME_MAX_PER_ORG); try again when one has finished`);
     }
     this.pointsRunning.set(ref.org, running + 1);
     try {
@@ -147,7 +147,7 @@ export class HistoryService {
   /** `GET /cacheName/{cacheName}/keys?at=|asOf=` */
   async keysAt(principal: Principal, cacheName: string, query: PointQuery): Promise<{ cacheName: string; keys: string[] }> {
     const { state, now } = await this.pointInTime(principal, cacheName, query);
-    if (state.status !== 'live') throw new ApiError(400, 'CACHE_NOT_FOUND', 'cache did not exist at that point');
+    if (state.status !== 'live') throw ApiError.of('CACHE_NOT_FOUND', 'cache did not exist at that point');
     return { cacheName, keys: sortedLiveKeys(state, now) };
   }
 

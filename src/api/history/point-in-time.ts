@@ -23,13 +23,13 @@ const ISO = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\
 
 /** Validates the query; 400 INVALID_REQUEST naming the field otherwise. */
 export function parsePoint(query: PointQuery): Point {
-  if (query.at !== undefined && query.asOf !== undefined) throw new ApiError(400, 'INVALID_REQUEST', 'at, asOf: give one of them, not both');
+  if (query.at !== undefined && query.asOf !== undefined) throw ApiError.of('INVALID_REQUEST', 'at, asOf: give one of them, not both');
   if (query.at !== undefined) {
-    if (typeof query.at !== 'string' || !/^\d{1,15}$/.test(query.at)) throw new ApiError(400, 'INVALID_REQUEST', 'at: must be a sequence number >= 0');
+    if (typeof query.at !== 'string' || !/^\d{1,15}$/.test(query.at)) throw ApiError.of('INVALID_REQUEST', 'at: must be a sequence number >= 0');
     return { kind: 'seq', seq: Number(query.at) };
   }
   const time = typeof query.asOf === 'string' && ISO.test(query.asOf) ? Date.parse(query.asOf) : NaN;
-  if (!Number.isFinite(time)) throw new ApiError(400, 'INVALID_REQUEST', 'asOf: must be an ISO 8601 time, e.g. 2026-01-01T12:00:00Z');
+  if (!Number.isFinite(time)) throw ApiError.of('INVALID_REQUEST', 'asOf: must be an ISO 8601 time, e.g. 2026-01-01T12:00:00Z');
   return { kind: 'time', time };
 }
 

@@ -21,7 +21,7 @@ function minSeqOf(request: FastifyRequest): string | undefined {
 
 function parseMinSeq(raw: string): number {
   const seq = /^\d{1,15}$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
-  if (!Number.isSafeInteger(seq) || seq < 1) throw new ApiError(400, 'INVALID_REQUEST', `minSeq must be a whole number >= 1, got ${JSON.stringify(raw.slice(0, 40))}`);
+  if (!Number.isSafeInteger(seq) || seq < 1) throw ApiError.of('INVALID_REQUEST', `minSeq must be a whole number >= 1, got ${JSON.stringify(raw.slice(0, 40))}`);
   return seq;
 }
 
@@ -54,7 +54,7 @@ export class ReadYourWrites {
       try {
         const seq = parseMinSeq(raw);
         if (!readsOneCache) {
-          throw new ApiError(400, 'INVALID_REQUEST', `minSeq: ${request.method} ${request.routeOptions.url} reads no single cache; minSeq (a cache's sequence number) applies to GET and HEAD of one cache only`);
+          throw ApiError.of('INVALID_REQUEST', `minSeq: ${request.method} ${request.routeOptions.url} reads no single cache; minSeq (a cache's sequence number) applies to GET and HEAD of one cache only`);
         }
         minSeqs.set(request, seq);
       } catch (error) {

@@ -223,10 +223,10 @@ function jsonBody(body: unknown, maxDepth: number): unknown {
 
 /** IronCache answers a missing required field with 406. */
 function requireFields(body: unknown, fields: readonly string[]): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'INVALID_REQUEST', 'the request body must be a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw ApiError.of('INVALID_REQUEST', 'the request body must be a JSON object');
   for (const field of fields) {
     const value = (body as Record<string, unknown>)[field];
-    if (value === undefined || value === null) throw new ApiError(406, 'NOT_ACCEPTABLE', `${field} is required`);
+    if (value === undefined || value === null) throw ApiError.of('NOT_ACCEPTABLE', `${field} is required`);
   }
   return body as Record<string, unknown>;
 }

@@ -114,31 +114,31 @@ export class MomentoController {
 /** `key` (URL-safe text) or `key_base64` (base64url of the key's UTF-8 bytes), exactly one. */
 function momentoKey(query: KeyQuery): string {
   const { key, key_base64: keyBase64 } = query;
-  if (key !== undefined && keyBase64 !== undefined) throw new ApiError(400, 'INVALID_REQUEST', 'specify key or key_base64, not both');
+  if (key !== undefined && keyBase64 !== undefined) throw ApiError.of('INVALID_REQUEST', 'specify key or key_base64, not both');
   if (typeof keyBase64 === 'string') {
-    if (!/^[A-Za-z0-9_-]+={0,2}$/.test(keyBase64)) throw new ApiError(400, 'INVALID_REQUEST', 'key_base64 must be base64url');
+    if (!/^[A-Za-z0-9_-]+={0,2}$/.test(keyBase64)) throw ApiError.of('INVALID_REQUEST', 'key_base64 must be base64url');
     let text: string;
     try {
       text = strictUtf8.decode(Buffer.from(keyBase64, 'base64url'));
     } catch {
-      throw new ApiError(400, 'INVALID_REQUEST', 'key_base64 must decode to UTF-8 text (cachelog keys are text)');
+      throw ApiError.of('INVALID_REQUEST', 'key_base64 must decode to UTF-8 text (cachelog keys are text)');
     }
     return checkKey(text, 'key_base64');
   }
   if (typeof key === 'string') return checkKey(key, 'key');
-  throw new ApiError(400, 'INVALID_REQUEST', 'a key is required: key or key_base64');
+  throw ApiError.of('INVALID_REQUEST', 'a key is required: key or key_base64');
 }
 
 function checkKey(key: string, name: string): string {
   const result = keyField.safeParse(key);
-  if (!result.success) throw new ApiError(400, 'INVALID_REQUEST', `${name}: ${result.error.issues[0].message}`);
+  if (!result.success) throw ApiError.of('INVALID_REQUEST', `${name}: ${result.error.issues[0].message}`);
   return result.data;
 }
 
 function momentoTtl(raw: unknown): number {
-  if (raw === undefined) throw new ApiError(400, 'INVALID_REQUEST', 'ttl_seconds is required');
+  if (raw === undefined) throw ApiError.of('INVALID_REQUEST', 'ttl_seconds is required');
   if (typeof raw !== 'string' || !/^\d{1,10}$/.test(raw) || Number(raw) < 1) {
-    throw new ApiError(400, 'INVALID_REQUEST', 'ttl_seconds must be a whole number of seconds >= 1');
+    throw ApiError.of('INVALID_REQUEST', 'ttl_seconds must be a whole number of seconds >= 1');
   }
   return parseInput(ttlSecondsField, Number(raw));
 }
@@ -147,5 +147,5 @@ function momentoTtl(raw: unknown): number {
 function binaryBody(body: unknown): Buffer {
   if (Buffer.isBuffer(body)) return body;
   if (body === undefined || body === null) return Buffer.alloc(0);
-  throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the value as application/octet-stream');
+  throw ApiError.of('UNSUPPORTED_MEDIA_TYPE', 'send the value as application/octet-stream');
 }

@@ -9,5 +9,5 @@ export function asBuffer(value: Uint8Array): Buffer {
 export function requireBinaryBody(body: unknown): Buffer {
   if (Buffer.isBuffer(body)) return body;
   if (body === undefined || body === null) return Buffer.alloc(0);
-  throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the value as application/octet-stream');
+  throw ApiError.of('UNSUPPORTED_MEDIA_TYPE', 'send the value as application/octet-stream');
 }

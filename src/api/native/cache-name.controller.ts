@@ -50,7 +50,7 @@ export class CacheNameController {
   @Route(NativeContracts.getName)
   async get(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string) {
     const state = await this.caches.state(principal, cacheName);
-    if (state.status === 'absent') throw new ApiError(400, 'CACHE_NOT_FOUND', 'cache does not exist');
+    if (state.status === 'absent') throw ApiError.of('CACHE_NOT_FOUND', 'cache does not exist');
     // Counters of the state (its entry map's size, its byte sum): the same cost for any cache size.
     const live = state.status === 'live';
     return { cacheName, description: state.description, deleted: state.status === 'deleted', keyCount: live ? state.entries.size : 0, valueBytes: live ? state.bytes : 0 };

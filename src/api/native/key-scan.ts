@@ -24,7 +24,7 @@ export function decodeCursor(cursor: string): Buffer | undefined {
   const bytes = Buffer.from(cursor, 'base64url');
   // Only the canonical spelling: what a page answered decodes and encodes back to itself.
   if (bytes.length === 0 || bytes.length > MAX_KEY_BYTES || bytes.toString('base64url') !== cursor) {
-    throw new ApiError(400, 'INVALID_REQUEST', 'cursor: not a cursor a page of this listing answered (cursor=0 starts a scan)');
+    throw ApiError.of('INVALID_REQUEST', 'cursor: not a cursor a page of this listing answered (cursor=0 starts a scan)');
   }
   return bytes;
 }

@@ -33,7 +33,7 @@ export const SettingsContracts = {
       example: { capacity: 1000, ttl: 3600 },
       prepare: (body) => {
         if (typeof body !== 'object' || body === null || Array.isArray(body) || Buffer.isBuffer(body)) {
-          throw new ApiError(400, 'INVALID_REQUEST', 'the body must be a JSON object with capacity, ttl, maxValueBytes and/or cacheNullValue');
+          throw ApiError.of('INVALID_REQUEST', 'the body must be a JSON object with capacity, ttl, maxValueBytes and/or cacheNullValue');
         }
         return body;
       },
@@ -71,7 +71,7 @@ export class CacheSettingsController {
     @Req() request: FastifyRequest,
   ) {
     const tooLarge = maxValueBytesBeyondService(maxValueBytes, this.config.maxValueBytes);
-    if (tooLarge !== undefined) throw new ApiError(400, 'INVALID_REQUEST', tooLarge);
+    if (tooLarge !== undefined) throw ApiError.of('INVALID_REQUEST', tooLarge);
     // Refusals in the settings family's words (a missing cache is a 404 naming it, a bad setting INVALID_REQUEST).
     await this.caches.execute(
       principal,

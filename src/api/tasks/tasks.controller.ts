@@ -116,7 +116,7 @@ function taskBody(task: TaskRecord) {
 /** Sets the ETag; a matching `If-None-Match` is answered 304 (thrown, so the status is not overwritten). */
 function conditional(request: FastifyRequest, reply: FastifyReply, etag: string): void {
   void reply.header('etag', etag);
-  if (matchesIfNoneMatch(request.headers['if-none-match'], etag)) throw new ApiError(304, 'NOT_MODIFIED', 'not modified');
+  if (matchesIfNoneMatch(request.headers['if-none-match'], etag)) throw ApiError.of('NOT_MODIFIED', 'not modified');
 }
 
 /** The task API (after the 004 document): caches of the org, background tasks and their states. */
@@ -164,14 +164,14 @@ export class TasksController {
     if (input.action === 'backup') return this.backup(principal, input.scope ?? 'org', request, reply);
     const cacheName = input.resource_title!;
     if ((await this.history.currentSeq({ org: principal.org, name: cacheName })) === 0) {
-      throw new ApiError(400, 'CACHE_NOT_FOUND', 'cache does not exist');
+      throw ApiError.of('CACHE_NOT_FOUND', 'cache does not exist');
     }
     if (input.retention !== undefined && parseRetention(input.retention) === undefined) {
-      throw new ApiError(400, 'INVALID_REQUEST', 'retention: must be "all", "days:N" or "snapshots:K"');
+      throw ApiError.of('INVALID_REQUEST', 'retention: must be "all", "days:N" or "snapshots:K"');
     }
     const asOf = input.asOf !== undefined ? parsePoint({ asOf: input.asOf }) : undefined;
     const { by, device } = commandMeta(principal, request);
-    if (!this.tasks.isAccepting) throw new ApiError(503, 'TASKS_UNAVAILABLE', 'the service is starting or stopping; try again');
+    if (!this.tasks.isAccepting) throw ApiError.of('TASKS_UNAVAILABLE', 'the service is starting or stopping; try again');
     const submitted: TaskRequest = {
       org: principal.org,
       cacheName,
@@ -195,10 +195,10 @@ export class TasksController {
   /** A backup task: of the caller's org's caches, or (an operator's) of the whole instance. */
   private async backup(principal: Principal, scope: 'org' | 'instance', request: FastifyRequest, reply: FastifyReply) {
     if (scope === 'instance' && principal.operator !== true) {
-      throw new ApiError(403, 'FORBIDDEN', 'a backup of the whole instance needs an operator token (claim "operator": true); scope "org" backs up your org\'s caches');
+      throw ApiError.of('FORBIDDEN', 'a backup of the whole instance needs an operator token (claim "operator": true); scope "org" backs up your org\'s caches');
     }
-    if (!this.tasks.canBackup) throw new ApiError(400, 'INVALID_REQUEST', 'backups are taken of the embedded LevelDB journal only (JOURNAL=leveldb)');
-    if (!this.tasks.isAccepting) throw new ApiError(503, 'TASKS_UNAVAILABLE', 'the service is starting or stopping; try again');
+    if (!this.tasks.canBackup) throw ApiError.of('INVALID_REQUEST', 'backups are taken of the embedded LevelDB journal only (JOURNAL=leveldb)');
+    if (!this.tasks.isAccepting) throw ApiError.of('TASKS_UNAVAILABLE', 'the service is starting or stopping; try again');
     const { by, device } = commandMeta(principal, request);
     const task = await this.tasks
       .submit({ org: principal.org, cacheName: '', action: 'backup', params: { scope }, by, device, serviceLevel: principal.serviceLevel })
@@ -218,7 +218,7 @@ export class TasksController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const task = await this.tasks.get(task_id);
-    if (task === undefined || !visibleTo(task, principal)) throw new ApiError(404, 'TASK_NOT_FOUND', 'no such task');
+    if (task === undefined || !visibleTo(task, principal)) throw ApiError.of('TASK_NOT_FOUND', 'no such task');
     conditional(request, reply, taskEtag(task));
     return taskBody(task);
   }
@@ -228,12 +228,12 @@ export class TasksController {
   @Route(TasksContracts.download)
   async download(@CurrentPrincipal() principal: Principal, @Query() { task_id }: z.infer<typeof TaskStateQueryDto>): Promise<StreamableFile> {
     const task = await this.tasks.get(task_id);
-    if (task === undefined || !visibleTo(task, principal)) throw new ApiError(404, 'TASK_NOT_FOUND', 'no such task');
-    if (task.action !== 'export') throw new ApiError(400, 'INVALID_REQUEST', `task ${task.id} is a ${task.action} task, not an export`);
-    if (task.state !== 'SUCCESS') throw new ApiError(409, 'EXPORT_NOT_READY', `the export task is ${task.state}; its file can be downloaded once it is SUCCESS`);
+    if (task === undefined || !visibleTo(task, principal)) throw ApiError.of('TASK_NOT_FOUND', 'no such task');
+    if (task.action !== 'export') throw ApiError.of('INVALID_REQUEST', `task ${task.id} is a ${task.action} task, not an export`);
+    if (task.state !== 'SUCCESS') throw ApiError.of('EXPORT_NOT_READY', `the export task is ${task.state}; its file can be downloaded once it is SUCCESS`);
     const file = join(this.config.dataDir, exportPath({ org: task.org, name: task.cacheName }, task.id).file);
     const size = await stat(file).then((s) => s.size, () => undefined);
-    if (size === undefined) throw new ApiError(410, 'EXPORT_GONE', 'the export file is not on this node: deleted after TASK_RETENTION_SECONDS, or written by another node');
+    if (size === undefined) throw ApiError.of('EXPORT_GONE', 'the export file is not on this node: deleted after TASK_RETENTION_SECONDS, or written by another node');
     return new StreamableFile(createReadStream(file), { type: 'application/x-ndjson', length: size, disposition: `attachment; filename="export-${task.id}.ndjson"` });
   }
 
@@ -242,13 +242,13 @@ export class TasksController {
   @Route(TasksContracts.downloadBackup)
   async downloadBackup(@CurrentPrincipal() principal: Principal, @Query() { task_id }: z.infer<typeof TaskStateQueryDto>): Promise<StreamableFile> {
     const task = await this.tasks.get(task_id);
-    if (task === undefined || !visibleTo(task, principal)) throw new ApiError(404, 'TASK_NOT_FOUND', `no task ${JSON.stringify(task_id)} in your org`);
-    if (task.action !== 'backup') throw new ApiError(400, 'INVALID_REQUEST', `task ${task.id} is a ${task.action} task, not a backup`);
-    if (task.state !== 'SUCCESS') throw new ApiError(409, 'EXPORT_NOT_READY', `the backup task is ${task.state}; its file can be downloaded once it is SUCCESS`);
+    if (task === undefined || !visibleTo(task, principal)) throw ApiError.of('TASK_NOT_FOUND', `no task ${JSON.stringify(task_id)} in your org`);
+    if (task.action !== 'backup') throw ApiError.of('INVALID_REQUEST', `task ${task.id} is a ${task.action} task, not a backup`);
+    if (task.state !== 'SUCCESS') throw ApiError.of('EXPORT_NOT_READY', `the backup task is ${task.state}; its file can be downloaded once it is SUCCESS`);
     // The path is computed from the record's org, scope and id, never read from it.
     const file = join(this.config.dataDir, backupPath(task.org, task.params.scope ?? 'org', task.id).file);
     const size = await stat(file).then((s) => s.size, () => undefined);
-    if (size === undefined) throw new ApiError(410, 'EXPORT_GONE', 'the backup file is not on this node any more: deleted after TASK_RETENTION_SECONDS');
+    if (size === undefined) throw ApiError.of('EXPORT_GONE', 'the backup file is not on this node any more: deleted after TASK_RETENTION_SECONDS');
     return new StreamableFile(createReadStream(file), { type: 'application/octet-stream', length: size, disposition: `attachment; filename="cachelog-${task.id}.backup"` });
   }
 }

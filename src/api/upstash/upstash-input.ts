@@ -2,7 +2,7 @@ import { ApiError } from '../errors/api-error';
 import { parseBoundedJson } from '../edge/json-body';
 
 /** A request the Upstash family refuses as a whole: 400, `{"error": "ERR ..."}`, nothing run. */
-export const badInput = (text: string): ApiError => new ApiError(400, 'INVALID_REQUEST', `ERR ${text}`);
+export const badInput = (text: string): ApiError => ApiError.of('INVALID_REQUEST', `ERR ${text}`);
 
 /** Commands that hold a connection's state across requests: each HTTP request is its own session, so they mean nothing here. */
 export const SESSION_COMMANDS: ReadonlySet<string> = new Set([

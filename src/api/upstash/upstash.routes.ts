@@ -74,7 +74,7 @@ export class UpstashRoutes {
         config: { methodNotAllowed: true },
         handler: (request, reply) => {
           void reply.header('allow', 'GET, POST, PUT');
-          sendError(new ApiError(405, 'METHOD_NOT_ALLOWED', `${request.method} is not supported here; use GET, POST or PUT`), request, reply);
+          sendError(ApiError.of('METHOD_NOT_ALLOWED', `${request.method} is not supported here; use GET, POST or PUT`), request, reply);
         },
       });
     }
