@@ -4,6 +4,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Logger as PinoLogger } from 'pino';
 import { APP_CONFIG, AppConfig } from '../config/config';
+import { AnswerBudget } from '../core/answer-budget';
 import { ConnectionBudget } from '../core/connection-budget';
 import { RouteFamily, familyOf, profileOf } from '../families';
 import { Journal } from '../journal/journal';
@@ -12,6 +13,7 @@ import { observeRequests } from '../ops/request-observer';
 import { contractOf } from './contract/route-contract';
 import { limitConnections } from './edge/connection-limits';
 import { HttpEdge } from './edge/http-edge';
+import { limitUnreadAnswers } from './edge/unread-answers';
 import { closeIdleSocketsAfterPendingReads } from './edge/socket-timeouts';
 import { reportStorageFaultsTo } from './errors/http-error.filter';
 import { ConditionalReads } from './history/conditional-get.hook';
@@ -67,9 +69,12 @@ const prepend = (hooks: unknown, ...added: Hook[]): Hook[] => [...added, ...list
  *    reads its raw body through the same reader, in its own `onRequest`);
  * 4. `preValidation`: the route contract's compiled validator (RouteCatalog; the fast routes
  *    run theirs inline);
- * 5. `preHandler` (reads of one cache): the `minSeq` wait, then ETag / If-None-Match (304);
+ * 5. `preHandler`: the answer budget (every route: a connection holding unread answers over
+ *    its share produces nothing more until its client reads; an org over its share is 429),
+ *    then, on reads of one cache, the `minSeq` wait and ETag / If-None-Match (304);
  * 6. the handler: Nest controllers, the fast native routes, the Upstash routes;
- * 7. `onSend`: `If-None-Match: *` judged by the answer (reads); the written seq as ETag (writes);
+ * 7. `onSend`: `If-None-Match: *` judged by the answer (reads); the written seq as ETag
+ *    (writes); the answer charged to its connection and org until the socket has written it;
  * 8. `onResponse`: one metric sample and one log line.
  *
  * Which of 5 and 7 a route gets is decided from its contract and shape when it is registered
@@ -85,6 +90,8 @@ export function assembleHttpPipeline(app: NestFastifyApplication, fastify: Fasti
   // 2. and 3.
   app.get(HttpEdge).register(fastify);
   fastify.addHook('onRequest', connections.onRequest);
+  // 5. and 7. (the answer budget, on every route).
+  limitUnreadAnswers(fastify, app.get(AnswerBudget));
   // 2. (minSeq), 5. and 7., per route, for the routes registered from here on (all that are not public).
   const readYourWrites = app.get(ReadYourWrites);
   const conditionalReads = app.get(ConditionalReads);

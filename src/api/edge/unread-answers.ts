@@ -1,5 +1,4 @@
 import { Injectable, Module, OnModuleInit } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
@@ -131,18 +130,15 @@ export function limitUnreadAnswers(fastify: FastifyInstance, budget: AnswerBudge
   });
 }
 
-/** Hooks the answer budget into the HTTP server at start (before Fastify is ready) and reports it as metrics. */
+/** Reports the answer budget (HTTP and RESP) as metrics; its HTTP hooks are a stage of the pipeline (http-pipeline.ts). */
 @Injectable()
 export class UnreadAnswers implements OnModuleInit {
   constructor(
-    private readonly adapterHost: HttpAdapterHost,
     private readonly budget: AnswerBudget,
     private readonly metrics: Metrics,
   ) {}
 
   onModuleInit(): void {
-    const fastify = this.adapterHost.httpAdapter?.getInstance() as FastifyInstance | undefined;
-    if (fastify !== undefined) limitUnreadAnswers(fastify, this.budget);
     const budget = this.budget;
     this.metrics.gauge('cachelog_unread_answer_bytes', 'Bytes of answers handed to sockets (HTTP and RESP) and not yet taken by their clients', [], (g) => g.set(budget.total));
     this.metrics.gauge('cachelog_unread_answer_events', 'Connections closed for not reading their answers, and answers refused because the org held ANSWER_QUEUE_ORG_BYTES unread', ['outcome'], (g) => {
