@@ -16,6 +16,7 @@ const TYPE_SNIFF_BYTES = 64;
 const COUNTED_CACHES = 50;
 const EVENTS_PAGE = 50;
 const LIVE_SHOWN = 200;
+const TIMELINE_KEPT = 1000;
 const DIFF_MAX_LINES = 4000;
 const TOKEN_KEY = 'cachelog.token';
 const TASKS_KEY = 'cachelog.tasks';
@@ -1064,6 +1065,8 @@ function taskResult(t) {
       return `dropped ${formatCount(r.dropped)}, kept ${formatCount(r.kept)}`;
     case 'snapshot':
       return `snapshot at v${r.snapshotSeq ?? r.seq}`;
+    case 'backup':
+      return `${formatCount(r.entries)} entries · ${formatBytes(r.bytes)}`;
     default:
       return JSON.stringify(r);
   }
@@ -1077,13 +1080,13 @@ function renderTasks() {
         'tr',
         { dataset: { taskId: t.task_id, state: t.task_state, action: t.action } },
         el('td', {}, el('span', { class: 'task-action' }, t.action), el('span', { class: 'mono muted' }, ` ${t.task_id.slice(0, 8)}`)),
-        el('td', { class: 'wrap-anywhere' }, t.resource_title ?? ''),
+        el('td', { class: 'wrap-anywhere' }, t.resource_title ?? (t.action === 'backup' ? '(all)' : '')),
         el('td', {}, el('span', { class: `state state-${t.task_state}`, dataset: { testid: 'task-state' } }, t.task_state)),
         el('td', { class: 'wrap-anywhere' }, taskResult(t)),
         el(
           'td',
           {},
-          t.action === 'export' && t.task_state === 'SUCCESS'
+          (t.action === 'export' || t.action === 'backup') && t.task_state === 'SUCCESS'
             ? el('button', { type: 'button', class: 'small ghost', dataset: { testid: 'task-download' }, onclick: () => downloadExport(t).catch(failed) }, 'Download')
             : null,
         ),
@@ -1100,13 +1103,15 @@ function renderTaskCaches() {
   if (current) select.value = current;
 }
 
+/** An export's NDJSON or a backup's file, fetched with the token and saved by the browser. */
 async function downloadExport(t) {
-  const response = await fetch(`/api/v1/cache/export/?task_id=${encodeURIComponent(t.task_id)}`, { headers: { authorization: `Bearer ${state.token}` } });
+  const route = t.action === 'backup' ? 'backup' : 'export';
+  const response = await fetch(`/api/v1/cache/${route}/?task_id=${encodeURIComponent(t.task_id)}`, { headers: { authorization: `Bearer ${state.token}` } });
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
     throw new ApiFailure(response.status, body.code ?? `HTTP_${response.status}`, body.message ?? 'the export could not be downloaded');
   }
-  saveFile(`export-${t.task_id}.ndjson`, await response.blob());
+  saveFile(route === 'backup' ? `cachelog-${t.task_id}.backup` : `export-${t.task_id}.ndjson`, await response.blob());
 }
 
 // ---------- org metrics ----------
@@ -1267,7 +1272,15 @@ function onLiveEvent(event) {
   while (live.children.length > LIVE_SHOWN) live.lastChild.remove();
   state.highestSeq = Math.max(state.highestSeq, event.seq);
   state.events.set(event.seq, event);
-  $('timeline').prepend(eventItem(event));
+  const timeline = $('timeline');
+  timeline.prepend(eventItem(event));
+  // The page keeps at most TIMELINE_KEPT events; the older ones are a click ("Older events") away.
+  while (timeline.children.length > TIMELINE_KEPT) {
+    state.events.delete(Number(timeline.lastChild.dataset.seq));
+    timeline.lastChild.remove();
+    state.oldestLoaded = Number(timeline.lastChild.dataset.seq);
+    $('older').hidden = false;
+  }
   const row = state.caches.find((c) => c.resource_title === state.cache);
   if (row) Object.assign(row, { version: event.seq, user: event.by, device: event.device, sync_datetime: event.time });
   if (state.at === null) applyToKeys(event);
@@ -1289,11 +1302,20 @@ function applyToKeys(event) {
       size: bytes?.length,
       type: bytes ? sniffType(bytes.subarray(0, TYPE_SNIFF_BYTES), bytes.length) : undefined,
     });
-  } else if (['Deleted', 'Expired', 'Evicted'].includes(event.type)) state.keys.delete(event.key);
+  } else if (event.type === 'ExpiryChanged' && state.keys.has(event.key)) state.keys.get(event.key).expiresAt = event.expiresAt ?? null;
+  else if (['Deleted', 'Expired', 'Evicted'].includes(event.type)) state.keys.delete(event.key);
   else if (event.type === 'Flushed' || event.type === 'CacheDeleted') state.keys.clear();
   else return;
-  renderKeys();
+  // A burst of events (a batch of 10,000 writes) renders the table once per frame, not once per event.
+  if (!renderKeysQueued) {
+    renderKeysQueued = true;
+    requestAnimationFrame(() => {
+      renderKeysQueued = false;
+      renderKeys();
+    });
+  }
 }
+let renderKeysQueued = false;
 
 // ---------- wiring ----------
 
@@ -1371,9 +1393,14 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   on('ttl-persist', 'click', () => setTtl(0).catch(failed));
   onSubmit('diff-form', showDiff);
-  on('task-action', 'change', () => ($('task-at-label').hidden = $('task-action').value !== 'restore'));
+  on('task-action', 'change', () => {
+    $('task-at-label').hidden = $('task-action').value !== 'restore';
+    // A backup is of every cache of the org: it takes no cache.
+    $('task-cache-label').hidden = $('task-action').value === 'backup';
+  });
   onSubmit('task-form', () => {
-    const body = { resource_title: $('task-cache').value, action: $('task-action').value };
+    const action = $('task-action').value;
+    const body = action === 'backup' ? { action } : { resource_title: $('task-cache').value, action };
     if (body.action === 'restore') {
       const at = $('task-at').value.trim();
       if (!/^\d+$/.test(at)) throw new ApiFailure(0, 'INVALID_INPUT', 'restore: the version to restore to');

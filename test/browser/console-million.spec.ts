@@ -132,8 +132,25 @@ describe('web console on a 1M-key cache', () => {
     expect(more.length).toBe(2); // the page and its pipeline
   });
 
+  it('follows a burst of 10,000 writes live without listing the keys again', async () => {
+    const cacheRequests = Array.from({ length: BATCH }, (_, i) => ({ cacheName: 'big', key: `new:${i}`, value: Buffer.from('n').toString('base64') }));
+    const during = await requestsDuring(page, async () => {
+      expect((await http(`${app.url}/batch`, { method: 'POST', token, body: { cacheRequests } })).status).toBe(200);
+      await page.locator('[data-testid="key-count"]', { hasText: '1,010,000' }).waitFor();
+      await page.locator('[data-testid="timeline"] li').first().filter({ hasText: 'new:9999' }).waitFor();
+    });
+    expect(during.filter((r) => r.url.includes('/keys'))).toEqual([]);
+    // The counts are asked again once per burst of events (and the stream may be opened again).
+    for (const r of during) expect(r.url).toMatch(/^\/cacheName\/big(\/events\/stream\?from=\d+)?$/);
+    expect(during.length).toBeLessThan(30);
+    // The timeline keeps the newest 1000 events in the page.
+    expect(await page.locator('[data-testid="timeline"] li').count()).toBeLessThanOrEqual(1000);
+  });
+
   it('lays out 7-digit versions and SettingsChanged rows without overlap', async () => {
+    expect((await http(`${app.url}/cacheName/big/settings`, { method: 'PUT', token, body: { capacity: 3_000_000 } })).status).toBe(200);
     const top = page.locator('[data-testid="timeline"] li').first();
+    await page.locator('[data-testid="timeline"] li.type-SettingsChanged').first().waitFor();
     await expect(top.getAttribute('data-seq')).resolves.toMatch(/^\d{7}$/);
     await expect(top.textContent()).resolves.toContain('SettingsChanged');
     expect(await boxesOverlap(page, '[data-testid="timeline"] li button', ['.seq', '.type', '.what', '.who', 'time'])).toEqual([]);

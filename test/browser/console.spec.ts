@@ -201,6 +201,19 @@ describe('web console in a real browser', () => {
       expect((await http(`${app.url}/get/shop/session`, { token })).json().value).toBe(Buffer.from('token-123').toString('base64'));
     });
 
+    it('follows writes made over the Upstash-style REST API (Redis commands) live: keys, TTLs, deletes', async () => {
+      const redis = (command: unknown[]) => http(`${app.url}/redis/db/shop`, { method: 'POST', token: otherClient, body: command });
+      expect((await redis(['SET', 'from-redis', 'hello', 'EX', 7200])).status).toBe(200);
+      await page.locator('[data-testid="keys"] tr[data-key="from-redis"]').waitFor();
+      await expect(cell('from-redis', 'ttl').textContent()).resolves.toMatch(/^(1h 59m|2h 0m)$/);
+      await expect(cell('from-redis', 'size').textContent()).resolves.toBe('5 B');
+      expect((await redis(['PERSIST', 'from-redis'])).status).toBe(200);
+      await page.locator('[data-testid="live"] li.type-ExpiryChanged', { hasText: 'from-redis' }).waitFor();
+      await expect(cell('from-redis', 'ttl').textContent()).resolves.toBe('none');
+      expect((await redis(['DEL', 'from-redis'])).status).toBe(200);
+      await page.locator('[data-testid="keys"] tr[data-key="from-redis"]').waitFor({ state: 'detached' });
+    });
+
     it('pretty-prints JSON, shows any value in hex, and edits a value', async () => {
       await write('shop', 'doc', '{"name":"cachelog","tags":["a","b"],"n":1}');
       await page.locator('[data-testid="keys"] tr[data-key="doc"]').waitFor();
@@ -367,6 +380,15 @@ describe('web console in a real browser', () => {
       await page.click('[data-testid="task-submit"]');
       await page.locator('[data-testid="tasks"] tr[data-action="restore"][data-state="SUCCESS"]').nth(1).waitFor();
       expect((await http(`${app.url}/get/shop/doc`, { token })).json().success).toBe(false);
+      // A backup of the org's caches (no cache to pick), downloaded from its row.
+      await page.selectOption('[data-testid="task-action"]', 'backup');
+      expect(await page.locator('[data-testid="task-cache"]').isHidden()).toBe(true);
+      await page.click('[data-testid="task-submit"]');
+      const backupRow = page.locator('[data-testid="tasks"] tr[data-action="backup"][data-state="SUCCESS"]');
+      await backupRow.waitFor();
+      const [backup] = await Promise.all([page.waitForEvent('download'), backupRow.locator('[data-testid="task-download"]').click()]);
+      expect(backup.suggestedFilename()).toMatch(/^cachelog-.*\.backup$/);
+      expect(readFileSync((await backup.path())!).length).toBeGreaterThan(100);
       await page.screenshot({ path: join(DOCS, 'console-tasks.png'), fullPage: false });
     });
 
