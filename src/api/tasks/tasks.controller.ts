@@ -18,12 +18,12 @@ import { CacheService, commandMeta } from '../cache.service';
 import { ApiError } from '../errors/api-error';
 import { HistoryService } from '../history/history.service';
 import { etagOf, matchesIfNoneMatch, parsePoint } from '../history/point-in-time';
-import { Route, RouteContract, empty, error, json } from '../contract/route-contract';
+import { Route, RouteContract, empty, error, json, named } from '../contract/route-contract';
 import { RefreshRequestDto, TaskStateQueryDto } from './tasks.dto';
 
-const TaskState = z.enum(['PENDING', 'STARTED', 'SUCCESS', 'FAILURE']);
-const CacheRow = z.object({ resource_title: z.string(), user: z.string(), device: z.string(), sync_datetime: z.string(), version: z.number().int(), etag: z.string() });
-const TaskBody = z.object({
+const TaskState = named('TaskState', z.enum(['PENDING', 'STARTED', 'SUCCESS', 'FAILURE']));
+const CacheRow = named('CacheSyncRow', z.object({ resource_title: z.string(), user: z.string(), device: z.string(), sync_datetime: z.string(), version: z.number().int(), etag: z.string() }));
+const TaskBody = named('Task', z.object({
   task_id: z.string(),
   task_state: TaskState,
   action: z.string(),
@@ -33,7 +33,8 @@ const TaskBody = z.object({
   finished_at: z.string().nullable(),
   reason: z.string().optional(),
   result: z.unknown().optional(),
-});
+}));
+const TaskAccepted = named('TaskAccepted', z.object({ task_id: z.string(), task_state: TaskState }));
 const etagHeader = { etag: 'changes when the answer changes; `If-None-Match` answers 304' };
 
 export const TasksContracts = {
@@ -47,15 +48,18 @@ export const TasksContracts = {
     summary: "Start a background task on a cache (snapshot, compact, rebuild, restore, export), or a backup of the org's caches (an operator's token: of the whole instance)",
     body: { contentType: 'application/json', schema: RefreshRequestDto, example: { resource_title: 'cache1', action: 'restore', at: 2 } },
     responses: {
-      200: { ...json(z.object({ task_id: z.string(), task_state: TaskState }), 'accepted'), headers: etagHeader },
-      403: error('a backup of the whole instance (`scope: instance`) without an operator token (claim `operator: true`)'),
+      200: { ...json(TaskAccepted, 'accepted'), headers: etagHeader },
+      400: error('a cache that does not exist, a bad retention, or a backup where the journal is not LevelDB', 'CACHE_NOT_FOUND', 'INVALID_REQUEST'),
+      403: error('a backup of the whole instance (`scope: instance`) without an operator token (claim `operator: true`)', 'FORBIDDEN'),
+      429: error("the org's pending tasks are at MAX_PENDING_TASKS_PER_ORG or MAX_PENDING_TASK_WORK_PER_ORG", 'TOO_MANY_TASKS'),
+      503: error('the service is starting or stopping; try again', 'TASKS_UNAVAILABLE'),
     },
   },
   state: {
     family: 'tasks',
     summary: "A task's state: PENDING, STARTED, SUCCESS or FAILURE",
     query: TaskStateQueryDto,
-    responses: { 200: { ...json(TaskBody, 'the task'), headers: etagHeader }, 304: empty('not modified (If-None-Match)'), 404: error('no such task in your org') },
+    responses: { 200: { ...json(TaskBody, 'the task'), headers: etagHeader }, 304: empty('not modified (If-None-Match)'), 404: error('no such task in your org', 'TASK_NOT_FOUND') },
   },
   download: {
     family: 'tasks',
@@ -68,10 +72,10 @@ export const TasksContracts = {
         schema: z.string().meta({ format: 'binary' }),
         headers: { 'content-disposition': 'attachment; filename="export-<task_id>.ndjson"' },
       },
-      400: error('the task is not an export'),
-      404: error('no such task in your org'),
-      409: error('the export has not succeeded (yet): EXPORT_NOT_READY'),
-      410: error('the file is not on this node: deleted after TASK_RETENTION_SECONDS, or written by another node (JOURNAL=nats): EXPORT_GONE'),
+      400: error('the task is not an export', 'INVALID_REQUEST'),
+      404: error('no such task in your org', 'TASK_NOT_FOUND'),
+      409: error('the export has not succeeded (yet): EXPORT_NOT_READY', 'EXPORT_NOT_READY'),
+      410: error('the file is not on this node: deleted after TASK_RETENTION_SECONDS, or written by another node (JOURNAL=nats): EXPORT_GONE', 'EXPORT_GONE'),
     },
   },
   downloadBackup: {
@@ -85,10 +89,10 @@ export const TasksContracts = {
         schema: z.string().meta({ format: 'binary' }),
         headers: { 'content-disposition': 'attachment; filename="cachelog-<task_id>.backup"' },
       },
-      400: error('the task is not a backup'),
-      404: error('no such task in your org (an instance backup: no such task, or the token is not an operator\'s)'),
-      409: error('the backup has not succeeded (yet): EXPORT_NOT_READY'),
-      410: error('the file is not on this node any more (deleted after TASK_RETENTION_SECONDS): EXPORT_GONE'),
+      400: error('the task is not a backup', 'INVALID_REQUEST'),
+      404: error('no such task in your org (an instance backup: no such task, or the token is not an operator\'s)', 'TASK_NOT_FOUND'),
+      409: error('the backup has not succeeded (yet): EXPORT_NOT_READY', 'EXPORT_NOT_READY'),
+      410: error('the file is not on this node any more (deleted after TASK_RETENTION_SECONDS): EXPORT_GONE', 'EXPORT_GONE'),
     },
   },
 } satisfies Record<string, RouteContract>;
@@ -186,7 +190,7 @@ export class TasksController {
       serviceLevel: principal.serviceLevel,
     };
     const task = await this.tasks.submit(submitted).catch((error) => {
-      throw error instanceof TooManyTasksError ? new ApiError(429, error.code, error.message) : error;
+      throw error instanceof TooManyTasksError ? ApiError.of('TOO_MANY_TASKS', error.message) : error;
     });
     void reply.header('etag', taskEtag(task));
     return { task_id: task.id, task_state: task.state };
@@ -203,7 +207,7 @@ export class TasksController {
     const task = await this.tasks
       .submit({ org: principal.org, cacheName: '', action: 'backup', params: { scope }, by, device, serviceLevel: principal.serviceLevel })
       .catch((error) => {
-        throw error instanceof TooManyTasksError ? new ApiError(429, error.code, error.message) : error;
+        throw error instanceof TooManyTasksError ? ApiError.of('TOO_MANY_TASKS', error.message) : error;
       });
     void reply.header('etag', taskEtag(task));
     return { task_id: task.id, task_state: task.state };
