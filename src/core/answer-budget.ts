@@ -35,13 +35,20 @@ export interface AnswerQueueHooks {
  */
 export class AnswerBudget {
   private readonly byOrg = new Map<string, number>();
+  /** Bytes reserved per org by answers being measured or built, not yet handed to a socket. */
+  private readonly reservedByOrg = new Map<string, number>();
   private readonly queues = new Set<AnswerQueue>();
   private held = 0;
+  private reservedBytes = 0;
   private sweeper: NodeJS.Timeout | undefined;
   /** Connections dropped for not reading (for metrics and tests). */
   dropped = 0;
-  /** Answers refused because the org's share was spent (for metrics and tests). */
+  /** Answers refused because the org's share was spent (for metrics and tests), however late. */
   refused = 0;
+  /** Of those, answers built in full and only then replaced by the refusal (work thrown away; routes that reserve avoid it). */
+  refusedAfterBuilt = 0;
+  /** Answers larger than SMALL_ANSWER whose reservation was granted: those the budget let be built (for metrics and tests). */
+  admitted = 0;
   /** The most bytes held at once since the start (for metrics and tests). */
   peak = 0;
 
@@ -57,14 +64,55 @@ export class AnswerBudget {
     return this.byOrg.get(org) ?? 0;
   }
 
-  /** The org's connections hold their share: none of them produces another answer until some is read. */
-  orgFull(org: string | undefined): boolean {
-    return org !== undefined && this.orgHeld(org) >= this.limits.orgBytes;
+  /** Bytes reserved by answers being built, every org together. */
+  get reserved(): number {
+    return this.reservedBytes;
   }
 
-  /** An answer of `bytes` for `org` would take the org past its share (a small one always passes: it is the refusal's size). */
+  /** Bytes reserved by the org's answers being built (not yet handed to a socket). */
+  orgReserved(org: string): number {
+    return this.reservedByOrg.get(org) ?? 0;
+  }
+
+  /** What counts against the org's share: bytes its sockets hold plus bytes its answers in the making reserved. */
+  orgCommitted(org: string): number {
+    return this.orgHeld(org) + this.orgReserved(org);
+  }
+
+  /** The org's connections hold (or are building) their share: none of them produces another answer until some is read. */
+  orgFull(org: string | undefined): boolean {
+    return org !== undefined && this.orgCommitted(org) >= this.limits.orgBytes;
+  }
+
+  /**
+   * An answer of `bytes` for `org` would take the org past its share (a small one always passes:
+   * it is the refusal's size; so does one larger than the share while the org holds nothing: it is the last).
+   */
   wouldOverflow(org: string | undefined, bytes: number): boolean {
-    return org !== undefined && bytes > SMALL_ANSWER && this.orgHeld(org) + bytes > this.limits.orgBytes;
+    if (org === undefined || bytes <= SMALL_ANSWER) return false;
+    const committed = this.orgCommitted(org);
+    return committed > 0 && committed + bytes > this.limits.orgBytes;
+  }
+
+  /**
+   * A reservation for one answer of `org`, taken while the answer's size is counted and before
+   * it is encoded: producers of one org running at the same moment see each other's reservations,
+   * so together they cannot build more than the org's share, and the ones beyond it are refused
+   * before their big allocation rather than after it. Converted into the connection's charge when
+   * the answer is handed to the socket (AnswerQueue.charge), or released if it never is.
+   */
+  reserve(org: string | undefined): AnswerReservation {
+    return new AnswerReservation(this, org);
+  }
+
+  /** @internal A reservation of `org` changed by `delta`. */
+  moveReserved(org: string, delta: number): void {
+    const before = this.orgCommitted(org);
+    this.reservedBytes += delta;
+    const after = this.orgReserved(org) + delta;
+    if (after <= 0) this.reservedByOrg.delete(org);
+    else this.reservedByOrg.set(org, after);
+    if (delta < 0 && before >= this.limits.orgBytes && before + delta < this.limits.orgBytes) this.wake(org);
   }
 
   /** One connection's queue of answers. */
@@ -79,11 +127,11 @@ export class AnswerBudget {
     this.held += delta;
     if (this.held > this.peak) this.peak = this.held;
     if (org !== undefined) {
-      const before = this.orgHeld(org);
-      const after = before + delta;
+      const before = this.orgCommitted(org);
+      const after = this.orgHeld(org) + delta;
       if (after <= 0) this.byOrg.delete(org);
       else this.byOrg.set(org, after);
-      if (delta < 0 && before >= this.limits.orgBytes && after < this.limits.orgBytes) this.wake(org);
+      if (delta < 0 && before >= this.limits.orgBytes && before + delta < this.limits.orgBytes) this.wake(org);
     }
     if (this.held > 0) this.startSweeping();
   }
@@ -131,6 +179,66 @@ export class AnswerBudget {
 /** Answers this small always pass the org's share (an error, a status): refusing them would cost as much as sending them. */
 export const SMALL_ANSWER = 4 * 1024;
 
+/**
+ * The bytes one answer of an org is expected to take, reserved against the org's share while the
+ * answer is measured (before anything is encoded). `take` says whether more may be reserved; a
+ * refused reservation holds nothing. Given back once: `release`, or converted by AnswerQueue.charge.
+ */
+export class AnswerReservation {
+  /** Bytes reserved now. */
+  bytes = 0;
+  /** The org's share was spent: the answer must not be built (the caller refuses it). */
+  refused = false;
+  private over = false;
+  private done = false;
+
+  constructor(
+    readonly budget: AnswerBudget,
+    readonly org: string | undefined,
+  ) {}
+
+  /**
+   * Reserves `more` bytes. False (and everything released) when the answer, past SMALL_ANSWER,
+   * would take the org's committed bytes (held by sockets plus reserved) past ANSWER_QUEUE_ORG_BYTES
+   * while the org's other answers commit something.
+   */
+  take(more: number): boolean {
+    if (this.refused) return false;
+    // Nothing to count: no org (an anonymous answer), nothing asked, or already handed over.
+    if (this.org === undefined || more <= 0 || this.done) return true;
+    const total = this.bytes + more;
+    // Past the org's share, counting this answer's own reservation; while the org's other answers
+    // hold nothing, one answer larger than the share still passes (it is the last).
+    const committed = this.budget.orgCommitted(this.org);
+    if (total > SMALL_ANSWER && committed + more > this.budget.limits.orgBytes && committed > this.bytes) {
+      this.refused = true;
+      this.budget.refused++;
+      this.release();
+      return false;
+    }
+    this.bytes = total;
+    this.budget.moveReserved(this.org, more);
+    if (!this.over && total > SMALL_ANSWER) {
+      this.over = true;
+      this.budget.admitted++;
+    }
+    return true;
+  }
+
+  /** Gives back what it holds (once); later takes reserve nothing. */
+  release(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.bytes > 0 && this.org !== undefined) this.budget.moveReserved(this.org, -this.bytes);
+    this.bytes = 0;
+  }
+
+  /** Whether it was granted and not yet given back (the answer it measured is allowed past the org check). */
+  get holding(): boolean {
+    return !this.done && !this.refused;
+  }
+}
+
 /** The answers one connection has handed to its socket and its client has not taken yet. */
 export class AnswerQueue {
   /** Bytes held now. */
@@ -149,9 +257,16 @@ export class AnswerQueue {
     readonly hooks: AnswerQueueHooks,
   ) {}
 
-  /** Counts an answer of `bytes` for `org` handed to the socket; the function returned gives it back (once) when the socket has written it. */
-  charge(org: string | undefined, bytes: number): () => void {
-    if (this.closed || bytes <= 0) return () => undefined;
+  /**
+   * Counts an answer of `bytes` for `org` handed to the socket; the function returned gives it back
+   * (once) when the socket has written it. A `reservation` taken while the answer was measured is
+   * converted: released once the charge is counted (never a moment when the answer counts for nothing).
+   */
+  charge(org: string | undefined, bytes: number, reservation?: AnswerReservation): () => void {
+    if (this.closed || bytes <= 0) {
+      reservation?.release();
+      return () => undefined;
+    }
     if (org !== this.org && this.bytes > 0) {
       // A connection that changed identity (RESP AUTH as another org): its bytes move with it.
       this.budget.move(this.org, -this.bytes);
@@ -161,6 +276,7 @@ export class AnswerQueue {
     this.org = org;
     this.bytes += bytes;
     this.budget.move(org, bytes);
+    reservation?.release();
     let given = false;
     return () => {
       if (given || this.closed) return;
@@ -170,6 +286,11 @@ export class AnswerQueue {
       this.budget.move(this.org, -bytes);
       if (this.bytes === 0) this.lastPending = Infinity;
     };
+  }
+
+  /** A reservation for the answer this connection is producing for `org` (AnswerBudget.reserve). */
+  reserve(org: string | undefined): AnswerReservation {
+    return this.budget.reserve(org);
   }
 
   /** Whether the connection may produce another answer for `org`: under its own share, and its org under its share. */

@@ -64,3 +64,60 @@ describe('AnswerBudget', () => {
     expect(dropped).toEqual(['stalled', 'reading']); // it stopped reading too
   });
 });
+
+/** Reservations: answers being measured, before any is encoded, count against their org's share together. */
+describe('AnswerBudget reservations', () => {
+  const KiB = 1024;
+  const limits = { connectionBytes: 16 * KiB, orgBytes: 100 * KiB, drainTimeoutMs: 1000 };
+  let budget: AnswerBudget;
+  beforeEach(() => (budget = new AnswerBudget(limits)));
+  afterEach(() => budget.stop());
+
+  it('producers of one org measuring at the same moment cannot together reserve past its share; the rest are refused before building', () => {
+    const producers = Array.from({ length: 10 }, () => budget.reserve('acme'));
+    // Interleaved, as concurrent requests measure their answers element by element.
+    for (let step = 0; step < 4; step++) for (const one of producers) one.take(10 * KiB);
+    const granted = producers.filter((one) => one.holding && one.bytes === 40 * KiB);
+    expect(granted.length).toBeLessThanOrEqual(Math.floor(limits.orgBytes / (40 * KiB)) + 1);
+    expect(budget.orgReserved('acme')).toBeLessThanOrEqual(limits.orgBytes);
+    expect(producers.filter((one) => one.refused)).toHaveLength(10 - producers.filter((one) => one.holding).length);
+    // A refused reservation holds nothing; another org is not affected.
+    expect(producers.filter((one) => one.refused).every((one) => one.bytes === 0)).toBe(true);
+    expect(budget.reserve('other').take(90 * KiB)).toBe(true);
+    expect(budget.orgFull('acme')).toBe(budget.orgCommitted('acme') >= limits.orgBytes);
+  });
+
+  it('a reservation becomes the connection charge when handed over, and is given back once if it never is', () => {
+    const queue = budget.open({ drop: () => undefined });
+    const reservation = budget.reserve('acme');
+    expect(reservation.take(60 * KiB)).toBe(true);
+    expect(budget.orgCommitted('acme')).toBe(60 * KiB);
+    const release = queue.charge('acme', 62 * KiB, reservation);
+    expect(budget.orgReserved('acme')).toBe(0);
+    expect(budget.orgHeld('acme')).toBe(62 * KiB);
+    // Now held by a socket: a second answer of 60 KiB does not fit, a small one does.
+    const second = budget.reserve('acme');
+    expect(second.take(60 * KiB)).toBe(false);
+    expect(budget.reserve('acme').take(2 * KiB)).toBe(true);
+    release();
+    const third = budget.reserve('acme');
+    expect(third.take(60 * KiB)).toBe(true);
+    third.release();
+    third.release();
+    expect(budget.orgCommitted('acme')).toBe(2 * KiB);
+  });
+
+  it('one answer larger than the share passes while the org commits nothing else; reserved bytes wake a waiting connection when given back', () => {
+    const alone = budget.reserve('acme');
+    expect(alone.take(150 * KiB)).toBe(true);
+    const woken: string[] = [];
+    const waiting = budget.open({ drop: () => undefined, room: () => woken.push('waiting') });
+    expect(waiting.mayProduce('acme')).toBe(false);
+    waiting.waitFor('acme');
+    expect(budget.reserve('acme').take(8 * KiB)).toBe(false);
+    alone.release();
+    expect(woken).toEqual(['waiting']);
+    expect(budget.refused).toBe(1);
+    expect(budget.admitted).toBe(1);
+  });
+});

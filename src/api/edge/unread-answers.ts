@@ -2,7 +2,8 @@ import { Injectable, Module, OnModuleInit } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { AnswerBudget, AnswerQueue } from '../../core/answer-budget';
+import { AnswerBudget, AnswerQueue, AnswerReservation } from '../../core/answer-budget';
+import { ApiError } from '../errors/api-error';
 import { Metrics } from '../../ops/metrics';
 import { familyOfRequest } from './request-family';
 
@@ -16,10 +17,52 @@ interface Connection {
 }
 
 const PRODUCING = Symbol('answer-producing');
+const RESERVATION = Symbol('answer-reservation');
 
 /** Every waiting request of the connection checks again (in the order they came). */
 const wakeAll = (connection: Connection): void => connection.waiters.splice(0).forEach((wake) => wake());
-type Tracked = FastifyRequest & { [PRODUCING]?: Connection };
+type Tracked = FastifyRequest & { [PRODUCING]?: Connection; [RESERVATION]?: AnswerReservation };
+
+/** What a 429 ANSWER_QUEUE_FULL says. */
+const fullMessage = (budget: AnswerBudget, org: string): string =>
+  `this org's connections hold ${budget.orgHeld(org)} bytes of answers their clients have not read and ${budget.orgReserved(org)} bytes of answers being built (ANSWER_QUEUE_ORG_BYTES is ${budget.limits.orgBytes}); read them, or close those connections`;
+
+/** The refusal a handler throws when its answer's reservation is refused (429, `Retry-After: 1`, in the family's error format). */
+export class AnswerQueueFullError extends ApiError {
+  constructor(message: string) {
+    super(429, 'ANSWER_QUEUE_FULL', message);
+    this.retryAfterSeconds = 1;
+  }
+}
+
+/**
+ * The reservation of the answer `request` is producing, against its org's ANSWER_QUEUE_ORG_BYTES
+ * (created on first use; undefined for a request the budget does not track). A handler that
+ * builds a large answer takes its bytes as it measures them, before encoding anything
+ * (ResponseBudget does), and is refused (AnswerQueueFullError) once its org's sockets and its
+ * other answers in the making hold the share; the reservation becomes the connection's charge
+ * when the answer is handed to the socket.
+ */
+export function answerReservation(request: FastifyRequest): AnswerReservation | undefined {
+  const tracked = request as Tracked;
+  const known = tracked[RESERVATION];
+  if (known !== undefined) return known;
+  const connection = tracked[PRODUCING];
+  const org = request.principal?.org;
+  if (connection === undefined || org === undefined) return undefined;
+  const reservation = connection.queue.reserve(org);
+  tracked[RESERVATION] = reservation;
+  return reservation;
+}
+
+/** Reserves `bytes` for the answer `request` is producing, or throws the 429 refusal: call before building it. */
+export function reserveAnswer(request: FastifyRequest, bytes: number): void {
+  const reservation = answerReservation(request);
+  if (reservation !== undefined && !reservation.take(bytes)) throw answerQueueFull(reservation);
+}
+
+/** The 429 a refused reservation throws. */
+export const answerQueueFull = (reservation: AnswerReservation): AnswerQueueFullError => new AnswerQueueFullError(fullMessage(reservation.budget, reservation.org ?? ''));
 
 /**
  * The answer budget (src/core/answer-budget.ts) at the HTTP edge, for every family: an answer
@@ -59,13 +102,14 @@ export function limitUnreadAnswers(fastify: FastifyInstance, budget: AnswerBudge
 
   const refusal = (request: FastifyRequest, reply: FastifyReply, org: string): string => {
     budget.refused++;
-    const message = `this org's connections hold ${budget.orgHeld(org)} bytes of answers their clients have not read (ANSWER_QUEUE_ORG_BYTES is ${budget.limits.orgBytes}); read them, or close those connections`;
-    const { contentType, body } = familyOfRequest(request).errors.render(429, 'ANSWER_QUEUE_FULL', message);
+    const { contentType, body } = familyOfRequest(request).errors.render(429, 'ANSWER_QUEUE_FULL', fullMessage(budget, org));
     void reply.code(429).header('content-type', contentType).header('retry-after', '1').removeHeader('content-length').removeHeader('etag');
     return body;
   };
 
   const finished = (request: Tracked): void => {
+    // An answer that was never handed over (its connection closed, or converted already): its reservation is given back.
+    request[RESERVATION]?.release();
     const connection = request[PRODUCING];
     if (connection === undefined) return;
     request[PRODUCING] = undefined;
@@ -113,12 +157,18 @@ export function limitUnreadAnswers(fastify: FastifyInstance, budget: AnswerBudge
     const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : Buffer.isBuffer(payload) ? payload.length : 0;
     let answer = payload;
     let size = bytes;
-    if (org !== undefined && !(payload instanceof Readable) && budget.wouldOverflow(org, bytes)) {
+    // An answer whose reservation was granted while it was measured passed the org check then
+    // (concurrent producers saw each other's reservations); the others are checked now, and one
+    // that would take the org past its share is replaced by the refusal (built, then thrown away).
+    const reservation = request[RESERVATION];
+    const admitted = reservation?.holding === true && reservation.bytes > 0;
+    if (org !== undefined && !admitted && !(payload instanceof Readable) && budget.wouldOverflow(org, bytes)) {
       answer = refusal(request, reply, org);
       size = Buffer.byteLength(answer as string);
+      budget.refusedAfterBuilt++;
     }
     const connection = connectionOf(socket);
-    const charged = connection.queue.charge(org, size);
+    const charged = connection.queue.charge(org, size, reservation);
     const release = () => {
       charged();
       wakeAll(connection);

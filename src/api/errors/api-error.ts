@@ -3,6 +3,9 @@ import type { FamilyProfile, Refusal } from '../../families';
 
 /** An error the HTTP edge answers with: a status, a stable code and a message. */
 export class ApiError extends Error {
+  /** Sent as `Retry-After` when set (a refusal the client may retry shortly). */
+  retryAfterSeconds?: number;
+
   constructor(
     readonly status: number,
     readonly code: string,

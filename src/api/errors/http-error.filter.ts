@@ -69,7 +69,7 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   const { status, code, message } = classify(error);
   if (status >= 500 && status !== 503) logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   const { contentType, body } = familyOfRequest(request).errors.render(status, code, message);
-  if (error instanceof RateLimitedError) void reply.header('retry-after', String(error.retryAfterSeconds));
+  if (error instanceof RateLimitedError || (error instanceof ApiError && error.retryAfterSeconds !== undefined)) void reply.header('retry-after', String(error.retryAfterSeconds));
   // Refused before its body was read (token, size): close rather than read the rest.
   if (!request.raw.complete) void reply.header('connection', 'close');
   void reply.status(status).header('content-type', contentType).send(body);

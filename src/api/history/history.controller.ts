@@ -6,6 +6,7 @@ import { Principal } from '../../auth/principal';
 import { ApiError } from '../errors/api-error';
 import { CacheNameParams } from '../contract/params';
 import { Route, RouteContract, error, json, named } from '../contract/route-contract';
+import { ResponseBudget } from '../edge/response-budget';
 import { EventStreamService } from './event-stream.service';
 import { HistoryService } from './history.service';
 
@@ -63,11 +64,18 @@ export class HistoryController {
 
   @Get(':cacheName/events')
   @Route(HistoryContracts.events)
-  async events(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Query() { from, limit }: z.infer<typeof EventsQueryDto>) {
+  async events(
+    @CurrentPrincipal() principal: Principal,
+    @Param('cacheName') cacheName: string,
+    @Query() { from, limit }: z.infer<typeof EventsQueryDto>,
+    @Req() request: FastifyRequest,
+  ) {
     const ref = { org: principal.org, name: cacheName };
     const highestSeq = await this.history.currentSeq(ref);
     if (highestSeq === 0) throw ApiError.of('CACHE_NOT_FOUND', 'cache does not exist');
-    const page = await this.history.page(ref, from ?? 1, limit ?? 100);
+    // The page is bounded by EVENTS_PAGE_MAX_BYTES already; its bytes are reserved against the org's share as they are listed.
+    const budget = new ResponseBudget(Infinity, 'the events page', request);
+    const page = await this.history.page(ref, from ?? 1, limit ?? 100, (bytes) => budget.charge(bytes));
     return { cacheName, highestSeq, ...page };
   }
 

@@ -153,9 +153,11 @@ export class HistoryService {
 
   /**
    * Events with `seq >= from`: at most `limit`, and no more than EVENTS_PAGE_MAX_BYTES of
-   * them (at least one, so `next` always advances), with their global offsets.
+   * them (at least one, so `next` always advances), with their global offsets. `charge` is told
+   * each listed event's size before any is encoded (an HTTP answer reserves it against its org's
+   * share of unread answers, and may refuse the page by throwing).
    */
-  async page(ref: EntityRef, from: number, limit: number): Promise<EventPage> {
+  async page(ref: EntityRef, from: number, limit: number, charge?: (bytes: number) => void): Promise<EventPage> {
     await this.registry.seq(ref); // recovered (or known not live) before its events are read
     const records: Array<{ seq: number; event: CacheEvent }> = [];
     const maxBytes = this.config.edge.eventsPageMaxBytes;
@@ -167,6 +169,7 @@ export class HistoryService {
         hasMore = true;
         break;
       }
+      charge?.(size);
       bytes += size;
       records.push(record);
     }

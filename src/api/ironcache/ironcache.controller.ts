@@ -11,6 +11,8 @@ import { FAMILIES } from '../../families';
 import { CacheService, commandMeta } from '../cache.service';
 import { ApiError, refusedBy } from '../errors/api-error';
 import { parseBoundedJson } from '../edge/json-body';
+import { jsonStringBytes } from '../edge/response-budget';
+import { reserveAnswer } from '../edge/unread-answers';
 import { asBuffer } from '../native/binary';
 import { cacheNameParam, keyParam } from '../contract/params';
 import { Route, RouteContract, error, json, named } from '../contract/route-contract';
@@ -197,9 +199,11 @@ export class IronCacheController {
 
   @Get(':cacheName/items/:key')
   @Route(IronCacheContracts.get)
-  async get(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Param('key') key: string) {
+  async get(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Param('key') key: string, @Req() request: FastifyRequest) {
     const entry = await this.caches.entry(principal, cacheName, key);
     if (entry === undefined) throw refusedBy(FAMILIES.ironcache, { code: 'KEY_NOT_FOUND', cacheName });
+    // The value becomes text in JSON (a copy): its bytes are reserved against the org's share of unread answers first.
+    reserveAnswer(request, entry.value.byteLength + jsonStringBytes(cacheName) + jsonStringBytes(key) + 48);
     return { cache: cacheName, key, value: asBuffer(entry.value).toString('utf8'), cas: entry.version };
   }
 

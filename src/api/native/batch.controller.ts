@@ -49,10 +49,11 @@ export class BatchController {
   @Post('get')
   @HttpCode(200)
   @Route(NativeContracts.batchGet)
-  async get(@CurrentPrincipal() principal: Principal, @Body() { getCachedBatch }: BatchGetRequest) {
-    // First the values (views of stored bytes, no copies) and what their answer will weigh;
-    // only within MAX_RESPONSE_BYTES are they encoded. Ready caches answer synchronously.
-    const budget = new ResponseBudget(this.config.edge.maxResponseBytes, 'the batch answer');
+  async get(@CurrentPrincipal() principal: Principal, @Body() { getCachedBatch }: BatchGetRequest, @Req() request: FastifyRequest) {
+    // First the values (views of stored bytes, no copies) and what their answer will weigh,
+    // reserved against the org's share of unread answers; only within MAX_RESPONSE_BYTES and
+    // that share are they encoded. Ready caches answer synchronously.
+    const budget = new ResponseBudget(this.config.edge.maxResponseBytes, 'the batch answer', request);
     const values: Array<Uint8Array | undefined> = [];
     for (const { cacheName, key } of getCachedBatch) {
       const found = this.caches.valueNow(principal, cacheName, key);

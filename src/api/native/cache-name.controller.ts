@@ -39,9 +39,9 @@ export class CacheNameController {
 
   @Get('list')
   @Route(NativeContracts.listNames)
-  async list(@CurrentPrincipal() principal: Principal): Promise<Array<{ cacheName: string; description: string }>> {
+  async list(@CurrentPrincipal() principal: Principal, @Req() request: FastifyRequest): Promise<Array<{ cacheName: string; description: string }>> {
     const rows = await this.caches.cacheNames(principal);
-    const budget = new ResponseBudget(this.config.edge.maxResponseBytes, 'the cache list');
+    const budget = new ResponseBudget(this.config.edge.maxResponseBytes, 'the cache list', request);
     for (const row of rows) budget.charge(32 + jsonStringBytes(row.cacheName) + jsonStringBytes(row.description));
     return rows.map(({ cacheName, description }) => ({ cacheName, description }));
   }
@@ -72,18 +72,18 @@ export class CacheNameController {
 
   @Get(':cacheName/keys')
   @Route(NativeContracts.keys)
-  async keys(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Query() query?: KeysQuery) {
-    if (query?.cursor !== undefined) return this.keyPage(principal, cacheName, query);
+  async keys(@CurrentPrincipal() principal: Principal, @Param('cacheName') cacheName: string, @Req() request: FastifyRequest, @Query() query?: KeysQuery) {
+    if (query?.cursor !== undefined) return this.keyPage(principal, cacheName, query, request);
     const listing = isPointInTime(query) ? await this.history.keysAt(principal, cacheName, query!) : { cacheName, keys: await this.caches.keys(principal, cacheName) };
-    const budget = new ResponseBudget(this.config.edge.maxResponseBytes, 'the key list');
+    const budget = new ResponseBudget(this.config.edge.maxResponseBytes, 'the key list', request);
     for (const key of listing.keys) budget.charge(jsonStringBytes(key));
     return listing;
   }
 
   /** `?cursor=`: one page of a SCAN-like walk (see key-scan.ts). */
-  private async keyPage(principal: Principal, cacheName: string, query: KeysQuery) {
+  private async keyPage(principal: Principal, cacheName: string, query: KeysQuery, request: FastifyRequest) {
     const page = await this.caches.keyPage(principal, cacheName, keyPageRequest(query));
-    const budget = new ResponseBudget(this.config.edge.maxResponseBytes, 'the key page');
+    const budget = new ResponseBudget(this.config.edge.maxResponseBytes, 'the key page', request);
     const keys = page.rows.map((row) => row.key);
     for (const key of keys) budget.charge(jsonStringBytes(key));
     const answer: { cacheName: string; keys: string[]; cursor: string; expiresAt?: Array<string | null> } = { cacheName, keys, cursor: encodeCursor(page.last) };

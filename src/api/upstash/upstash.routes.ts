@@ -4,12 +4,15 @@ import { APP_CONFIG, AppConfig } from '../../config/config';
 import { EntityRegistry, SeqNotReachedError } from '../../entities/entity-registry';
 import { cacheNameArg } from '../../redis/engine/args';
 import { RedisEngine, isPending } from '../../redis/engine/engine';
-import { RedisError, RedisReply, error } from '../../redis/engine/reply';
+import { RedisError, RedisReply, error, replyBytes } from '../../redis/engine/reply';
 import { Session } from '../../redis/engine/session';
 import { encodeReply } from '../../redis/resp/resp-encoder';
 import { MAX_DEVICE_ID } from '../cache.service';
 import { RouteContract, routeConfigOf } from '../contract/route-contract';
 import { familyOfRequest } from '../edge/request-family';
+import { base64Length } from '../edge/response-budget';
+import { answerQueueFull, answerReservation } from '../edge/unread-answers';
+import type { AnswerReservation } from '../../core/answer-budget';
 import { ApiError } from '../errors/api-error';
 import { sendError } from '../errors/http-error.filter';
 import { SESSION_COMMANDS, badInput, commandOf, commandsOf, jsonBody, notOverHttp, pathCommand, syncTokenOf } from './upstash-input';
@@ -106,15 +109,24 @@ export class UpstashRoutes {
 
     let status = 200;
     let text: string | Buffer;
+    // Replies are views of stored bytes until encoded: what each will weigh is counted first and
+    // reserved against the org's share of unread answers, and a pipeline's or a transaction's
+    // replies together are held to MAX_RESPONSE_BYTES, as MGET's are. Its writes have run by
+    // now, so a reply beyond either bound becomes that command's error, never the whole answer's.
+    const answer = new ReplyBudget(request, shape === 'pipeline' || shape === 'multi' ? edge.maxResponseBytes : Infinity, base64);
     if (shape === 'multi') {
-      const outcome = await this.transaction(session, commands);
+      const exec = await this.transaction(session, commands);
+      const outcome = exec.t === 'array' ? { ...exec, items: exec.items.map((item) => answer.bounded(item)) } : exec;
       status = outcome.t === 'error' ? 400 : 200;
       text = outcome.t === 'array' ? `[${outcome.items.map((item) => resultJson(item, base64)).join(',')}]` : resultJson(outcome, base64);
     } else {
       const replies = await this.run(session, commands.map((args) => (SESSION_COMMANDS.has(nameOf(args)) ? error(notOverHttp(nameOf(args))) : args)));
       if (shape === 'pipeline') {
-        text = resp2 ? Buffer.concat(replies.map((r) => encodeReply(r, 2))) : `[${replies.map((r) => resultJson(r, base64)).join(',')}]`;
+        const bounded = replies.map((one) => answer.bounded(one));
+        text = resp2 ? Buffer.concat(bounded.map((r) => encodeReply(r, 2))) : `[${bounded.map((r) => resultJson(r, base64)).join(',')}]`;
       } else {
+        // One command: a read refused for its org's share is the family's 429, as on every route.
+        answer.reserveOrRefuse(replies[0]);
         status = replies[0].t === 'error' ? 400 : 200;
         text = resp2 ? encodeReply(replies[0], 2) : resultJson(replies[0], base64);
       }
@@ -204,6 +216,48 @@ export class UpstashRoutes {
       return error(`${exec.s.replace(/\.$/, '')}: command ${first + 1}: ${(queued[first] as { s: string }).s}`);
     }
     return exec;
+  }
+}
+
+/** Replies this small are never refused (an OK, a number): refusing them would cost what sending them does. */
+const SMALL_REPLY = 1024;
+
+/** What an answer's replies will weigh once encoded, counted before they are (see `answer`). */
+class ReplyBudget {
+  private total = 0;
+  private readonly reservation: AnswerReservation | undefined;
+
+  constructor(
+    request: FastifyRequest,
+    private readonly limit: number,
+    private readonly base64: boolean,
+  ) {
+    this.reservation = answerReservation(request);
+  }
+
+  private size(reply: RedisReply): number {
+    const raw = replyBytes(reply);
+    return this.base64 ? base64Length(raw) : raw;
+  }
+
+  /** The reply, or an error in its place when it would take the answer past MAX_RESPONSE_BYTES or the org past its share. */
+  bounded(reply: RedisReply): RedisReply {
+    const size = this.size(reply);
+    if (size <= SMALL_REPLY) return reply;
+    if (this.total + size > this.limit) {
+      return error(`ERR the answer would be larger than MAX_RESPONSE_BYTES (${this.limit}); ask for fewer values at a time`);
+    }
+    if (this.reservation !== undefined && !this.reservation.take(size)) {
+      return error(`ERR ANSWER_QUEUE_FULL ${answerQueueFull(this.reservation).message}`);
+    }
+    this.total += size;
+    return reply;
+  }
+
+  /** Reserves the one reply's bytes, or throws the 429 refusal. */
+  reserveOrRefuse(reply: RedisReply): void {
+    const size = this.size(reply);
+    if (size > SMALL_REPLY && this.reservation !== undefined && !this.reservation.take(size)) throw answerQueueFull(this.reservation);
   }
 }
 
