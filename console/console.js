@@ -332,7 +332,7 @@ function renderCaches() {
           'button',
           { type: 'button', 'aria-current': c.resource_title === state.cache ? 'true' : 'false', onclick: () => openCache(c.resource_title) },
           el('span', { class: 'name' }, c.resource_title),
-          el('span', { class: 'sub' }, `${c.items === undefined ? '?' : formatCount(c.items)} items · v${c.version}`),
+          el('span', { class: 'sub' }, `${c.items === undefined ? '?' : formatCount(c.items)} item${c.items === 1 ? '' : 's'} · v${c.version}`),
           c.description ? el('span', { class: 'desc' }, c.description) : null,
         ),
       ),
@@ -572,10 +572,19 @@ function addKey(entry, expiresAt) {
  * TTL, size and type of a page of keys: one Upstash-style pipeline of PEXPIRETIME, STRLEN and
  * GETRANGE 0..63 per key (the head tells text, JSON, number or binary). Bounded by the page.
  */
-async function describeKeys(keys, cache) {
+async function describeKeys(all, cache) {
+  // At most 200 keys (a step adds 100 to 199): within UPSTASH_MAX_PIPELINE_COMMANDS (1000).
+  const keys = all.slice(0, 200);
   if (keys.length === 0 || state.at !== null || state.upstash === false) return;
+  // The page's `expiresAt` (withExpiry) already gives the TTLs: PEXPIRETIME only for keys without one.
   const commands = [];
-  for (const key of keys) commands.push(['PEXPIRETIME', key], ['STRLEN', key], ['GETRANGE', key, 0, TYPE_SNIFF_BYTES - 1]);
+  const asked = [];
+  for (const key of keys) {
+    const needTtl = state.keys.get(key)?.expiresAt === undefined;
+    asked.push(needTtl);
+    if (needTtl) commands.push(['PEXPIRETIME', key]);
+    commands.push(['STRLEN', key], ['GETRANGE', key, 0, TYPE_SNIFF_BYTES - 1]);
+  }
   let answers;
   try {
     answers = await redis(commands);
@@ -585,10 +594,13 @@ async function describeKeys(keys, cache) {
     return;
   }
   if (cache !== state.cache) return;
+  let at = 0;
   keys.forEach((key, i) => {
+    const exp = asked[i] ? answers[at++]?.result : undefined;
+    const len = answers[at++]?.result;
+    const head = answers[at++]?.result;
     const info = state.keys.get(key);
     if (!info) return;
-    const [exp, len, head] = answers.slice(i * 3, i * 3 + 3).map((a) => a?.result);
     if (typeof exp === 'number' && info.expiresAt === undefined) info.expiresAt = exp > 0 ? new Date(exp).toISOString() : exp === -1 ? null : undefined;
     if (typeof len === 'number') info.size = len;
     if (typeof head === 'string' && info.type === undefined) info.type = sniffType(base64ToBytes(head), len ?? 0);
@@ -679,8 +691,11 @@ async function showValue() {
   const expiresAt = 'expiresAt' in result ? result.expiresAt : headers.get('x-cachelog-expires-at') ?? undefined;
   const text = asText(bytes.subarray(0, VALUE_DISPLAY_CAP), { partial: bytes.length > VALUE_DISPLAY_CAP });
   const json = bytes.length <= VALUE_DISPLAY_CAP ? asJson(text) : undefined;
+  // The same key shown again (a live write, a point change) keeps the view the user picked, if it still applies.
+  const kept = state.value?.key === key ? state.view : null;
   state.value = { key, bytes, text, json, expiresAt, at };
-  state.view = json ? 'json' : text === undefined ? 'hex' : 'text';
+  const usable = (view) => view === 'hex' || (view === 'json' ? Boolean(json) : view === 'text' && text !== undefined);
+  state.view = kept && usable(kept) ? kept : json ? 'json' : text === undefined ? 'hex' : 'text';
   const info = state.keys.get(key);
   if (info && at === null) {
     info.size = bytes.length;
@@ -1381,6 +1396,17 @@ document.addEventListener('DOMContentLoaded', () => {
     $('edit-value').focus();
   });
   on('edit-cancel', 'click', () => ($('edit-form').hidden = true));
+  // Escape closes an open form and gives the focus back to what opened it.
+  on('settings-form', 'keydown', (e) => {
+    if (e.key !== 'Escape') return;
+    closeSettingsForm();
+    $('settings-toggle').focus();
+  });
+  on('edit-form', 'keydown', (e) => {
+    if (e.key !== 'Escape') return;
+    $('edit-form').hidden = true;
+    $('value-edit').focus();
+  });
   onSubmit('edit-form', saveEdit);
   on('value-upload', 'change', (e) => {
     const file = e.target.files?.[0];

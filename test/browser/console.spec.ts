@@ -227,6 +227,9 @@ describe('web console in a real browser', () => {
       await page.click('[data-testid="value-edit"]');
       await page.fill('[data-testid="edit-value"]', '{"name":"cachelog","n":2}');
       await page.click('[data-testid="edit-save"]');
+      // The view picked (text) stays for the new value; JSON pretty-prints it.
+      await page.locator('[data-testid="value"]', { hasText: '{"name":"cachelog","n":2}' }).waitFor();
+      await page.click('[data-testid="view-json"]');
       await page.locator('[data-testid="value"]', { hasText: '"n": 2' }).waitFor();
       expect((await http(`${app.url}/shop/doc`, { token })).text).toBe('{"name":"cachelog","n":2}');
       await page.screenshot({ path: join(DOCS, 'console-value.png'), fullPage: false });
@@ -445,6 +448,14 @@ describe('web console in a real browser', () => {
       expect(await page.evaluate('document.activeElement?.textContent')).toBe('a');
       await page.keyboard.press('Enter');
       await page.locator('[data-testid="value-meta"]', { hasText: 'a ·' }).waitFor();
+      // The settings form opens with Enter on its button, takes the focus, and Escape closes it.
+      await page.focus('[data-testid="settings-edit"]');
+      await page.keyboard.press('Enter');
+      await page.locator('[data-testid="settings-form"]').waitFor();
+      expect(await page.evaluate('document.activeElement?.id')).toBe('s-capacity');
+      await page.keyboard.press('Escape');
+      await page.locator('[data-testid="settings-form"]').waitFor({ state: 'hidden' });
+      expect(await page.evaluate('document.activeElement?.id')).toBe('settings-toggle');
     });
 
     it('fits a 420 px wide screen: nothing wider than the page, nothing overlapping', async () => {
