@@ -14,6 +14,7 @@ import { describeStorageFault } from './storage-fault';
  */
 
 /** A committed event with its place in the entity's history and in the global log. */
+/** `offset` increases with the global log; the embedded journals number it 1, 2, …, NATS leaves gaps. */
 export interface Envelope {
   readonly ref: EntityRef;
   /** The entity's collision-free binary id (`encodeEntityId(ref)`), for read-model row keys. */
@@ -180,6 +181,8 @@ export abstract class Journal {
   /**
    * Compaction: drops the entity's events with `seq < beforeSeq` except those in `keep`,
    * and records that history before `beforeSeq` may be incomplete. Returns how many were dropped.
+   * A journal that stores an append as one record (NATS: one message per group) drops a record
+   * only when every event in it may go, so it may keep more than asked, never less.
    */
   abstract dropEvents(ref: EntityRef, beforeSeq: number, keep: ReadonlySet<number>, onProgress?: (dropped: number) => void): Promise<number>;
 

@@ -11,6 +11,11 @@ import { EntityRef } from '../../src/journal/keys';
  * the same data again, or is absent for a journal that keeps nothing.
  */
 export interface JournalFactory {
+  /**
+   * False for a journal whose global offsets increase but skip (NATS: a stream message holds
+   * a group of events, see grouped-messages.ts); the suite then compares offsets by rank.
+   */
+  readonly gaplessOffsets?: boolean;
   open(): Promise<JournalBackend>;
   reopen?(backend: JournalBackend): Promise<JournalBackend>;
   dispose(backend: JournalBackend): Promise<void>;
@@ -34,7 +39,25 @@ async function readAll(backend: JournalBackend, after = 0): Promise<Envelope[]> 
 export function journalContract(name: string, factory: JournalFactory): void {
   describe(`journal contract: ${name}`, () => {
     let backend: JournalBackend;
-    beforeEach(async () => (backend = await factory.open()));
+    // Every offset an append gave in this test: `rank` numbers them 1, 2, … in log order, `at`
+    // answers the offset of the n-th event, so offsets compare the same on every journal.
+    let issued: number[] = [];
+    const track = (b: JournalBackend): JournalBackend => {
+      const append = b.journal.append.bind(b.journal);
+      b.journal.append = async (...args) => {
+        const envelopes = await append(...args);
+        issued.push(...envelopes.map((e) => e.offset));
+        return envelopes;
+      };
+      return b;
+    };
+    const ordered = () => [...issued].sort((a, b) => a - b);
+    const rank = (offset: number | undefined) => (offset === undefined ? undefined : ordered().indexOf(offset) + 1 || NaN);
+    const at = (n: number) => ordered()[n - 1];
+    beforeEach(async () => {
+      issued = [];
+      backend = track(await factory.open());
+    });
     afterEach(() => factory.dispose(backend));
 
     const ref: EntityRef = { org: 'acme', name: 'c1' };
@@ -44,13 +67,15 @@ export function journalContract(name: string, factory: JournalFactory): void {
       const first = await backend.journal.append(ref, 0, [created, set('k', 'v')]);
       const second = await backend.journal.append(other, 0, [set('x', '1')]);
       const third = await backend.journal.append(ref, 2, [set('k', 'w')]);
-      expect([...first, ...second, ...third].map((e) => [e.ref.name, e.seq, e.offset])).toEqual([
+      const envelopes = [...first, ...second, ...third];
+      expect(envelopes.map((e) => [e.ref.name, e.seq, rank(e.offset)])).toEqual([
         ['c1', 1, 1],
         ['c1', 2, 2],
         ['c2', 1, 3],
         ['c1', 3, 4],
       ]);
-      expect(backend.journal.highestOffset).toBe(4);
+      if (factory.gaplessOffsets !== false) expect(envelopes.map((e) => e.offset)).toEqual([1, 2, 3, 4]);
+      expect(rank(backend.journal.highestOffset)).toBe(4);
       expect(await backend.journal.highestSeq(ref)).toBe(3);
       expect(await backend.journal.highestSeq({ org: 'acme', name: 'never' })).toBe(0);
       const replayed: JournalRecord[] = await all(backend.journal.replay(ref));
@@ -63,7 +88,7 @@ export function journalContract(name: string, factory: JournalFactory): void {
       const visited: number[] = [];
       await backend.journal.forEachEvent(ref, 2, (seq) => visited.push(seq));
       expect(visited).toEqual([2, 3]);
-      expect(await backend.journal.offsetsOf(ref, [1, 3, 9])).toEqual([1, 4, undefined]);
+      expect((await backend.journal.offsetsOf(ref, [1, 3, 9])).map(rank)).toEqual([1, 4, undefined]);
     });
 
     it('replays any range of a long log, interleaved with another cache, and catches up from the head it last wrote', async () => {
@@ -107,8 +132,8 @@ export function journalContract(name: string, factory: JournalFactory): void {
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(['JOURNAL_SEQUENCE_CONFLICT']);
       expect((await all(backend.journal.replay(ref))).map((r) => r.seq)).toEqual([1, 2]);
-      expect(backend.journal.highestOffset).toBe(2);
-      expect((await readAll(backend)).map((e) => e.offset)).toEqual([1, 2]);
+      expect(rank(backend.journal.highestOffset)).toBe(2);
+      expect((await readAll(backend)).map((e) => rank(e.offset))).toEqual([1, 2]);
     });
 
     it('takes concurrent appends to many entities with gapless global offsets and per-entity order', async () => {
@@ -117,7 +142,8 @@ export function journalContract(name: string, factory: JournalFactory): void {
         await Promise.all(refs.map((r) => backend.journal.append(r, round * 2, [set('k', `${r.name}:${round}`), set('j', String(round))])));
       }
       const log = await readAll(backend);
-      expect(log.map((e) => e.offset)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+      expect(log.map((e) => rank(e.offset))).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+      if (factory.gaplessOffsets !== false) expect(log.map((e) => e.offset)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
       for (const r of refs) {
         const seqs = log.filter((e) => e.ref.org === r.org && e.ref.name === r.name).map((e) => e.seq);
         expect(seqs).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
@@ -128,41 +154,43 @@ export function journalContract(name: string, factory: JournalFactory): void {
       await backend.journal.append(ref, 0, [set('a', '1')]);
       await backend.journal.append(other, 0, [set('b', '2')]);
       await backend.journal.append(ref, 1, [set('c', '3')]);
-      expect((await readAll(backend, 1)).map((e) => [e.offset, e.ref.name, e.seq])).toEqual([
+      expect((await readAll(backend, at(1))).map((e) => [rank(e.offset), e.ref.name, e.seq])).toEqual([
         [2, 'c2', 1],
         [3, 'c1', 2],
       ]);
-      expect(await readAll(backend, 3)).toEqual([]);
+      expect(await readAll(backend, at(3))).toEqual([]);
     });
 
     it('follow(): catches up, then goes live, with no loss and no duplicate at the hand-over', async () => {
       for (let i = 0; i < 30; i++) await backend.journal.append(ref, i, [set('k', String(i))]);
       const seen: number[] = [];
       const done = firstValueFrom(
-        backend.journal.follow(10).pipe(
+        backend.journal.follow(at(10)).pipe(
           filter((batch) => {
             seen.push(...batch.map((e) => e.offset));
-            return batch[batch.length - 1].offset >= 80;
+            return seen.length >= 70;
           }),
         ),
       );
       // Appends race the catch-up: some land before the log is read, some during, some after.
+      const appends: Array<Promise<unknown>> = [];
       for (let i = 30; i < 80; i++) {
-        void backend.journal.append(ref, i, [set('k', String(i))]);
+        appends.push(backend.journal.append(ref, i, [set('k', String(i))]));
         if (i % 10 === 0) await new Promise((resolve) => setImmediate(resolve));
       }
+      await Promise.all(appends);
       await done;
-      expect(seen).toEqual(Array.from({ length: 70 }, (_, i) => i + 11));
+      expect(seen.map(rank)).toEqual(Array.from({ length: 70 }, (_, i) => i + 11));
     });
 
     it('follow() from the end gives only new events; several followers each get every event', async () => {
       await backend.journal.append(ref, 0, [set('a', '1')]);
       const first = firstValueFrom(backend.journal.follow(backend.journal.highestOffset).pipe(take(2), toArray()));
-      const second = firstValueFrom(backend.journal.follow(0).pipe(filter((b) => b[b.length - 1].offset >= 3), take(1)));
+      const second = firstValueFrom(backend.journal.follow(0).pipe(filter((b) => b.some((e) => e.ref.name === other.name)), take(1)));
       await backend.journal.append(ref, 1, [set('b', '2')]);
       await backend.journal.append(other, 0, [set('c', '3')]);
-      expect((await first).map((batch) => batch.map((e) => e.offset))).toEqual([[2], [3]]);
-      expect((await second).map((e) => e.offset)).toContain(3);
+      expect((await first).map((batch) => batch.map((e) => rank(e.offset)))).toEqual([[2], [3]]);
+      expect((await second).map((e) => rank(e.offset))).toContain(3);
     });
 
     it('finds the seq at a time, the newest event at or before it', async () => {
@@ -177,7 +205,8 @@ export function journalContract(name: string, factory: JournalFactory): void {
     });
 
     it('drops events before a seq except the kept ones, remembers the mark, and follows without them', async () => {
-      await backend.journal.append(ref, 0, [created, set('a', '1', 10), set('b', '2', 20), set('a', '3', 30), set('c', '4', 40)]);
+      // One event per append: a journal that stores an append as one record drops whole records (see dropEvents).
+      for (const [i, event] of [created, set('a', '1', 10), set('b', '2', 20), set('a', '3', 30), set('c', '4', 40)].entries()) await backend.journal.append(ref, i, [event]);
       await backend.journal.append(other, 0, [set('x', '1')]);
       const dropped = await backend.journal.dropEvents(ref, 5, new Set([1, 3, 4]));
       expect(dropped).toBe(1); // seq 2; seq 5 is not before the cut
@@ -185,13 +214,14 @@ export function journalContract(name: string, factory: JournalFactory): void {
       expect(await backend.journal.compactedThrough(other)).toBe(0);
       expect((await all(backend.journal.replay(ref))).map((r) => r.seq)).toEqual([1, 3, 4, 5]);
       expect(await backend.journal.highestSeq(ref)).toBe(5);
-      expect(await backend.journal.offsetsOf(ref, [2, 3])).toEqual([undefined, 3]);
-      expect((await readAll(backend)).map((e) => e.offset)).toEqual([1, 3, 4, 5, 6]);
+      expect((await backend.journal.offsetsOf(ref, [2, 3])).map(rank)).toEqual([undefined, 3]);
+      expect((await readAll(backend)).map((e) => rank(e.offset))).toEqual([1, 3, 4, 5, 6]);
       await expect(backend.journal.seqAtTime(ref, 15)).rejects.toMatchObject({ code: 'HISTORY_COMPACTED' }); // seq 2 is gone
       expect(await backend.journal.seqAtTime(ref, 35)).toBe(4);
       expect(await backend.journal.dropEvents(ref, 3, new Set())).toBe(0); // already compacted past it
       // Appends go on at the entity's seq.
-      expect((await backend.journal.append(ref, 5, [set('d', '5')]))[0]).toMatchObject({ seq: 6, offset: 7 });
+      const [next] = await backend.journal.append(ref, 5, [set('d', '5')]);
+      expect([next.seq, rank(next.offset)]).toEqual([6, 7]);
     });
 
     it('stores snapshots apart, loads the newest at or before a seq, and keeps the newest ones', async () => {
@@ -337,20 +367,24 @@ export function journalContract(name: string, factory: JournalFactory): void {
 
     if (factory.reopen !== undefined) {
       it('keeps everything across a reopen: events, offsets, seqs, snapshots, compaction marks', async () => {
-        await backend.journal.append(ref, 0, [created, set('a', '1'), set('a', '2')]);
+        // One event per append, as in the compaction test above.
+        await backend.journal.append(ref, 0, [created]);
+        await backend.journal.append(ref, 1, [set('a', '1')]);
+        await backend.journal.append(ref, 2, [set('a', '2')]);
         await backend.journal.append(other, 0, [set('b', '1')]);
         await backend.snapshots.save(ref, 2, [created, set('a', '1')].reduce(evolve, initialState()));
         expect(await backend.journal.dropEvents(ref, 3, new Set([1]))).toBe(1);
-        backend = await factory.reopen!(backend);
-        expect(backend.journal.highestOffset).toBe(4);
+        backend = track(await factory.reopen!(backend));
+        expect(rank(backend.journal.highestOffset)).toBe(4);
         expect(await backend.journal.highestSeq(ref)).toBe(3);
         expect(await backend.journal.compactedThrough(ref)).toBe(2);
         expect((await backend.snapshots.load(ref))?.seq).toBe(2);
         expect(await backend.inline.listKeys(ref, 0)).toEqual(['a']);
         expect(await backend.inline.orgBytes('acme')).toBe(2);
         await expect(backend.journal.append(ref, 2, [set('a', 'stale')])).rejects.toMatchObject({ code: 'JOURNAL_SEQUENCE_CONFLICT' });
-        expect((await backend.journal.append(ref, 3, [set('a', '3')]))[0]).toMatchObject({ seq: 4, offset: 5 });
-        expect((await readAll(backend)).map((e) => [e.offset, e.seq])).toEqual([
+        const [next] = await backend.journal.append(ref, 3, [set('a', '3')]);
+        expect([next.seq, rank(next.offset)]).toEqual([4, 5]);
+        expect((await readAll(backend)).map((e) => [rank(e.offset), e.seq])).toEqual([
           [1, 1],
           [3, 3],
           [4, 1],

@@ -121,6 +121,13 @@ export class NatsBackend extends JournalBackend {
     this.tasksKv = await bucket(`${options.stream}-tasks`);
     this.snapshots.open(snapshots, maxPayload);
     const replicas = (await jsm.streams.info(options.stream)).config.num_replicas;
+    if (replicas === 1) {
+      this.logger.warn(
+        `stream ${options.stream} has 1 replica: JetStream acknowledges a write before it is on disk unless nats-server (2.10 or later) runs with ` +
+          '`jetstream { sync_interval: always }` (by default it syncs every 2 minutes), so a server crash can lose acknowledged writes. ' +
+          'cachelog cannot see that setting: set it, or use NATS_REPLICAS=3 on a cluster of three servers (docs/scale-out.md)',
+      );
+    }
     const version = nc.info?.version ?? '0.0.0';
     const serialized = options.serializeAppends ?? (replicas > 1 && !serializesSubjectChecks(version));
     if (serialized) {
@@ -132,7 +139,9 @@ export class NatsBackend extends JournalBackend {
     await this.journal.open(nc, jsm, marks, serialized);
     await this.storage.open();
     const info = await jsm.streams.info(options.stream);
-    await this.inline.start(`${options.stream}@${info.created}`);
+    // `/grouped`: offsets are stream sequence × OFFSET_SLOTS since appends are grouped; rows
+    // kept under the older offsets are rebuilt.
+    await this.inline.start(`${options.stream}@${info.created}/grouped`);
     this.opened = true;
     this.logger.log(`connected to ${nc.getServer()}; stream ${options.stream} at offset ${this.journal.highestOffset} (${options.replicas} replica(s))`);
   }

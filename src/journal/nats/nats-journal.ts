@@ -3,17 +3,17 @@ import { Consumer, DeliverPolicy, JetStreamApiError, JetStreamClient, JetStreamM
 import { KV } from '@nats-io/kv';
 import { MsgHdrs, NatsConnection, TimeoutError, headers } from '@nats-io/nats-core';
 import { CacheEvent } from '../../domain';
-import { decodeEvent, encodeEvent } from '../codec';
+import { decodeEvent } from '../codec';
 import { Envelope, Journal, JournalRecord, JournalSequenceConflictError, JournalUnavailableError, seqAtTimeIn } from '../journal';
 import { EntityRef, MAX_SEQ, encodeEntityId } from '../keys';
+import { COUNT_HEADER, MessageEvent, SEQ_HEADER, endOffset, eventsOf, firstStreamSeqAfter, lastSeqOf, messagesFor, offsetOf } from './grouped-messages';
 import { Subjects } from './subjects';
 
-/** The header that carries an event's per-cache sequence number. */
-export const SEQ_HEADER = 'Cachelog-Seq';
+export { SEQ_HEADER } from './grouped-messages';
 /** JetStream's "wrong last sequence" API error: a Nats-Expected-Last-Subject-Sequence did not hold. */
 const WRONG_LAST_SEQUENCE = 10071;
 const READ_CHUNK = 512;
-/** Tries of one event in serialized mode while other caches' writes keep moving the stream's end. */
+/** Tries of one message in serialized mode while other caches' writes keep moving the stream's end. */
 const SERIALIZED_ATTEMPTS = 100;
 const UNREACHABLE = 'the journal (NATS JetStream) did not answer in time; writes resume once it is reachable';
 /** The shortest fetch wait nats.js accepts; only paid when a range turns out empty (all compacted). */
@@ -28,7 +28,6 @@ const CONSUMER_CREATE_TRY_MS = 1500;
 /** The most events a read takes by direct gets (one request each) before it scans instead. */
 const DIRECT_READ_MAX = 32;
 
-/** One of a cache's events as read from the stream. */
 /** A stream message, read through a consumer or by a direct get. */
 interface StreamMessage {
   readonly subject: string;
@@ -37,15 +36,7 @@ interface StreamMessage {
   readonly data: Uint8Array;
 }
 
-interface SubjectMessage {
-  readonly seq: number;
-  readonly streamSeq: number;
-  readonly data: Uint8Array;
-}
-
-const subjectMessage = (msg: StreamMessage): SubjectMessage => ({ seq: Number(msg.headers?.get(SEQ_HEADER)), streamSeq: msg.streamSeq, data: msg.data });
-
-/** Where a cache's log ends: its last per-cache seq and that event's stream sequence. */
+/** Where a cache's log ends: its last per-cache seq and the stream sequence of the message holding it. */
 interface Head {
   readonly seq: number;
   readonly streamSeq: number;
@@ -69,19 +60,25 @@ export function serializesSubjectChecks(version: string): boolean {
 /**
  * The journal on one JetStream stream, shared by every cachelog node.
  *
- * - Each event is one message on `<stream>.ev.<org>.<cache>`; its stream sequence is its
- *   global offset, its per-cache seq rides in the `Cachelog-Seq` header.
+ * - An append (one group commit of a cache) is one message on `<stream>.ev.<org>.<cache>`
+ *   (several only when it exceeds a message's size or OFFSET_SLOTS events); its per-cache
+ *   seq range rides in headers and its events' global offsets derive from its stream
+ *   sequence (see grouped-messages.ts). Single-event messages of earlier versions read as before.
  * - An append publishes with `Nats-Expected-Last-Subject-Sequence` set to the stream sequence
- *   of the cache's last event, so the server refuses it if any node wrote to the cache first
- *   (JOURNAL_SEQUENCE_CONFLICT): a single writer per cache without owning caches. The events of
- *   one append are chained the same way, each expecting the one before it.
+ *   of the cache's last message, so the server refuses it if any node wrote to the cache first
+ *   (JOURNAL_SEQUENCE_CONFLICT): a stale writer can fail a write but never fork a cache. The
+ *   messages of one append are chained the same way, each expecting the one before it.
+ * - Pipelining: appends to one cache are published in the order handed in, each as soon as
+ *   the one before it is acknowledged (its stream sequence is the next one's expectation), not
+ *   after the read models caught up with it; appends to different caches are in flight at once.
  * - One ordered consumer per process follows the whole stream from the end it found at open;
  *   it feeds `follow()` (projections, history streams) and `remote$`-style listeners with every
  *   node's events in stream order.
  * - Compaction deletes messages; the compaction mark lives in a KV bucket.
  *
- * Durability is JetStream's: a publish is acknowledged once the stream's replicas have it
- * (with NATS_REPLICAS=3, a majority of three servers).
+ * Durability is JetStream's: a publish is acknowledged once the stream's replicas have it in
+ * memory (with NATS_REPLICAS=3, a majority of three servers); on one server it is on disk only
+ * when the server runs with `sync_interval: always` (see docs/scale-out.md).
  */
 export class NatsJournal extends Journal {
   private readonly logger = new Logger('NatsJournal');
@@ -92,6 +89,8 @@ export class NatsJournal extends Journal {
   /** Serialized appends (see publishSerialized): the one publish under way in this process. */
   private publishing: Promise<void> = Promise.resolve();
   private serialized = false;
+  /** The largest message the server takes (its max_payload). */
+  private maxPayload = 1024 * 1024;
   private highest = 0;
   private inFlight = 0;
   private idle: Array<() => void> = [];
@@ -128,16 +127,17 @@ export class NatsJournal extends Journal {
    */
   async open(nc: NatsConnection, jsm: JetStreamManager, marks: KV, serialized = false): Promise<void> {
     this.serialized = serialized;
+    this.maxPayload = nc.info?.max_payload ?? this.maxPayload;
     this.js = jetstream(nc, { timeout: this.options.timeoutMs });
     this.jsConsumers = jetstream(nc, { timeout: Math.min(CONSUMER_CREATE_TRY_MS, this.options.timeoutMs) });
     this.jsm = jsm;
     this.marks = marks;
     const info = await this.jsm.streams.info(this.options.stream);
-    this.highest = info.state.last_seq;
+    this.highest = endOffset(info.state.last_seq);
     const consumer = await this.orderedConsumer({
       filter_subjects: this.subjects.all,
       deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: this.highest + 1,
+      opt_start_seq: info.state.last_seq + 1,
     });
     const messages = await consumer.consume({ max_messages: 1024 });
     this.live = messages;
@@ -152,18 +152,20 @@ export class NatsJournal extends Journal {
   }
 
   private onLive(msg: JsMsg): void {
-    let envelope: Envelope;
+    let envelopes: Envelope[];
     try {
-      envelope = this.envelopeOf(msg.subject, msg.seq, msg.headers, msg.data);
+      envelopes = this.envelopesOf(msg.subject, msg.seq, msg.headers, msg.data);
     } catch (error) {
       this.logger.error(`skipping unreadable stream message ${msg.seq}: ${(error as Error).message}`);
       return;
     }
-    if (msg.seq > this.highest) this.highest = msg.seq;
+    if (envelopes.length === 0) return;
+    const last = envelopes[envelopes.length - 1];
+    if (last.offset > this.highest) this.highest = last.offset;
     const key = msg.subject;
     const head = this.heads.get(key);
-    if (head === undefined || head.streamSeq < msg.seq) this.remember(key, { seq: envelope.seq, streamSeq: msg.seq });
-    this.pendingLive.push(envelope);
+    if (head === undefined || head.streamSeq < msg.seq) this.remember(key, { seq: last.seq, streamSeq: msg.seq });
+    for (const envelope of envelopes) this.pendingLive.push(envelope);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => {
@@ -176,11 +178,11 @@ export class NatsJournal extends Journal {
     }
   }
 
-  private envelopeOf(subject: string, streamSeq: number, hdrs: MsgHdrs | undefined, data: Uint8Array): Envelope {
+  /** The envelopes of one stream message (one event, or a group's). */
+  private envelopesOf(subject: string, streamSeq: number, hdrs: MsgHdrs | undefined, data: Uint8Array): Envelope[] {
     const ref = this.subjects.refOf(subject);
-    const seq = Number(hdrs?.get(SEQ_HEADER));
-    if (!Number.isSafeInteger(seq) || seq < 1) throw new RangeError(`message ${streamSeq} has no ${SEQ_HEADER} header`);
-    return { ref, entityId: encodeEntityId(ref), seq, offset: streamSeq, event: decodeEvent(data) };
+    const entityId = encodeEntityId(ref);
+    return eventsOf(streamSeq, hdrs, data).map((e) => ({ ref, entityId, seq: e.seq, offset: e.offset, event: decodeEvent(e.data) }));
   }
 
   private remember(subject: string, head: Head): void {
@@ -197,7 +199,7 @@ export class NatsJournal extends Journal {
     } catch (error) {
       throw new JournalUnavailableError(error, UNREACHABLE);
     }
-    const head = last === null ? { seq: 0, streamSeq: 0 } : { seq: Number(last.header.get(SEQ_HEADER)), streamSeq: last.seq };
+    const head = last === null ? { seq: 0, streamSeq: 0 } : { seq: lastSeqOf(last.header, last.seq), streamSeq: last.seq };
     const known = this.heads.get(subject);
     if (known === undefined || known.streamSeq <= head.streamSeq) this.remember(subject, head);
     return head;
@@ -205,8 +207,9 @@ export class NatsJournal extends Journal {
 
   /**
    * Appends to one cache run one after the other in the order they were handed in (like
-   * a group commit's batch order), each after the previous one's ack: each event expects
-   * the stream sequence of the one before it.
+   * a group commit's batch order), each published as soon as the previous one is
+   * acknowledged (not after it settled): each message expects the stream sequence of the one
+   * before it.
    */
   append(ref: EntityRef, expectedSeq: number, events: readonly CacheEvent[]): Promise<Envelope[]> {
     this.inFlight++;
@@ -233,23 +236,30 @@ export class NatsJournal extends Journal {
     let head = this.heads.get(subject);
     if (head === undefined || head.seq !== expectedSeq) head = await this.fetchHead(subject);
     if (head.seq !== expectedSeq) throw new JournalSequenceConflictError(ref, expectedSeq, head.seq);
-    const entityId = encodeEntityId(ref);
     const envelopes: Envelope[] = [];
     let streamSeq = head.streamSeq;
-    for (let i = 0; i < events.length; i++) {
-      const seq = expectedSeq + 1 + i;
-      streamSeq = await this.publishOne(ref, subject, seq, events[i], { lastSubjectSequence: streamSeq });
-      envelopes.push({ ref, entityId, seq, offset: streamSeq, event: events[i] });
+    for (const message of messagesFor(events, this.maxPayload)) {
+      const seq = expectedSeq + 1 + message.from;
+      streamSeq = await this.publishOne(ref, subject, seq, message.count, message.data, { lastSubjectSequence: streamSeq });
+      this.envelopesFor(envelopes, ref, events, message, seq, streamSeq);
     }
     return envelopes;
   }
 
-  private async publishOne(ref: EntityRef, subject: string, seq: number, event: CacheEvent, expect: { lastSubjectSequence: number; lastSequence?: number }): Promise<number> {
+
+  private envelopesFor(out: Envelope[], ref: EntityRef, events: readonly CacheEvent[], message: { from: number; count: number }, firstSeq: number, streamSeq: number): void {
+    const entityId = encodeEntityId(ref);
+    for (let i = 0; i < message.count; i++) out.push({ ref, entityId, seq: firstSeq + i, offset: offsetOf(streamSeq, i, message.count), event: events[message.from + i] });
+  }
+
+  /** Publishes one message of `count` events, the first at `seq`; answers its stream sequence. */
+  private async publishOne(ref: EntityRef, subject: string, seq: number, count: number, data: Uint8Array, expect: { lastSubjectSequence: number; lastSequence?: number }): Promise<number> {
     const hdrs = headers();
     hdrs.set(SEQ_HEADER, String(seq));
+    if (count > 1) hdrs.set(COUNT_HEADER, String(count));
     let streamSeq: number;
     try {
-      const ack = await this.js.publish(subject, encodeEvent(event), { headers: hdrs, expect, timeout: this.options.timeoutMs });
+      const ack = await this.js.publish(subject, data, { headers: hdrs, expect, timeout: this.options.timeoutMs });
       streamSeq = ack.seq;
     } catch (error) {
       if (error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE) {
@@ -260,8 +270,8 @@ export class NatsJournal extends Journal {
       this.heads.delete(subject);
       throw new JournalUnavailableError(error, UNREACHABLE);
     }
-    this.remember(subject, { seq, streamSeq });
-    if (streamSeq > this.highest) this.highest = streamSeq;
+    this.remember(subject, { seq: seq + count - 1, streamSeq });
+    if (endOffset(streamSeq) > this.highest) this.highest = endOffset(streamSeq);
     return streamSeq;
   }
 
@@ -277,17 +287,16 @@ export class NatsJournal extends Journal {
   /**
    * The append for a replicated stream on a server that does not serialize
    * Nats-Expected-Last-Subject-Sequence (nats-server < 2.9.21, nats-server#4320: two nodes
-   * could both be accepted with the same expectation, forking a cache). Each event expects
+   * could both be accepted with the same expectation, forking a cache). Each message expects
    * the stream's last sequence instead, which those servers do check against in-flight
    * proposals: read the stream's end L, then the cache's last event H (nothing of the cache
    * after H up to L), then publish expecting L. Correct, but one publish at a time per node
    * and a retry whenever any node wrote meanwhile: for old servers only.
    */
   private async publishSerialized(ref: EntityRef, subject: string, expectedSeq: number, events: readonly CacheEvent[]): Promise<Envelope[]> {
-    const entityId = encodeEntityId(ref);
     const envelopes: Envelope[] = [];
-    for (let i = 0; i < events.length; i++) {
-      const seq = expectedSeq + 1 + i;
+    for (const message of messagesFor(events, this.maxPayload)) {
+      const seq = expectedSeq + 1 + message.from;
       for (let attempt = 1; ; attempt++) {
         let last: number;
         try {
@@ -297,12 +306,12 @@ export class NatsJournal extends Journal {
         }
         const head = await this.fetchHead(subject);
         if (head.seq !== seq - 1) {
-          if (i === 0) throw new JournalSequenceConflictError(ref, seq - 1, head.seq);
+          if (message.from === 0) throw new JournalSequenceConflictError(ref, seq - 1, head.seq);
           throw new JournalUnavailableError(new Error('another node wrote in the middle of an append'), UNREACHABLE);
         }
         try {
-          const streamSeq = await this.publishOne(ref, subject, seq, events[i], { lastSubjectSequence: head.streamSeq, lastSequence: last });
-          envelopes.push({ ref, entityId, seq, offset: streamSeq, event: events[i] });
+          const streamSeq = await this.publishOne(ref, subject, seq, message.count, message.data, { lastSubjectSequence: head.streamSeq, lastSequence: last });
+          this.envelopesFor(envelopes, ref, events, message, seq, streamSeq);
           break;
         } catch (error) {
           // Another cache's write moved the stream's end: read both again.
@@ -404,7 +413,7 @@ export class NatsJournal extends Journal {
    * consumer to create, which after a server died can take many tries (see
    * CONSUMER_CREATE_TRY_MS). Anything else is one scan of the subject.
    */
-  private async *entityMessages(ref: EntityRef, fromSeq = 1): AsyncGenerator<SubjectMessage[]> {
+  private async *entityMessages(ref: EntityRef, fromSeq = 1): AsyncGenerator<MessageEvent[]> {
     const subject = this.subjects.of(ref);
     const seen = this.heads.get(subject);
     const head = await this.fetchHead(subject);
@@ -413,7 +422,7 @@ export class NatsJournal extends Journal {
     // A short range by direct gets from the start, a long one by a scan.
     const direct = start !== undefined && head.seq - fromSeq < DIRECT_READ_MAX;
     const chunks = direct ? this.directScan(subject, start, head.streamSeq) : this.scan(subject, 1, head.streamSeq);
-    for await (const chunk of chunks) yield chunk.map(subjectMessage);
+    for await (const chunk of chunks) yield chunk.flatMap((msg) => eventsOf(msg.streamSeq, msg.headers, msg.data));
   }
 
   async *replay(ref: EntityRef, fromSeq = 1, toSeq = MAX_SEQ): AsyncGenerator<JournalRecord> {
@@ -448,7 +457,7 @@ export class NatsJournal extends Journal {
   async offsetsOf(ref: EntityRef, seqs: readonly number[]): Promise<Array<number | undefined>> {
     const wanted = new Set(seqs);
     const found = new Map<number, number>();
-    for await (const chunk of this.entityMessages(ref)) for (const { seq, streamSeq } of chunk) if (wanted.has(seq)) found.set(seq, streamSeq);
+    for await (const chunk of this.entityMessages(ref)) for (const { seq, offset } of chunk) if (wanted.has(seq)) found.set(seq, offset);
     return seqs.map((seq) => found.get(seq));
   }
 
@@ -461,15 +470,25 @@ export class NatsJournal extends Journal {
     if (beforeSeq - 1 <= (await this.compactedThrough(ref))) return 0;
     // The mark first: a crash part-way leaves history marked incomplete, never silently gappy.
     await this.marks.put(this.subjects.kvKey(ref), String(beforeSeq - 1));
+    // A message goes when every event in it may: one holding a kept event (or one at or past
+    // beforeSeq) stays whole, its other events with it.
     let dropped = 0;
+    let done = false;
     for await (const chunk of this.entityMessages(ref)) {
-      for (const { seq, streamSeq } of chunk) {
-        if (seq >= beforeSeq) break;
-        if (keep.has(seq)) continue;
-        await this.jsm.streams.deleteMessage(this.options.stream, streamSeq, false);
-        dropped++;
+      for (let i = 0; i < chunk.length && !done; ) {
+        const streamSeq = chunk[i].streamSeq;
+        let j = i;
+        while (j < chunk.length && chunk[j].streamSeq === streamSeq) j++;
+        const message = chunk.slice(i, j);
+        i = j;
+        if (message[0].seq >= beforeSeq) done = true;
+        else if (message.every(({ seq }) => seq < beforeSeq && !keep.has(seq))) {
+          await this.jsm.streams.deleteMessage(this.options.stream, streamSeq, false);
+          dropped += message.length;
+        }
       }
       onProgress?.(dropped);
+      if (done) break;
     }
     return dropped;
   }
@@ -477,10 +496,11 @@ export class NatsJournal extends Journal {
   async *read(afterOffset: number): AsyncGenerator<Envelope[]> {
     const info = await this.jsm.streams.info(this.options.stream);
     const end = info.state.last_seq;
-    if (end > this.highest) this.highest = end;
+    if (endOffset(end) > this.highest) this.highest = endOffset(end);
     if (info.state.messages === 0) return;
-    for await (const chunk of this.scan(this.subjects.all, Math.max(afterOffset + 1, info.state.first_seq), end)) {
-      yield chunk.map((msg) => this.envelopeOf(msg.subject, msg.streamSeq, msg.headers, msg.data));
+    for await (const chunk of this.scan(this.subjects.all, Math.max(firstStreamSeqAfter(afterOffset), info.state.first_seq), end)) {
+      const envelopes = chunk.flatMap((msg) => this.envelopesOf(msg.subject, msg.streamSeq, msg.headers, msg.data)).filter((e) => e.offset > afterOffset);
+      if (envelopes.length > 0) yield envelopes;
     }
   }
 
