@@ -47,7 +47,7 @@ export class AnswerBudget {
   refused = 0;
   /** Of those, answers built in full and only then replaced by the refusal (work thrown away; routes that reserve avoid it). */
   refusedAfterBuilt = 0;
-  /** Answers larger than SMALL_ANSWER whose reservation was granted: those the budget let be built (for metrics and tests). */
+  /** Answers built under a granted reservation of more than SMALL_ANSWER and handed to their socket (for metrics and tests). */
   admitted = 0;
   /** The most bytes held at once since the start (for metrics and tests). */
   peak = 0;
@@ -189,7 +189,6 @@ export class AnswerReservation {
   bytes = 0;
   /** The org's share was spent: the answer must not be built (the caller refuses it). */
   refused = false;
-  private over = false;
   private done = false;
 
   constructor(
@@ -218,10 +217,6 @@ export class AnswerReservation {
     }
     this.bytes = total;
     this.budget.moveReserved(this.org, more);
-    if (!this.over && total > SMALL_ANSWER) {
-      this.over = true;
-      this.budget.admitted++;
-    }
     return true;
   }
 
@@ -276,7 +271,10 @@ export class AnswerQueue {
     this.org = org;
     this.bytes += bytes;
     this.budget.move(org, bytes);
-    reservation?.release();
+    if (reservation !== undefined) {
+      if (reservation.holding && reservation.bytes > SMALL_ANSWER) this.budget.admitted++;
+      reservation.release();
+    }
     let given = false;
     return () => {
       if (given || this.closed) return;
