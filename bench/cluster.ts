@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -37,11 +37,17 @@ interface Node {
   readonly dir: string;
 }
 
+/** Whether the installed nats-server takes `sync_interval: always` (2.10 and later): a durable SET is then on disk. */
+function natsSyncsAlways(): boolean {
+  const [major, minor] = (/v?(\d+)\.(\d+)/.exec(spawnSync('nats-server', ['--version'], { encoding: 'utf8' }).stdout ?? '') ?? []).slice(1).map(Number);
+  return major > 2 || (major === 2 && minor >= 10);
+}
+
 async function startNatsServer(work: string): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const store = join(work, 'nats-store');
   const config = join(work, 'nats.conf');
-  writeFileSync(config, `listen: ${HOST}:${port}\njetstream { store_dir: "${store}" }\n`);
+  writeFileSync(config, `listen: ${HOST}:${port}\njetstream { store_dir: "${store}"${natsSyncsAlways() ? ', sync_interval: always' : ''} }\n`);
   const child = spawn('nats-server', ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let out = '';
@@ -198,13 +204,14 @@ export async function clusterFigures(quick: boolean): Promise<string[]> {
   return [
     '## Scale-out over NATS JetStream',
     '',
-    `${runs} run(s) of ${durationS} s per setup, ${CONNECTIONS} connections split evenly over the processes (one ${loadTool()} per process, all at once), 100 B values, 10k keys; one nats-server (JetStream, file store, R1) on the same machine; medians, req/s summed over the processes, p99 the worst of them. ` +
-      '"A cache per process": each process\'s load writes its own cache, as a cache-affine balancer would send it; "one cache": every process writes the same cache, so appends contend (the loser reads the winner\'s events and decides again; after NATS_APPEND_RETRIES it answers 503 JOURNAL_CONTENDED, counted as non-2xx).',
+    `${runs} run(s) of ${durationS} s per setup, ${CONNECTIONS} connections split evenly over the processes (one ${loadTool()} per process, all at once), 100 B values, 10k keys; one nats-server (JetStream, file store, R1, ${natsSyncsAlways() ? '`sync_interval: always`: a 2xx is on disk' : 'nats-server < 2.10 has no `sync_interval`: a 2xx is on the server, synced within 2 minutes'}) on the same machine; medians, req/s summed over the processes, p99 the worst of them. ` +
+      '"A cache per process": each process\'s load writes its own cache, as a cache-affine balancer would send it; "one cache": every process writes the same cache, so appends contend (the loser reads the winner\'s events and decides again; after NATS_APPEND_RETRIES it answers 503 JOURNAL_CONTENDED, counted as non-2xx). ' +
+      'Each process publishes a cache\'s group commit (the writes queued while the previous one was in flight) as one JetStream message.',
     '',
     ...rows,
     '',
     `This machine has ${cpus().length} cores shared by the load generators, nats-server and every cachelog process: the rows show the NATS journal's overhead, not scale. ` +
-      'A durable SET on NATS is a JetStream publish and its acknowledgement (a network round trip and the server\'s own write) instead of a LevelDB group commit; GETs are served from memory either way. ' +
+      'A durable SET on NATS is part of a group\'s JetStream publish and its acknowledgement (a network round trip and the server\'s write; one per group per cache, as a LevelDB group commit is one fsync) and the writing node applying it to its read models from the stream; GETs are served from memory either way. ' +
       'On a machine with a core per process (and NATS on its own machines), GET throughput grows with the processes until the load balancer or network is the limit, and SET throughput with them until the stream leader is.',
     '',
   ];

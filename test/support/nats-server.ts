@@ -26,12 +26,25 @@ export interface NatsServerSpec {
   readonly storeDir: string;
 }
 
+let syncs: boolean | undefined;
+/**
+ * Whether the installed nats-server takes `sync_interval: always` (2.10 and later): then every
+ * test server fsyncs each write before acknowledging it, the safe single-server setup.
+ */
+export function syncAlways(): boolean {
+  if (syncs === undefined) {
+    const [major, minor] = (/v?(\d+)\.(\d+)/.exec(spawnSync('nats-server', ['--version'], { encoding: 'utf8' }).stdout ?? '') ?? []).slice(1).map(Number);
+    syncs = major > 2 || (major === 2 && minor >= 10);
+  }
+  return syncs;
+}
+
 /** Starts a real `nats-server -js` on loopback with its store in `spec.storeDir`. */
 export async function startNatsServer(spec: NatsServerSpec): Promise<NatsServer> {
   const config = [
     `server_name: ${spec.name}`,
     `listen: 127.0.0.1:${spec.port}`,
-    `jetstream { store_dir: "${spec.storeDir}" }`,
+    `jetstream { store_dir: "${spec.storeDir}"${syncAlways() ? ', sync_interval: always' : ''} }`,
     ...(spec.cluster
       ? [`cluster { name: cachelog-test, listen: 127.0.0.1:${spec.cluster.port}, routes: [${spec.cluster.routes.map((p) => `nats-route://127.0.0.1:${p}`).join(', ')}] }`]
       : []),
