@@ -419,7 +419,7 @@ function settingText(name, value) {
 function renderMeta() {
   const row = state.caches.find((c) => c.resource_title === state.cache);
   const parts = [`version ${formatCount(state.highestSeq)}`];
-  if (typeof state.info?.keyCount === 'number') parts.push(`${formatCount(state.info.keyCount)} keys`);
+  if (typeof state.info?.keyCount === 'number') parts.push(`${formatCount(state.info.keyCount)} key${state.info.keyCount === 1 ? '' : 's'}`);
   if (typeof state.info?.valueBytes === 'number') parts.push(formatBytes(state.info.valueBytes));
   if (row?.description) parts.push(row.description);
   if (row?.user) parts.push(`last write by ${row.user}${row.device ? ` on ${row.device}` : ''}, ${time(row.sync_datetime)}`);
@@ -1176,7 +1176,7 @@ function renderMetrics(r) {
     if (typeof value === 'number') figures.push(figure(name.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase(), formatBytes(value), `bytes-${name}`));
   }
   $('metrics').replaceChildren(...figures);
-  $('metrics-window').textContent = r.windowSeconds ? `rates over the last ${r.windowSeconds} s, refreshed every 2 s` : '';
+  $('metrics-window').textContent = r.windowSeconds ? `rates over the last ${Math.round(r.windowSeconds)} s, refreshed every 2 s` : '';
 }
 
 // ---------- live tail (SSE over fetch: EventSource cannot send an Authorization header) ----------
