@@ -65,9 +65,10 @@ describe('the console URL builder', () => {
     for (const name of ['cacheName', 'get', 'batch', 'list', 'a/b', 'q?x=1#f', '%2e%2e']) {
       expect((await set(name, 'k/1')).status).toBe(201);
       requests.length = 0;
-      await inConsole(`state.cache = ${JSON.stringify(name)}; state.at = null; loadKeys()`);
-      expect(JSON.parse(await inConsole<string>(`JSON.stringify(state.keys)`))).toEqual(['k/1']);
-      expect(requests.map((r) => r.path)).toEqual([`/cacheName/${encodeURIComponent(name)}/keys`]);
+      await inConsole(`state.cache = ${JSON.stringify(name)}; state.at = null; state.match = ''; scanKeys(true)`);
+      expect(JSON.parse(await inConsole<string>(`JSON.stringify([...state.keys.keys()])`))).toEqual(['k/1']);
+      // One page of keys (the console pages with ?cursor=), then the page's sizes and types through the cache's Upstash-style pipeline.
+      expect(requests.map((r) => r.path.split('?')[0])).toEqual([`/cacheName/${encodeURIComponent(name)}/keys`, `/redis/db/${encodeURIComponent(name)}/pipeline`]);
     }
   });
 
@@ -76,7 +77,7 @@ describe('the console URL builder', () => {
     for (const dots of ['.', '..']) {
       expect(() => runInContext(`path\`/cacheName/\${${JSON.stringify(dots)}}/keys\``, console_)).toThrow(/cannot be sent as a URL segment/);
       requests.length = 0;
-      await inConsole(`state.cache = ${JSON.stringify(dots)}; loadKeys()`).catch(() => undefined);
+      await inConsole(`state.cache = ${JSON.stringify(dots)}; scanKeys(true)`).catch(() => undefined);
       expect(requests).toEqual([]);
     }
   });
