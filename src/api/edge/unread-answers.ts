@@ -73,10 +73,13 @@ export const answerQueueFull = (reservation: AnswerReservation): AnswerQueueFull
  *   holds ANSWER_QUEUE_CONNECTION_BYTES unread, or while an earlier request of the same
  *   connection is still producing: a client that pipelines requests for large answers and
  *   reads none has one answer built at a time, not one per request.
- * - While the org's connections hold ANSWER_QUEUE_ORG_BYTES, its requests are refused before
- *   they are produced (429 ANSWER_QUEUE_FULL with Retry-After), and a larger answer that would
- *   take the org past it is replaced by that refusal when it is handed over (concurrent
- *   requests all passed the first check).
+ * - While the org's connections hold ANSWER_QUEUE_ORG_BYTES (or its answers being built have
+ *   reserved it), its requests are refused before they are produced (429 ANSWER_QUEUE_FULL with
+ *   Retry-After). Concurrent requests all passed that check: a route that builds a large answer
+ *   reserves its bytes while it measures them (answerReservation, ResponseBudget) and is refused
+ *   before encoding once the org's share is taken; the reservation becomes the connection's
+ *   charge here at hand-over. On a route that does not reserve, a larger answer that would take
+ *   the org past its share is replaced by the refusal when it is handed over (built, then thrown away).
  * - A connection holding answers over either share whose client reads nothing for
  *   ANSWER_DRAIN_TIMEOUT_SECONDS is closed (the budget's sweep).
  *
@@ -191,9 +194,11 @@ export class UnreadAnswers implements OnModuleInit {
   onModuleInit(): void {
     const budget = this.budget;
     this.metrics.gauge('cachelog_unread_answer_bytes', 'Bytes of answers handed to sockets (HTTP and RESP) and not yet taken by their clients', [], (g) => g.set(budget.total));
-    this.metrics.gauge('cachelog_unread_answer_events', 'Connections closed for not reading their answers, and answers refused because the org held ANSWER_QUEUE_ORG_BYTES unread', ['outcome'], (g) => {
+    this.metrics.gauge('cachelog_unread_answer_events', 'Connections closed for not reading their answers; answers refused because the org held (or was building) ANSWER_QUEUE_ORG_BYTES, and of those the ones refused only after they were built; large answers handed over under a granted reservation', ['outcome'], (g) => {
       g.set({ outcome: 'dropped' }, budget.dropped);
       g.set({ outcome: 'refused' }, budget.refused);
+      g.set({ outcome: 'refused_after_built' }, budget.refusedAfterBuilt);
+      g.set({ outcome: 'admitted' }, budget.admitted);
     });
   }
 }
