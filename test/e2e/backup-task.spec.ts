@@ -5,7 +5,7 @@ import { encodeEntityId, encodeOrgPrefix } from '../../src/journal/keys';
 import { TaskActions } from '../../src/tasks/task-actions';
 import { backupPath, orgExportDir } from '../../src/tasks/export-files';
 import { cli } from '../support/cli';
-import { finished, submitTask } from '../support/tasks';
+import { finished, submitTask, holdTaskRuns } from '../support/tasks';
 import { tempDir } from '../support/temp-dir';
 import { TEST_SECRET, TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
@@ -309,13 +309,7 @@ describe('backup tasks', () => {
     expect(await actions.weighRequest({ org: 'umbrella', cacheName: '', action: 'backup', params: {}, by: 'u', device: null })).toBe(1);
     expect(await actions.weighRequest({ org: 'umbrella', cacheName: '', action: 'backup', params: { scope: 'instance' }, by: 'u', device: null })).toBe(2);
     // Tasks stay pending until the test lets them run.
-    const run = actions.run.bind(actions);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    actions.run = async (task) => {
-      await gate;
-      return run(task);
-    };
+    const { release, restore } = holdTaskRuns(actions);
     try {
       const first = await submitTask(app.url, acme, { resource_title: 'big', action: 'snapshot' }); // 1
       const second = await submitTask(app.url, acme, { action: 'backup' }); // 2: 3 in all
@@ -327,8 +321,7 @@ describe('backup tasks', () => {
       for (const id of [first, second]) expect((await finished(app.url, acme, id)).task_state).toBe('SUCCESS');
       expect((await finished(app.url, umbrella, theirs)).task_state).toBe('SUCCESS');
     } finally {
-      release();
-      actions.run = run;
+      restore();
     }
   }, 120_000);
 });

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { JournalBackend } from '../../src/journal/journal-backend';
 import { LevelDbBackend } from '../../src/journal/leveldb/leveldb-backend';
 import { TaskActions } from '../../src/tasks/task-actions';
-import { finished, submitTask } from '../support/tasks';
+import { finished, submitTask, holdTaskRuns } from '../support/tasks';
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
@@ -108,13 +108,7 @@ describe('budget: rebuild without other orgs waiting, task work per org', () => 
     expect(await actions.weigh({ org: 'acme', name: 'big' })).toBe(3);
     expect(await actions.weigh({ org: 'acme', name: 'small' })).toBe(1);
     // Tasks stay pending until the test lets them run.
-    const run = actions.run.bind(actions);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    actions.run = async (task) => {
-      await gate;
-      return run(task);
-    };
+    const { release, restore } = holdTaskRuns(actions);
     try {
       const big = await submitTask(app.url, acme, { resource_title: 'big', action: 'rebuild' }); // 3
       const smalls = [await submitTask(app.url, acme, { resource_title: 'small', action: 'snapshot' }), await submitTask(app.url, acme, { resource_title: 'small', action: 'snapshot' })]; // 5
@@ -133,8 +127,7 @@ describe('budget: rebuild without other orgs waiting, task work per org', () => 
       const alone = await submitTask(app.url, acme, { resource_title: 'big', action: 'export' });
       expect((await finished(app.url, acme, alone)).task_state).toBe('SUCCESS');
     } finally {
-      release();
-      actions.run = run;
+      restore();
     }
   }, 120_000);
 });

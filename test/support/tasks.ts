@@ -25,3 +25,18 @@ export async function finished(url: string, token: string, taskId: string): Prom
     await sleep(5);
   }
 }
+
+/**
+ * Holds every task of `actions` pending until `release()` (tests of what is refused while tasks
+ * wait); `restore()` puts the real runner back. Call both in a `finally`.
+ */
+export function holdTaskRuns(actions: { run(task: never): Promise<unknown> }): { release: () => void; restore: () => void } {
+  const run = actions.run.bind(actions);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  actions.run = async (task: never) => {
+    await gate;
+    return run(task);
+  };
+  return { release, restore: () => ((actions.run = run), release()) };
+}
