@@ -172,10 +172,8 @@ export class CacheEntity {
         await this.catchUp.takeRequested();
         continue;
       }
-      // On a shared journal a group is one command: appends to one cache are published one
-      // event after the other anyway, and a conflict then costs one command, not a batch.
-      const max = this.ctx.journal.shared ? 1 : MAX_BATCH;
-      const group = this.mailbox.length <= max ? this.mailbox.splice(0) : this.mailbox.splice(0, max);
+      // One append per group on every journal (on NATS one message: see grouped-messages.ts).
+      const group = this.mailbox.length <= MAX_BATCH ? this.mailbox.splice(0) : this.mailbox.splice(0, MAX_BATCH);
       try {
         await this.process(group);
       } catch (error) {

@@ -1,7 +1,7 @@
 import { jetstreamManager, type MsgRequest } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { decodeEvent } from '../../src/journal/codec';
-import { SEQ_HEADER } from '../../src/journal/nats/nats-journal';
+import { eventsOf } from '../../src/journal/nats/grouped-messages';
 import { Subjects } from '../../src/journal/nats/subjects';
 import { evolve, initialState } from '../../src/domain';
 import { freePort } from '../support/free-port';
@@ -149,11 +149,13 @@ async function replayOnce(stream: string, cache: string) {
       // nats-server's MSG.GET takes next_by_subj since 2.9.0; nats.js types it for direct gets only.
       const msg = await jsm.streams.getMessage(stream, { seq: cursor, next_by_subj: subject } as unknown as MsgRequest);
       if (msg === null) break;
-      const seq = Number(msg.header.get(SEQ_HEADER));
-      const event = decodeEvent(msg.data);
-      seqs.push(seq);
-      evolve(state, event);
-      if (event.type === 'Set') events.set(seq, { key: event.key, value: Buffer.from(event.value).toString() });
+      // A message holds one event or a group commit's (see grouped-messages.ts).
+      for (const { seq, data } of eventsOf(msg.seq, msg.header, msg.data)) {
+        const event = decodeEvent(data);
+        seqs.push(seq);
+        evolve(state, event);
+        if (event.type === 'Set') events.set(seq, { key: event.key, value: Buffer.from(event.value).toString() });
+      }
       cursor = msg.seq + 1;
     }
     const values = new Map([...state.entries.entries()].map(([key, entry]) => [key, Buffer.from(entry.value).toString()]));
