@@ -183,6 +183,30 @@ export class TaskRunner {
     return this.store.get(id);
   }
 
+  /**
+   * The newest `limit` stored tasks that `visible` accepts (newest first: by submission time,
+   * then submission order), and whether older ones were left out. It reads every stored
+   * record: they are the tasks of the last TASK_RETENTION_SECONDS, pruned after that.
+   */
+  async list(visible: (task: TaskRecord) => boolean, limit: number): Promise<{ tasks: TaskRecord[]; more: boolean }> {
+    const newer = (a: TaskRecord, b: TaskRecord) => b.createdAt - a.createdAt || b.n - a.n;
+    const kept: TaskRecord[] = [];
+    let more = false;
+    for await (const task of this.store.all()) {
+      if (!visible(task)) continue;
+      if (kept.length === limit) {
+        more = true;
+        if (newer(task, kept[limit - 1]) >= 0) continue; // older than every kept one
+        kept.pop();
+      }
+      // Only `limit` are held: an insertion into a short sorted list.
+      let at = kept.length;
+      while (at > 0 && newer(task, kept[at - 1]) < 0) at--;
+      kept.splice(at, 0, task);
+    }
+    return { tasks: kept, more };
+  }
+
   /** Whether backup tasks can run here (the embedded LevelDB journal only). */
   get canBackup(): boolean {
     return this.actions.canBackup;

@@ -113,7 +113,7 @@ describe('console API: key scan, cache figures, expiry on reads, org figures', (
       ['withExpiry', { cursor: '0', withExpiry: 'yes' }],
       ['match', { match: '*' }],
       ['count', { count: '5' }],
-      ['cursor', { cursor: '0', at: '1' }],
+      ['at', { cursor: '0', at: 'one' }],
     ])('a bad %s is a 400 INVALID_REQUEST naming it (case %#)', async (field, query) => {
       const res = await page('patterns', query as Record<string, string>);
       expect(res.status).toBe(400);

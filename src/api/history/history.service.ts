@@ -10,6 +10,8 @@ import { Journal } from '../../journal/journal';
 import { EntityRef, MAX_SEQ } from '../../journal/keys';
 import { SnapshotStore } from '../../journal/snapshot-store';
 import { asBuffer } from '../native/binary';
+import { SortedKeyRow, pageSortedRows, sortKeyRows } from '../native/key-scan';
+import { KeyPageRequest } from '../../journal/inline-read-models';
 import { ApiError } from '../errors/api-error';
 import { Point, PointQuery, parsePoint } from './point-in-time';
 
@@ -66,6 +68,23 @@ export interface ResolvedPoint extends PointInTime {
   readonly now: number;
 }
 
+/** The sorted keys of a rebuilt point, kept between pages of one walk. */
+interface PointKeys {
+  readonly rows: SortedKeyRow[];
+  /** The time its expiries are judged at, for `?at=` (an `asOf` judges at its own time). */
+  readonly time: number;
+  /** About what its rows hold in memory. */
+  readonly weight: number;
+  usedAt: number;
+}
+
+/** Rebuilt points kept for paging (each holds its keys and sizes, not its values). */
+export const POINT_KEYS_KEPT = 4;
+/** About the memory a kept row takes besides its key (objects, buffer, numbers). */
+const ROW_OVERHEAD_BYTES = 160;
+/** How long a kept point outlives its last page. */
+export const POINT_KEYS_IDLE_MS = 60_000;
+
 /**
  * History of one cache: its events with offsets, and its state at a past sequence number
  * or time, served from the nearest snapshot at or before that point plus the events after it.
@@ -74,6 +93,8 @@ export interface ResolvedPoint extends PointInTime {
 export class HistoryService {
   /** Point-in-time reads running, by org (POINT_IN_TIME_MAX_PER_ORG). */
   private readonly pointsRunning = new Map<string, number>();
+  /** Keys of recently paged points, by org, cache and seq (a past point never changes). */
+  private readonly pointKeys = new Map<string, PointKeys>();
 
   constructor(
     private readonly registry: EntityRegistry,
@@ -149,6 +170,49 @@ export class HistoryService {
     const { state, now } = await this.pointInTime(principal, cacheName, query);
     if (state.status !== 'live') throw ApiError.of('CACHE_NOT_FOUND', 'cache did not exist at that point');
     return { cacheName, keys: sortedLiveKeys(state, now) };
+  }
+
+  /**
+   * `GET /cacheName/{cacheName}/keys?at=|asOf=&cursor=`: a page of the keys at a point. The
+   * first page rebuilds the point (bounded as any point-in-time read) and keeps its sorted keys
+   * (not values) for the next pages: POINT_KEYS_KEPT points, together about POINT_IN_TIME_MAX_BYTES,
+   * each for POINT_KEYS_IDLE_MS after its last page. A page whose point is not kept rebuilds it:
+   * the same answer, at a rebuild's cost.
+   */
+  async keyPageAt(principal: Principal, cacheName: string, query: PointQuery, request: KeyPageRequest): Promise<{ rows: SortedKeyRow[]; last?: Buffer }> {
+    const ref = { org: principal.org, name: cacheName };
+    const point = parsePoint(query);
+    const seq = await this.resolve(ref, point);
+    const id = JSON.stringify([ref.org, ref.name, seq]);
+    const clock = this.clock.now();
+    for (const [key, kept] of this.pointKeys) if (clock - kept.usedAt > POINT_KEYS_IDLE_MS) this.pointKeys.delete(key);
+    let kept = this.pointKeys.get(id);
+    if (kept === undefined) {
+      // Rebuilt at the seq resolved above, the one it is kept under (an asOf after the newest event moves on).
+      const { state, time } = await this.pointInTime(principal, cacheName, { at: String(seq) });
+      if (state.status !== 'live') throw ApiError.of('CACHE_NOT_FOUND', 'cache did not exist at that point');
+      const rows: SortedKeyRow[] = [];
+      for (const [key, entry] of state.entries.entries()) rows.push({ key, utf8: Buffer.from(key, 'utf8'), expiresAt: entry.expiresAt, bytes: entry.value.byteLength });
+      const weight = rows.reduce((sum, row) => sum + 3 * row.utf8.length + ROW_OVERHEAD_BYTES, 0);
+      kept = { rows: sortKeyRows(rows), time: time ?? 0, weight, usedAt: clock };
+      // Kept points together weigh at most POINT_IN_TIME_MAX_BYTES; a heavier one is rebuilt for each page.
+      const budget = this.config.edge.pointInTimeMaxBytes;
+      if (weight <= budget) {
+        this.pointKeys.set(id, kept);
+        // Map order is use order: the least recently paged points go first.
+        let total = [...this.pointKeys.values()].reduce((sum, p) => sum + p.weight, 0);
+        while (this.pointKeys.size > POINT_KEYS_KEPT || total > budget) {
+          const [oldest, point] = this.pointKeys.entries().next().value!;
+          this.pointKeys.delete(oldest);
+          total -= point.weight;
+        }
+      }
+    } else {
+      this.pointKeys.delete(id);
+      this.pointKeys.set(id, kept);
+    }
+    kept.usedAt = clock;
+    return pageSortedRows(kept.rows, point.kind === 'time' ? point.time : kept.time, request);
   }
 
   /**

@@ -80,14 +80,16 @@ export class CacheNameController {
     return listing;
   }
 
-  /** `?cursor=`: one page of a SCAN-like walk (see key-scan.ts). */
+  /** `?cursor=`: one page of a SCAN-like walk (see key-scan.ts), of the keys now or at a point. */
   private async keyPage(principal: Principal, cacheName: string, query: KeysQuery, request: FastifyRequest) {
-    const page = await this.caches.keyPage(principal, cacheName, keyPageRequest(query));
+    const pageRequest = keyPageRequest(query);
+    const page = isPointInTime(query) ? await this.history.keyPageAt(principal, cacheName, query, pageRequest) : await this.caches.keyPage(principal, cacheName, pageRequest);
     const budget = new ResponseBudget(this.config.edge.maxResponseBytes, 'the key page', request);
     const keys = page.rows.map((row) => row.key);
     for (const key of keys) budget.charge(jsonStringBytes(key));
-    const answer: { cacheName: string; keys: string[]; cursor: string; expiresAt?: Array<string | null> } = { cacheName, keys, cursor: encodeCursor(page.last) };
+    const answer: { cacheName: string; keys: string[]; cursor: string; expiresAt?: Array<string | null>; valueBytes?: number[] } = { cacheName, keys, cursor: encodeCursor(page.last) };
     if (query.withExpiry === 'true') answer.expiresAt = page.rows.map((row) => (row.expiresAt === 0 ? null : new Date(row.expiresAt).toISOString()));
+    if (query.withSize === 'true') answer.valueBytes = page.rows.map((row) => row.bytes);
     return answer;
   }
 }

@@ -22,6 +22,7 @@ const CacheKeys = named('CacheKeys', z.object({
   keys: z.array(z.string()),
   cursor: z.string().optional().meta({ description: 'with `?cursor=` only: where the next page starts; `"0"` when the scan is complete' }),
   expiresAt: z.array(z.string().nullable()).optional().meta({ description: 'with `?withExpiry=true` only: the expiry of `keys[i]`, an ISO 8601 time, or null when it never expires' }),
+  valueBytes: z.array(z.number().int()).optional().meta({ description: "with `?withSize=true` only: the byte length of `keys[i]`'s value" }),
 }));
 /** The longest cursor: a key of 1024 code points is at most 4096 UTF-8 bytes, 5462 base64url characters. */
 export const MAX_CURSOR_CHARS = 5462;
@@ -52,13 +53,12 @@ const KeysQueryDto = PointQueryDto.extend({
     .optional()
     .meta({ description: `keys a page returns at most (default ${DEFAULT_SCAN_COUNT}); a page looks at no more than 10 × count keys, so a sparse match may answer fewer, even none, before the scan is complete`, example: '100' }),
   withExpiry: z.enum(['true', 'false'], 'must be true or false').optional().meta({ description: 'adds `expiresAt`, one per key' }),
+  withSize: z.enum(['true', 'false'], 'must be true or false').optional().meta({ description: 'adds `valueBytes`, one per key' }),
 }).superRefine((query, ctx) => {
   if (query.cursor === undefined) {
-    for (const field of ['match', 'count', 'withExpiry'] as const) {
+    for (const field of ['match', 'count', 'withExpiry', 'withSize'] as const) {
       if (query[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'only with cursor (cursor=0 starts a scan)' });
     }
-  } else if (query.at !== undefined || query.asOf !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['cursor'], message: 'a scan reads the keys as they are now; without cursor, at or asOf list the keys of the past' });
   }
 });
 export type KeysQuery = z.infer<typeof KeysQueryDto>;
@@ -134,11 +134,13 @@ export const NativeContracts = {
   },
   keys: {
     family: 'native',
-    summary: 'Live keys of a cache, all at once or a page at a time (`?cursor=`)',
+    summary: 'Live keys of a cache, all at once or a page at a time (`?cursor=`), now or at a past point',
     description:
-      `${pointInTime} With \`?cursor=0\` (and \`match\`, \`count\`, \`withExpiry\`): one page of keys in byte order and the cursor of the next page, \`"0"\` when the scan is complete, as Redis's SCAN: ` +
+      `${pointInTime} With \`?cursor=0\` (and \`match\`, \`count\`, \`withExpiry\`, \`withSize\`): one page of keys in byte order and the cursor of the next page, \`"0"\` when the scan is complete, as Redis's SCAN: ` +
       'a key present for the whole scan is returned once, whatever is written between pages; a key written or deleted meanwhile may or may not be. ' +
-      'A page looks at 10 × count keys at most (from the literal start of `match`, e.g. `user:` of `user:*`, when it has one): its cost does not grow with the cache.',
+      'A page looks at 10 × count keys at most (from the literal start of `match`, e.g. `user:` of `user:*`, when it has one): its cost does not grow with the cache. ' +
+      'With `at` or `asOf` too, the pages walk the keys of that point (every one of them exactly once: a past point does not change). ' +
+      'The point is rebuilt once, as any point-in-time read, and its sorted keys are kept for the next pages a while; a page after they were let go rebuilds it (the same answer, a rebuild\'s cost).',
     params: CacheNameParams,
     query: KeysQueryDto,
     responses: { 200: { ...json(CacheKeys, 'the keys (a page of them, with `cursor`)', { cacheName: 'cache1', keys: ['key31', 'key32'], cursor: 'a2V5MzI' }), headers: readEtag }, 304: empty('not modified (If-None-Match)'), 400: noCache, ...pointInTimeErrors },

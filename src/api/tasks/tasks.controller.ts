@@ -19,7 +19,7 @@ import { ApiError } from '../errors/api-error';
 import { HistoryService } from '../history/history.service';
 import { etagOf, matchesIfNoneMatch, parsePoint } from '../history/point-in-time';
 import { Route, RouteContract, empty, error, json, named } from '../contract/route-contract';
-import { RefreshRequestDto, TaskStateQueryDto } from './tasks.dto';
+import { DEFAULT_TASKS_LISTED, MAX_TASKS_LISTED, RefreshRequestDto, TaskListQueryDto, TaskStateQueryDto } from './tasks.dto';
 
 const TaskState = named('TaskState', z.enum(['PENDING', 'STARTED', 'SUCCESS', 'FAILURE']));
 const CacheRow = named('CacheSyncRow', z.object({ resource_title: z.string(), user: z.string(), device: z.string(), sync_datetime: z.string(), version: z.number().int(), etag: z.string() }));
@@ -33,6 +33,10 @@ const TaskBody = named('Task', z.object({
   finished_at: z.string().nullable(),
   reason: z.string().optional(),
   result: z.unknown().optional(),
+}));
+const TaskList = named('TaskList', z.object({
+  tasks: z.array(TaskBody).meta({ description: 'newest first' }),
+  more: z.boolean().meta({ description: 'older tasks (of the asked state) were left out by `limit`' }),
 }));
 const TaskAccepted = named('TaskAccepted', z.object({ task_id: z.string(), task_state: TaskState }));
 const etagHeader = { etag: 'changes when the answer changes; `If-None-Match` answers 304' };
@@ -60,6 +64,19 @@ export const TasksContracts = {
     summary: "A task's state: PENDING, STARTED, SUCCESS or FAILURE",
     query: TaskStateQueryDto,
     responses: { 200: { ...json(TaskBody, 'the task'), headers: etagHeader }, 304: empty('not modified (If-None-Match)'), 404: error('no such task in your org', 'TASK_NOT_FOUND') },
+  },
+  tasks: {
+    family: 'tasks',
+    summary: "Your org's tasks, newest first: those of the last TASK_RETENTION_SECONDS, whoever started them",
+    description:
+      `At most \`limit\` (1 to ${MAX_TASKS_LISTED}, default ${DEFAULT_TASKS_LISTED}), of one \`state\` when given. An instance backup (\`scope: instance\`) is listed to operator tokens only. ` +
+      'The list reads every stored task record of the node (or of the shared store): they are pruned TASK_RETENTION_SECONDS after they finish.',
+    query: TaskListQueryDto,
+    responses: {
+      200: { ...json(TaskList, 'the tasks', { tasks: [{ task_id: '14b1226a-223e-476b-9104-a541eccff85e', task_state: 'SUCCESS', action: 'snapshot', resource_title: 'cache1', created_at: '2026-11-24T06:00:00.000Z', started_at: '2026-11-24T06:00:00.010Z', finished_at: '2026-11-24T06:00:00.020Z', result: { seq: 2, snapshotSeq: 2 } }], more: false }), headers: etagHeader },
+      304: empty('not modified (If-None-Match)'),
+      400: error('a bad limit or state', 'INVALID_REQUEST'),
+    },
   },
   download: {
     family: 'tasks',
@@ -225,6 +242,21 @@ export class TasksController {
     if (task === undefined || !visibleTo(task, principal)) throw ApiError.of('TASK_NOT_FOUND', 'no such task');
     conditional(request, reply, taskEtag(task));
     return taskBody(task);
+  }
+
+  /** The caller's org's tasks, newest first (an instance backup: to operators only). */
+  @Get('tasks')
+  @Route(TasksContracts.tasks)
+  async tasksList(
+    @CurrentPrincipal() principal: Principal,
+    @Query() { limit, state }: z.infer<typeof TaskListQueryDto>,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const listed = await this.tasks.list((task) => visibleTo(task, principal) && (state === undefined || task.state === state), limit ?? DEFAULT_TASKS_LISTED);
+    const digest = createHash('sha256').update(JSON.stringify([listed.more, ...listed.tasks.map((t) => [t.id, t.state])])).digest('base64url').slice(0, 27);
+    conditional(request, reply, `"tasks-${digest}"`);
+    return { tasks: listed.tasks.map(taskBody), more: listed.more };
   }
 
   /** The file of an export task of the caller's org, once it succeeded, from the node that wrote it. */

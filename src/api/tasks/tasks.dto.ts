@@ -28,3 +28,20 @@ export const RefreshRequestDto = named(
 );
 
 export const TaskStateQueryDto = z.object({ task_id: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters') });
+
+/** Tasks one list answers at most. */
+export const MAX_TASKS_LISTED = 100;
+export const DEFAULT_TASKS_LISTED = 20;
+const limitText = `must be a whole number from 1 to ${MAX_TASKS_LISTED}`;
+
+/** `GET /api/v1/cache/tasks/?limit=&state=`. */
+export const TaskListQueryDto = z.object({
+  limit: z
+    .string()
+    .regex(/^\d{1,4}$/, limitText)
+    .transform(Number)
+    .pipe(z.number().int().min(1, limitText).max(MAX_TASKS_LISTED, limitText))
+    .optional()
+    .meta({ description: `tasks answered at most, newest first (default ${DEFAULT_TASKS_LISTED})`, example: '20' }),
+  state: z.enum(['PENDING', 'STARTED', 'SUCCESS', 'FAILURE'], 'must be PENDING, STARTED, SUCCESS or FAILURE').optional().meta({ description: 'only tasks in this state' }),
+});
