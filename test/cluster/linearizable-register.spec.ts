@@ -215,7 +215,7 @@ class Workload {
     }
   }
 
-  private record(op: Omit<Op, 'process'> & { process: number }): void {
+  private record(op: Op): void {
     this.history.push(op);
   }
 
@@ -487,7 +487,9 @@ describe('a linearizable register through 3 cachelog nodes on a 3-server NATS cl
     const findings = await examine(workload);
     note('examined');
     console.log(`${findings.summary}\n${log.join('\n')}`);
-    for (const [i, { service }] of nodes.entries()) console.log(`node ${i}:\n${service.output().split('\n').filter((line) => /NATS|follow|stale|catch/i.test(line)).slice(-15).join('\n')}`);
+    if (findings.notLinearizable.length + findings.lostWrites.length + findings.forks.length > 0) {
+      for (const [i, { service }] of nodes.entries()) console.log(`node ${i}'s log (journal lines):\n${service.output().split('\n').filter((line) => /NATS|follow|stale|catch|recover/i.test(line)).slice(-20).join('\n')}`);
+    }
     expect(findings.notLinearizable).toEqual([]);
     expect(findings.lostWrites).toEqual([]);
     expect(findings.forks).toEqual([]);
