@@ -19,7 +19,6 @@ const LIVE_SHOWN = 200;
 const TIMELINE_KEPT = 1000;
 const DIFF_MAX_LINES = 4000;
 const TOKEN_KEY = 'cachelog.token';
-const TASKS_KEY = 'cachelog.tasks';
 const FINAL = new Set(['SUCCESS', 'FAILURE']);
 
 const $ = (id) => document.getElementById(id);
@@ -49,6 +48,9 @@ const state = {
   view_: 'empty',
   metricsTimer: null,
   tasksTimer: null,
+  /** The org's tasks, newest first (loadTasks). */
+  tasks: [],
+  tasksMore: false,
   upstash: undefined,
 };
 
@@ -270,7 +272,10 @@ function showView(name) {
     void loadMetrics();
     state.metricsTimer = setInterval(() => void loadMetrics(), 2000);
   }
-  if (name === 'tasks') renderTasks();
+  if (name === 'tasks') {
+    renderTasks();
+    followTasks();
+  }
 }
 
 // ---------- token ----------
@@ -293,13 +298,16 @@ async function connect(token) {
   $('token').value = '';
   $('token').placeholder = 'Connected. Paste another token to switch';
   $('sign-out').hidden = false;
+  // Another token may be another org: its tasks only.
+  state.tasks = [];
+  state.tasksMore = false;
   followTasks();
 }
 
 function signOut() {
   sessionStorage.removeItem(TOKEN_KEY);
   showView('empty');
-  Object.assign(state, { token: null, caches: [], cache: null, at: null });
+  Object.assign(state, { token: null, caches: [], cache: null, at: null, tasks: [], tasksMore: false });
   $('caches').replaceChildren();
   $('who').textContent = '';
   $('sign-out').hidden = true;
@@ -525,9 +533,9 @@ async function scanKeys(fresh) {
   let pages = 0;
   const added = [];
   do {
-    // The paged scan reads the cache as it is now; a past point is listed whole (`?at=` without a cursor).
-    const params = state.at === null ? [`cursor=${encodeURIComponent(state.cursor)}`, `count=${KEYS_PAGE}`] : [atParam()];
-    if (state.match && state.at === null) params.push(`match=${encodeURIComponent(state.match)}`);
+    // Now or at a past point (`at=`), one page at a time; sizes come with the page.
+    const params = [atParam(), `cursor=${encodeURIComponent(state.cursor)}`, `count=${KEYS_PAGE}`, 'withSize=true'];
+    if (state.match) params.push(`match=${encodeURIComponent(state.match)}`);
     if (state.at === null) params.push('withExpiry=true');
     const page = await api(path`/cacheName/${cache}/keys` + query(...params));
     if (id !== state.scanId || cache !== state.cache) return;
@@ -543,7 +551,7 @@ async function scanKeys(fresh) {
       break;
     }
     state.paged = true;
-    page.keys.forEach((entry, i) => added.push(addKey(entry, page.expiresAt?.[i])));
+    page.keys.forEach((entry, i) => added.push(addKey(entry, page.expiresAt?.[i], page.valueBytes?.[i])));
     state.cursor = page.cursor;
   } while (state.cursor !== '0' && state.keys.size < want && pages < PAGES_PER_STEP && state.keys.size < KEYS_KEPT);
   state.scanned = state.cursor === '0';
@@ -553,7 +561,7 @@ async function scanKeys(fresh) {
 
 const keyOf = (entry) => (typeof entry === 'string' ? entry : entry.key);
 
-function addKey(entry, expiresAt) {
+function addKey(entry, expiresAt, size) {
   const key = keyOf(entry);
   const info = state.keys.get(key) ?? {};
   if (typeof entry === 'object') {
@@ -563,14 +571,16 @@ function addKey(entry, expiresAt) {
     if (typeof entry.type === 'string') info.type = entry.type;
   }
   if (expiresAt !== undefined) info.expiresAt = expiresAt;
+  if (size !== undefined) info.size = size;
   const fresh = !state.keys.has(key);
   state.keys.set(key, info);
-  return fresh || info.size === undefined ? key : null;
+  return fresh || info.type === undefined ? key : null;
 }
 
 /**
- * TTL, size and type of a page of keys: one Upstash-style pipeline of PEXPIRETIME, STRLEN and
- * GETRANGE 0..63 per key (the head tells text, JSON, number or binary). Bounded by the page.
+ * Type of a page of keys: one Upstash-style pipeline of GETRANGE 0..63 per key (the head tells
+ * text, JSON, number or binary), with STRLEN and PEXPIRETIME only for keys the page gave no size
+ * or expiry for (a server without `withSize`). Bounded by the page.
  */
 async function describeKeys(all, cache) {
   // At most 200 keys (a step adds 100 to 199): within UPSTASH_MAX_PIPELINE_COMMANDS (1000).
@@ -581,9 +591,11 @@ async function describeKeys(all, cache) {
   const asked = [];
   for (const key of keys) {
     const needTtl = state.keys.get(key)?.expiresAt === undefined;
-    asked.push(needTtl);
+    const needSize = state.keys.get(key)?.size === undefined;
+    asked.push({ needTtl, needSize });
     if (needTtl) commands.push(['PEXPIRETIME', key]);
-    commands.push(['STRLEN', key], ['GETRANGE', key, 0, TYPE_SNIFF_BYTES - 1]);
+    if (needSize) commands.push(['STRLEN', key]);
+    commands.push(['GETRANGE', key, 0, TYPE_SNIFF_BYTES - 1]);
   }
   let answers;
   try {
@@ -596,14 +608,14 @@ async function describeKeys(all, cache) {
   if (cache !== state.cache) return;
   let at = 0;
   keys.forEach((key, i) => {
-    const exp = asked[i] ? answers[at++]?.result : undefined;
-    const len = answers[at++]?.result;
+    const exp = asked[i].needTtl ? answers[at++]?.result : undefined;
+    const len = asked[i].needSize ? answers[at++]?.result : undefined;
     const head = answers[at++]?.result;
     const info = state.keys.get(key);
     if (!info) return;
     if (typeof exp === 'number' && info.expiresAt === undefined) info.expiresAt = exp > 0 ? new Date(exp).toISOString() : exp === -1 ? null : undefined;
     if (typeof len === 'number') info.size = len;
-    if (typeof head === 'string' && info.type === undefined) info.type = sniffType(base64ToBytes(head), len ?? 0);
+    if (typeof head === 'string' && info.type === undefined) info.type = sniffType(base64ToBytes(head), info.size ?? 0);
   });
   renderKeys();
 }
@@ -1024,45 +1036,45 @@ async function backToNowKeepingStrip() {
 
 // ---------- tasks ----------
 
-function storedTasks() {
-  try {
-    return JSON.parse(sessionStorage.getItem(TASKS_KEY) ?? '[]');
-  } catch {
-    return [];
-  }
-}
+/** Tasks of the org the list shows at most (the route answers up to 100). */
+const TASKS_LISTED = 50;
 
-function storeTasks(tasks) {
-  sessionStorage.setItem(TASKS_KEY, JSON.stringify(tasks.slice(0, 100)));
+/**
+ * The org's tasks, newest first, from `GET /api/v1/cache/tasks/`: those started from any client
+ * of the org, not only this tab. A task started here shows at once, before the next list.
+ */
+async function loadTasks() {
+  const token = state.token;
+  const listed = await api(`/api/v1/cache/tasks/?limit=${TASKS_LISTED}`);
+  if (token !== state.token) return;
+  const known = new Set(listed.tasks.map((t) => t.task_id));
+  // Started here moments ago and not listed yet (another node's list may lag): kept until it is.
+  const mine = state.tasks.filter((t) => t.local && !known.has(t.task_id));
+  state.tasks = [...mine, ...listed.tasks];
+  state.tasksMore = listed.more;
+  renderTasks();
+  for (const t of state.tasks) renderRestore(t);
 }
 
 async function startTask(body) {
   const started = await api('/api/v1/cache/refresh/', { method: 'POST', body });
-  const task = { task_id: started.task_id, task_state: started.task_state, action: body.action, resource_title: body.resource_title, at: body.at };
-  storeTasks([task, ...storedTasks()]);
+  const task = { task_id: started.task_id, task_state: started.task_state, action: body.action, resource_title: body.resource_title ?? '', local: true };
+  state.tasks = [task, ...state.tasks.filter((t) => t.task_id !== task.task_id)];
   renderTasks();
   followTasks();
   return task;
 }
 
-/** Follows unfinished tasks: their state once a second until each is SUCCESS or FAILURE. */
+/**
+ * One list request a second while a task is unfinished or the tasks view is open (tasks others
+ * start show up); none otherwise.
+ */
 function followTasks() {
   if (state.tasksTimer !== null || !state.token) return;
   const tick = async () => {
-    const open = storedTasks().filter((t) => !FINAL.has(t.task_state));
-    const now = await Promise.all(
-      open.map((t) =>
-        api(`/api/v1/cache/state/?task_id=${encodeURIComponent(t.task_id)}`).catch((error) =>
-          error instanceof ApiFailure && error.status === 404 ? { task_state: 'FAILURE', reason: 'unknown to the service (expired, or another org)' } : undefined,
-        ),
-      ),
-    );
-    const byId = new Map(open.map((t, i) => [t.task_id, now[i]]));
-    const merged = storedTasks().map((t) => (byId.get(t.task_id) ? { ...t, ...byId.get(t.task_id) } : t));
-    storeTasks(merged);
-    renderTasks();
-    for (const t of merged) renderRestore(t);
-    state.tasksTimer = merged.some((t) => !FINAL.has(t.task_state)) && state.token ? setTimeout(tick, 1000) : null;
+    await loadTasks().catch(() => undefined);
+    const watching = state.tasks.some((t) => !FINAL.has(t.task_state)) || !$('tasks-view').hidden;
+    state.tasksTimer = watching && state.token ? setTimeout(tick, 1000) : null;
   };
   state.tasksTimer = setTimeout(tick, 300);
 }
@@ -1088,14 +1100,14 @@ function taskResult(t) {
 }
 
 function renderTasks() {
-  const tasks = storedTasks();
+  const tasks = state.tasks;
   $('tasks').replaceChildren(
     ...tasks.map((t) =>
       el(
         'tr',
         { dataset: { taskId: t.task_id, state: t.task_state, action: t.action } },
         el('td', {}, el('span', { class: 'task-action' }, t.action), el('span', { class: 'mono muted' }, ` ${t.task_id.slice(0, 8)}`)),
-        el('td', { class: 'wrap-anywhere' }, t.resource_title ?? (t.action === 'backup' ? '(all)' : '')),
+        el('td', { class: 'wrap-anywhere' }, t.resource_title || (t.action === 'backup' ? '(all)' : '')),
         el('td', {}, el('span', { class: `state state-${t.task_state}`, dataset: { testid: 'task-state' } }, t.task_state)),
         el('td', { class: 'wrap-anywhere' }, taskResult(t)),
         el(
@@ -1108,7 +1120,8 @@ function renderTasks() {
       ),
     ),
   );
-  if (tasks.length === 0) $('tasks').append(el('tr', {}, el('td', { colspan: '5', class: 'muted' }, 'No task started from this tab yet.')));
+  if (tasks.length === 0) $('tasks').append(el('tr', {}, el('td', { colspan: '5', class: 'muted' }, 'No task of your org in the retention window.')));
+  if (state.tasksMore) $('tasks').append(el('tr', {}, el('td', { colspan: '5', class: 'muted' }, `The newest ${TASKS_LISTED} are shown.`)));
 }
 
 function renderTaskCaches() {
