@@ -205,7 +205,7 @@ export async function clusterFigures(quick: boolean): Promise<string[]> {
     '## Scale-out over NATS JetStream',
     '',
     `${runs} run(s) of ${durationS} s per setup, ${CONNECTIONS} connections split evenly over the processes (one ${loadTool()} per process, all at once), 100 B values, 10k keys; one nats-server (JetStream, file store, R1, ${natsSyncsAlways() ? '`sync_interval: always`: a 2xx is on disk' : 'nats-server < 2.10 has no `sync_interval`: a 2xx is on the server, synced within 2 minutes'}) on the same machine; medians, req/s summed over the processes, p99 the worst of them. ` +
-      '"A cache per process": each process\'s load writes its own cache, as a cache-affine balancer would send it; "one cache": every process writes the same cache, so appends contend (the loser reads the winner\'s events and decides again; after NATS_APPEND_RETRIES it answers 503 JOURNAL_CONTENDED, counted as non-2xx). ' +
+      '"A cache per process": each process\'s load writes its own cache, as a cache-affine balancer would send it; "one cache": every process writes the same cache, so appends contend (the loser catches up on the winner\'s events and decides again, for up to NATS_TIMEOUT_MS; only then 503 JOURNAL_CONTENDED, counted as non-2xx). ' +
       'Each process publishes a cache\'s group commit (the writes queued while the previous one was in flight) as one JetStream message.',
     '',
     ...rows,

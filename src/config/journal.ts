@@ -75,8 +75,11 @@ export const journalSettings = namespace('journal', {
           .refine((s) => /^[A-Za-z0-9_-]{1,32}$/.test(s), { message: `${env} must be 1-32 letters, digits, "-" or "_"` }),
       'JOURNAL=nats: stream name, subject and bucket prefix (deployments sharing one NATS use different names)',
     ),
-    timeoutMs: setting('NATS_TIMEOUT_MS', wholeNumber(5000, 100), 'JOURNAL=nats: how long a publish or request may take before the write is refused (503)'),
-    appendRetries: setting('NATS_APPEND_RETRIES', wholeNumber(5, 0), 'JOURNAL=nats: times a write is decided again after another node wrote first, before 503'),
+    timeoutMs: setting(
+      'NATS_TIMEOUT_MS',
+      wholeNumber(5000, 100),
+      'JOURNAL=nats: how long a publish or request may take before the write is refused (503); also how long a write that other nodes keep beating to its cache is decided again before 503 JOURNAL_CONTENDED',
+    ),
     readWaitMs: setting('NATS_READ_WAIT_MS', wholeNumber(2000, 0), "JOURNAL=nats: how long a ?minSeq= read waits for this node's follower"),
   },
 });

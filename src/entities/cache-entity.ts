@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { createActor } from 'xstate';
 import { CacheCommand, CacheEvent, CacheState, Entry, evolve, expiringKeys, initialState, useEntry, useValue } from '../domain';
 import { Envelope, JournalContendedError, JournalSequenceConflictError, JournalUnavailableError } from '../journal/journal';
+import { AppendContention } from './append-contention';
 import { EntityRef, encodeEntityId } from '../journal/keys';
 import { Ask, AskOptions, CommandFailedError, EntityContext, Reply } from './entity-context';
 import { LifecycleState, entityLifecycle } from './entity-lifecycle.machine';
@@ -43,6 +44,7 @@ export class CacheEntity {
   private readonly limits: DecisionLimits;
   private readonly snapshots: SnapshotPolicy;
   private readonly follower: SharedJournalFollower | undefined;
+  private readonly contention: AppendContention | undefined;
   readonly ready: Promise<void>;
 
   constructor(
@@ -62,6 +64,7 @@ export class CacheEntity {
       written: () => ctx.observer?.snapshotWritten(),
     });
     this.follower = ctx.journal.shared ? new SharedJournalFollower(this) : undefined;
+    this.contention = ctx.journal.shared ? new AppendContention(this, this.follower, ctx.contentionMs ?? 0) : undefined;
     this.catchUp = new JournalCatchUp(this, ctx, () => this.follower?.caughtUp());
     this.actor.start();
     this.ready = this.recover();
@@ -192,9 +195,11 @@ export class CacheEntity {
   /**
    * Decides a group on a draft, journals its events in one append, then applies them. A
    * command the group has no room for (the ledger's `later`) goes back to the mailbox's head
-   * with the ones after it, so commands are still decided in the order they came.
+   * with the ones after it, so commands are still decided in the order they came. On a shared
+   * journal a group another node beat to the cache is decided again once caught up (see
+   * AppendContention); `lostSince` is when it first lost.
    */
-  private async process(group: Ask[], attempt = 0): Promise<void> {
+  private async process(group: Ask[], attempt = 0, lostSince?: number): Promise<void> {
     await this.catchUp.beforeGroup(group);
     if (this.lifecycle === 'failed' || group.length === 0) return;
     const { org } = this.ref;
@@ -223,18 +228,15 @@ export class CacheEntity {
 
     let envelopes: Envelope[] = [];
     if (events.length > 0) {
+      const groupSeq = this.seq;
       try {
-        envelopes = await this.ctx.journal.append(this.ref, this.seq, events);
+        envelopes = await this.ctx.journal.append(this.ref, groupSeq, events);
       } catch (error) {
         ledger.abandoned();
         // A shared journal (NATS) may hold events this entity has not seen: another node wrote
         // first (a sequence conflict), or a failed append left part of its events written.
-        const retries = this.ctx.appendRetries ?? 0;
-        if (error instanceof JournalSequenceConflictError && attempt < retries) {
-          await this.follower?.awaitSeq(error.actualSeq);
-          if (this.follower === undefined) this.markStale();
-          return this.process(group, attempt + 1);
-        }
+        const since = lostSince ?? performance.now();
+        if (this.contention !== undefined && (await this.contention.again(error, groupSeq, since, attempt))) return this.process(group, attempt + 1, since);
         this.markStale();
         const failure: Reply = {
           ok: false,

@@ -49,7 +49,7 @@ import { OrgQuota } from './org-quota';
             snapshotBytes: config.snapshotBytes,
             maxEventsPerCommand: config.edge.maxEventsPerCommand,
             observer: metrics.entityObserver,
-            appendRetries: config.nats?.appendRetries,
+            contentionMs: config.nats?.timeoutMs,
           },
           { idleMs: config.entityIdleMs, readWaitMs: config.nats?.readWaitMs, readModels, maxEntitiesPerOrg: config.maxEntitiesPerOrg },
         );

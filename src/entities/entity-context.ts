@@ -57,10 +57,11 @@ export interface EntityContext {
   /** Told of recoveries and snapshots (the metrics). */
   readonly observer?: EntityObserver;
   /**
-   * A shared journal (NATS): times a group is decided again after another node wrote to
-   * the cache first, catching up from the journal each time, before it answers 503.
+   * A shared journal (NATS): how long (ms of wall time) a group another node beat to the cache
+   * keeps being decided again on the caught-up state before it answers 503 JOURNAL_CONTENDED
+   * (NATS_TIMEOUT_MS; see AppendContention).
    */
-  readonly appendRetries?: number;
+  readonly contentionMs?: number;
   /** After a group, the cache is not live (deleted, or a command that would create it was refused): the registry may unload it. */
   readonly notLive?: (ref: EntityRef) => void;
 }

@@ -79,11 +79,11 @@ export class SharedJournalFollower {
 
   /**
    * After a sequence conflict: the winner's events are usually on their way through the
-   * follower already, so wait briefly for them (cheap) before reading the cache's log from
-   * the journal (a scan of its subject).
+   * follower already, so wait briefly for them (cheap; at most `waitMs`) before reading the
+   * cache's log from the journal (a scan of its subject).
    */
-  async awaitSeq(targetSeq: number): Promise<void> {
-    const until = Date.now() + FOLLOWER_WAIT_MS;
+  async awaitSeq(targetSeq: number, waitMs = FOLLOWER_WAIT_MS): Promise<void> {
+    const until = Date.now() + Math.min(waitMs, FOLLOWER_WAIT_MS);
     const entity = this.entity;
     for (;;) {
       this.applyQueued();

@@ -79,7 +79,7 @@ async function startNodes(stream: string, count = 2): Promise<ServiceProcess[]> 
   const started: ServiceProcess[] = [];
   for (let i = 0; i < count; i++) {
     const dir = tempDir();
-    const service = await startService(dir.path, { JOURNAL: 'nats', NATS_URL: natsUrl, NATS_REPLICAS: '3', NATS_STREAM: stream, NATS_APPEND_RETRIES: '20' });
+    const service = await startService(dir.path, { JOURNAL: 'nats', NATS_URL: natsUrl, NATS_REPLICAS: '3', NATS_STREAM: stream });
     nodes.push({ service, dir });
     started.push(service);
   }
@@ -214,10 +214,9 @@ describe('cachelog on a 3-server NATS JetStream cluster', () => {
     expect((await get(b, 'shared', 'seed')).body).toBe('x');
     const writes = Array.from({ length: 120 }, (_, i) => ({ node: i % 2 === 0 ? a : b, key: `k${i % 30}`, value: `v${i}` }));
     const results = await Promise.all(writes.map((w) => put(w.node, 'shared', w.key, w.value)));
-    // A write either lands, or (when other nodes won every retry) is refused whole with a clear 503.
-    expect(results.filter((r) => !(r.status === 201 || (r.status === 503 && r.code === 'JOURNAL_CONTENDED')))).toEqual([]);
+    // Contention is not an error: a write another node beat is decided again, and lands.
+    expect(results.filter((r) => r.status !== 201)).toEqual([]);
     const acked = writes.filter((_, i) => results[i].status === 201);
-    expect(acked.length).toBeGreaterThan(writes.length / 2);
 
     const { seqs, values, events } = await replayOf(stream, 'shared');
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));

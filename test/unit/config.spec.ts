@@ -26,7 +26,6 @@ describe('configuration from the environment', () => {
       replicas: 3,
       stream: 'cachelog',
       timeoutMs: 5000,
-      appendRetries: 5,
       readWaitMs: 2000,
     });
     expect(config.maxValueBytes).toBe(960 * 1024);
@@ -45,7 +44,6 @@ describe('configuration from the environment', () => {
     [{ JOURNAL: 'nats', NATS_REPLICAS: '7' }, /NATS_REPLICAS must be between 1 and 5/],
     [{ JOURNAL: 'nats', NATS_STREAM: 'a.b' }, /NATS_STREAM must be/],
     [{ JOURNAL: 'nats', NATS_TIMEOUT_MS: '5' }, /NATS_TIMEOUT_MS must be a whole number >= 100/],
-    [{ JOURNAL: 'nats', NATS_APPEND_RETRIES: '-1' }, /NATS_APPEND_RETRIES/],
     [{ JOURNAL: 'nats', NATS_READ_WAIT_MS: 'soon' }, /NATS_READ_WAIT_MS/],
     [{ MAX_VALUE_BYTES: '-3' }, /MAX_VALUE_BYTES/],
     [{ ENABLE_ORG_SERVICE_LEVEL_SAAS: 'yes' }, /ENABLE_ORG_SERVICE_LEVEL_SAAS/],
