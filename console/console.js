@@ -298,10 +298,9 @@ async function connect(token) {
   $('token').value = '';
   $('token').placeholder = 'Connected. Paste another token to switch';
   $('sign-out').hidden = false;
-  // Another token may be another org: its tasks only.
+  // Another token may be another org: its tasks only, listed when the tasks view opens.
   state.tasks = [];
   state.tasksMore = false;
-  followTasks();
 }
 
 function signOut() {
