@@ -61,7 +61,7 @@ export interface CheckResult<S, I, O> {
   readonly failedOp?: Operation<I, O>;
   /** When not valid: the states the object could be in just before that completion (up to 10). */
   readonly statesBefore?: readonly S[];
-  /** When not valid: the operations concurrent with the failed one or just before it. */
+  /** When not valid: the last 5 operations completed before the failed one, and those concurrent with it. */
   readonly context?: readonly Operation<I, O>[];
   /** A human-readable account of the failure, or of the `unknown`. */
   readonly explanation?: string;
@@ -147,11 +147,13 @@ export function checkLinearizable<S, I, O>(model: Model<S, I, O>, history: reado
     if (next.size === 0) {
       const failed = ops[target];
       const statesBefore = uniqueStates(model, [...configs.values()].map((c) => c.state)).slice(0, 10);
-      const context = ops.filter((op) => op !== failed && op.invokedAt <= failed.completedAt && (op.outcome !== 'ok' || op.completedAt >= failed.invokedAt));
+      const concurrent = ops.filter((op) => op !== failed && op.invokedAt <= failed.completedAt && (op.outcome !== 'ok' || op.completedAt >= failed.invokedAt));
+      const before = ops.filter((op) => op.outcome === 'ok' && op.completedAt < failed.invokedAt).sort((a, b) => a.completedAt - b.completedAt).slice(-5);
+      const context = [...before, ...concurrent].sort((a, b) => a.invokedAt - b.invokedAt);
       const lines = [
         `not linearizable: ${describeOp(model, failed)} cannot take effect in any state the object could be in`,
         `  states possible just before its completion: ${statesBefore.map((s) => model.key(s)).join('; ')}`,
-        `  operations concurrent with it (or indeterminate and invoked before it):`,
+        `  the last operations completed before it, and those concurrent with it (or indeterminate and invoked before it):`,
         ...context.slice(-20).map((op) => `    ${describeOp(model, op)}`),
       ];
       return { valid: false, checked: ops.length, peakConfigurations: peak, failedOp: failed, statesBefore, context, explanation: lines.join('\n') };
@@ -201,8 +203,8 @@ export type RegisterInput =
 export type RegisterOutput =
   /** A read: the value and version seen. */
   | { readonly value: string; readonly version: number }
-  /** An increment: the resulting value. */
-  | { readonly value: string; readonly version?: undefined }
+  /** An increment: the resulting value, and its version when the answer names it. */
+  | { readonly value: string; readonly version?: number }
   /** A write or a successful cas: nothing but success. */
   | undefined;
 
@@ -226,7 +228,7 @@ export function versionedRegister(init: RegisterState): Model<RegisterState, Reg
           return [{ value: input.value, version: s.version + 1 }];
         case 'incr': {
           const value = (BigInt(s.value) + BigInt(input.amount)).toString();
-          if (output !== undefined && output.value !== value) return [];
+          if (output !== undefined && (output.value !== value || (output.version !== undefined && output.version !== s.version + 1))) return [];
           return [{ value, version: s.version + 1 }];
         }
         case 'cas':
@@ -242,7 +244,7 @@ export function versionedRegister(init: RegisterState): Model<RegisterState, Reg
         case 'write':
           return `write ${input.value}`;
         case 'incr':
-          return `incr ${input.amount} -> ${output?.value ?? '?'}`;
+          return `incr ${input.amount} -> ${output === undefined ? '?' : output.version === undefined ? output.value : `${output.value} (version ${output.version})`}`;
         case 'cas':
           return `cas version ${input.expected} -> ${input.value}`;
       }
