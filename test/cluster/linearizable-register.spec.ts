@@ -47,7 +47,7 @@ const SLOTS = 3;
 const OPS_PER_KEY = 60;
 const OP_TIMEOUT_MS = 8_000;
 const READ_WAIT_MS = 2_000;
-const NODE_ENV = { JOURNAL: 'nats', NATS_REPLICAS: '3', NATS_TIMEOUT_MS: '2000', NATS_READ_WAIT_MS: String(READ_WAIT_MS), NATS_APPEND_RETRIES: '50', RESP_PORT: 'off' };
+const NODE_ENV = { JOURNAL: 'nats', NATS_REPLICAS: '3', NATS_TIMEOUT_MS: '2000', NATS_READ_WAIT_MS: String(READ_WAIT_MS), RESP_PORT: 'off' };
 
 type Op = Operation<RegisterInput, RegisterOutput> & { readonly key: string; readonly node: number; readonly note?: string };
 
