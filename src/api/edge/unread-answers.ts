@@ -171,6 +171,9 @@ export function limitUnreadAnswers(fastify: FastifyInstance, budget: AnswerBudge
       budget.refusedAfterBuilt++;
     }
     const connection = connectionOf(socket);
+    // A streamed answer that was measured (the batch answer) is produced as its client reads:
+    // it is charged at what it was measured at until it is written out, as a built one is.
+    if (answer instanceof Readable && reservation?.holding) size = reservation.bytes;
     const charged = connection.queue.charge(org, size, reservation);
     const release = () => {
       charged();
