@@ -36,6 +36,11 @@ export class ResponseBudget {
     this.reservation = request === undefined ? undefined : answerReservation(request);
   }
 
+  /** The bytes counted so far. */
+  get measured(): number {
+    return this.used;
+  }
+
   charge(bytes: number): void {
     this.used += bytes;
     if (this.used > this.limit) {

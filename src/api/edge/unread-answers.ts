@@ -2,7 +2,7 @@ import { Injectable, Module, OnModuleInit } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { AnswerBudget, AnswerQueue, AnswerReservation } from '../../core/answer-budget';
+import { AnswerBudget, AnswerQueue, AnswerReservation, SMALL_ANSWER } from '../../core/answer-budget';
 import { ApiError } from '../errors/api-error';
 import { Metrics } from '../../ops/metrics';
 import { familyOfRequest } from './request-family';
@@ -158,6 +158,13 @@ export function limitUnreadAnswers(fastify: FastifyInstance, budget: AnswerBudge
     }
     const org = request.principal?.org;
     const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : Buffer.isBuffer(payload) ? payload.length : 0;
+    // A small answer (a value of a few bytes, a refusal) is handed over uncharged: it cannot
+    // move the budget, and Node itself stops reading a connection's pipelined requests while its
+    // answers wait to be written. Charging it cost every GET two listeners and a closure.
+    if (bytes <= SMALL_ANSWER && request[RESERVATION] === undefined && !(payload instanceof Readable)) {
+      finished(request);
+      return done(null, payload);
+    }
     let answer = payload;
     let size = bytes;
     // An answer whose reservation was granted while it was measured passed the org check then

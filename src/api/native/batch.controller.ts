@@ -15,6 +15,11 @@ import { ResponseBudget, base64Length, jsonStringBytes } from '../edge/response-
 /** `{"cacheName":,"key":,"success":false,"value":}` around an element's strings. */
 const ELEMENT_ENVELOPE_BYTES = 48;
 
+const batchElement = (cacheName: string, key: string, value: Uint8Array | undefined) =>
+  value === undefined ? { cacheName, key, success: false, value: '' } : { cacheName, key, success: true, value: asBuffer(value).toString('base64') };
+
+/** Answers measured at this size or more are streamed. */
+const STREAMED_ANSWER_BYTES = 1024 * 1024;
 /** What the batch answer's stream holds ahead of its reader. */
 const STREAM_HIGH_WATER_BYTES = 64 * 1024;
 
@@ -29,9 +34,7 @@ function* batchAnswer(elements: ReadonlyArray<{ cacheName: string; key: string }
   yield '{"complete":true,"results":[';
   for (let i = 0; i < elements.length; i++) {
     const { cacheName, key } = elements[i];
-    const value = values[i];
-    const element = value === undefined ? { cacheName, key, success: false, value: '' } : { cacheName, key, success: true, value: asBuffer(value).toString('base64') };
-    yield (i === 0 ? '' : ',') + JSON.stringify(element);
+    yield (i === 0 ? '' : ',') + JSON.stringify(batchElement(cacheName, key, values[i]));
   }
   yield ']}';
 }
