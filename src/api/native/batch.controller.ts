@@ -86,6 +86,8 @@ export class BatchController {
       budget.charge(ELEMENT_ENVELOPE_BYTES + jsonStringBytes(cacheName) + jsonStringBytes(key) + (value === undefined ? 0 : base64Length(value.byteLength)));
       values.push(value);
     }
+    // A small answer is built whole (a stream costs more than it saves below this size).
+    if (budget.measured < STREAMED_ANSWER_BYTES) return { complete: true, results: getCachedBatch.map(({ cacheName, key }, i) => batchElement(cacheName, key, values[i])) };
     return new StreamableFile(Readable.from(batchAnswer(getCachedBatch, values), { objectMode: false, highWaterMark: STREAM_HIGH_WATER_BYTES }), { type: 'application/json; charset=utf-8' });
   }
 
