@@ -5,6 +5,7 @@ import { eventsOf } from '../../src/journal/nats/grouped-messages';
 import { Subjects } from '../../src/journal/nats/subjects';
 import { evolve, initialState } from '../../src/domain';
 import { freePort } from '../support/free-port';
+import { waitForJetStream } from '../support/nats-cluster';
 import { NatsServer, startNatsServer } from '../support/nats-server';
 import { ServiceProcess, startService } from '../support/service-process';
 import { tempDir } from '../support/temp-dir';
@@ -22,28 +23,6 @@ let servers: NatsServer[] = [];
 let specs: Array<Parameters<typeof startNatsServer>[0]> = [];
 const dirs: Array<ReturnType<typeof tempDir>> = [];
 let natsUrl = '';
-
-async function waitForJetStream(url: string): Promise<void> {
-  const until = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const nc = await connect({ servers: url, timeout: 2000 });
-      try {
-        const jsm = await jetstreamManager(nc, { timeout: 2000 });
-        await jsm.getAccountInfo();
-        // A replicated stream needs the meta leader and peers: create and drop one to be sure.
-        await jsm.streams.add({ name: 'probe', subjects: ['probe.>'], num_replicas: 3 });
-        await jsm.streams.delete('probe');
-        return;
-      } finally {
-        await nc.close();
-      }
-    } catch (error) {
-      if (Date.now() > until) throw new Error(`JetStream cluster not ready: ${(error as Error).message}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-}
 
 beforeAll(async () => {
   const ports = await Promise.all(Array.from({ length: 3 }, () => freePort()));
