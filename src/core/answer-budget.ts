@@ -20,6 +20,13 @@ export interface AnswerQueueHooks {
   room?(): void;
   /** Bytes its transport still holds (socket.writableLength): lets the budget see a large answer being read. */
   pending?(): number;
+  /**
+   * Bytes its transport has handed to the kernel so far (socket.bytesWritten less
+   * socket.writableLength): only grows, so any read by the client is seen as progress, also
+   * while a streamed answer keeps refilling what the transport holds (`pending` goes up and
+   * down then, and a sweep could see no fall in the drain timeout and drop a reading client).
+   */
+  written?(): number;
 }
 
 /**
@@ -245,6 +252,7 @@ export class AnswerQueue {
   /** When its client last took something (ms, monotonic). */
   lastProgress = performance.now();
   private lastPending = Infinity;
+  private lastWritten = -1;
   private closed = false;
 
   constructor(
@@ -298,6 +306,12 @@ export class AnswerQueue {
 
   /** @internal The sweep's look: a transport holding fewer bytes than last time is being read. */
   notice(now: number): void {
+    const written = this.hooks.written?.();
+    if (written !== undefined) {
+      if (written > this.lastWritten) this.lastProgress = now;
+      this.lastWritten = written;
+      return;
+    }
     const pending = this.hooks.pending?.();
     if (pending === undefined) return;
     if (pending < this.lastPending) this.lastProgress = now;

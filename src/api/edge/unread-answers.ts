@@ -93,7 +93,7 @@ export function limitUnreadAnswers(fastify: FastifyInstance, budget: AnswerBudge
     const known = connections.get(socket);
     if (known !== undefined) return known;
     const waiters: Array<() => void> = [];
-    const queue = budget.open({ drop: () => socket.destroy(), pending: () => socket.writableLength });
+    const queue = budget.open({ drop: () => socket.destroy(), pending: () => socket.writableLength, written: () => socket.bytesWritten - socket.writableLength });
     const opened: Connection = { queue, producing: 0, waiters };
     connections.set(socket, opened);
     socket.once('close', () => {

@@ -75,6 +75,7 @@ export class RespConnection {
       drop: () => this.destroy(),
       room: () => this.onRoom(),
       pending: () => socket.writableLength,
+      written: () => socket.bytesWritten - socket.writableLength,
     });
     this.session = new Session(now, `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`, `${socket.localAddress ?? ''}:${socket.localPort ?? 0}`, (reply) =>
       this.pushMessage(reply),
