@@ -86,8 +86,10 @@ export class RespConnection {
     if (limits.idleTimeoutMs > 0) {
       socket.setTimeout(limits.idleTimeoutMs);
       // A subscriber waits for notifications: like Redis's `timeout`, idleness does not end it.
+      // Nor is a connection idle while a command of it is still executing (a write waiting
+      // for a slow journal): its client is waiting for us, not the other way round.
       socket.on('timeout', () => {
-        if (this.session.subscriptions === 0) this.destroy();
+        if (this.session.subscriptions === 0 && !this.executing) this.destroy();
       });
     }
     this.authTimer = setTimeout(() => {
@@ -273,6 +275,11 @@ export class RespConnection {
       this.paused = false;
       this.socket.resume();
     }
+  }
+
+  /** Whether a command it sent has not been answered yet (its reply slot is still empty). */
+  private get executing(): boolean {
+    return this.slots.some((slot) => slot.bytes === undefined);
   }
 
   get authenticated(): boolean {
