@@ -167,4 +167,19 @@ describe('Upstash-style Redis REST API: the @upstash/redis client', () => {
     await redis.set('k2', 'v2');
     expect(await redis.get('k2')).toBe('v2');
   });
+
+  it('read-your-writes across flushes: FLUSHDB and FLUSHALL answer the flushed cache\'s seq as upstash-sync-token, and a read with it sees the flush', async () => {
+    const token = tokenFor({ org: 'syncflush' });
+    const tokenOf = (answer: { headers: Headers }) => Number(answer.headers.get('upstash-sync-token'));
+    const written = tokenOf(await http(`${app.url}/redis/set/k/v`, { token }));
+    const flushedDb = await http(`${app.url}/redis/flushdb`, { token, headers: { 'upstash-sync-token': String(written) } });
+    expect(tokenOf(flushedDb)).toBe(written + 1);
+    const rewritten = tokenOf(await http(`${app.url}/redis/set/k/v`, { token }));
+    // A fresh request (no token sent): FLUSHALL answers the seq of its cache's Flushed event.
+    const flushedAll = await http(`${app.url}/redis/flushall`, { token });
+    expect(flushedAll.json()).toEqual({ result: 'OK' });
+    expect(tokenOf(flushedAll)).toBe(rewritten + 1);
+    const read = await http(`${app.url}/redis/get/k`, { token, headers: { 'upstash-sync-token': String(tokenOf(flushedAll)) } });
+    expect(read.json()).toEqual({ result: null });
+  });
 });

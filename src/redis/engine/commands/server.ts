@@ -223,6 +223,9 @@ export function serverCommands(engine: CommandHost): CommandDef<any>[] {
         for (const { cacheName } of names) {
           const reply = await engine.gateway.ask(env.ctx, cacheName, { type: 'ApplyOperations', by: env.ctx.principal.name, device: env.ctx.device, ops: [{ op: 'flush' }] });
           if (!reply.ok) return errorReply(reply.error);
+          // The session's read-your-writes token is a seq of its own cache: its flush moves it, as FLUSHDB's does.
+          const last = reply.envelopes[reply.envelopes.length - 1];
+          if (cacheName === env.cache && last !== undefined && last.seq > env.session.lastWriteSeq) env.session.lastWriteSeq = last.seq;
         }
         return OK;
       },
