@@ -34,7 +34,15 @@ export async function startRedisApp(env: Record<string, string> = {}, options: P
       return client;
     },
     async dispose() {
-      for (const client of clients) client.disconnect();
+      // ioredis arms a timer per disconnect until its socket closes: wait for every close, so none outlives the file.
+      await Promise.all(
+        clients.map(async (client) => {
+          if (client.status === 'end') return;
+          const ended = new Promise((resolve) => client.once('end', resolve));
+          client.disconnect();
+          await ended;
+        }),
+      );
       await app.dispose();
     },
   };
