@@ -56,6 +56,22 @@ export abstract class InlineReadModels {
   totalJournalBytesNow(): number | undefined {
     return undefined;
   }
+  /**
+   * Takes the right to compact one cache: on a shared journal only one node compacts a cache
+   * at a time. Answers the release, or undefined while another node holds it. Here (one
+   * process, the journal's own marks): always granted.
+   */
+  async claimCompaction(_ref: EntityRef): Promise<(() => Promise<void>) | undefined> {
+    return async () => undefined;
+  }
+  /**
+   * How compaction tells the rows what it dropped, for a journal whose drop does not write
+   * them in its own batch (NATS: messages are deleted from the stream, and every node's rows
+   * must lose their weight); undefined: the journal does it itself (LevelDB) or counts nothing.
+   */
+  dropAccounting(): DropAccounting | undefined {
+    return undefined;
+  }
 
   /** Entries with `expiresAt <= until`, soonest first, at most `limit`. */
   abstract dueExpiries(until: number, limit: number): Promise<DueExpiry[]>;
@@ -94,6 +110,14 @@ export abstract class InlineReadModels {
   whenApplied(_offset: number, _timeoutMs: number): Promise<boolean> {
     return Promise.resolve(true);
   }
+}
+
+/** See `InlineReadModels.dropAccounting`. */
+export interface DropAccounting {
+  /** What one event weighs in the journal-bytes rows (the same figure the rows added for it). */
+  weigh(ref: EntityRef, event: CacheEvent): number;
+  /** Compaction dropped events of the cache weighing `bytes`: every node's rows lose them; resolves once this node's have. */
+  dropped(ref: EntityRef, bytes: number): Promise<void>;
 }
 
 export interface RepairedRows {

@@ -1,10 +1,9 @@
+import { Logger } from '@nestjs/common';
 import { Packr } from 'msgpackr';
 import { CacheState } from '../../domain';
 import { Envelope } from '../journal';
 import { CacheNameRow, DueExpiry, InlineReadModels, KeyPage, KeyPageRequest, KeyPageRow, KeyRow, NameRow, ReadModelRows, RepairedRows, applyToReadModels, repairRows } from '../inline-read-models';
 import { EntityRef, decodeEntityId, encodeEntityId, encodeOrgPrefix, prefixEnd, readUint64BE, uint64BE, writeUint64BE } from '../keys';
-import { encodeEvent } from '../codec';
-import { frameRecord } from './record';
 import { Storage, Sublevel } from './storage';
 
 const packr = new Packr({ useRecords: false });
@@ -15,8 +14,12 @@ export type RawOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del';
 const EMPTY = Buffer.alloc(0);
 const FLAG_KEY = Buffer.from('inline-read-models');
 /** Set once the journal-bytes rows are kept (a data directory from before them is rebuilt once at its first start). */
-const DISK_FLAG_KEY = Buffer.from('journal-bytes');
+export const DISK_FLAG_KEY = Buffer.from('journal-bytes');
 const REBUILD_CHUNK = 512;
+/** Journal rows read per slice when only the journal-bytes rows are counted again (the event loop runs between slices). */
+const WEIGH_SLICE = 2048;
+/** Journal-bytes rows written per batch by that count. */
+const WEIGH_WRITE_CHUNK = 1000;
 /** Key rows kept in memory by default (INLINE_ROW_CACHE_ENTRIES), about 120 bytes each. */
 export const DEFAULT_ROW_CACHE_ENTRIES = 50_000;
 
@@ -29,6 +32,13 @@ export const eventDiskBytes = (journalKeyBytes: number, recordBytes: number): nu
 export const TOTAL_KEY = Buffer.from('t');
 export const orgBytesKey = (org: string) => Buffer.concat([Buffer.from('o'), encodeOrgPrefix(org)]);
 export const cacheBytesKey = (entityId: Buffer) => Buffer.concat([Buffer.from('c'), entityId]);
+
+/** What one stored event weighs, as the journal-bytes rows count it, for the one-time count. */
+export interface WeighedEvent {
+  readonly ref: EntityRef;
+  readonly entityId: Buffer;
+  readonly bytes: number;
+}
 
 function encodeKeyRow(row: KeyRow): Buffer {
   const out = Buffer.allocUnsafe(12);
@@ -282,6 +292,7 @@ class BatchRows implements ReadModelRows {
  * cache names, per-org byte totals and the expiry index (expiresAt → cache, key).
  */
 export class LevelDbInlineReadModels extends InlineReadModels {
+  protected readonly logger = new Logger('ReadModels');
   private readonly spaces: InlineSpaces;
   /** Org byte totals loaded so far; only this journal changes them, so the copy stays exact. */
   private readonly orgTotals = new Map<string, number>();
@@ -313,11 +324,93 @@ export class LevelDbInlineReadModels extends InlineReadModels {
     this.diskBytes.clear();
   }
 
-  /** Builds the rows from the log when this data directory has none yet (written before they were inline, or before journal bytes were counted). */
+  /**
+   * Builds the rows from the log when this data directory has none yet (written before they
+   * were inline); one written before journal bytes were counted has only those counted, once.
+   */
   async open(): Promise<void> {
     this.forget();
-    if ((await this.storage.meta.get(FLAG_KEY)) === undefined || (await this.storage.meta.get(DISK_FLAG_KEY)) === undefined) await this.rebuildNow();
+    if ((await this.storage.meta.get(FLAG_KEY)) === undefined) await this.rebuildNow();
+    else if ((await this.storage.meta.get(DISK_FLAG_KEY)) === undefined) await this.countJournalBytes('the data directory was written before journal bytes were counted');
     await this.diskRow(TOTAL_KEY);
+  }
+
+  /**
+   * Every stored event with what it weighs, in slices (the embedded journal: each record's key
+   * and value as stored, as its group commit counted them). `limit` is the NATS read models'.
+   */
+  protected async *journalWeights(): AsyncGenerator<WeighedEvent[]> {
+    const iterator = this.storage.journal.iterator();
+    try {
+      let last: { id: Buffer; ref: EntityRef; entityId: Buffer } | undefined;
+      for (;;) {
+        const chunk = await iterator.nextv(WEIGH_SLICE);
+        if (chunk.length === 0) break;
+        const out: WeighedEvent[] = [];
+        for (const [key, value] of chunk) {
+          // Rows of one cache are adjacent: its id is decoded once.
+          const idLength = key.length - 8;
+          if (last === undefined || last.id.length !== idLength || last.id.compare(key, 0, idLength) !== 0) {
+            const entityId = Buffer.from(key.subarray(0, idLength));
+            last = { id: entityId, ref: decodeEntityId(entityId).ref, entityId };
+          }
+          out.push({ ref: last.ref, entityId: last.entityId, bytes: eventDiskBytes(key.length, value.length) });
+        }
+        yield out;
+      }
+    } finally {
+      await iterator.close();
+    }
+  }
+
+  /** Journal-bytes rows other than the per-cache, per-org and total ones, read before the count and kept by it (NATS: what compactions freed). */
+  protected async journalBytesBaseline(): Promise<Array<{ key: Buffer; value: number }>> {
+    return [];
+  }
+
+  /**
+   * Counts the journal-bytes rows again from the stored events, alone (the other rows are
+   * left as they are), in slices that let the event loop run, and then sets the flag that
+   * says they are kept. No append may be written meanwhile (at open, or under the lock).
+   */
+  protected async countJournalBytes(why: string): Promise<void> {
+    const started = Date.now();
+    this.logger.log(`counting journal bytes per cache and org from the journal (${why}); writes wait until it is done`);
+    const baseline = await this.journalBytesBaseline();
+    await this.storage.journalBytes.clear();
+    this.diskBytes.clear();
+    const rows = new Map<string, { key: Buffer; bytes: number }>();
+    const add = (key: Buffer, bytes: number) => {
+      const name = latin1(key);
+      const row = rows.get(name);
+      if (row === undefined) rows.set(name, { key, bytes });
+      else row.bytes += bytes;
+    };
+    let events = 0;
+    for await (const slice of this.journalWeights()) {
+      for (const { ref, entityId, bytes } of slice) {
+        add(cacheBytesKey(entityId), bytes);
+        add(orgBytesKey(ref.org), bytes);
+        add(TOTAL_KEY, bytes);
+      }
+      events += slice.length;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (const { key, value } of baseline) rows.set(latin1(key), { key, bytes: value });
+    const space = Buffer.from(this.storage.journalBytes.prefix, 'utf8');
+    let ops: RawOp[] = [];
+    for (const { key, bytes } of rows.values()) {
+      if (bytes > 0) ops.push({ type: 'put', key: Buffer.concat([space, key]), value: uint64BE(bytes) });
+      if (ops.length >= WEIGH_WRITE_CHUNK) {
+        await this.storage.db.batch(ops as never);
+        ops = [];
+      }
+    }
+    if (ops.length > 0) await this.storage.db.batch(ops as never);
+    for (const [name, { bytes }] of rows) this.diskBytes.set(name, bytes);
+    await this.storage.meta.put(DISK_FLAG_KEY, Buffer.from('1'), { sync: true } as never);
+    const caches = [...rows.keys()].filter((name) => name.startsWith('c')).length;
+    this.logger.log(`counted journal bytes: ${events} events of ${caches} caches weigh ${rows.get(latin1(TOTAL_KEY))?.bytes ?? 0} bytes (${Date.now() - started} ms)`);
   }
 
   private async diskRow(key: Buffer): Promise<number> {
@@ -545,8 +638,7 @@ export class LevelDbInlineReadModels extends InlineReadModels {
     const pending: Envelope[] = [];
     const flush = async () => {
       const ops: RawOp[] = [];
-      const sizes = pending.map(({ entityId, event }) => eventDiskBytes(entityId.length + 8, frameRecord(encodeEvent(event)).length));
-      const done = await this.opsFor(pending, ops, sizes);
+      const done = await this.opsFor(pending, ops);
       for (const { entityId, seq, offset } of pending) {
         const journalKey = Buffer.allocUnsafe(entityId.length + 8);
         entityId.copy(journalKey, 0);
@@ -563,8 +655,9 @@ export class LevelDbInlineReadModels extends InlineReadModels {
       if (pending.length >= REBUILD_CHUNK) await flush();
     }
     if (pending.length > 0) await flush();
+    // Journal bytes from the events as stored (what their commits counted), not re-encoded.
+    await this.countJournalBytes('the read models are rebuilt');
     await this.storage.meta.put(FLAG_KEY, Buffer.from('1'), { sync: true } as never);
-    await this.storage.meta.put(DISK_FLAG_KEY, Buffer.from('1'), { sync: true } as never);
   }
 
   async dump(): Promise<string[]> {
