@@ -82,7 +82,9 @@ describe.each(PAGES)('the curl examples of %s answer as shown (one fresh service
     const headersFile = join(app.dataDir, 'last-headers.txt');
     let body = '';
     try {
-      ({ stdout: body } = await run$('bash', ['-c', command], {
+      // --norc: bash started with no SHLVL on a socket pair (Node's stdio) takes itself for rshd's
+      // child and runs ~/.bashrc first (0.6 s a command on a machine with a busy one).
+      ({ stdout: body } = await run$('bash', ['--norc', '--noprofile', '-c', command], {
         env: { PATH: process.env.PATH, TOKEN: token, B: url, T: `Authorization: Bearer ${token}`, P: `${url}/1/projects/dev`, HEADERS: headersFile },
         encoding: 'utf8',
       }));
