@@ -49,13 +49,22 @@ export async function neighbourFigures(options: Options): Promise<string[]> {
   const durationMs = options.quick ? 3000 : 10_000;
   const dir = mkdtempSync(join(tmpdir(), 'cachelog-neighbour-'));
   const port = await freePort();
-  const forked: Forked = forkServer(options.serverScript, [], {
-    ...options.env,
-    DATA_DIR: dir,
-    BENCH_PORT: String(port),
-    ENABLE_ORG_SERVICE_LEVEL_SAAS: 'true',
-    FREE_SERVICE_LEVEL_MAX_BYTES: String(64 * MiB),
-  });
+  // For profiling by hand: NEIGHBOUR_CPU_PROF=<dir> writes the server's CPU profile there;
+  // NEIGHBOUR_ONLY=<words> runs the quiet row and the attacks whose title contains one of them.
+  const profDir = process.env.NEIGHBOUR_CPU_PROF;
+  const only = process.env.NEIGHBOUR_ONLY?.split(',').filter(Boolean);
+  const forked: Forked = forkServer(
+    options.serverScript,
+    [],
+    {
+      ...options.env,
+      DATA_DIR: dir,
+      BENCH_PORT: String(port),
+      ENABLE_ORG_SERVICE_LEVEL_SAAS: 'true',
+      FREE_SERVICE_LEVEL_MAX_BYTES: String(64 * MiB),
+    },
+    profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+  );
   const base = `http://${HOST}:${port}`;
   const canaryAuth = { authorization: `Bearer ${options.token({ org: 'canary', name: 'canary', serviceLevel: 'free' })}` };
   const attackerAuth = { authorization: `Bearer ${options.token({ org: 'attacker', name: 'attacker', serviceLevel: 'free' })}` };
@@ -204,6 +213,7 @@ export async function neighbourFigures(options: Options): Promise<string[]> {
     ];
     const results: Array<{ title: string; figures: Figures }> = [];
     for (const { title, attack } of classes) {
+      if (attack && only && !only.some((word) => title.includes(word))) continue;
       const figures = await measure(attack);
       results.push({ title, figures });
       log(

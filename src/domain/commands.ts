@@ -44,9 +44,16 @@ export type CacheCommand =
   /**
    * Changes some settings; the rest keep their values. `maxEvents` (the service's
    * MAX_EVENTS_PER_COMMAND, from the shell): a capacity cut that would evict more keys than that
-   * is refused before a single eviction is chosen.
+   * is refused before a single eviction is chosen. `evictAtMost` (the shell's room in one commit
+   * group): the evictions decided now; the cache is over its capacity until TrimToCapacity
+   * commands have evicted the rest. Undefined: all of them now.
    */
-  | (CommandMeta & { readonly type: 'ChangeSettings'; readonly settings: Partial<CacheSettings>; readonly maxEvents?: number })
+  | (CommandMeta & { readonly type: 'ChangeSettings'; readonly settings: Partial<CacheSettings>; readonly maxEvents?: number; readonly evictAtMost?: number })
+  /**
+   * Evicts up to `evictAtMost` least recently used keys of a cache over its capacity (what a
+   * capacity cut left for later groups); decides nothing for a cache within its capacity.
+   */
+  | (CommandMeta & { readonly type: 'TrimToCapacity'; readonly evictAtMost: number })
   | (CommandMeta & { readonly type: 'DeleteKey'; readonly key: string })
   /** Sent by the expiry scheduler when a key's `expiresAt` has passed. */
   | (CommandMeta & { readonly type: 'ExpireKey'; readonly key: string })

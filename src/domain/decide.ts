@@ -9,7 +9,7 @@ import { CacheSettings, sameSettings } from './settings';
 import { CacheState, isExpired, liveEntry } from './state';
 import { INT64_MAX, INT64_MIN, NOT_AN_INTEGER, OUT_OF_RANGE, checkValue, defaultExpiry, evictions, isInt64, parseInt64, store } from './write-rules';
 
-export { INT64_MAX, INT64_MIN } from './write-rules';
+export { INT64_MAX, INT64_MIN, overCapacity } from './write-rules';
 
 export type Decision =
   | {
@@ -117,7 +117,8 @@ export function decide(state: CacheState, command: CacheCommand, now: number): D
         maxValueBytes: changes.maxValueBytes ?? state.settings.maxValueBytes,
         cacheNullValue: changes.cacheNullValue ?? state.settings.cacheNullValue,
       };
-      if (sameSettings(next, state.settings)) return accept();
+      // The same settings again finish a cut a crash left part-way (still bounded by evictAtMost).
+      if (sameSettings(next, state.settings)) return acceptAll(evictions(state, meta, 0, next.capacity, command.evictAtMost));
       // Refused before its work: counting the evictions is O(1), choosing them walks the cache.
       const evicted = next.capacity === 0 ? 0 : Math.max(0, state.entries.size - next.capacity);
       if (command.maxEvents !== undefined && 1 + evicted > command.maxEvents) {
@@ -125,8 +126,13 @@ export function decide(state: CacheState, command: CacheCommand, now: number): D
           domainError('TOO_MANY_EVENTS', `ChangeSettings would append ${1 + evicted} events; MAX_EVENTS_PER_COMMAND is ${command.maxEvents} (flush, or change the cache in smaller steps)`),
         );
       }
-      return acceptAll([{ ...meta, type: 'SettingsChanged', ...next }, ...evictions(state, meta, 0, next.capacity)]);
+      const events: CacheEvent[] = evictions(state, meta, 0, next.capacity, command.evictAtMost);
+      events.unshift({ ...meta, type: 'SettingsChanged', ...next });
+      return acceptAll(events);
     }
+
+    case 'TrimToCapacity':
+      return acceptAll(evictions(state, meta, 0, state.settings.capacity, command.evictAtMost));
 
     case 'DeleteKey':
       if (state.status !== 'live') return cacheNotFound();

@@ -19,9 +19,14 @@ export const setEvent = (meta: EventMeta, key: string, value: Uint8Array, expire
   expiresAt,
 });
 
-/** Created if the cache is not live, evictions to make room for a new key, then the Set. */
+/**
+ * Created if the cache is not live, evictions to make room for a new key, then the Set. A
+ * write evicts at most the keys it adds: a cache left over its capacity by a cut is brought
+ * down by TrimToCapacity in bounded steps, never by one write.
+ */
 export function store(state: CacheState, meta: EventMeta, key: string, value: Uint8Array, expiresAt: number): CacheEvent[] {
-  const events = evictions(state, meta, state.entries.has(key) ? 0 : 1, state.settings.capacity);
+  const incoming = state.entries.has(key) ? 0 : 1;
+  const events = evictions(state, meta, incoming, state.settings.capacity, incoming);
   if (state.status !== 'live') events.unshift({ ...meta, type: 'Created', description: '' });
   events.push(setEvent(meta, key, value, expiresAt));
   return events;
@@ -30,11 +35,11 @@ export function store(state: CacheState, meta: EventMeta, key: string, value: Ui
 /**
  * Evicted events for the least recently used keys (the first in the entries' order: reads
  * and writes both count, see `touch`); the choice is journaled, never recomputed on replay,
- * so that `incoming` more keys fit within `capacity` (0: unlimited).
+ * so that `incoming` more keys fit within `capacity` (0: unlimited); at most `atMost` of them.
  */
-export function evictions(state: CacheState, meta: EventMeta, incoming: number, capacity: number): CacheEvent[] {
+export function evictions(state: CacheState, meta: EventMeta, incoming: number, capacity: number, atMost = Infinity): CacheEvent[] {
   if (capacity === 0 || state.status !== 'live') return [];
-  let excess = state.entries.size + incoming - capacity;
+  let excess = Math.min(state.entries.size + incoming - capacity, atMost);
   const events: CacheEvent[] = [];
   if (excess <= 0) return events;
   for (const key of state.entries.keys()) {
@@ -43,6 +48,9 @@ export function evictions(state: CacheState, meta: EventMeta, incoming: number, 
   }
   return events;
 }
+
+/** The cache holds more keys than its capacity: a cut's evictions are not all journaled yet. */
+export const overCapacity = (state: CacheState): boolean => state.status === 'live' && state.settings.capacity > 0 && state.entries.size > state.settings.capacity;
 
 /** The cache's own checks of a value it is asked to store: `maxValueBytes` and `cacheNullValue`. */
 export function checkValue(state: CacheState, value: Uint8Array): DomainError | undefined {

@@ -252,6 +252,8 @@ export class CacheEntity {
       this.snapshots.maybeSnapshot();
     }
     answerGroup(replies, envelopes);
+    // A cut's further evictions, behind the commands that came meanwhile (see decideGroup's `next`).
+    if (decided.next.length > 0) this.mailbox.push(...decided.next);
     this.follower?.applyQueued();
     if (this.state.status !== 'live') this.ctx.notLive?.(this.ref);
   }
