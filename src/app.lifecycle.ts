@@ -1,6 +1,8 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
+import { ClusterNode } from './cluster/cluster-node';
 import { APP_CONFIG } from './config/settings';
 import type { JournalConfig } from './config/journal';
+import { CacheGateway } from './core/cache-gateway';
 import { AutoCompactor } from './entities/auto-compactor';
 import { EntityRegistry } from './entities/entity-registry';
 import { ExpirySweeper } from './entities/expiry-sweeper';
@@ -19,11 +21,16 @@ const PROJECTION_DRAIN_MS = 10_000;
  * up, start sweeping due expiries from the expiry index, resume tasks; then the HTTP server
  * listens. No cache is recovered here: each recovers on its first use, so start-up does not
  * grow with the data.
- * Stop (after the HTTP server has closed), in reverse: let running tasks finish, stop the
- * sweeper, drain mailboxes and snapshot, let projections apply the last events, close the backend.
+ * On a shared journal with ownership (src/cluster/), the node joins the members last, once it
+ * can run what other nodes forward to it.
+ * Stop: first leave the members (before the listeners close: commands arriving meanwhile are
+ * forwarded to the caches' new owners, and those already forwarded here still run). Then, after
+ * the HTTP server has closed, in reverse: answer the last forwarded commands, let running tasks
+ * finish, stop the sweeper, drain mailboxes and snapshot, let projections apply the last events,
+ * close the backend.
  */
 @Injectable()
-export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+export class AppLifecycle implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
   private readonly logger = new Logger('Lifecycle');
 
   constructor(
@@ -35,6 +42,9 @@ export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(APP_CONFIG) private readonly config: JournalConfig,
     private readonly readiness: Readiness,
     private readonly compactor: AutoCompactor,
+    private readonly gateway: CacheGateway,
+    /** Null without JOURNAL=nats or with NATS_OWNERSHIP=false. */
+    @Inject(ClusterNode) private readonly cluster: ClusterNode | null,
   ) {}
 
   private get runners(): readonly ProjectionRunner[] {
@@ -47,6 +57,7 @@ export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     } catch (error) {
       // Leave nothing open (a LevelDB lock would block the next attempt in this process).
       this.registry.halt();
+      await this.cluster?.close().catch(() => undefined);
       void this.expiries.stop();
       for (const runner of this.runners) runner.stop();
       await this.backend.close().catch(() => undefined);
@@ -65,11 +76,18 @@ export class AppLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     this.expiries.start();
     this.compactor.start();
     await this.tasks.start();
+    await this.cluster?.start((ref, command, quotaLimit) => this.gateway.askHere(ref, command, quotaLimit));
     this.readiness.markReady();
     this.logger.log(`journal open at offset ${this.backend.journal.highestOffset} in ${Date.now() - started} ms (${this.backend.name}); caches recover on first use`);
   }
 
+  /** Shutdown's first step (SIGTERM): hand this node's caches over. */
+  async onModuleDestroy(): Promise<void> {
+    await this.cluster?.leave();
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    await this.cluster?.close();
     await this.tasks.stop();
     await this.compactor.stop();
     await this.expiries.stop();

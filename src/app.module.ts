@@ -4,6 +4,7 @@ import { AppLifecycle } from './app.lifecycle';
 import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/config';
 import { Clock } from './config/clock';
+import { ClusterModule } from './cluster/cluster.module';
 import { ConfigModule } from './config/config.module';
 import { CoreModule } from './core/core.module';
 import { ConnectionBudgetModule } from './core/connection-budget';
@@ -20,7 +21,7 @@ export class AppModule {
   static forRoot(config: AppConfig, clock?: Clock): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, clock), ConnectionBudgetModule, AnswerBudgetModule, UnreadAnswersModule, OpsModule, JournalModule, ProjectionsModule, EntitiesModule, CoreModule, AuthModule, ApiModule, RedisModule],
+      imports: [ConfigModule.forRoot(config, clock), ConnectionBudgetModule, AnswerBudgetModule, UnreadAnswersModule, OpsModule, JournalModule, ProjectionsModule, EntitiesModule, ClusterModule, CoreModule, AuthModule, ApiModule, RedisModule],
       providers: [AppLifecycle],
     };
   }

@@ -81,6 +81,21 @@ export const journalSettings = namespace('journal', {
       'JOURNAL=nats: how long a publish or request may take before the write is refused (503); also how long a write that other nodes keep beating to its cache is decided again before 503 JOURNAL_CONTENDED',
     ),
     readWaitMs: setting('NATS_READ_WAIT_MS', wholeNumber(2000, 0), "JOURNAL=nats: how long a ?minSeq= read waits for this node's follower"),
+    ownership: setting(
+      'NATS_OWNERSHIP',
+      flag(true),
+      'JOURNAL=nats: true: one live node owns each cache and the others forward its commands to it (docs/scale-out.md); false: every node writes any cache it is asked to (the fence keeps it correct; concurrent writers contend)',
+    ),
+    memberTtlMs: setting(
+      'NATS_MEMBER_TTL_MS',
+      wholeNumber(5000, 500),
+      "JOURNAL=nats: a node whose heartbeat (one a second) has not been heard for this long is dead: its caches are owned by the others (a killed process's are at once, when NATS sees its connection close)",
+    ),
+    forwardTimeoutMs: setting(
+      'NATS_FORWARD_TIMEOUT_MS',
+      wholeNumber(10_000, 100),
+      "JOURNAL=nats: how long a command forwarded to its cache's owner may take; past it the client gets 503 JOURNAL_UNAVAILABLE (the command may still land) and it is never sent again",
+    ),
   },
 });
 

@@ -6,6 +6,7 @@ import { OrgCaches } from '../entities/org-caches';
 import { CacheNameRow, InlineReadModels, KeyPage, KeyPageRequest } from '../journal/inline-read-models';
 import { EntityRef } from '../journal/keys';
 import { Admission } from './admission';
+import { CommandRouter } from './command-router';
 import { DiskBudget } from './disk-budget';
 import { RequestContext } from './request-context';
 
@@ -33,6 +34,8 @@ export class CacheGateway {
     readonly admission: Admission,
     private readonly disk?: DiskBudget,
     private readonly reads?: ReadObserver,
+    /** Scale-out: sends a command to its cache's owner (src/cluster/); absent, every command runs here. */
+    private readonly router?: CommandRouter,
   ) {}
 
   /** Sends a command; resolves with the reply, whether accepted or refused (never throws for a refusal). */
@@ -43,6 +46,15 @@ export class CacheGateway {
     const command = this.admission.stamp(asked);
     const quotaLimit = this.admission.quotaLimit(principal);
     const ref = { org: principal.org, name: cacheName };
+    if (this.router === undefined) return this.askHere(ref, command, quotaLimit);
+    return this.router.route(ref, command, quotaLimit, () => this.askHere(ref, command, quotaLimit));
+  }
+
+  /**
+   * Runs an admitted command through this node's registry: the rest of `ask`, and what a
+   * cache's owner runs for a command another node forwarded to it.
+   */
+  askHere(ref: EntityRef, command: CacheCommand, quotaLimit: number | undefined): Promise<Reply> {
     const creates = mayCreateCache(command);
     if (creates && !this.registry.isLiveNow(ref)) {
       if (!this.orgCaches.enter(ref.org, ref.name)) return this.askAtLimit(ref, command, quotaLimit);

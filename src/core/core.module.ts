@@ -8,6 +8,7 @@ import { OrgCaches } from '../entities/org-caches';
 import { InlineReadModels } from '../journal/inline-read-models';
 import { Admission } from './admission';
 import { CacheGateway } from './cache-gateway';
+import { CommandRouter } from './command-router';
 import { DiskBudget, DiskBudgetLimits } from './disk-budget';
 import { Metrics } from '../ops/metrics';
 
@@ -43,9 +44,10 @@ export function diskBudgetLimits(config: LimitsConfig & Pick<JournalConfig, 'his
     },
     {
       provide: CacheGateway,
-      useFactory: (registry: EntityRegistry, clock: Clock, readModels: InlineReadModels, orgCaches: OrgCaches, admission: Admission, disk: DiskBudget, metrics?: Metrics) =>
-        new CacheGateway(registry, clock, readModels, orgCaches, admission, disk.enabled ? disk : undefined, metrics?.orgs),
-      inject: [EntityRegistry, Clock, InlineReadModels, OrgCaches, Admission, DiskBudget, { token: Metrics, optional: true }],
+      useFactory: (registry: EntityRegistry, clock: Clock, readModels: InlineReadModels, orgCaches: OrgCaches, admission: Admission, disk: DiskBudget, metrics?: Metrics, router?: CommandRouter | null) =>
+        new CacheGateway(registry, clock, readModels, orgCaches, admission, disk.enabled ? disk : undefined, metrics?.orgs, router ?? undefined),
+      // The router is the cluster module's (src/cluster/), with JOURNAL=nats and NATS_OWNERSHIP on.
+      inject: [EntityRegistry, Clock, InlineReadModels, OrgCaches, Admission, DiskBudget, { token: Metrics, optional: true }, { token: CommandRouter, optional: true }],
     },
   ],
   exports: [CacheGateway, Admission, DiskBudget],

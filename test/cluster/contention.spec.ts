@@ -23,7 +23,8 @@ async function startNodes(env: Record<string, string>): Promise<Node[]> {
   const nodes: Node[] = [];
   for (let i = 0; i < 3; i++) {
     const dir = tempDir();
-    nodes.push({ service: await startService(dir.path, { JOURNAL: 'nats', RESP_PORT: 'off', ...env }), dir });
+    // NATS_OWNERSHIP=false: every node writes the cache itself (with an owner, the others would forward to it and never race).
+    nodes.push({ service: await startService(dir.path, { JOURNAL: 'nats', RESP_PORT: 'off', NATS_OWNERSHIP: 'false', ...env }), dir });
   }
   return nodes;
 }

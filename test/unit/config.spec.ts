@@ -27,6 +27,9 @@ describe('configuration from the environment', () => {
       stream: 'cachelog',
       timeoutMs: 5000,
       readWaitMs: 2000,
+      ownership: true,
+      memberTtlMs: 5000,
+      forwardTimeoutMs: 10_000,
     });
     expect(config.maxValueBytes).toBe(960 * 1024);
     expect(loadConfig({ JOURNAL: 'nats', MAX_VALUE_BYTES: '1000' }).maxValueBytes).toBe(1000);
@@ -45,6 +48,8 @@ describe('configuration from the environment', () => {
     [{ JOURNAL: 'nats', NATS_STREAM: 'a.b' }, /NATS_STREAM must be/],
     [{ JOURNAL: 'nats', NATS_TIMEOUT_MS: '5' }, /NATS_TIMEOUT_MS must be a whole number >= 100/],
     [{ JOURNAL: 'nats', NATS_READ_WAIT_MS: 'soon' }, /NATS_READ_WAIT_MS/],
+    [{ JOURNAL: 'nats', NATS_OWNERSHIP: 'maybe' }, /NATS_OWNERSHIP must be "true" or "false"/],
+    [{ JOURNAL: 'nats', NATS_MEMBER_TTL_MS: '100' }, /NATS_MEMBER_TTL_MS must be a whole number >= 500/],
     [{ MAX_VALUE_BYTES: '-3' }, /MAX_VALUE_BYTES/],
     [{ ENABLE_ORG_SERVICE_LEVEL_SAAS: 'yes' }, /ENABLE_ORG_SERVICE_LEVEL_SAAS/],
     [{ JWT_SECRET: 'a', JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----' }, /not both/],

@@ -12,7 +12,7 @@ import { NatsJournal, serializesSubjectChecks } from './nats-journal';
 import { NatsSnapshotStore } from './nats-snapshot-store';
 
 /** The connection and stream settings of `NATS_*` (the entity-level ones are not the backend's). */
-export interface NatsBackendOptions extends Omit<NatsSettings, 'readWaitMs'> {
+export interface NatsBackendOptions extends Omit<NatsSettings, 'readWaitMs' | 'ownership' | 'memberTtlMs' | 'forwardTimeoutMs'> {
   /** Where this node keeps its own read models (projection rows, offsets, task records). */
   readonly dataDir: string;
   readonly snapshotsKept?: number;

@@ -1,0 +1,256 @@
+import { Logger } from '@nestjs/common';
+import { Kvm, KV } from '@nats-io/kv';
+import { Msg, NatsConnection, RequestError, Subscription } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import { CacheCommand } from '../domain';
+import { CommandRouter } from '../core/command-router';
+import { Reply } from '../entities/cache-entity';
+import { EntityRegistry } from '../entities/entity-registry';
+import { InlineReadModels } from '../journal/inline-read-models';
+import { JournalUnavailableError } from '../journal/journal';
+import { EntityRef } from '../journal/keys';
+import { AnswerStatus, decodeAnswer, decodeForwarded, encodeForwarded, encodeReply, encodeStatus } from './forwarded';
+import { Membership } from './membership';
+
+export interface ClusterOptions {
+  readonly self: string;
+  readonly servers: readonly string[];
+  readonly user?: string;
+  readonly password?: string;
+  readonly token?: string;
+  readonly stream: string;
+  readonly replicas: number;
+  /** NATS_TIMEOUT_MS: a request to NATS (the members bucket). */
+  readonly timeoutMs: number;
+  readonly memberTtlMs: number;
+  readonly forwardTimeoutMs: number;
+}
+
+/** What a forwarded command came to, for the metrics. */
+export type ForwardOutcome = 'answered' | 'rerouted' | 'indeterminate' | 'served';
+
+/** Runs an admitted command through this node's registry (CacheGateway.askHere). */
+export type RunHere = (ref: EntityRef, command: CacheCommand, quotaLimit: number | undefined) => Promise<Reply>;
+
+/** Owners tried for one command before it runs here (each failed try was never delivered). */
+const MAX_ROUTES = 3;
+
+/**
+ * One owner per cache: this node's membership and the forwarding of commands between owners.
+ *
+ * - The owner of a cache is chosen by rendezvous hashing over the live members (membership.ts):
+ *   no state per cache. A command for a cache another member owns is sent to it by NATS
+ *   request-reply on `<stream>.own.<nodeId>`; the owner runs it through its own gateway and
+ *   answers the reply. Reads never come here: they are served from this node's own state.
+ * - Never twice: a forward that got no answer in NATS_FORWARD_TIMEOUT_MS may have been applied
+ *   (an INCR applied twice would be wrong, and so would a SET applied again after another
+ *   client's write), so it answers 503 JOURNAL_UNAVAILABLE and is not repeated. A forward that
+ *   surely did not run (no responder: the owner's process is gone; the owner answers it is
+ *   leaving) is routed again, at most MAX_ROUTES times, then run here.
+ * - Ownership is placement, not correctness: during a membership change two nodes may both
+ *   write a cache, and the journal's expected-sequence fence with the entity's contention
+ *   handling keeps its log single (append-contention.ts).
+ * - Read-your-writes through the forwarding node: the reply carries the owner's envelopes (so
+ *   the ETag seq is the owner's), and it is answered once this node has applied the write to
+ *   its own copy of the cache (if loaded) and its read models, so the next read here sees it.
+ */
+export class ClusterNode extends CommandRouter {
+  private readonly logger = new Logger('Cluster');
+  private nc: NatsConnection | undefined;
+  private membership: Membership | undefined;
+  private serving: Subscription | undefined;
+  private runHere: RunHere | undefined;
+  private inFlight = 0;
+  private drained: Array<() => void> = [];
+  private closing = false;
+  private maxPayload = 1024 * 1024;
+  /** Counted by outcome (metrics read them at scrape). */
+  readonly counts: Record<ForwardOutcome, number> = { answered: 0, rerouted: 0, indeterminate: 0, served: 0 };
+
+  constructor(
+    readonly options: ClusterOptions,
+    private readonly registry: EntityRegistry,
+    private readonly readModels: InlineReadModels,
+    private readonly readWaitMs: number,
+  ) {
+    super();
+  }
+
+  get self(): string {
+    return this.options.self;
+  }
+
+  /** The live members as this node sees them. */
+  get members(): readonly string[] {
+    return this.membership?.members ?? [];
+  }
+
+  /** The owner of a cache as this node sees it now. */
+  ownerOf(ref: EntityRef): string | undefined {
+    return this.membership?.ownerOf(ref);
+  }
+
+  /**
+   * Connects, learns the members, serves forwarded commands, then joins (heartbeats). Called
+   * once the node can run commands (AppLifecycle, after the journal and projections are up).
+   */
+  async start(runHere: RunHere): Promise<void> {
+    const { options } = this;
+    this.runHere = runHere;
+    const nc = await connect({
+      servers: [...options.servers],
+      user: options.user,
+      pass: options.password,
+      token: options.token,
+      name: `cachelog-cluster-${options.self}`,
+      timeout: options.timeoutMs,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
+    this.nc = nc;
+    this.maxPayload = nc.info?.max_payload ?? this.maxPayload;
+    const bucket = `${options.stream}-members`;
+    const kvm = new Kvm(nc);
+    let kv: KV;
+    try {
+      // Entries of members gone for a while are dropped by the server itself.
+      kv = await kvm.create(bucket, { history: 1, replicas: options.replicas, ttl: Math.max(10_000, options.memberTtlMs * 3) });
+    } catch {
+      kv = await kvm.open(bucket); // made by another node with other settings: use it as it is
+    }
+    const membership = new Membership(nc, kv, bucket, { self: options.self, stream: options.stream, ttlMs: options.memberTtlMs, leaveWaitMs: Math.min(2000, options.memberTtlMs) });
+    membership.onChange = (members) => this.logger.log(`members: ${members.length} (${members.join(', ')})`);
+    await membership.start();
+    this.membership = membership;
+    // A queue group: two processes that share a node id (a copied data directory) never both run one forward.
+    this.serving = nc.subscribe(ownSubject(options.stream, options.self), { queue: 'own', callback: (error: Error | null, msg: Msg) => void (error === null && this.serve(msg)) });
+    await nc.flush();
+    membership.join();
+    this.logger.log(`node ${options.self} joined: caches are owned by rendezvous over the live members (NATS_MEMBER_TTL_MS ${options.memberTtlMs})`);
+  }
+
+  route(ref: EntityRef, command: CacheCommand, quotaLimit: number | undefined, here: () => Promise<Reply>): Promise<Reply> {
+    const owner = this.membership?.ownerOf(ref);
+    if (owner === undefined || owner === this.options.self || this.nc === undefined || !forwardable(command)) return here();
+    return this.forward(owner, ref, command, quotaLimit, here, 1);
+  }
+
+  private async forward(owner: string, ref: EntityRef, command: CacheCommand, quotaLimit: number | undefined, here: () => Promise<Reply>, routes: number): Promise<Reply> {
+    let request: Uint8Array;
+    try {
+      request = encodeForwarded(ref, command, quotaLimit);
+    } catch {
+      return here(); // nothing this version cannot carry reaches here; if it did, the fence makes running it here safe
+    }
+    let msg: Msg;
+    try {
+      msg = await this.nc!.request(ownSubject(this.options.stream, owner), request, { timeout: this.options.forwardTimeoutMs });
+    } catch (error) {
+      if (error instanceof RequestError && error.isNoResponders()) return this.reroute(owner, ref, command, quotaLimit, here, routes);
+      this.counts.indeterminate++;
+      this.logger.warn(`a command for cache ${JSON.stringify(ref.name)} forwarded to node ${owner} got no answer in ${this.options.forwardTimeoutMs} ms (${(error as Error).message}); answered 503, not sent again`);
+      return { ok: false, error: new JournalUnavailableError(error, `the node that owns cache ${JSON.stringify(ref.name)} did not answer in time; the write may still land (it is not repeated)`) };
+    }
+    const answer = decodeAnswer(msg.data, ref);
+    switch (answer.status) {
+      case AnswerStatus.Reply:
+        this.counts.answered++;
+        await this.settleHere(ref, answer.reply);
+        return answer.reply;
+      case AnswerStatus.Gone:
+        return this.reroute(owner, ref, command, quotaLimit, here, routes);
+      case AnswerStatus.Unreadable:
+        return here();
+      default:
+        this.counts.indeterminate++;
+        return { ok: false, error: new JournalUnavailableError(undefined, `the command was carried out by the node that owns cache ${JSON.stringify(ref.name)}, but its answer is larger than one NATS message`) };
+    }
+  }
+
+  /** The owner surely ran nothing (gone, or leaving): another owner, or here. */
+  private reroute(owner: string, ref: EntityRef, command: CacheCommand, quotaLimit: number | undefined, here: () => Promise<Reply>, routes: number): Promise<Reply> {
+    this.counts.rerouted++;
+    this.membership?.suspect(owner);
+    const next = this.membership?.ownerOf(ref);
+    if (routes >= MAX_ROUTES || next === undefined || next === this.options.self || next === owner) return here();
+    return this.forward(next, ref, command, quotaLimit, here, routes + 1);
+  }
+
+  /**
+   * Read-your-writes on this node: the owner's write is applied here too (to the cache's copy,
+   * if this node holds one, and to its read models) before the client has its answer.
+   */
+  private async settleHere(ref: EntityRef, reply: Reply): Promise<void> {
+    if (!reply.ok || reply.envelopes.length === 0) return;
+    const last = reply.envelopes[reply.envelopes.length - 1];
+    if (this.registry.loaded(ref)?.isReady) {
+      try {
+        await this.registry.reach(ref, last.seq);
+      } catch {
+        // a journal fault is the next read's to report
+      }
+    }
+    await this.readModels.whenApplied(last.offset, Math.max(this.readWaitMs, this.options.timeoutMs));
+  }
+
+  /** A command another node forwarded here: run through this node's gateway, the reply sent back. */
+  private serve(msg: Msg): void {
+    if (this.closing || this.runHere === undefined) {
+      msg.respond(encodeStatus(AnswerStatus.Gone));
+      return;
+    }
+    const forwarded = decodeForwarded(msg.data);
+    if (forwarded === undefined) {
+      msg.respond(encodeStatus(AnswerStatus.Unreadable));
+      return;
+    }
+    this.inFlight++;
+    this.counts.served++;
+    this.runHere(forwarded.ref, forwarded.command, forwarded.quotaLimit)
+      .catch((error: unknown): Reply => ({ ok: false, error: new JournalUnavailableError(error) }))
+      .then((reply) => {
+        const bytes = encodeReply(reply);
+        msg.respond(bytes.byteLength + 1024 > this.maxPayload ? encodeStatus(AnswerStatus.TooLarge) : bytes);
+      })
+      .catch((error: unknown) => this.logger.warn(`could not answer a forwarded command: ${(error as Error).message}`))
+      .finally(() => {
+        if (--this.inFlight === 0) for (const resolve of this.drained.splice(0)) resolve();
+      });
+  }
+
+  /**
+   * SIGTERM's first step: leave the members (none routes here once it has answered), while
+   * commands already forwarded here keep running; this node forwards its own from now on.
+   */
+  async leave(): Promise<void> {
+    const membership = this.membership;
+    if (membership === undefined) return;
+    const started = Date.now();
+    const { answered, asked } = await membership.leave();
+    this.logger.log(`left the cluster: ${answered} of ${asked} members confirmed in ${Date.now() - started} ms; their caches' commands go to their new owners`);
+  }
+
+  /** After the registry stopped: answer what was forwarded here, then close the connection. */
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.inFlight > 0) {
+      await Promise.race([new Promise<void>((resolve) => this.drained.push(resolve)), new Promise((resolve) => setTimeout(resolve, this.options.forwardTimeoutMs).unref())]);
+    }
+    this.membership?.stop();
+    this.serving?.unsubscribe();
+    await this.nc?.drain().catch(() => undefined);
+    this.nc = undefined;
+  }
+}
+
+export const ownSubject = (stream: string, id: string): string => `${stream}.own.${id}`;
+
+/**
+ * Commands sent to the owner: all but a restore (a task's, carrying a whole past state; it runs
+ * where its task runs) and operations that answer every key (a MULTI with KEYS: its reply may
+ * not fit one message). Those run here, fenced like any write.
+ */
+function forwardable(command: CacheCommand): boolean {
+  if (command.type === 'RestoreTo') return false;
+  return command.type !== 'ApplyOperations' || !command.ops.some((op) => op.op === 'keys');
+}
