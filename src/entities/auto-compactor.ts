@@ -26,8 +26,10 @@ export const liveJournalBytes = (state: CacheState): number => (state.status ===
  * longer matter are dropped (compactEntity, as the `compact` task with `snapshots:1`), so an
  * org that overwrites within its byte quota never fills its disk budget. One cache at a time,
  * in the background; the journal counts each cache's bytes in its own writes
- * (InlineReadModels.cacheJournalBytesNow: the LevelDB journal; others do not count, and
- * nothing is compacted by itself there).
+ * (InlineReadModels.cacheJournalBytesNow: the LevelDB journal in its group commits, each
+ * NATS node as it applies the stream; the memory journal counts nothing, and nothing is
+ * compacted by itself there). On NATS every node sees every commit: a node weighs the caches
+ * it has loaded, and a KV claim lets one node at a time compact a cache.
  */
 export class AutoCompactor {
   private readonly logger = new Logger('AutoCompaction');
@@ -54,11 +56,12 @@ export class AutoCompactor {
         name: 'auto-compaction',
         onFailure: 'skip',
         next: (envelopes) => {
-          const refs = new Map<string, EntityRef>();
-          for (const { ref, entityId } of envelopes) refs.set(entityId.toString('latin1'), ref);
+          // Each cache of the commit, and whether its last event deletes it.
+          const refs = new Map<string, { ref: EntityRef; deleted: boolean }>();
+          for (const { ref, entityId, event } of envelopes) refs.set(entityId.toString('latin1'), { ref, deleted: event.type === 'CacheDeleted' });
           // After the entity has applied the commit (its state is then the one to weigh).
           setImmediate(() => {
-            for (const [id, ref] of refs) this.check(id, ref);
+            for (const [id, { ref, deleted }] of refs) this.check(id, ref, deleted);
           });
         },
       },
@@ -73,11 +76,15 @@ export class AutoCompactor {
     return retained > this.options.factor * liveJournalBytes(state) + this.options.minBytes;
   }
 
-  private check(id: string, ref: EntityRef): void {
+  private check(id: string, ref: EntityRef, deleted = false): void {
     if (this.stopping || this.queued.has(id)) return;
     const entity = this.registry.loaded(ref);
-    // A cache unloaded at once (deleted) is weighed as holding nothing live.
-    const state = entity === undefined ? ({ status: 'deleted', bytes: 0, entries: new Map() } as unknown as CacheState) : entity.isReady ? entity.state : undefined;
+    // A cache unloaded at once (deleted) is weighed as holding nothing live; one another node
+    // wrote and this one has not loaded is left to the nodes that have it.
+    const state =
+      entity === undefined ? (deleted ? ({ status: 'deleted', bytes: 0, entries: new Map() } as unknown as CacheState) : undefined)
+      : entity.isReady ? entity.state
+      : undefined;
     if (this.overBudget(ref, state) !== true) return;
     this.queued.set(id, ref);
     this.running ??= this.drain().finally(() => (this.running = undefined));
@@ -103,8 +110,17 @@ export class AutoCompactor {
     if (!entity.isReady) await entity.ready;
     await entity.whenDrained();
     if (this.overBudget(ref, entity.state) !== true) return;
-    await entity.snapshot();
-    const result = await compactEntity(this.journal, this.snapshots, ref, { kind: 'snapshots', count: 1 }, this.options.now());
+    // On a shared journal another node may be at it: one at a time (a KV claim), and the
+    // one that holds it weighs again after its compaction.
+    const release = await this.readModels.claimCompaction(ref);
+    if (release === undefined) return;
+    let result;
+    try {
+      await entity.snapshot();
+      result = await compactEntity(this.journal, this.snapshots, ref, { kind: 'snapshots', count: 1 }, this.options.now(), undefined, { readModels: this.readModels, claimed: true });
+    } finally {
+      await release();
+    }
     this.done++;
     this.logger.log(`compacted ${JSON.stringify(ref)} by itself through seq ${result.throughSeq}: ${result.dropped} events dropped (its journal held more than HISTORY_COMPACT_FACTOR × its live size)`);
   }

@@ -1,4 +1,5 @@
 import { RetentionPolicy } from '../config/journal';
+import { DropAccounting, InlineReadModels } from './inline-read-models';
 import { Journal } from './journal';
 import { EntityRef } from './keys';
 import { SnapshotStore } from './snapshot-store';
@@ -52,6 +53,31 @@ export async function compactEntity(
   policy: RetentionPolicy,
   now: number,
   onProgress?: (done: number) => void,
+  /**
+   * The read models, for a shared journal: only one node compacts a cache at a time (unless
+   * the caller `claimed` it already), and what is dropped is told to every node's journal bytes.
+   */
+  rows?: { readonly readModels: InlineReadModels; readonly claimed?: boolean },
+): Promise<CompactionResult> {
+  const accounting = journal.shared ? rows?.readModels.dropAccounting() : undefined;
+  if (accounting === undefined || rows?.claimed === true) return compactNow(journal, snapshots, ref, policy, now, onProgress, accounting);
+  const release = await rows!.readModels.claimCompaction(ref);
+  if (release === undefined) return { throughSeq: await journal.compactedThrough(ref), dropped: 0, kept: 0, note: 'another node is compacting this cache' };
+  try {
+    return await compactNow(journal, snapshots, ref, policy, now, onProgress, accounting);
+  } finally {
+    await release();
+  }
+}
+
+async function compactNow(
+  journal: Journal,
+  snapshots: SnapshotStore,
+  ref: EntityRef,
+  policy: RetentionPolicy,
+  now: number,
+  onProgress: ((done: number) => void) | undefined,
+  accounting: DropAccounting | undefined,
 ): Promise<CompactionResult> {
   // A compaction cut short by a crash is finished first (to its own cut, or this one's if further).
   const unfinished = await journal.unfinishedCompaction(ref);
@@ -71,7 +97,10 @@ export async function compactEntity(
   let lastSettings = 0;
   // An entry whose version is an ExpiryChanged holds the value of the Set before it: keep that too.
   const lastSet = new Map<string, number>();
+  // What the events through the cut weigh now, and after the drop (a shared journal drops whole messages only).
+  let weighed = 0;
   for await (const { seq, event } of journal.replay(ref, 1, cut)) {
+    if (accounting !== undefined) weighed += accounting.weigh(ref, event);
     if (event.type === 'Set') lastSet.set(event.key, seq);
     else if (event.type === 'ExpiryChanged' && keep.has(seq)) {
       const set = lastSet.get(event.key);
@@ -87,6 +116,16 @@ export async function compactEntity(
   if (snapshot.state.status === 'live' && lastSettings > 0) keep.add(lastSettings);
   if (snapshot.state.status === 'deleted' && lastDeleted > 0) keep.add(lastDeleted);
 
-  const dropped = await journal.dropEvents(ref, cut + 1, keep, onProgress);
+  let dropped: number | undefined;
+  try {
+    dropped = await journal.dropEvents(ref, cut + 1, keep, onProgress);
+  } finally {
+    // Weighed again after the drop, even one that failed part-way (what it deleted is gone).
+    if (accounting !== undefined && dropped !== 0) {
+      let left = 0;
+      for await (const { event } of journal.replay(ref, 1, cut)) left += accounting.weigh(ref, event);
+      if (weighed > left) await accounting.dropped(ref, weighed - left);
+    }
+  }
   return { throughSeq: cut, dropped, kept: keep.size };
 }

@@ -108,7 +108,7 @@ export class TaskActions {
     const entity = await this.readyEntity(ref);
     // The inline read models applied every event in its own write: nothing is behind.
     await entity.whenDrained();
-    const result = await compactEntity(this.journal, this.snapshots, ref, policy, this.clock.now());
+    const result = await compactEntity(this.journal, this.snapshots, ref, policy, this.clock.now(), undefined, { readModels: this.readModels });
     return { retention: task.params.retention ?? formatRetention(policy), ...result };
   }
 

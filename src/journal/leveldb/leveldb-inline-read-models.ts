@@ -298,7 +298,7 @@ export class LevelDbInlineReadModels extends InlineReadModels {
   private readonly orgTotals = new Map<string, number>();
   private readonly keyRows: KeyRowCache;
   /** Journal-bytes rows read or written so far, by row key (latin1); exact for the same reason as the org totals. */
-  private readonly diskBytes = new Map<string, number>();
+  protected readonly diskBytes = new Map<string, number>();
 
   constructor(
     private readonly storage: Storage,
@@ -373,9 +373,10 @@ export class LevelDbInlineReadModels extends InlineReadModels {
    * left as they are), in slices that let the event loop run, and then sets the flag that
    * says they are kept. No append may be written meanwhile (at open, or under the lock).
    */
-  protected async countJournalBytes(why: string): Promise<void> {
+  protected async countJournalBytes(why?: string): Promise<void> {
     const started = Date.now();
-    this.logger.log(`counting journal bytes per cache and org from the journal (${why}); writes wait until it is done`);
+    // Said in the log when it is the one-time count (a full rebuild is its own story).
+    if (why !== undefined) this.logger.log(`counting journal bytes per cache and org from the journal (${why}); writes wait until it is done`);
     const baseline = await this.journalBytesBaseline();
     await this.storage.journalBytes.clear();
     this.diskBytes.clear();
@@ -410,10 +411,10 @@ export class LevelDbInlineReadModels extends InlineReadModels {
     for (const [name, { bytes }] of rows) this.diskBytes.set(name, bytes);
     await this.storage.meta.put(DISK_FLAG_KEY, Buffer.from('1'), { sync: true } as never);
     const caches = [...rows.keys()].filter((name) => name.startsWith('c')).length;
-    this.logger.log(`counted journal bytes: ${events} events of ${caches} caches weigh ${rows.get(latin1(TOTAL_KEY))?.bytes ?? 0} bytes (${Date.now() - started} ms)`);
+    if (why !== undefined) this.logger.log(`counted journal bytes: ${events} events of ${caches} caches weigh ${rows.get(latin1(TOTAL_KEY))?.bytes ?? 0} bytes (${Date.now() - started} ms)`);
   }
 
-  private async diskRow(key: Buffer): Promise<number> {
+  protected async diskRow(key: Buffer): Promise<number> {
     const name = latin1(key);
     const known = this.diskBytes.get(name);
     if (known !== undefined) return known;
@@ -656,7 +657,7 @@ export class LevelDbInlineReadModels extends InlineReadModels {
     }
     if (pending.length > 0) await flush();
     // Journal bytes from the events as stored (what their commits counted), not re-encoded.
-    await this.countJournalBytes('the read models are rebuilt');
+    await this.countJournalBytes();
     await this.storage.meta.put(FLAG_KEY, Buffer.from('1'), { sync: true } as never);
   }
 
