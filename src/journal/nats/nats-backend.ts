@@ -141,7 +141,7 @@ export class NatsBackend extends JournalBackend {
     const info = await jsm.streams.info(options.stream);
     // `/grouped`: offsets are stream sequence × OFFSET_SLOTS since appends are grouped; rows
     // kept under the older offsets are rebuilt.
-    await this.inline.start(`${options.stream}@${info.created}/grouped`);
+    await this.inline.start(`${options.stream}@${info.created}/grouped`, { nc, stream: options.stream, replicas: options.replicas });
     this.opened = true;
     this.logger.log(`connected to ${nc.getServer()}; stream ${options.stream} at offset ${this.journal.highestOffset} (${options.replicas} replica(s))`);
   }
