@@ -5,39 +5,12 @@ import { CurrentPrincipal } from '../../auth/principal.decorator';
 import { Principal } from '../../auth/principal';
 import { CacheService, commandMeta } from '../cache.service';
 import { Route } from '../contract/route-contract';
-import { asBuffer } from './binary';
+import { ELEMENT_ENVELOPE_BYTES, STREAMED_ANSWER_BYTES, STREAM_HIGH_WATER_BYTES, batchAnswer, batchElement } from './batch-answer';
 import { BatchCacheRequest, BatchGetRequest } from './dto/native.dto';
 import { NativeContracts } from './native.contracts';
 import { APP_CONFIG } from '../../config/settings';
 import type { EdgeConfig } from '../../config/edge';
 import { ResponseBudget, base64Length, jsonStringBytes } from '../edge/response-budget';
-
-/** `{"cacheName":,"key":,"success":false,"value":}` around an element's strings. */
-const ELEMENT_ENVELOPE_BYTES = 48;
-
-const batchElement = (cacheName: string, key: string, value: Uint8Array | undefined) =>
-  value === undefined ? { cacheName, key, success: false, value: '' } : { cacheName, key, success: true, value: asBuffer(value).toString('base64') };
-
-/** Answers measured at this size or more are streamed. */
-const STREAMED_ANSWER_BYTES = 1024 * 1024;
-/** What the batch answer's stream holds ahead of its reader. */
-const STREAM_HIGH_WATER_BYTES = 64 * 1024;
-
-/**
- * The batch answer, one element at a time as the client reads it: values are encoded one by
- * one between turns of the event loop, and a client that does not read holds back the rest
- * (nothing of it is built). A whole answer of MAX_RESPONSE_BYTES encoded at once held the event
- * loop for ~0.4 s and the memory of the whole string. The values are views of stored bytes that
- * later writes never change (stored values are append-only, see compact-entry-map.ts).
- */
-function* batchAnswer(elements: ReadonlyArray<{ cacheName: string; key: string }>, values: ReadonlyArray<Uint8Array | undefined>): Generator<string> {
-  yield '{"complete":true,"results":[';
-  for (let i = 0; i < elements.length; i++) {
-    const { cacheName, key } = elements[i];
-    yield (i === 0 ? '' : ',') + JSON.stringify(batchElement(cacheName, key, values[i]));
-  }
-  yield ']}';
-}
 
 /**
  * Batches: the whole body is validated first (one bad element: 400, nothing written), then
