@@ -97,3 +97,17 @@ export function respErrorText(code: string, message?: string): string {
   const { resp, text } = catalogueEntry(code);
   return `${resp} ${(message ?? text).replace(/[\r\n]+/g, ' ')}`;
 }
+
+/** A refusal raised in the core (no transport): each API family and RESP word it from its catalogued code. */
+export class CataloguedError extends Error {
+  /** The HTTP status the catalogue gives its code. */
+  readonly status: number;
+
+  constructor(
+    readonly code: CatalogueCode,
+    message: string = ERROR_CATALOGUE[code].text,
+  ) {
+    super(message);
+    this.status = ERROR_CATALOGUE[code].status;
+  }
+}

@@ -9,8 +9,9 @@ import { CacheGateway } from '../core/cache-gateway';
 import { Journal } from '../journal/journal';
 import { CommittedEventFeed } from './engine/keyspace-notifications';
 import { EngineHistory } from './engine/command';
-import { HistoryService } from '../api/history/history.service';
-import { HistoryModule } from '../api/history/history.module';
+import { CacheHistory } from '../core/cache-history';
+import { CacheHistoryModule } from '../core/history.module';
+import { parsePoint } from '../core/point';
 import { RedisEngine } from './engine/engine';
 import { ServerFacts } from './engine/command';
 import { RespCounters } from './resp/resp-counters';
@@ -24,12 +25,12 @@ const VERSION: string = require('../../package.json').version;
  * family) and the RESP listener over it.
  */
 @Module({
-  imports: [HistoryModule],
+  imports: [CacheHistoryModule],
   providers: [
     RespCounters,
     {
       provide: RedisEngine,
-      useFactory: (config: ServerConfig & LimitsConfig & EdgeConfig, gateway: CacheGateway, auth: AuthService, limiter: RateLimiter, counters: RespCounters, journal: Journal, historyService: HistoryService) => {
+      useFactory: (config: ServerConfig & LimitsConfig & EdgeConfig, gateway: CacheGateway, auth: AuthService, limiter: RateLimiter, counters: RespCounters, journal: Journal, cacheHistory: CacheHistory) => {
         const startedAt = gateway.now();
         const facts: ServerFacts = {
           version: VERSION,
@@ -54,30 +55,31 @@ const VERSION: string = require('../../package.json').version;
           const subscription = journal.follow(journal.highestOffset).subscribe({ next: (envelopes) => listener(envelopes), error: () => undefined });
           return () => subscription.unsubscribe();
         };
-        // The history commands read the event log through the history API's service (the core has no history port yet).
+        // The history commands read the event log through the core's history, as the HTTP history API does.
+        const isoOf = (time: number) => new Date(time).toISOString();
         const history: EngineHistory = {
-          valueAt: (ctx, cacheName, key, point) => historyService.valueAt(ctx.principal, cacheName, key, point),
+          valueAt: (ctx, cacheName, key, point) => cacheHistory.valueAt(ctx.principal, cacheName, key, parsePoint(point)),
           events: async (ctx, cacheName, from, limit) => {
-            const page = await historyService.page({ org: ctx.principal.org, name: cacheName }, from, limit);
+            const page = await cacheHistory.page({ org: ctx.principal.org, name: cacheName }, from, limit);
             return {
               next: page.next,
               hasMore: page.hasMore,
-              events: page.events.map((e) => ({
-                seq: e.seq,
-                type: e.type,
-                time: e.time,
-                by: e.by,
-                device: e.device,
-                key: e.key,
-                value: e.value === undefined ? undefined : Buffer.from(e.value, 'base64'),
-                expiresAt: e.expiresAt,
+              events: page.records.map(({ seq, event }) => ({
+                seq,
+                type: event.type,
+                time: isoOf(event.at),
+                by: event.by,
+                device: event.device,
+                key: 'key' in event ? event.key : undefined,
+                value: 'value' in event ? event.value : undefined,
+                expiresAt: 'expiresAt' in event ? (event.expiresAt === 0 ? null : isoOf(event.expiresAt)) : undefined,
               })),
             };
           },
         };
         return new RedisEngine(gateway, auth, limiter, facts, feed, history);
       },
-      inject: [APP_CONFIG, CacheGateway, AuthService, RateLimiter, RespCounters, Journal, HistoryService],
+      inject: [APP_CONFIG, CacheGateway, AuthService, RateLimiter, RespCounters, Journal, CacheHistory],
     },
     RespServer,
   ],

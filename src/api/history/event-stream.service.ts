@@ -10,7 +10,8 @@ import { Envelope, Journal } from '../../journal/journal';
 import { EntityRef, encodeEntityId } from '../../journal/keys';
 import { StorageUnavailableError, storageFaultOf } from '../../journal/storage-fault';
 import { ApiError } from '../errors/api-error';
-import { HistoryService, toWireEvent, wireEventBytes } from './history.service';
+import { HistoryService, toWireEvent } from './history.service';
+import { wireEventBytes } from '../../core/cache-history';
 import { SseSession } from './sse-session';
 
 const CATCH_UP_PAGE = 256;

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { CacheHistoryModule } from '../../core/history.module';
 import { ConditionalReads } from './conditional-get.hook';
 import { EventStreamService } from './event-stream.service';
 import { HistoryService } from './history.service';
@@ -11,6 +12,7 @@ import { ReadYourWrites } from './read-your-writes';
  */
 @Global()
 @Module({
+  imports: [CacheHistoryModule],
   controllers: [HistoryController],
   providers: [HistoryService, EventStreamService, ConditionalReads, ReadYourWrites],
   exports: [HistoryService, ConditionalReads, ReadYourWrites],

@@ -1,5 +1,5 @@
-import { parseSeqOrTime } from '../../api/history/point-in-time';
-import { ApiError } from '../../api/errors/api-error';
+import { parseSeqOrTime } from '../../core/point';
+import { CataloguedError } from '../../core/error-catalogue';
 import { HistoryGoneError, stateAt } from '../../journal/history';
 import { CliError, CliIo, configFor, openOffline, write } from '../io';
 
@@ -17,7 +17,7 @@ export async function replayCommand(options: ReplayOptions, io: CliIo): Promise<
   try {
     point = options.to !== undefined ? parseSeqOrTime(options.to) : undefined;
   } catch (error) {
-    if (error instanceof ApiError) throw new CliError(`--to: must be a sequence number or an ISO time, got "${options.to}"`, 2);
+    if (error instanceof CataloguedError) throw new CliError(`--to: must be a sequence number or an ISO time, got "${options.to}"`, 2);
     throw error;
   }
   const config = configFor(io, options.dataDir);
