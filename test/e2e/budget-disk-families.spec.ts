@@ -52,3 +52,27 @@ describe('budget: a spent disk budget, family by family', () => {
     expect(await client.del('k')).toBe(1);
   });
 });
+
+/** The same for the byte quota (docs/security.md's table): IronCache 403, Momento 429, Upstash 400 `OOM`, RESP `-OOM`. */
+describe('budget: a spent byte quota, family by family', () => {
+  let app: RedisTestApp;
+  const token = tokenFor({ org: 'quota' });
+  beforeAll(async () => {
+    app = await startRedisApp({ JOURNAL_SYNC: 'none', ENABLE_ORG_SERVICE_LEVEL_SAAS: 'true', FREE_SERVICE_LEVEL_MAX_BYTES: '100' });
+    expect((await http(`${app.url}/c/k`, { method: 'POST', token, body: Buffer.alloc(90, 1) })).status).toBe(201);
+  });
+  afterAll(() => app.dispose());
+
+  it('answers each family as the table says', async () => {
+    const value = Buffer.alloc(50, 2);
+    const native = await http(`${app.url}/c/x`, { method: 'POST', token, body: value });
+    expect([native.status, native.json().code]).toEqual([400, 'QUOTA_EXCEEDED']);
+    expect((await http(`${app.url}/1/projects/quota/caches/c/items/y`, { method: 'PUT', headers: { authorization: `OAuth ${token}` }, body: { value: 'y'.repeat(50) } })).status).toBe(403);
+    expect((await http(`${app.url}/cache/c?key=z&ttl_seconds=60&token=${token}`, { method: 'PUT', body: value })).status).toBe(429);
+    const upstash = await http(`${app.url}/redis/db/c/set/u/${'v'.repeat(50)}`, { token });
+    expect(upstash.status).toBe(400);
+    expect(upstash.json().error).toMatch(/^OOM /);
+    const client = await app.client('quota', { db: 'c' });
+    await expect(client.set('r', 'v'.repeat(50))).rejects.toThrow(/^OOM /);
+  });
+});

@@ -244,6 +244,7 @@ export class NatsInlineReadModels extends LevelDbInlineReadModels {
 
   /** In the apply queue: the cache's rows lose what compactions dropped since this node last subtracted (entries only grow, so an older one is a no-op). */
   private async subtractDropped(ref: EntityRef, total: number): Promise<void> {
+    if (this.stopped) return; // queued after stop(): the store is closing
     const entityId = encodeEntityId(ref);
     const key = droppedBytesKey(entityId);
     const delta = total - (await this.diskRow(key));
