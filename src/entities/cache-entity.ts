@@ -80,6 +80,10 @@ export class CacheEntity {
     return this.lifecycle === 'ready';
   }
 
+  get isRecovering(): boolean {
+    return this.lifecycle === 'recovering';
+  }
+
   /** Whether there is a state to snapshot (not while recovering, nor after a failed recovery). */
   get snapshottable(): boolean {
     return this.lifecycle !== 'failed' && this.lifecycle !== 'recovering';
@@ -154,6 +158,7 @@ export class CacheEntity {
       const now = this.ctx.now();
       for (const [key, expiresAt] of expiringKeys(this.state)) this.ctx.scheduler.schedule(this.ref, key, Math.max(expiresAt, now));
       this.actor.send({ type: 'RECOVERED' });
+      this.follower?.applyQueued(); // other nodes' events that came while recovering
       this.ctx.observer?.recovered((performance.now() - startedAt) / 1000);
       if (this.mailbox.length > 0) void this.drain();
     } catch (error) {
@@ -243,6 +248,7 @@ export class CacheEntity {
           error: error instanceof JournalSequenceConflictError ? new JournalContendedError(this.ref, attempt + 1) : error instanceof JournalUnavailableError ? error : new JournalUnavailableError(error),
         };
         for (const { ask } of replies) ask.resolve(failure);
+        this.follower?.applyQueued();
         return;
       }
       ledger.committed();

@@ -21,7 +21,7 @@ export interface CatchingUp {
 export class JournalCatchUp {
   private readonly logger = new Logger('CacheEntity');
   private isStale = false;
-  private waiters: Array<() => void> = [];
+  private waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
 
   constructor(
     private readonly entity: CatchingUp,
@@ -43,11 +43,15 @@ export class JournalCatchUp {
     return this.waiters.length > 0;
   }
 
-  /** Catches up between two groups; resolves once done (failures are logged, and the entity stays stale). */
+  /**
+   * Catches up between two groups; resolves once done. A failed catch-up is logged and rejects
+   * with JournalUnavailableError (the entity stays stale): a seq the journal holds but could not
+   * be read now is unavailable (503), never "not reached".
+   */
   between(): Promise<void> {
-    return new Promise<void>((resolve) => {
+    return new Promise<void>((resolve, reject) => {
       this.isStale = true;
-      this.waiters.push(resolve);
+      this.waiters.push({ resolve, reject });
       this.entity.kick();
     });
   }
@@ -55,8 +59,15 @@ export class JournalCatchUp {
   /** The mailbox's turn for the requested catch-ups. */
   async takeRequested(): Promise<void> {
     const waiters = this.waiters.splice(0);
-    await this.run().catch((error) => this.logger.warn(`catching ${JSON.stringify(this.entity.ref)} up failed: ${(error as Error).message}`));
-    for (const resolve of waiters) resolve();
+    try {
+      await this.run();
+    } catch (error) {
+      this.logger.warn(`catching ${JSON.stringify(this.entity.ref)} up failed: ${(error as Error).message}`);
+      const failure = error instanceof JournalUnavailableError ? error : new JournalUnavailableError(error);
+      for (const { reject } of waiters) reject(failure);
+      return;
+    }
+    for (const { resolve } of waiters) resolve();
   }
 
   /** Before a group is decided: a stale entity catches up, or fails the group (503; the next command tries again). */

@@ -8,6 +8,8 @@ const FOLLOWER_WAIT_MS = 500;
 export interface FollowedEntity {
   readonly seq: number;
   readonly isReady: boolean;
+  /** Recovering from the journal: remote events wait until it is done (they may be past what it read). */
+  readonly isRecovering: boolean;
   /** A group is being decided and journaled: remote events wait until it is done. */
   readonly isDraining: boolean;
   /** Applies one committed event (the next seq) to the committed state. */
@@ -15,19 +17,22 @@ export interface FollowedEntity {
   /** The journal holds events the entity has not applied: catch up before the next decision. */
   markStale(): void;
   readonly stale: boolean;
-  /** Catches up from the journal between groups; resolves when done. */
+  /** Catches up from the journal between groups; resolves when done, rejects when the journal could not be read. */
   catchUpBetweenGroups(): Promise<void>;
 }
 
 /**
  * Keeps one entity current on a shared journal (NATS), where other nodes write too: events
  * the journal's follower hands in are applied in seq order (queued while a group is being
- * decided), a conflicting write first waits briefly for the winner's events, and a read with
- * `minSeq` waits for the follower before reading the journal. An entity on the embedded
- * journal, the only writer of its cache, has none of this.
+ * decided or the entity recovers), a conflicting write first waits briefly for the winner's
+ * events, and a read with `minSeq` waits for the follower before reading the journal. A gap
+ * (an event missed) makes the entity catch up from the journal at once, between groups: left
+ * stale, it would serve plain reads an old state until its next write. An entity on the
+ * embedded journal, the only writer of its cache, has none of this.
  */
 export class SharedJournalFollower {
   private queue: Envelope[] = [];
+  private catchingUp = false;
   private arrived: (() => void) | undefined;
   private seqWaiters: Array<{ seq: number; resolve: () => void }> = [];
 
@@ -40,6 +45,10 @@ export class SharedJournalFollower {
    */
   applyRemote(envelope: Envelope): void {
     const entity = this.entity;
+    if (entity.isRecovering) {
+      this.queue.push(envelope);
+      return;
+    }
     if (!entity.isReady || envelope.seq <= entity.seq) return;
     if (entity.isDraining) {
       this.queue.push(envelope);
@@ -47,14 +56,14 @@ export class SharedJournalFollower {
       return;
     }
     if (envelope.seq !== entity.seq + 1) {
-      entity.markStale();
+      this.missed();
       return;
     }
     entity.applyCommitted(envelope.seq, envelope.event, envelope.offset);
     this.advanced();
   }
 
-  /** Applies what arrived while a group was being decided (after the group). */
+  /** Applies what arrived while a group was being decided or the entity recovered (after it). */
   applyQueued(): void {
     if (this.queue.length === 0) return;
     const queued = this.queue;
@@ -63,7 +72,7 @@ export class SharedJournalFollower {
     for (const envelope of queued) {
       if (envelope.seq <= entity.seq) continue;
       if (envelope.seq !== entity.seq + 1) {
-        entity.markStale();
+        this.missed();
         break;
       }
       entity.applyCommitted(envelope.seq, envelope.event, envelope.offset);
@@ -71,10 +80,21 @@ export class SharedJournalFollower {
     this.advanced();
   }
 
-  /** The journal was read from the entity's seq on: what was queued is in it. */
+  /** The journal was read from the entity's seq on: what was queued is in it, or past it (arrived meanwhile). */
   caughtUp(): void {
-    this.queue = [];
+    this.applyQueued();
     this.advanced();
+  }
+
+  /** An event was missed: the entity is stale, and catches up from the journal between groups (one at a time). */
+  private missed(): void {
+    this.entity.markStale();
+    if (this.catchingUp) return;
+    this.catchingUp = true;
+    this.entity
+      .catchUpBetweenGroups()
+      .catch(() => undefined) // logged by the catch-up; the entity stays stale and the next gap asks again
+      .finally(() => (this.catchingUp = false));
   }
 
   /**
@@ -103,7 +123,8 @@ export class SharedJournalFollower {
   /**
    * Read-your-writes: true once the entity is at `seq` or beyond: at once, or when the
    * follower brings it within `waitMs`, or else after catching up from the journal (between
-   * groups). False: the journal has no such seq.
+   * groups). False: the journal has no such seq. Rejects (JournalUnavailableError) when the
+   * journal could not be read.
    */
   async reach(seq: number, waitMs: number): Promise<boolean> {
     const entity = this.entity;

@@ -1,12 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { Consumer, DeliverPolicy, JetStreamApiError, JetStreamClient, JetStreamManager, JsMsg, MsgRequest, NextMsgRequest, OrderedConsumerOptions, StoredMsg, jetstream } from '@nats-io/jetstream';
 import { KV } from '@nats-io/kv';
-import { MsgHdrs, NatsConnection, TimeoutError, headers } from '@nats-io/nats-core';
+import { MsgHdrs, NatsConnection, TimeoutError, headers, nuid } from '@nats-io/nats-core';
 import { CacheEvent } from '../../domain';
 import { decodeEvent } from '../codec';
 import { Envelope, Journal, JournalRecord, JournalSequenceConflictError, JournalUnavailableError, seqAtTimeIn } from '../journal';
 import { EntityRef, MAX_SEQ, encodeEntityId } from '../keys';
 import { COUNT_HEADER, MessageEvent, SEQ_HEADER, endOffset, eventsOf, firstStreamSeqAfter, lastSeqOf, messagesFor, offsetOf } from './grouped-messages';
+import { LiveFollower } from './live-follower';
 import { Subjects } from './subjects';
 
 export { SEQ_HEADER } from './grouped-messages';
@@ -24,6 +25,9 @@ const FETCH_EXPIRES_MS = 1000;
  * peer for a minute or more, and that create never answers: so a short try, and another.
  */
 const CONSUMER_CREATE_TRY_MS = 1500;
+
+/** The start of the name of every node's live follower consumer (each made anew under a new name). */
+export const FOLLOW_PREFIX = 'follow_';
 
 /** The most events a read takes by direct gets (one request each) before it scans instead. */
 const DIRECT_READ_MAX = 32;
@@ -73,7 +77,8 @@ export function serializesSubjectChecks(version: string): boolean {
  *   after the read models caught up with it; appends to different caches are in flight at once.
  * - One ordered consumer per process follows the whole stream from the end it found at open;
  *   it feeds `follow()` (projections, history streams) and `remote$`-style listeners with every
- *   node's events in stream order.
+ *   node's events in stream order. A LiveFollower makes it again, from the last message it
+ *   delivered, when it stops or stalls (after a server's death, see live-follower.ts).
  * - Compaction deletes messages; the compaction mark lives in a KV bucket.
  *
  * Durability is JetStream's: a publish is acknowledged once the stream's replicas have it in
@@ -94,7 +99,7 @@ export class NatsJournal extends Journal {
   private highest = 0;
   private inFlight = 0;
   private idle: Array<() => void> = [];
-  private live: { stop(): void | Promise<void> } | undefined;
+  private live: LiveFollower | undefined;
   private pendingLive: Envelope[] = [];
   private flushScheduled = false;
   private readonly committedListeners: Array<(batch: readonly Envelope[]) => void> = [];
@@ -134,16 +139,16 @@ export class NatsJournal extends Journal {
     this.marks = marks;
     const info = await this.jsm.streams.info(this.options.stream);
     this.highest = endOffset(info.state.last_seq);
-    const consumer = await this.orderedConsumer({
-      filter_subjects: this.subjects.all,
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: info.state.last_seq + 1,
-    });
-    const messages = await consumer.consume({ max_messages: 1024 });
-    this.live = messages;
-    void (async () => {
-      for await (const msg of messages) this.onLive(msg);
-    })().catch((error) => this.logger.error(`following the stream stopped: ${(error as Error).message}`));
+    const live = new LiveFollower(
+      {
+        consumer: (startSeq) => this.orderedConsumer({ filter_subjects: this.subjects.all, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq, name_prefix: `${FOLLOW_PREFIX}${nuid.next()}` }),
+        lastSeq: async () => (await this.jsm.streams.info(this.options.stream)).state.last_seq,
+        deliver: (msg) => this.onLive(msg),
+      },
+      info.state.last_seq,
+    );
+    await live.start();
+    this.live = live;
   }
 
   /** Every node's committed events, in stream order, as this process learns of them. */
@@ -272,6 +277,7 @@ export class NatsJournal extends Journal {
     }
     this.remember(subject, { seq: seq + count - 1, streamSeq });
     if (endOffset(streamSeq) > this.highest) this.highest = endOffset(streamSeq);
+    this.live?.reached(streamSeq);
     return streamSeq;
   }
 
@@ -506,7 +512,7 @@ export class NatsJournal extends Journal {
 
   /** Stops following the stream and ends the followers. */
   async close(): Promise<void> {
-    await this.live?.stop();
+    this.live?.close();
     this.live = undefined;
     this.endFollowers();
   }
