@@ -25,10 +25,11 @@ function frees(command: CacheCommand): boolean {
 /**
  * The disk budget: journal bytes per org (values, keys, descriptions, settings and every
  * overwrite the journal retains, counted by the LevelDB journal in each group commit's own
- * write, and on NATS by each node as it applies the stream) and in all. A command that would add bytes to an org at or past its budget, or to a service past
- * the total, is refused before it reaches the entity: a clear 4xx, never the 503 of a full
- * disk. Deletions always pass. Synchronous: an org's count is read once (the first command
- * of an org after a start is admitted while it is read).
+ * write, and on NATS by each node as it applies the stream) and in all. A command that would
+ * add bytes to an org at or past its budget, or to a service past the total, is refused
+ * before it reaches the entity: a clear 4xx, never the 503 of a full disk. Deletions always
+ * pass. Synchronous: an org's count is read once (the first command of an org after a start
+ * is admitted while it is read).
  */
 export class DiskBudget {
   constructor(
