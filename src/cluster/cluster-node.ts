@@ -142,6 +142,8 @@ export class ClusterNode extends CommandRouter {
     } catch {
       return here(); // nothing this version cannot carry reaches here; if it did, the fence makes running it here safe
     }
+    // Larger than one NATS message (a transaction of several large values): run here, fenced like any write.
+    if (request.byteLength + 1024 > this.maxPayload) return here();
     let msg: Msg;
     try {
       msg = await this.nc!.request(ownSubject(this.options.stream, owner), request, { timeout: this.options.forwardTimeoutMs });
@@ -183,7 +185,8 @@ export class ClusterNode extends CommandRouter {
   private async settleHere(ref: EntityRef, reply: Reply): Promise<void> {
     if (!reply.ok || reply.envelopes.length === 0) return;
     const last = reply.envelopes[reply.envelopes.length - 1];
-    if (this.registry.loaded(ref)?.isReady) {
+    // Loaded, or recovering (a recovery that read the log before this write is caught up by reach).
+    if (this.registry.loaded(ref) !== undefined) {
       try {
         await this.registry.reach(ref, last.seq);
       } catch {
@@ -247,10 +250,16 @@ export const ownSubject = (stream: string, id: string): string => `${stream}.own
 
 /**
  * Commands sent to the owner: all but a restore (a task's, carrying a whole past state; it runs
- * where its task runs) and operations that answer every key (a MULTI with KEYS: its reply may
- * not fit one message). Those run here, fenced like any write.
+ * where its task runs) and operations whose answer may not fit one NATS message (a transaction
+ * that lists the keys, or reads several values). Those run here, fenced like any write.
  */
 function forwardable(command: CacheCommand): boolean {
   if (command.type === 'RestoreTo') return false;
-  return command.type !== 'ApplyOperations' || !command.ops.some((op) => op.op === 'keys');
+  if (command.type !== 'ApplyOperations') return true;
+  let reads = 0;
+  for (const op of command.ops) {
+    if (op.op === 'keys') return false;
+    if (op.op === 'read' && ++reads > 1) return false;
+  }
+  return true;
 }
