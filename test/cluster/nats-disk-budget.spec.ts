@@ -75,6 +75,25 @@ describe('disk budget on NATS', () => {
     expect((await http(`${b.url}/big/k`, { token })).body[0]).toBe(29);
   }, 120_000);
 
+  it('a spent DISK_BUDGET_BYTES refuses every org on every node, and each node\'s /health/ready says so', async () => {
+    const env = { DISK_BUDGET_BYTES: String(300 * KiB), HISTORY_COMPACT_FACTOR: '0' };
+    const a = await start('servicebudget', env);
+    const b = await start('servicebudget', env);
+    const value = Buffer.alloc(200 * KiB, 3);
+    let etag = '';
+    for (let i = 0; i < 2; i++) etag = (await http(`${a.url}/c/k${i}`, { method: 'POST', token: tokenFor({ org: 'first' }), body: value })).headers.get('etag')!;
+    const seq = /"v(\d+)"/.exec(etag)![1];
+    expect((await http(`${b.url}/c/k1?minSeq=${seq}`, { token: tokenFor({ org: 'first' }) })).status).toBe(200);
+    for (const node of [a, b]) {
+      const refused = await http(`${node.url}/c/k`, { method: 'POST', token: tokenFor({ org: 'second' }), body: Buffer.from('small') });
+      expect([refused.status, refused.json().code]).toEqual([400, 'DISK_BUDGET_EXCEEDED']);
+      expect(refused.json().message).toContain('DISK_BUDGET_BYTES');
+      const ready = await http(`${node.url}/health/ready`);
+      expect(ready.status).toBe(200);
+      expect(ready.json().info.disk).toMatchObject({ status: 'up', spent: 'DISK_BUDGET_BYTES' });
+    }
+  });
+
   it('one node at a time holds a cache\'s compaction claim', async () => {
     const a = await start('claims', {});
     const b = await start('claims', {});
