@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { InlineReadModels } from '../../src/journal/inline-read-models';
-import { DISK_FLAG_KEY } from '../../src/journal/leveldb/leveldb-inline-read-models';
+import { DISK_FLAG_KEY, LevelDbInlineReadModels } from '../../src/journal/leveldb/leveldb-inline-read-models';
 import { Storage } from '../../src/journal/leveldb/storage';
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 import { tempDir } from '../support/temp-dir';
@@ -31,13 +31,13 @@ describe('budget: journal bytes of an older data directory', () => {
   const light = tokenFor({ org: 'light' });
 
   async function figures(running: TestApp) {
-    const rows = running.app.get(InlineReadModels);
+    const rows = running.app.get(InlineReadModels) as LevelDbInlineReadModels;
     return {
       heavy: await rows.journalBytes('heavy'),
       light: await rows.journalBytes('light'),
       total: rows.totalJournalBytesNow(),
-      heavyCache: rows.cacheJournalBytesNow({ org: 'heavy', name: 'c' }),
-      lightCaches: [rows.cacheJournalBytesNow({ org: 'light', name: 'a' }), rows.cacheJournalBytesNow({ org: 'light', name: 'b' })],
+      heavyCache: await rows.cacheJournalBytes({ org: 'heavy', name: 'c' }),
+      lightCaches: [await rows.cacheJournalBytes({ org: 'light', name: 'a' }), await rows.cacheJournalBytes({ org: 'light', name: 'b' })],
     };
   }
 
@@ -66,7 +66,7 @@ describe('budget: journal bytes of an older data directory', () => {
     await storage.open();
     await storage.journalBytes.clear();
     await storage.meta.del(DISK_FLAG_KEY);
-    expect(await storage.journalBytes.keys().all()).toEqual([]);
+    expect(await storage.journalBytes.keys().all()).toStrictEqual([]);
     await storage.close();
 
     const log = new CapturedLog();

@@ -408,7 +408,9 @@ export class LevelDbInlineReadModels extends InlineReadModels {
       }
     }
     if (ops.length > 0) await this.storage.db.batch(ops as never);
-    for (const [name, { bytes }] of rows) this.diskBytes.set(name, bytes);
+    // Orgs' rows and the total are kept in memory now (the budget reads them synchronously);
+    // a cache's row is read when the cache next writes, as after any start.
+    for (const [name, { bytes }] of rows) if (!name.startsWith('c') && !name.startsWith('f')) this.diskBytes.set(name, bytes);
     await this.storage.meta.put(DISK_FLAG_KEY, Buffer.from('1'), { sync: true } as never);
     const caches = [...rows.keys()].filter((name) => name.startsWith('c')).length;
     if (why !== undefined) this.logger.log(`counted journal bytes: ${events} events of ${caches} caches weigh ${rows.get(latin1(TOTAL_KEY))?.bytes ?? 0} bytes (${Date.now() - started} ms)`);
@@ -430,6 +432,11 @@ export class LevelDbInlineReadModels extends InlineReadModels {
 
   override journalBytes(org: string): Promise<number> {
     return this.diskRow(orgBytesKey(org));
+  }
+
+  /** Journal bytes of one cache, read from the store if not known yet. */
+  cacheJournalBytes(ref: EntityRef): Promise<number> {
+    return this.diskRow(cacheBytesKey(encodeEntityId(ref)));
   }
 
   override cacheJournalBytesNow(ref: EntityRef): number | undefined {
