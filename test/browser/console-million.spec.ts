@@ -55,7 +55,7 @@ describe('web console on a 1M-key cache', () => {
       await page.click('[data-testid="connect"]');
       await page.locator('[data-testid="caches"] li[data-cache="big"]', { hasText: '1,000,000 items' }).waitFor();
     });
-    expect(requests.filter((r) => r.url.includes('/keys'))).toEqual([]);
+    expect(requests.filter((r) => r.url.includes('/keys'))).toStrictEqual([]);
     for (const r of requests) expect(r.bytes).toBeLessThan(16 * 1024);
   });
 
@@ -139,7 +139,7 @@ describe('web console on a 1M-key cache', () => {
       await page.locator('[data-testid="key-count"]', { hasText: '1,010,000' }).waitFor();
       await page.locator('[data-testid="timeline"] li').first().filter({ hasText: 'new:9999' }).waitFor();
     });
-    expect(during.filter((r) => r.url.includes('/keys'))).toEqual([]);
+    expect(during.filter((r) => r.url.includes('/keys'))).toStrictEqual([]);
     // The counts are asked again once per burst of events (and the stream may be opened again).
     for (const r of during) expect(r.url).toMatch(/^\/cacheName\/big(\/events\/stream\?from=\d+)?$/);
     expect(during.length).toBeLessThan(30);
@@ -153,9 +153,9 @@ describe('web console on a 1M-key cache', () => {
     await page.locator('[data-testid="timeline"] li.type-SettingsChanged').first().waitFor();
     await expect(top.getAttribute('data-seq')).resolves.toMatch(/^\d{7}$/);
     await expect(top.textContent()).resolves.toContain('SettingsChanged');
-    expect(await boxesOverlap(page, '[data-testid="timeline"] li button', ['.seq', '.type', '.what', '.who', 'time'])).toEqual([]);
+    expect(await boxesOverlap(page, '[data-testid="timeline"] li button', ['.seq', '.type', '.what', '.who', 'time'])).toStrictEqual([]);
     await page.setViewportSize({ width: 420, height: 900 });
-    expect(await boxesOverlap(page, '[data-testid="timeline"] li button', ['.seq', '.type', '.what', '.who', 'time'])).toEqual([]);
+    expect(await boxesOverlap(page, '[data-testid="timeline"] li button', ['.seq', '.type', '.what', '.who', 'time'])).toStrictEqual([]);
     expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
     await page.setViewportSize({ width: 1360, height: 900 });
   });

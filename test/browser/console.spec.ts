@@ -141,8 +141,8 @@ describe('web console in a real browser', () => {
       await page.click('#refresh-caches');
       await openCache(longName);
       await page.locator('[data-testid="timeline"] li.type-SettingsChanged').waitFor();
-      expect(await boxesOverlap(page, '[data-testid="timeline"] li button', ['.seq', '.type', '.what', '.who', 'time'])).toEqual([]);
-      expect(await boxesOverlap(page, '[data-testid="keys"] tr[data-key]', ['th', 'td[data-col="type"]', 'td[data-col="size"]', 'td[data-col="ttl"]', 'td.actions'])).toEqual([]);
+      expect(await boxesOverlap(page, '[data-testid="timeline"] li button', ['.seq', '.type', '.what', '.who', 'time'])).toStrictEqual([]);
+      expect(await boxesOverlap(page, '[data-testid="keys"] tr[data-key]', ['th', 'td[data-col="type"]', 'td[data-col="size"]', 'td[data-col="ttl"]', 'td.actions'])).toStrictEqual([]);
       // Nothing is wider than the page.
       expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
     });
@@ -466,11 +466,11 @@ describe('web console in a real browser', () => {
       await openCache('shop');
       await openKey('a');
       await page.locator('[data-testid="value"]', { hasText: 'two' }).waitFor();
-      expect(await unlabelledControls(page)).toEqual([]);
-      expect(await contrastFailures(page)).toEqual([]);
+      expect(await unlabelledControls(page)).toStrictEqual([]);
+      expect(await contrastFailures(page)).toStrictEqual([]);
       await page.click('[data-testid="nav-tasks"]');
-      expect(await unlabelledControls(page)).toEqual([]);
-      expect(await contrastFailures(page)).toEqual([]);
+      expect(await unlabelledControls(page)).toStrictEqual([]);
+      expect(await contrastFailures(page)).toStrictEqual([]);
     });
 
     it('works with the keyboard alone: open a cache, a key, and go back to now', async () => {
@@ -513,8 +513,8 @@ describe('web console in a real browser', () => {
       await page.locator('[data-testid="timeline"] li.type-SettingsChanged').waitFor();
       const fits = () => page.evaluate('document.documentElement.scrollWidth <= window.innerWidth');
       expect(await fits()).toBe(true);
-      expect(await boxesOverlap(page, '[data-testid="timeline"] li button', ['.seq', '.type', '.what', '.who', 'time'])).toEqual([]);
-      expect(await boxesOverlap(page, '[data-testid="keys"] tr[data-key]', ['th', 'td[data-col="size"]', 'td[data-col="ttl"]', 'td.actions'])).toEqual([]);
+      expect(await boxesOverlap(page, '[data-testid="timeline"] li button', ['.seq', '.type', '.what', '.who', 'time'])).toStrictEqual([]);
+      expect(await boxesOverlap(page, '[data-testid="keys"] tr[data-key]', ['th', 'td[data-col="size"]', 'td[data-col="ttl"]', 'td.actions'])).toStrictEqual([]);
       await openCache('shop');
       await openKey('a');
       await page.locator('[data-testid="value-meta"]', { hasText: 'a ·' }).waitFor();

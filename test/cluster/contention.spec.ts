@@ -64,7 +64,7 @@ async function incrementRace(nodes: Node[]): Promise<void> {
     }),
   );
   const refused = statuses.filter((s) => s < 200 || s >= 300);
-  expect(refused).toEqual([]);
+  expect(refused).toStrictEqual([]);
   expect(answered.length).toBe(CLIENTS * INCREMENTS_PER_CLIENT);
   // No increment was decided on a stale state: each answered a value no other did.
   expect(new Set(answered).size).toBe(answered.length);

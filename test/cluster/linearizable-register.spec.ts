@@ -524,9 +524,9 @@ describe('a linearizable register through 3 cachelog nodes on a 3-server NATS cl
     if (findings.notLinearizable.length + findings.lostWrites.length + findings.forks.length > 0) {
       for (const [i, { service }] of nodes.entries()) console.log(`node ${i}'s log (journal lines):\n${service.output().split('\n').filter((line) => /NATS|follow|stale|catch|recover/i.test(line)).slice(-20).join('\n')}`);
     }
-    expect(findings.notLinearizable).toEqual([]);
-    expect(findings.lostWrites).toEqual([]);
-    expect(findings.forks).toEqual([]);
+    expect(findings.notLinearizable).toStrictEqual([]);
+    expect(findings.lostWrites).toStrictEqual([]);
+    expect(findings.forks).toStrictEqual([]);
     // The run did what it is for: writes acknowledged on many keys, through every node.
     const acked = workload.history.filter((op) => op.outcome === 'ok' && op.input.f !== 'read');
     expect(new Set(acked.map((op) => op.node)).size).toBe(NODES);

@@ -194,7 +194,7 @@ describe('cachelog on a 3-server NATS JetStream cluster', () => {
     const writes = Array.from({ length: 120 }, (_, i) => ({ node: i % 2 === 0 ? a : b, key: `k${i % 30}`, value: `v${i}` }));
     const results = await Promise.all(writes.map((w) => put(w.node, 'shared', w.key, w.value)));
     // Contention is not an error: a write another node beat is decided again, and lands.
-    expect(results.filter((r) => r.status !== 201)).toEqual([]);
+    expect(results.filter((r) => r.status !== 201)).toStrictEqual([]);
     const acked = writes.filter((_, i) => results[i].status === 201);
 
     const { seqs, values, events } = await replayOf(stream, 'shared');

@@ -35,7 +35,7 @@ describe('two nodes on one stream', () => {
     expect((await fetch(`${b.url}/c/seed`, { headers: auth })).status).toBe(200); // B holds the cache too
     for (let round = 0; round < 5; round++) {
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) => write(i % 2 ? a : b, `k${i}`, `${round}`)));
-      expect(results.filter((r) => r.status !== 201)).toEqual([]);
+      expect(results.filter((r) => r.status !== 201)).toStrictEqual([]);
     }
   });
 

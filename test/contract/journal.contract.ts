@@ -158,7 +158,7 @@ export function journalContract(name: string, factory: JournalFactory): void {
         [2, 'c2', 1],
         [3, 'c1', 2],
       ]);
-      expect(await readAll(backend, at(3))).toEqual([]);
+      expect(await readAll(backend, at(3))).toStrictEqual([]);
     });
 
     it('follow(): catches up, then goes live, with no loss and no duplicate at the hand-over', async () => {
@@ -235,7 +235,7 @@ export function journalContract(name: string, factory: JournalFactory): void {
       await backend.snapshots.save(ref, 8, stateAt(8));
       await backend.snapshots.save(ref, 12, stateAt(12));
       expect(await backend.snapshots.seqs(ref)).toEqual([12, 8]); // two kept by default
-      expect(await backend.snapshots.seqs(other)).toEqual([]);
+      expect(await backend.snapshots.seqs(other)).toStrictEqual([]);
       const at10 = await backend.snapshots.load(ref, 10);
       expect(at10?.seq).toBe(8);
       expect([...at10!.state.entries.entries()].map(([k, e]) => [k, Buffer.from(e.value).toString()])).toEqual(
@@ -257,7 +257,7 @@ export function journalContract(name: string, factory: JournalFactory): void {
       expect((await all(store.entries('projection:t', { gt: Buffer.from('a') }))).map(([k]) => k.toString())).toEqual(['b']);
       expect(await store.getMany('projection:t', [Buffer.from('a'), Buffer.from('z')])).toEqual([Buffer.from('1'), undefined]);
       await store.clear('projection:t');
-      expect(await all(store.entries('projection:t'))).toEqual([]);
+      expect(await all(store.entries('projection:t'))).toStrictEqual([]);
       expect(await store.get('offsets', Buffer.from('t'))).toEqual(Buffer.from('9'));
     });
 
@@ -277,19 +277,19 @@ export function journalContract(name: string, factory: JournalFactory): void {
       expect(await backend.inline.listKeys(ref, 0)).toEqual(['k1', 'old']);
       expect(await backend.inline.listKeys(ref, 1000)).toEqual(['k1']); // expired is never listed
       expect(await backend.inline.listKeys(b, 0)).toEqual(['y']);
-      expect(await backend.inline.listKeys(z, 0)).toEqual([]);
+      expect(await backend.inline.listKeys(z, 0)).toStrictEqual([]);
       expect(await backend.inline.orgBytes('acme')).toBe(1 + 1 + 2);
       expect(await backend.inline.orgBytes('zeta')).toBe(0);
       expect(await backend.inline.listCaches('acme')).toEqual([
         { cacheName: 'b', description: '', deleted: false },
         { cacheName: 'c1', description: 'first', deleted: false },
       ]);
-      expect(await backend.inline.listCaches('zeta')).toEqual([]);
+      expect(await backend.inline.listCaches('zeta')).toStrictEqual([]);
       expect(await backend.inline.listCaches('zeta', true)).toEqual([{ cacheName: 'a', description: '', deleted: true }]);
-      expect(await backend.inline.dueExpiries(499, 10)).toEqual([]);
+      expect(await backend.inline.dueExpiries(499, 10)).toStrictEqual([]);
       expect(await backend.inline.dueExpiries(500, 10)).toEqual([{ ref, key: 'old', expiresAt: 500 }]);
       await backend.journal.append(ref, 6, [{ ...meta(), type: 'Expired', key: 'old' }]);
-      expect(await backend.inline.dueExpiries(10_000, 10)).toEqual([]);
+      expect(await backend.inline.dueExpiries(10_000, 10)).toStrictEqual([]);
       expect(await backend.inline.orgBytes('acme')).toBe(1 + 2);
     });
 
@@ -309,7 +309,7 @@ export function journalContract(name: string, factory: JournalFactory): void {
       expect(first.last?.toString()).toBe('b:1');
       expect(keysOf(await page({ after: first.last }))).toEqual(['b:10', 'b:2', 'c']);
       const bounded = await page({ examine: 3, accept: (key) => key === 'c' });
-      expect(bounded.rows).toEqual([]);
+      expect(bounded.rows).toStrictEqual([]);
       expect(bounded.last?.toString()).toBe('b:10');
       expect(keysOf(await page({ prefix: Buffer.from('b:') }))).toEqual(['b:1', 'b:10', 'b:2']);
       expect(keysOf(await page({ prefix: Buffer.from('b:'), after: Buffer.from('a') }))).toEqual(['b:1', 'b:10', 'b:2']);

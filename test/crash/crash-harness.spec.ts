@@ -11,7 +11,7 @@ describe('crash harness (short)', () => {
     const dir = tempDir('cachelog-crash-');
     try {
       const report = await runCrashHarness({ cycles: 3, dataDir: dir.path, writers: 6, minRunMs: 150, maxRunMs: 600, seed: 1234 });
-      expect(report.failures).toEqual([]);
+      expect(report.failures).toStrictEqual([]);
       expect(report.acknowledged).toBeGreaterThan(0);
       expect(report.events).toBeGreaterThan(0);
     } finally {

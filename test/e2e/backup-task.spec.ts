@@ -185,8 +185,8 @@ describe('backup tasks', () => {
     expect(copyRows2.some((row) => row.startsWith('expiry:'))).toBe(true); // sessions' s1 has a TTL
     expect(settled(copyRows2)).toEqual(settled(await app.app.get(InlineReadModels).dump()));
     // The other org has nothing there.
-    expect((await http(`${copy.url}/cacheName/list`, { token: umbrella })).json()).toEqual([]);
-    expect(await listing(copy.url, umbrella)).toEqual([]);
+    expect((await http(`${copy.url}/cacheName/list`, { token: umbrella })).json()).toStrictEqual([]);
+    expect(await listing(copy.url, umbrella)).toStrictEqual([]);
     // Writes go on from where the backup stopped.
     expect((await set(copy.url, acme, 'users', 'u9', 'new')).status).toBe(201);
   }, 180_000);
@@ -295,7 +295,7 @@ describe('backup tasks', () => {
     const id = await submitTask(app.url, acme, { action: 'backup' });
     const failed = await finished(app.url, acme, id);
     expect(failed).toMatchObject({ task_state: 'FAILURE', reason: expect.stringContaining('EXPORT_LIMIT_EXCEEDED') });
-    expect(readdirSync(join(dataDir, orgExportDir('acme'))).filter((name) => name.includes(id))).toEqual([]);
+    expect(readdirSync(join(dataDir, orgExportDir('acme'))).filter((name) => name.includes(id))).toStrictEqual([]);
     expect((await download(app.url, acme, id)).json()).toMatchObject({ code: 'EXPORT_NOT_READY' });
   }, 120_000);
 

@@ -54,7 +54,7 @@ describe('cachelog command line edges', () => {
     const result = await cli([...argv, '--data-dir', empty]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`${empty} holds no cachelog database`);
-    expect(readdirSync(empty)).toEqual([]);
+    expect(readdirSync(empty)).toStrictEqual([]);
   });
 
   it('import may start a database where there is none yet', async () => {

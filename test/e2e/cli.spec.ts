@@ -104,7 +104,7 @@ describe('the cachelog command line', () => {
     expect(result.stderr).toContain('line 3');
     expect(result.stderr).toContain('seq 4 where 3 was expected');
     // Nothing imported: not even a database was started in the target.
-    expect(readdirSync(target)).toEqual([]);
+    expect(readdirSync(target)).toStrictEqual([]);
 
     const bad = join(dir(), 'bad.ndjson');
     writeFileSync(bad, JSON.stringify({ ...lines[1], seq: 1, value: 'not base64!' }) + '\n');

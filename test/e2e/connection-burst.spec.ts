@@ -21,7 +21,7 @@ describe('a burst of new connections from one address', () => {
     connections.forEach((connection, i) => connection.write(`POST /c/k${i} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/octet-stream\r\nContent-Length: 2\r\n\r\nv${i % 10}`));
     const statuses = await Promise.all(connections.map(async (connection) => (await connection.status(10_000)) ?? 'closed without an answer'));
     for (const connection of connections) connection.socket.destroy();
-    expect(statuses.filter((status) => status !== 201)).toEqual([]);
+    expect(statuses.filter((status) => status !== 201)).toStrictEqual([]);
   });
 
   it('still pushes out an address’s settled idle connections beyond its share (half-sent headers held for seconds)', async () => {

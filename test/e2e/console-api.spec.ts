@@ -182,7 +182,7 @@ describe('console API: key scan, cache figures, expiry on reads, org figures', (
 
       // No key matches: a page that looked at every key would answer cursor "0"; a bounded one stops early.
       const sparse = await page('big', { cursor: '0', match: '*nothing*', count: '10' });
-      expect(sparse.json().keys).toEqual([]);
+      expect(sparse.json().keys).toStrictEqual([]);
       expect(sparse.json().cursor).not.toBe('0');
       expect(sparse.body.length).toBeLessThan(200);
 

@@ -78,7 +78,7 @@ describe('the console URL builder', () => {
       expect(() => runInContext(`path\`/cacheName/\${${JSON.stringify(dots)}}/keys\``, console_)).toThrow(/cannot be sent as a URL segment/);
       requests.length = 0;
       await inConsole(`state.cache = ${JSON.stringify(dots)}; scanKeys(true)`).catch(() => undefined);
-      expect(requests).toEqual([]);
+      expect(requests).toStrictEqual([]);
     }
   });
 });

@@ -46,7 +46,7 @@ describe('live-stream subscribers contain their errors', () => {
     expect((await healthy.next())?.id).toBe('2');
     expect((await http(`${app.url}/health/live`)).status).toBe(200);
     expect((await http(`${app.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text).toMatch(/cachelog_journal_events_total\{type="Set"\} [1-9]/);
-    expect(uncaught).toEqual([]);
+    expect(uncaught).toStrictEqual([]);
     healthy.close();
   });
 
@@ -80,7 +80,7 @@ describe('live-stream subscribers contain their errors', () => {
       expect(contained).toBe(1); // ended after its first failure
       expect(calls).toBe(1 + 2); // the ended one once, the skipping one on both commits
       expect((await http(`${app.url}/healthy/k`, { token })).text).toBe('4');
-      expect(uncaught).toEqual([]);
+      expect(uncaught).toStrictEqual([]);
     } finally {
       throwing.unsubscribe();
       skipping.unsubscribe();

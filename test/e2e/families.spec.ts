@@ -25,7 +25,7 @@ describe('API families at run time', () => {
       const path = route.url.replace(/:[A-Za-z0-9_]+/g, 'x');
       if (familyOf(path) !== FAMILIES[contract.family]) disagreements.push(`${route.method} ${route.url}: contract ${contract.family}, path ${familyOf(path).id}`);
     }
-    expect(disagreements).toEqual([]);
+    expect(disagreements).toStrictEqual([]);
   });
 
   it('a native cache named "1" has its JSON bodies read by the native parser, not IronCache\'s', async () => {

@@ -51,7 +51,7 @@ describe('import holds every value to the API rules', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(message);
     expect(result.stderr).toContain('nothing imported');
-    expect(readdirSync(result.target)).toEqual([]);
+    expect(readdirSync(result.target)).toStrictEqual([]);
   });
 
   it('takes what the API could have written (limits included)', async () => {

@@ -183,7 +183,7 @@ describe('IronCache-compatible API over real HTTP', () => {
       expect(all.json()).toEqual(names.map((name) => ({ project_id: 'paged', name })));
       expect((await list('?per_page=2')).json().map((c: { name: string }) => c.name)).toEqual(['p0', 'p1']);
       expect((await list('?per_page=2&page=2')).json().map((c: { name: string }) => c.name)).toEqual(['p4']);
-      expect((await list('?per_page=2&page=3')).json()).toEqual([]);
+      expect((await list('?per_page=2&page=3')).json()).toStrictEqual([]);
       for (const bad of ['?per_page=101', '?per_page=0', '?page=-1', '?page=x']) {
         const r = await list(bad);
         expect(r.status).toBe(400);

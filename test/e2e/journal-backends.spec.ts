@@ -26,7 +26,7 @@ describe('JOURNAL=memory', () => {
       await app.close();
       const leftovers = existsSync(join(dir.path, 'data')) ? readdirSync(join(dir.path, 'data')) : [];
       dir.cleanup();
-      expect(leftovers.filter((name) => name !== 'jwt-secret')).toEqual([]);
+      expect(leftovers.filter((name) => name !== 'jwt-secret')).toStrictEqual([]);
     }
   });
 });

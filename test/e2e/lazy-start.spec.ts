@@ -62,7 +62,7 @@ describe('a restart that serves at once', () => {
     clock.advance(10_000);
     app = await startTestApp({ dataDir: dir.path, env, clock });
     expect((await http(`${app.url}/c/k`, { token })).status).toBe(404);
-    expect((await http(`${app.url}/cacheName/c/keys`, { token })).json().keys).toEqual([]);
+    expect((await http(`${app.url}/cacheName/c/keys`, { token })).json().keys).toStrictEqual([]);
   });
 
   it('keeps the org byte quota exact after a restart without loading the org caches', async () => {

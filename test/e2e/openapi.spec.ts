@@ -72,14 +72,14 @@ describe('OpenAPI 3.1 document (/docs/json) and Swagger UI (/docs)', () => {
     const routes = t.app.get(RouteCatalog).routes;
     const at = (route: { url: string; method: string }) => document.paths[openApiPath(route.url)]?.[route.method.toLowerCase()];
     const served = routes.filter((route) => !route.methodNotAllowed);
-    expect(served.filter((route) => at(route) === undefined).map((route) => `${route.method} ${route.url}`)).toEqual([]);
+    expect(served.filter((route) => at(route) === undefined).map((route) => `${route.method} ${route.url}`)).toStrictEqual([]);
     const refused = routes.filter((route) => route.methodNotAllowed && !served.some((other) => other.method === route.method && openApiPath(other.url) === openApiPath(route.url)));
     expect(refused.length).toBeGreaterThan(50); // the server still refuses them
-    expect(refused.filter((route) => at(route) !== undefined).map((route) => `${route.method} ${route.url}`)).toEqual([]);
+    expect(refused.filter((route) => at(route) !== undefined).map((route) => `${route.method} ${route.url}`)).toStrictEqual([]);
     // One operation per served method and path, no more.
     const servedKeys = new Set(served.map((route) => `${route.method.toLowerCase()} ${openApiPath(route.url)}`));
     expect(operationsOf(document).length).toBe(servedKeys.size);
-    expect(operationsOf(document).filter(({ operation }) => operation.responses['405'] !== undefined || /not served/.test(operation.summary ?? ''))).toEqual([]);
+    expect(operationsOf(document).filter(({ operation }) => operation.responses['405'] !== undefined || /not served/.test(operation.summary ?? ''))).toStrictEqual([]);
   });
 
   it('describes 405 once, and every path answers a verb it does not serve with 405 and an Allow of its documented verbs', async () => {
@@ -95,7 +95,7 @@ describe('OpenAPI 3.1 document (/docs/json) and Swagger UI (/docs)', () => {
       const allowed = (response.headers.get('allow') ?? '').split(/,\s*/).filter(Boolean).sort();
       if (response.status !== 405 || allowed.join() !== documented.join()) wrong.push(`PATCH ${path}: ${response.status} Allow [${allowed.join()}], documented [${documented.join()}]`);
     }
-    expect(wrong).toEqual([]);
+    expect(wrong).toStrictEqual([]);
   });
 
   it('gives every operation its own operationId', () => {
@@ -114,12 +114,12 @@ describe('OpenAPI 3.1 document (/docs/json) and Swagger UI (/docs)', () => {
       ];
       for (const { where, type, media } of bodies) if (isJson(type) && !media.schema.$ref?.startsWith('#/components/schemas/')) anonymous.push(where);
     }
-    expect(anonymous).toEqual([]);
+    expect(anonymous).toStrictEqual([]);
     const unresolved = refsIn(document).filter((ref) => {
       const [, kind, name] = /^#\/components\/(schemas|responses)\/(.+)$/.exec(ref) ?? [];
       return kind === undefined || (document.components[kind as 'schemas'] as Record<string, unknown>)[name] === undefined;
     });
-    expect(unresolved).toEqual([]);
+    expect(unresolved).toStrictEqual([]);
     // The models named by their contracts, inside each other by reference too.
     expect(Object.keys(document.components.schemas)).toEqual(
       expect.arrayContaining(['CachedValue', 'CacheRequest', 'BatchSetRequest', 'BatchGetResponse', 'CacheSettings', 'EventsPage', 'HistoryEvent', 'IronCacheItem', 'RedisCommand', 'RedisResult', 'HealthCheck', 'NativeError', 'MomentoError']),
@@ -152,7 +152,7 @@ describe('OpenAPI 3.1 document (/docs/json) and Swagger UI (/docs)', () => {
         }
       }
     }
-    expect(wrong).toEqual([]);
+    expect(wrong).toStrictEqual([]);
     expect(examples).toBeGreaterThan(300);
     // The native body shows the code, whose catalogued status is the response's.
     const unauthorized = document.paths['/cacheName/list'].get.responses['401'].content!['application/json'].examples!;
@@ -170,8 +170,8 @@ describe('OpenAPI 3.1 document (/docs/json) and Swagger UI (/docs)', () => {
     expect(schemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
     expect(schemes.bearer.description).toEqual(expect.stringContaining('?oauth='));
     const unsecured = operationsOf(document).filter(({ operation }) => operation.tags[0] !== 'operations' && JSON.stringify(operation.security) !== JSON.stringify([{ bearer: [] }]));
-    expect(unsecured.map(({ verb, path }) => `${verb} ${path}`)).toEqual([]);
-    expect(document.paths['/docs/json'].get.security).toEqual([]);
+    expect(unsecured.map(({ verb, path }) => `${verb} ${path}`)).toStrictEqual([]);
+    expect(document.paths['/docs/json'].get.security).toStrictEqual([]);
     expect(document.paths['/metrics'].get.security).toEqual([{ bearer: [] }]);
     const queryToken = (family: RouteFamily) =>
       new Set(
@@ -336,7 +336,7 @@ describe('OpenAPI 3.1 document (/docs/json) and Swagger UI (/docs)', () => {
     await call('GET', '/cacheName/list', { token: trickle });
     await call('GET', '/1/projects/docs/caches', { token: null, headers: { authorization: `OAuth ${trickle}` } });
     await call('DELETE', '/cacheName/cache1');
-    expect(undocumented).toEqual([]);
+    expect(undocumented).toStrictEqual([]);
     // The requests above reach every kind of answer (so the check above is not vacuous).
     expect([...seen].sort()).toEqual([200, 201, 202, 204, 304, 400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 429]);
   });
@@ -360,7 +360,7 @@ describe('OpenAPI 3.1 document (/docs/json) and Swagger UI (/docs)', () => {
         .filter(([verb]) => verb === 'get')
         .map(([, op]) => ({ path, reads: (op.parameters ?? []).some((p) => p.name === 'at'), has422: '422' in op.responses })),
     );
-    expect(pointInTime.filter(({ reads, has422 }) => reads !== has422)).toEqual([]);
+    expect(pointInTime.filter(({ reads, has422 }) => reads !== has422)).toStrictEqual([]);
     expect(pointInTime.filter(({ reads }) => reads).length).toBeGreaterThanOrEqual(3);
   });
 

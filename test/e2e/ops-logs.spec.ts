@@ -144,7 +144,7 @@ describe('logs: a stdout nobody reads', () => {
       for (let round = 0; round < 100; round++) {
         statuses.push(...(await Promise.all(Array.from({ length: 20 }, () => fetch(`${url}/health/live`).then(async (r) => (await r.text(), r.status))))));
       }
-      expect(statuses.filter((status) => status !== 200)).toEqual([]);
+      expect(statuses.filter((status) => status !== 200)).toStrictEqual([]);
       let out = '';
       child.stdout!.on('data', (chunk) => (out += chunk));
       child.stdout!.resume();

@@ -41,14 +41,14 @@ describe('SIGTERM under load (the real service process)', () => {
     });
     // Wait until the load is real, then ask the process to stop in the middle of it.
     while (acknowledged.size < 300 && running === 12) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(failures).toEqual([]); // no writer failed before the signal
+    expect(failures).toStrictEqual([]); // no writer failed before the signal
     service.child.kill('SIGTERM');
     const exitCode = await Promise.race([service.exited, new Promise((resolve) => setTimeout(() => resolve(`still running after 30 s:\n${service.output()}`), 30_000))]);
     stop = true;
     await Promise.all(writers);
 
     expect(exitCode).toBe(0);
-    expect(refused).toEqual([]); // a clean stop answers what it accepted, or 503 while closing; never another error
+    expect(refused).toStrictEqual([]); // a clean stop answers what it accepted, or 503 while closing; never another error
     expect(closingRefusals).toBeLessThan(12 * 3);
     expect(service.output()).toContain('journal flushed, snapshots written, database closed');
 
@@ -60,7 +60,7 @@ describe('SIGTERM under load (the real service process)', () => {
         const response = await http(`${restarted.url}/${path}`, { token });
         if (response.status !== 200 || response.text !== value) missing.push(`${path}: ${response.status} ${response.text}`);
       }
-      expect(missing).toEqual([]);
+      expect(missing).toStrictEqual([]);
     } finally {
       restarted.child.kill('SIGTERM');
       expect(await restarted.exited).toBe(0);

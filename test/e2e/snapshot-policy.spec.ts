@@ -12,7 +12,7 @@ describe('the snapshot policy, by bytes journaled', () => {
   it('snapshots a cache once SNAPSHOT_BYTES were journaled, long before SNAPSHOT_EVERY events', async () => {
     app = await startTestApp({ env: { SNAPSHOT_EVERY: '1000000', SNAPSHOT_BYTES: '1000' } });
     expect((await put(app, 'c', 'k', Buffer.alloc(600))).status).toBe(201);
-    expect(await snapshotSeqs(app, 'c')).toEqual([]);
+    expect(await snapshotSeqs(app, 'c')).toStrictEqual([]);
     expect((await put(app, 'c', 'k', Buffer.alloc(600))).status).toBe(201); // ~1300 bytes journaled, the cache holds 600
     for (let i = 0; i < 100 && (await snapshotSeqs(app, 'c')).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(await snapshotSeqs(app, 'c')).toEqual([3]);
@@ -21,7 +21,7 @@ describe('the snapshot policy, by bytes journaled', () => {
   it('takes no snapshot below SNAPSHOT_BYTES and SNAPSHOT_EVERY', async () => {
     app = await startTestApp({ env: { SNAPSHOT_EVERY: '1000000' } });
     for (let i = 0; i < 5; i++) expect((await put(app, 'c', 'k', Buffer.alloc(600))).status).toBe(201);
-    expect(await snapshotSeqs(app, 'c')).toEqual([]);
+    expect(await snapshotSeqs(app, 'c')).toStrictEqual([]);
   });
 
   it('never snapshots a cache more often than once per its own size in bytes written', async () => {

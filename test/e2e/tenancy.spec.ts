@@ -14,7 +14,7 @@ describe('tenancy: the org claim is a wall', () => {
     expect((await http(`${app.url}/get/shared/secret`, { token: evil })).json().success).toBe(false);
     expect((await http(`${app.url}/cacheName/shared`, { token: evil })).status).toBe(400);
     expect((await http(`${app.url}/cacheName/shared/keys`, { token: evil })).status).toBe(400);
-    expect(await http(`${app.url}/cacheName/list`, { token: evil }).then((r) => r.json())).toEqual([]);
+    expect(await http(`${app.url}/cacheName/list`, { token: evil }).then((r) => r.json())).toStrictEqual([]);
     expect((await http(`${app.url}/cacheName/shared`, { method: 'DELETE', token: evil })).status).toBe(400);
     expect((await http(`${app.url}/cacheName/shared/flush`, { method: 'PUT', token: evil })).status).toBe(400);
     const batch = await http(`${app.url}/batch/get`, { method: 'POST', token: evil, body: { getCachedBatch: [{ cacheName: 'shared', key: 'secret' }] } });

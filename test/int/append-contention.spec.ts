@@ -64,7 +64,7 @@ describe('appends that lose the race on a shared journal', () => {
     for (const registry of nodes) await registry.state(ref);
     const replies = [];
     for (let round = 0; round < 10; round++) replies.push(...(await Promise.all(Array.from({ length: 30 }, (_, i) => nodes[i % 3].ask(ref, incr)))));
-    expect(replies.filter((reply) => !reply.ok)).toEqual([]);
+    expect(replies.filter((reply) => !reply.ok)).toStrictEqual([]);
     expect(conflicts).toBeGreaterThan(0); // the race was real
     // Each increment answered a distinct value: none was decided on a stale state.
     const answered = replies.map((reply) => (reply.ok ? Buffer.from((reply.envelopes.find((e) => e.event.type === 'Set')!.event as Extract<CacheEvent, { type: 'Set' }>).value).toString() : ''));

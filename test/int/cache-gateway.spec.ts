@@ -40,7 +40,7 @@ describe('CacheGateway', () => {
   it('keeps tenants apart: another org sees no such cache', async () => {
     expect(await gateway.keys(bob, 'c1')).toBeUndefined();
     expect(await gateway.useEntryNow(bob, 'c1', 'k')).toBeUndefined();
-    expect((await gateway.cacheNames(bob)).map((row) => row.cacheName)).toEqual([]);
+    expect((await gateway.cacheNames(bob)).map((row) => row.cacheName)).toStrictEqual([]);
     expect((await gateway.cacheNames(alice)).map((row) => row.cacheName)).toEqual(['c1']);
   });
 

@@ -54,6 +54,6 @@ describe('caches recover on first use, each on its own', () => {
     await entityA.ready; // a recovers after the write made for it, with it
     expect(entityA.seq).toBe(4);
     expect([...entityA.state.entries.keys()]).toEqual(['stays']);
-    expect(await backend.inline.dueExpiries(now, 10)).toEqual([]);
+    expect(await backend.inline.dueExpiries(now, 10)).toStrictEqual([]);
   });
 });

@@ -49,7 +49,7 @@ describe('a projection whose live stream fails', () => {
       await journal.append({ org: 'o', name: 'c' }, 2, [set('c')]);
       await runner.waitFor(journal.highestOffset);
       expect(seen).toEqual([1, 2, 3]);
-      expect(uncaught).toEqual([]);
+      expect(uncaught).toStrictEqual([]);
     } finally {
       runner.stop();
       await backend.close();

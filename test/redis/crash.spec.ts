@@ -59,7 +59,7 @@ describe('Redis protocol: kill -9 under pipelined writes from several clients', 
       // A key's last acknowledged value, or a later write that was durable but whose reply the kill cut off.
       const round = (value: string) => Number(value.split('-')[0]);
       const lost = keys.filter((k, i) => values[i] === null || round(values[i]!) < round(acked.get(k)!));
-      expect(lost).toEqual([]);
+      expect(lost).toStrictEqual([]);
       r.disconnect();
     } finally {
       second.child.kill('SIGKILL');

@@ -84,7 +84,7 @@ describe('Redis protocol: differential against redis-server', () => {
       const expected = await run(oracle, sequence);
       const actual = await run(ours, sequence);
       const table = sequence.map((command, i) => ({ command: command.join(' '), redis: expected[i], cachelog: actual[i] }));
-      expect(table.filter((row) => JSON.stringify(row.redis) !== JSON.stringify(row.cachelog))).toEqual([]);
+      expect(table.filter((row) => JSON.stringify(row.redis) !== JSON.stringify(row.cachelog))).toStrictEqual([]);
     } finally {
       oracle.disconnect();
     }
@@ -163,7 +163,7 @@ describe('Redis protocol: differential against redis-server', () => {
           const expected = await runAll(oracle, commands);
           const actual = await runAll(ours, commands);
           const table = commands.map((command, i) => ({ command: command.join(' '), redis: expected[i], cachelog: actual[i] }));
-          expect(table.filter((row) => JSON.stringify(row.redis) !== JSON.stringify(row.cachelog))).toEqual([]);
+          expect(table.filter((row) => JSON.stringify(row.redis) !== JSON.stringify(row.cachelog))).toStrictEqual([]);
         }),
         { numRuns: 150 },
       );

@@ -15,7 +15,7 @@ describe('Redis reads of a cache that does not exist', () => {
     expect(await r.mget('a', 'b')).toEqual([null, null]);
     expect(await r.exists('k')).toBe(0);
     expect(await r.ttl('k')).toBe(-2);
-    expect(await r.keys('*')).toEqual([]);
+    expect(await r.keys('*')).toStrictEqual([]);
     expect(await r.dbsize()).toBe(0);
     expect(await r.set('k', 'v')).toBe('OK');
     expect(await r.get('k')).toBe('v');

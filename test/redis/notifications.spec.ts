@@ -83,7 +83,7 @@ describe('Redis protocol: keyspace notifications fed by the event log', () => {
     await stranger.read((t) => t.includes('cachelog.subscribe'));
     await writer.set('e', '5');
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(events(stranger.take())).toEqual([]);
+    expect(events(stranger.take())).toStrictEqual([]);
     stranger.close();
   });
 });

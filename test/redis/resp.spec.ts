@@ -248,7 +248,7 @@ describe('Redis protocol over TCP', () => {
       for (const key of keys.slice(0, 250)) expect(seen).toContain(key);
       const matched = await r.scan('0', 'MATCH', 'key:1?', 'COUNT', 1000);
       expect(matched[1].sort()).toEqual(Array.from({ length: 10 }, (_, i) => `key:1${i}`).sort());
-      expect(((await r.call('SCAN', '0', 'TYPE', 'hash', 'COUNT', '1000')) as [string, string[]])[1]).toEqual([]);
+      expect(((await r.call('SCAN', '0', 'TYPE', 'hash', 'COUNT', '1000')) as [string, string[]])[1]).toStrictEqual([]);
     });
   });
 

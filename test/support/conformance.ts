@@ -113,7 +113,7 @@ export class Conformance {
     }
     for (const key of Object.keys(this.options.deviations ?? {})) if (!this.seen.has(key)) missing.push(`${key} (deviation)`);
     for (const status of Object.keys(this.options.additions)) if (!this.additionsSeen.has(Number(status))) missing.push(`addition ${status}`);
-    expect(missing).toEqual([]);
+    expect(missing).toStrictEqual([]);
   }
 }
 

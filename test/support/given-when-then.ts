@@ -18,7 +18,7 @@ export function given(events: CacheEvent[]) {
         },
         thenNothing() {
           if (!decision.ok) throw new Error(`expected no events, got rejection ${decision.error.code}`);
-          expect(decision.events).toEqual([]);
+          expect(decision.events).toStrictEqual([]);
         },
         thenRejected(code: DomainErrorCode) {
           expect(decision.ok).toBe(false);

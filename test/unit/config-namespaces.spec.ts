@@ -12,7 +12,7 @@ describe('the configuration namespaces', () => {
     const seen = new Map<string, string[]>();
     for (const { namespace, path, setting } of declared) seen.set(setting.env, [...(seen.get(setting.env) ?? []), `${namespace}.${path}`]);
     const twice = [...seen].filter(([, places]) => places.length > 1);
-    expect(twice).toEqual([]);
+    expect(twice).toStrictEqual([]);
     expect(declared.length).toBeGreaterThan(0);
   });
 
@@ -37,7 +37,7 @@ describe('the configuration namespaces', () => {
       if (setting.derivedDefault !== undefined) continue;
       if (!isDeepEqual(at(path), setting.default)) mismatches.push(`${setting.env} (${path}): declared ${JSON.stringify(setting.default)}, loaded ${JSON.stringify(at(path))}`);
     }
-    expect(mismatches).toEqual([]);
+    expect(mismatches).toStrictEqual([]);
   });
 
   it('says how every derived default is derived', () => {

@@ -74,14 +74,14 @@ describe('declared dependencies', () => {
     const missing = [...importsIn(['src'])]
       .filter(([name]) => pkg.dependencies[name] === undefined)
       .map(([name, { files }]) => `${name} (imported by ${[...files][0]}${files.size > 1 ? ` and ${files.size - 1} more` : ''})`);
-    expect(missing).toEqual([]);
+    expect(missing).toStrictEqual([]);
   });
 
   it('a package src/ imports that has no type declarations of its own has its @types package declared', () => {
     const declared = { ...pkg.dependencies, ...pkg.devDependencies };
     const untyped = [...importsIn(['src']).keys()].filter((name) => !hasOwnTypes(name));
     const missing = untyped.filter((name) => declared[`@types/${name.startsWith('@') ? name.slice(1).replace('/', '__') : name}`] === undefined);
-    expect(missing).toEqual([]);
+    expect(missing).toStrictEqual([]);
   });
 
   it('every package the tests, benchmarks and scripts import is declared', () => {
@@ -89,7 +89,7 @@ describe('declared dependencies', () => {
     const missing = [...importsIn(['test', 'bench', 'scripts'])]
       .filter(([name]) => declared[name] === undefined)
       .map(([name, { files }]) => `${name} (imported by ${[...files][0]})`);
-    expect(missing).toEqual([]);
+    expect(missing).toStrictEqual([]);
   });
 
   it('no locked package refuses a Node.js version that engines accepts (no EBADENGINE)', () => {
@@ -98,6 +98,6 @@ describe('declared dependencies', () => {
       .filter(([path, entry]) => path !== '' && entry.engines !== undefined && !Array.isArray(entry.engines) && entry.engines.node !== undefined)
       .filter(([, entry]) => !semver.subset(pkg.engines.node, (entry.engines as { node: string }).node))
       .map(([path, entry]) => `${path.replace(/^.*node_modules\//, '')}@${entry.version} wants node ${(entry.engines as { node: string }).node}`);
-    expect(refusing).toEqual([]);
+    expect(refusing).toStrictEqual([]);
   });
 });

@@ -38,7 +38,7 @@ describe('README and docs', () => {
         if (!existsSync(join(ROOT, path))) broken.push(`${file}: ${target}`);
       }
     }
-    expect(broken).toEqual([]);
+    expect(broken).toStrictEqual([]);
   });
 
   it('every docs/ page stands on its own: a title, and no pointer into the README', () => {
@@ -60,7 +60,7 @@ describe('README and docs', () => {
     // The Redis protocol listener's settings (RESP_*) may be documented with it, in docs/redis.md.
     const documented = read('docs/configuration.md') + read('docs/redis.md');
     const missing = names.filter((name) => !documented.includes(`\`${name}\``));
-    expect(missing).toEqual([]);
+    expect(missing).toStrictEqual([]);
   });
 
   it('docs/configuration.md (or docs/redis.md) gives each setting the default its declaration has', () => {
@@ -81,7 +81,7 @@ describe('README and docs', () => {
       const same = setting.env === 'DATA_DIR' ? first !== undefined && resolve(first) === shown : first === shown;
       if (!same) wrong.push(`${setting.env}: declared ${shown}, documented ${cell}`);
     }
-    expect(wrong).toEqual([]);
+    expect(wrong).toStrictEqual([]);
   });
 
   it('a LICENSE file (Apache-2.0) and package.json saying so', () => {

@@ -42,7 +42,7 @@ describe('export files', () => {
     let taken = 0;
     const write = writeNewFile(join(base, 'limited.ndjson'), linesOf(1000, 100), (bytes) => (taken += bytes) <= 5000);
     await expect(write).rejects.toBeInstanceOf(ExportLimitError);
-    expect(readdirSync(base)).toEqual([]);
+    expect(readdirSync(base)).toStrictEqual([]);
   });
 
   it('rejects on a write error in the middle of the file (a full disk) and leaves no partial file', async () => {

@@ -184,7 +184,7 @@ describe('src/families', () => {
       if (!file.startsWith('src/families/')) continue;
       for (const target of targets) if (target.startsWith('src/api/')) offences.push(`${file} → ${target}`);
     }
-    expect(offences).toEqual([]);
+    expect(offences).toStrictEqual([]);
   });
 });
 

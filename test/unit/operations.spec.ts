@@ -69,13 +69,13 @@ describe('ApplyOperations: set (SET and its options, SETNX, SETEX, MSET, GETSET)
   it('NX on a present key and XX on an absent one apply nothing and answer the entry as it is', () => {
     const history = [created, set('k', 'old')];
     const nx = apply(history, [{ op: 'set', key: 'k', value: bytes('x'), expiry: { kind: 'default' }, when: 'absent' }]);
-    expect(nx.events).toEqual([]);
+    expect(nx.events).toStrictEqual([]);
     expect(nx.results).toEqual([{ applied: false, previous: { value: 'old', expiresAt: 0, version: 2 } }]);
     const xx = apply(history, [{ op: 'set', key: 'other', value: bytes('x'), expiry: { kind: 'default' }, when: 'present' }]);
-    expect(xx.events).toEqual([]);
+    expect(xx.events).toStrictEqual([]);
     expect(xx.results).toEqual([{ applied: false, previous: null }]);
     // An XX on a cache that does not exist creates nothing.
-    expect(apply([], [{ op: 'set', key: 'k', value: bytes('x'), expiry: { kind: 'default' }, when: 'present' }]).events).toEqual([]);
+    expect(apply([], [{ op: 'set', key: 'k', value: bytes('x'), expiry: { kind: 'default' }, when: 'present' }]).events).toStrictEqual([]);
   });
 
   it('an expired key counts as absent for NX', () => {
@@ -101,7 +101,7 @@ describe('ApplyOperations: set (SET and its options, SETNX, SETEX, MSET, GETSET)
     expect(past.events).toEqual([e.deleted('k')]);
     expect(past.results).toEqual([{ applied: true, previous: { value: 'v', expiresAt: 0, version: 2 } }]);
     const absent = apply([], [{ op: 'set', key: 'k', value: bytes('w'), expiry: { kind: 'at', at: 1 }, when: 'always' }]);
-    expect(absent.events).toEqual([]);
+    expect(absent.events).toStrictEqual([]);
     expect(absent.results).toEqual([{ applied: true, previous: null }]);
   });
 
@@ -159,7 +159,7 @@ describe('ApplyOperations: delete (DEL, UNLINK, GETDEL)', () => {
     const { events, results } = apply(history, [{ op: 'delete', key: 'k' }, { op: 'delete', key: 'k' }, { op: 'delete', key: 'old' }, { op: 'delete', key: 'none' }]);
     expect(events).toEqual([e.deleted('k')]);
     expect(results).toEqual([true, false, false, false]);
-    expect(apply([], [{ op: 'delete', key: 'k' }]).events).toEqual([]); // creates no cache
+    expect(apply([], [{ op: 'delete', key: 'k' }]).events).toStrictEqual([]); // creates no cache
   });
 });
 

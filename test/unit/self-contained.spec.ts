@@ -43,14 +43,14 @@ describe('the repository stands on its own', () => {
           for (const { what, pattern } of OUTSIDE) if (pattern.test(line)) found.push(`${file}:${i + 1}: ${what}: ${line.trim()}`);
         });
     }
-    expect(found).toEqual([]);
+    expect(found).toStrictEqual([]);
   });
 
   it('npm test runs no check that needs a document outside the repository; test:upstream runs those', () => {
     const inNpmTest = jestList('jest.config.js');
     const upstream = jestList('jest.upstream.config.js');
     expect(inNpmTest.length).toBeGreaterThan(50);
-    expect(inNpmTest.filter((file) => file.startsWith('test/upstream/'))).toEqual([]);
+    expect(inNpmTest.filter((file) => file.startsWith('test/upstream/'))).toStrictEqual([]);
     expect(upstream).toEqual(filesUnder('test/upstream').filter((file) => file.endsWith('.spec.ts')).sort());
     expect(upstream).toContain('test/upstream/native-openapi.spec.ts');
     // Only the upstream checks may take their documents from UPSTREAM_SPECS_DIR.
