@@ -78,6 +78,24 @@ describe('the error catalogue', () => {
     expect(ApiError.of('CACHE_NOT_FOUND', 'cache "x" does not exist').message).toBe('cache "x" does not exist');
   });
 
+  it('every code a source file answers with is catalogued (an error, a refusal body, a health answer)', () => {
+    const uncatalogued: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (path.endsWith('.ts')) {
+          const text = readFileSync(path, 'utf8');
+          const answered = [...text.matchAll(/new ApiError\([^,()]+, '([A-Z_]+)'/g), ...text.matchAll(/\bcode: '([A-Z][A-Z_]+)'/g)];
+          // POSIX errno names (EEXIST...) are the file system's codes, not answers.
+          for (const match of answered) if (!Object.hasOwn(ERROR_CATALOGUE, match[1]) && !/^E[A-Z]+$/.test(match[1])) uncatalogued.push(`${path}: ${match[0]}`);
+        }
+      }
+    };
+    walk(join(__dirname, '..', '..', 'src'));
+    expect(uncatalogued).toStrictEqual([]);
+  });
+
   it('no source file spells a catalogued code with the status the catalogue already gives it', () => {
     const spelled: string[] = [];
     const walk = (dir: string): void => {

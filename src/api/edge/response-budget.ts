@@ -44,11 +44,7 @@ export class ResponseBudget {
   charge(bytes: number): void {
     this.used += bytes;
     if (this.used > this.limit) {
-      throw new ApiError(
-        413,
-        'RESPONSE_TOO_LARGE',
-        `${this.what} would be larger than MAX_RESPONSE_BYTES (${this.limit} bytes); ask for fewer items`,
-      );
+      throw ApiError.of('RESPONSE_TOO_LARGE', `${this.what} would be larger than MAX_RESPONSE_BYTES (${this.limit} bytes); ask for fewer items`);
     }
     const reservation = this.reservation;
     if (reservation !== undefined && this.used - this.reserved >= RESERVE_STEP) {
