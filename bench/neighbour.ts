@@ -28,6 +28,8 @@ interface Figures {
   readonly requests: number;
   readonly errors: number;
   readonly rssMb: number;
+  /** The server's longest event-loop delay during the attack (bench/lib/event-loop-probe.ts). */
+  readonly loopMaxMs: number;
   readonly attacker: { ok: number; refused: number; failed: number };
 }
 
@@ -63,8 +65,9 @@ export async function neighbourFigures(options: Options): Promise<string[]> {
       ENABLE_ORG_SERVICE_LEVEL_SAAS: 'true',
       FREE_SERVICE_LEVEL_MAX_BYTES: String(64 * MiB),
     },
-    profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+    ['--require', join(__dirname, 'lib', 'event-loop-probe.js'), ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])],
   );
+  const eventLoop = () => forked.request<{ maxMs: number; p99Ms: number }>({ cmd: 'eventLoop' }, 30_000);
   const base = `http://${HOST}:${port}`;
   const canaryAuth = { authorization: `Bearer ${options.token({ org: 'canary', name: 'canary', serviceLevel: 'free' })}` };
   const attackerAuth = { authorization: `Bearer ${options.token({ org: 'attacker', name: 'attacker', serviceLevel: 'free' })}` };
@@ -99,6 +102,7 @@ export async function neighbourFigures(options: Options): Promise<string[]> {
       };
       let peak = rssMb(forked.child.pid);
       const sampler = setInterval(() => (peak = Math.max(peak, rssMb(forked.child.pid))), 100);
+      await eventLoop();
       const end = Date.now() + durationMs;
       const done = () => Date.now() >= end;
       const canary = async (lane: number) => {
@@ -118,8 +122,9 @@ export async function neighbourFigures(options: Options): Promise<string[]> {
       };
       await Promise.all([...Array.from({ length: 4 }, (_, lane) => canary(lane)), attack?.(done, count)]);
       clearInterval(sampler);
+      const loop = await eventLoop();
       const sorted = latencies.sort((a, b) => a - b);
-      return { p99: percentile(sorted, 99), p50: percentile(sorted, 50), requests: sorted.length, errors, rssMb: peak, attacker };
+      return { p99: percentile(sorted, 99), p50: percentile(sorted, 50), requests: sorted.length, errors, rssMb: peak, loopMaxMs: loop.maxMs, attacker };
     };
 
     /** `lanes` attacker loops of `step` until the phase ends (an error counts as failed). */
@@ -217,20 +222,20 @@ export async function neighbourFigures(options: Options): Promise<string[]> {
       const figures = await measure(attack);
       results.push({ title, figures });
       log(
-        `neighbour ${title.padEnd(58)} canary p99 ${figures.p99.toFixed(1).padStart(7)} ms  p50 ${figures.p50.toFixed(1).padStart(6)} ms  ${String(figures.requests).padStart(6)} req  errors ${figures.errors}  peak RSS ${figures.rssMb.toFixed(0)} MB  attacker ok/4xx/5xx ${figures.attacker.ok}/${figures.attacker.refused}/${figures.attacker.failed}`,
+        `neighbour ${title.padEnd(58)} canary p99 ${figures.p99.toFixed(1).padStart(7)} ms  p50 ${figures.p50.toFixed(1).padStart(6)} ms  ${String(figures.requests).padStart(6)} req  errors ${figures.errors}  peak RSS ${figures.rssMb.toFixed(0)} MB  longest loop delay ${figures.loopMaxMs.toFixed(0)} ms  attacker ok/4xx/5xx ${figures.attacker.ok}/${figures.attacker.refused}/${figures.attacker.failed}`,
       );
     }
     const quiet = results[0].figures.p99;
     rows.push(
       '## Noisy neighbour',
       '',
-      `A canary org writes (durably, \`JOURNAL_SYNC=always\`) and reads 100-byte values on 4 connections while an attacker org runs one class at a time for ${durationMs / 1000} s, within its limits (byte quota 64 MiB, default budgets). Peak RSS of the whole process, sampled every 100 ms.`,
+      `A canary org writes (durably, \`JOURNAL_SYNC=always\`) and reads 100-byte values on 4 connections while an attacker org runs one class at a time for ${durationMs / 1000} s, within its limits (byte quota 64 MiB, default budgets). Peak RSS of the whole process, sampled every 100 ms; the server's longest event-loop delay (\`monitorEventLoopDelay\`) during the attack.`,
       '',
-      '| attack | canary p99 ms | × quiet p99 | canary p50 ms | canary errors | peak RSS MB | attacker 2xx / 4xx / 5xx |',
-      '|---|---|---|---|---|---|---|',
+      '| attack | canary p99 ms | × quiet p99 | canary p50 ms | canary errors | peak RSS MB | longest event-loop delay ms | attacker 2xx / 4xx / 5xx |',
+      '|---|---|---|---|---|---|---|---|',
       ...results.map(
         ({ title, figures: f }) =>
-          `| ${title} | ${f.p99.toFixed(1)} | ${(f.p99 / quiet).toFixed(2)} | ${f.p50.toFixed(1)} | ${f.errors} | ${f.rssMb.toFixed(0)} | ${f.attacker.ok} / ${f.attacker.refused} / ${f.attacker.failed} |`,
+          `| ${title} | ${f.p99.toFixed(1)} | ${(f.p99 / quiet).toFixed(2)} | ${f.p50.toFixed(1)} | ${f.errors} | ${f.rssMb.toFixed(0)} | ${f.loopMaxMs.toFixed(0)} | ${f.attacker.ok} / ${f.attacker.refused} / ${f.attacker.failed} |`,
       ),
     );
   } finally {

@@ -1,7 +1,7 @@
 import { CacheCommand, CacheEvent } from '../../src/domain';
 import { EntityRegistry } from '../../src/entities/entity-registry';
 import { ExpiryScheduler } from '../../src/entities/expiry-scheduler';
-import { MAX_EVENTS_PER_GROUP } from '../../src/entities/group-ledger';
+import { MAX_BYTES_PER_GROUP, MAX_EVENTS_PER_GROUP } from '../../src/entities/group-ledger';
 import { OrgQuota } from '../../src/entities/org-quota';
 import { EntityRef } from '../../src/journal/keys';
 import { LevelDbBackend } from '../../src/journal/leveldb/leveldb-backend';
@@ -95,6 +95,28 @@ describe('a capacity cut over many keys', () => {
     expect(state.entries.has('after')).toBe(true);
     expect(appends.length).toBeGreaterThanOrEqual(3);
     expect(appends.every((events) => events.length <= MAX_EVENTS_PER_GROUP)).toBe(true);
+  });
+
+  it('many commands asked at once are journaled in groups of at most MAX_EVENTS_PER_GROUP events, in order', async () => {
+    await seed();
+    const replies = await Promise.all(Array.from({ length: 1000 }, (_, i) => registry.ask(ref, write(`n${i}`))));
+    expect(replies.every((reply) => reply.ok)).toBe(true);
+    expect(appends.length).toBeGreaterThanOrEqual(Math.ceil(1000 / MAX_EVENTS_PER_GROUP));
+    expect(appends.every((events) => events.length <= MAX_EVENTS_PER_GROUP)).toBe(true);
+    const seqs = replies.map((reply) => (reply.ok ? reply.envelopes[0].seq : 0));
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  });
+
+  it('and of at most MAX_BYTES_PER_GROUP bytes of values (one larger command alone)', async () => {
+    await seed();
+    const MiB = 1024 * 1024;
+    const big = (key: string): CacheCommand => ({ type: 'SetValue', key, value: Buffer.alloc(MiB, 1), by: 'tester' });
+    const replies = await Promise.all(Array.from({ length: 12 }, (_, i) => registry.ask(ref, big(`b${i}`))));
+    expect(replies.every((reply) => reply.ok)).toBe(true);
+    const weights = appends.map((events) => events.reduce((sum, event) => sum + (event.type === 'Set' ? event.value.byteLength : 0), 0));
+    expect(weights.reduce((a, b) => a + b, 0)).toBe(12 * MiB);
+    expect(weights.every((bytes) => bytes <= MAX_BYTES_PER_GROUP)).toBe(true);
+    expect(appends.length).toBeGreaterThanOrEqual(Math.ceil((12 * MiB) / MAX_BYTES_PER_GROUP));
   });
 
   it('a cut within one group is still one append, answered at once', async () => {
