@@ -9,7 +9,7 @@ import { EntityRegistry } from '../entities/entity-registry';
 import { InlineReadModels } from '../journal/inline-read-models';
 import { JournalUnavailableError } from '../journal/journal';
 import { EntityRef } from '../journal/keys';
-import { AnswerStatus, decodeAnswer, decodeForwarded, encodeForwarded, encodeReply, encodeStatus } from './forwarded';
+import { AnswerStatus, decodeAnswer, decodeAnswers, decodeBatch, decodeForwarded, encodeAnswers, encodeBatch, encodeForwarded, encodeReply, encodeStatus } from './forwarded';
 import { Membership } from './membership';
 
 export interface ClusterOptions {
@@ -34,14 +34,31 @@ export type RunHere = (ref: EntityRef, command: CacheCommand, quotaLimit: number
 
 /** Owners tried for one command before it runs here (each failed try was never delivered). */
 const MAX_ROUTES = 3;
+/** A batch to one owner closes at this many bytes of commands (its reply, holding their events, must fit one message too)... */
+const BATCH_BYTES = 256 * 1024;
+/** ...or this many commands; a command over BATCH_ITEM_BYTES goes alone. */
+const BATCH_COMMANDS = 256;
+const BATCH_ITEM_BYTES = 64 * 1024;
+
+/** A command waiting in a batch for its owner. */
+interface Pending {
+  readonly ref: EntityRef;
+  readonly command: CacheCommand;
+  readonly quotaLimit: number | undefined;
+  readonly here: () => Promise<Reply>;
+  readonly routes: number;
+  readonly bytes: Uint8Array;
+  readonly resolve: (reply: Promise<Reply> | Reply) => void;
+}
 
 /**
  * One owner per cache: this node's membership and the forwarding of commands between owners.
  *
  * - The owner of a cache is chosen by rendezvous hashing over the live members (membership.ts):
  *   no state per cache. A command for a cache another member owns is sent to it by NATS
- *   request-reply on `<stream>.own.<nodeId>`; the owner runs it through its own gateway and
- *   answers the reply. Reads never come here: they are served from this node's own state.
+ *   request-reply on `<stream>.own.<nodeId>` (the commands for one owner that arrive in the same
+ *   turn of the event loop in one request); the owner runs each through its own gateway and
+ *   answers their replies. Reads never come here: they are served from this node's own state.
  * - Never twice: a forward that got no answer in NATS_FORWARD_TIMEOUT_MS may have been applied
  *   (an INCR applied twice would be wrong, and so would a SET applied again after another
  *   client's write), so it answers 503 JOURNAL_UNAVAILABLE and is not repeated. A forward that
@@ -61,6 +78,8 @@ export class ClusterNode extends CommandRouter {
   private serving: Subscription | undefined;
   private runHere: RunHere | undefined;
   private inFlight = 0;
+  /** The open batch of commands per owner (sent at the end of this turn of the event loop). */
+  private readonly batches = new Map<string, { items: Pending[]; bytes: number }>();
   private drained: Array<() => void> = [];
   private closing = false;
   private maxPayload = 1024 * 1024;
@@ -106,6 +125,8 @@ export class ClusterNode extends CommandRouter {
       timeout: options.timeoutMs,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
+      // nats.js builds two errors per request up front for their stack traces: a cost per forwarded command.
+      noAsyncTraces: true,
     });
     this.nc = nc;
     this.maxPayload = nc.info?.max_payload ?? this.maxPayload;
@@ -135,47 +156,92 @@ export class ClusterNode extends CommandRouter {
     return this.forward(owner, ref, command, quotaLimit, here, 1);
   }
 
-  private async forward(owner: string, ref: EntityRef, command: CacheCommand, quotaLimit: number | undefined, here: () => Promise<Reply>, routes: number): Promise<Reply> {
-    let request: Uint8Array;
+  /**
+   * Queues the command for its owner: the commands for one owner that arrive in the same turn
+   * of the event loop go in one NATS request (and come back in one reply), so forwarding costs
+   * a message per batch, not per command, the way the journal publishes a group commit.
+   */
+  private forward(owner: string, ref: EntityRef, command: CacheCommand, quotaLimit: number | undefined, here: () => Promise<Reply>, routes: number): Promise<Reply> {
+    let bytes: Uint8Array;
     try {
-      request = encodeForwarded(ref, command, quotaLimit);
+      bytes = encodeForwarded(ref, command, quotaLimit);
     } catch {
       return here(); // nothing this version cannot carry reaches here; if it did, the fence makes running it here safe
     }
     // Larger than one NATS message (a transaction of several large values): run here, fenced like any write.
-    if (request.byteLength + 1024 > this.maxPayload) return here();
+    if (bytes.byteLength + 1024 > this.maxPayload) return here();
+    return new Promise<Reply>((resolve) => {
+      const item: Pending = { ref, command, quotaLimit, here, routes, bytes, resolve };
+      if (bytes.byteLength > BATCH_ITEM_BYTES) {
+        void this.send(owner, [item]);
+        return;
+      }
+      let batch = this.batches.get(owner);
+      if (batch !== undefined && (batch.items.length >= BATCH_COMMANDS || batch.bytes + bytes.byteLength > BATCH_BYTES)) {
+        this.batches.delete(owner);
+        void this.send(owner, batch.items);
+        batch = undefined;
+      }
+      if (batch === undefined) {
+        const opened = { items: [] as Pending[], bytes: 0 };
+        this.batches.set(owner, opened);
+        batch = opened;
+        setImmediate(() => {
+          if (this.batches.get(owner) !== opened) return;
+          this.batches.delete(owner);
+          void this.send(owner, opened.items);
+        });
+      }
+      batch.items.push(item);
+      batch.bytes += bytes.byteLength;
+    });
+  }
+
+  /** One request to the owner for a batch; each command is answered, routed again or refused on its own. */
+  private async send(owner: string, items: readonly Pending[]): Promise<void> {
     let msg: Msg;
     try {
-      msg = await this.nc!.request(ownSubject(this.options.stream, owner), request, { timeout: this.options.forwardTimeoutMs });
+      msg = await this.nc!.request(ownSubject(this.options.stream, owner), encodeBatch(items.map((item) => item.bytes)), { timeout: this.options.forwardTimeoutMs });
     } catch (error) {
-      if (error instanceof RequestError && error.isNoResponders()) return this.reroute(owner, ref, command, quotaLimit, here, routes);
-      this.counts.indeterminate++;
-      this.logger.warn(`a command for cache ${JSON.stringify(ref.name)} forwarded to node ${owner} got no answer in ${this.options.forwardTimeoutMs} ms (${(error as Error).message}); answered 503, not sent again`);
-      return { ok: false, error: new JournalUnavailableError(error, `the node that owns cache ${JSON.stringify(ref.name)} did not answer in time; the write may still land (it is not repeated)`) };
+      const undelivered = error instanceof RequestError && error.isNoResponders();
+      if (!undelivered) {
+        this.counts.indeterminate += items.length;
+        this.logger.warn(`${items.length} command(s) forwarded to node ${owner} got no answer in ${this.options.forwardTimeoutMs} ms (${(error as Error).message}); answered 503, not sent again`);
+      }
+      for (const item of items) {
+        if (undelivered) item.resolve(this.reroute(owner, item));
+        else item.resolve({ ok: false, error: new JournalUnavailableError(error, `the node that owns cache ${JSON.stringify(item.ref.name)} did not answer in time; the write may still land (it is not repeated)`) });
+      }
+      return;
     }
-    const answer = decodeAnswer(msg.data, ref);
+    const answers = decodeAnswers(msg.data);
+    items.forEach((item, i) => item.resolve(this.answered(owner, item, typeof answers === 'number' ? encodeStatus(answers) : answers[i])));
+  }
+
+  private async answered(owner: string, item: Pending, bytes: Uint8Array | undefined): Promise<Reply> {
+    const answer = bytes === undefined ? { status: AnswerStatus.Unreadable } : decodeAnswer(bytes, item.ref);
     switch (answer.status) {
       case AnswerStatus.Reply:
         this.counts.answered++;
-        await this.settleHere(ref, answer.reply);
+        await this.settleHere(item.ref, answer.reply);
         return answer.reply;
       case AnswerStatus.Gone:
-        return this.reroute(owner, ref, command, quotaLimit, here, routes);
+        return this.reroute(owner, item);
       case AnswerStatus.Unreadable:
-        return here();
+        return item.here();
       default:
         this.counts.indeterminate++;
-        return { ok: false, error: new JournalUnavailableError(undefined, `the command was carried out by the node that owns cache ${JSON.stringify(ref.name)}, but its answer is larger than one NATS message`) };
+        return { ok: false, error: new JournalUnavailableError(undefined, `the command was carried out by the node that owns cache ${JSON.stringify(item.ref.name)}, but its answer is larger than one NATS message`) };
     }
   }
 
   /** The owner surely ran nothing (gone, or leaving): another owner, or here. */
-  private reroute(owner: string, ref: EntityRef, command: CacheCommand, quotaLimit: number | undefined, here: () => Promise<Reply>, routes: number): Promise<Reply> {
+  private reroute(owner: string, item: Pending): Promise<Reply> {
     this.counts.rerouted++;
     this.membership?.suspect(owner);
-    const next = this.membership?.ownerOf(ref);
-    if (routes >= MAX_ROUTES || next === undefined || next === this.options.self || next === owner) return here();
-    return this.forward(next, ref, command, quotaLimit, here, routes + 1);
+    const next = this.membership?.ownerOf(item.ref);
+    if (item.routes >= MAX_ROUTES || next === undefined || next === this.options.self || next === owner) return item.here();
+    return this.forward(next, item.ref, item.command, item.quotaLimit, item.here, item.routes + 1);
   }
 
   /**
@@ -196,26 +262,40 @@ export class ClusterNode extends CommandRouter {
     await this.readModels.whenApplied(last.offset, Math.max(this.readWaitMs, this.options.timeoutMs));
   }
 
-  /** A command another node forwarded here: run through this node's gateway, the reply sent back. */
+  /** Commands another node forwarded here: each run through this node's gateway, the replies sent back in one message. */
   private serve(msg: Msg): void {
     if (this.closing || this.runHere === undefined) {
       msg.respond(encodeStatus(AnswerStatus.Gone));
       return;
     }
-    const forwarded = decodeForwarded(msg.data);
-    if (forwarded === undefined) {
+    const items = decodeBatch(msg.data);
+    if (items === undefined) {
       msg.respond(encodeStatus(AnswerStatus.Unreadable));
       return;
     }
+    const runHere = this.runHere;
     this.inFlight++;
-    this.counts.served++;
-    this.runHere(forwarded.ref, forwarded.command, forwarded.quotaLimit)
-      .catch((error: unknown): Reply => ({ ok: false, error: new JournalUnavailableError(error) }))
-      .then((reply) => {
-        const bytes = encodeReply(reply);
-        msg.respond(bytes.byteLength + 1024 > this.maxPayload ? encodeStatus(AnswerStatus.TooLarge) : bytes);
+    const replies = items.map((bytes): Promise<Uint8Array> => {
+      const forwarded = decodeForwarded(bytes);
+      if (forwarded === undefined) return Promise.resolve(encodeStatus(AnswerStatus.Unreadable));
+      this.counts.served++;
+      return runHere(forwarded.ref, forwarded.command, forwarded.quotaLimit)
+        .catch((error: unknown): Reply => ({ ok: false, error: new JournalUnavailableError(error) }))
+        .then(encodeReply);
+    });
+    Promise.all(replies)
+      .then((answers) => {
+        // Past one message: the largest answers become TooLarge (carried out, the client gets 503) until the rest fit.
+        let size = answers.reduce((n, a) => n + a.byteLength + 8, 1024);
+        while (size > this.maxPayload) {
+          const largest = answers.reduce((at, a, i) => (a.byteLength > answers[at].byteLength ? i : at), 0);
+          const tooLarge = encodeStatus(AnswerStatus.TooLarge);
+          size -= answers[largest].byteLength - tooLarge.byteLength;
+          answers[largest] = tooLarge;
+        }
+        msg.respond(encodeAnswers(answers));
       })
-      .catch((error: unknown) => this.logger.warn(`could not answer a forwarded command: ${(error as Error).message}`))
+      .catch((error: unknown) => this.logger.warn(`could not answer forwarded commands: ${(error as Error).message}`))
       .finally(() => {
         if (--this.inFlight === 0) for (const resolve of this.drained.splice(0)) resolve();
       });

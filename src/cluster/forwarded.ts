@@ -11,7 +11,7 @@ import { EntityRef, encodeEntityId } from '../journal/keys';
  * guessing, and the sender runs the command itself.
  */
 const packr = new Packr({ useRecords: false, variableMapSize: true });
-const VERSION = 1;
+const VERSION = 2;
 
 export interface Forwarded {
   readonly ref: EntityRef;
@@ -66,6 +66,31 @@ export function encodeReply(reply: Reply): Uint8Array {
 }
 
 export const encodeStatus = (status: Exclude<Status, typeof AnswerStatus.Reply>): Uint8Array => packr.pack([status]);
+
+/**
+ * Several forwarded commands for one owner in one NATS message (those that arrived in the same
+ * turn of the event loop), each encoded on its own: one request and one reply for all of them.
+ */
+export const encodeBatch = (items: readonly Uint8Array[]): Uint8Array => packr.pack([VERSION, items]);
+
+/** The batch's items (each to decode with decodeForwarded), or undefined when it is not one this version reads. */
+export function decodeBatch(bytes: Uint8Array): Uint8Array[] | undefined {
+  try {
+    const decoded = packr.unpack(bytes) as unknown;
+    if (!Array.isArray(decoded) || decoded[0] !== VERSION || !Array.isArray(decoded[1])) return undefined;
+    return (decoded[1] as unknown[]).every((item) => item instanceof Uint8Array) ? (decoded[1] as Uint8Array[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The owner's answers to a batch, in its order: each an encoded answer, or one status for all. */
+export const encodeAnswers = (answers: readonly Uint8Array[]): Uint8Array => packr.pack([AnswerStatus.Reply, answers]);
+
+export function decodeAnswers(bytes: Uint8Array): Uint8Array[] | Exclude<Status, typeof AnswerStatus.Reply> {
+  const decoded = packr.unpack(bytes) as unknown[];
+  return decoded[0] === AnswerStatus.Reply && Array.isArray(decoded[1]) ? (decoded[1] as Uint8Array[]) : (decoded[0] as Exclude<Status, typeof AnswerStatus.Reply>);
+}
 
 /** The owner's answer, as the reply its registry gave (envelopes carry `ref` and its entity id again). */
 export function decodeAnswer(bytes: Uint8Array, ref: EntityRef): Answer {

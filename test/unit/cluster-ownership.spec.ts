@@ -1,5 +1,5 @@
 import { Members } from '../../src/cluster/rendezvous';
-import { AnswerStatus, decodeAnswer, decodeForwarded, encodeForwarded, encodeReply, encodeStatus } from '../../src/cluster/forwarded';
+import { AnswerStatus, decodeAnswer, decodeAnswers, decodeBatch, decodeForwarded, encodeAnswers, encodeBatch, encodeForwarded, encodeReply, encodeStatus } from '../../src/cluster/forwarded';
 import { CacheCommand } from '../../src/domain';
 import { CommandFailedError, Reply } from '../../src/entities/cache-entity';
 import { JournalContendedError, JournalUnavailableError } from '../../src/journal/journal';
@@ -79,5 +79,15 @@ describe('forwarded commands and replies', () => {
       if (error instanceof Error) expect(answer.reply.error).toBeInstanceOf(error.constructor);
     }
     expect(decodeAnswer(encodeStatus(AnswerStatus.Gone), ref)).toEqual({ status: AnswerStatus.Gone });
+  });
+
+  it('batches commands for one owner in one message, and their answers in one reply, in order', () => {
+    const items = ['a', 'b', 'c'].map((key) => encodeForwarded(ref, { type: 'DeleteKey', key, by: 'u' }, undefined));
+    const batch = decodeBatch(encodeBatch(items))!;
+    expect(batch.map((item) => (decodeForwarded(item)!.command as { key: string }).key)).toEqual(['a', 'b', 'c']);
+    expect(decodeBatch(items[0])).toBeUndefined();
+    const answers = [encodeReply({ ok: true, envelopes: [] }), encodeStatus(AnswerStatus.TooLarge)];
+    expect(decodeAnswers(encodeAnswers(answers)).map((a) => decodeAnswer(a, ref).status)).toEqual([AnswerStatus.Reply, AnswerStatus.TooLarge]);
+    expect(decodeAnswers(encodeStatus(AnswerStatus.Gone))).toBe(AnswerStatus.Gone);
   });
 });
