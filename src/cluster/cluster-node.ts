@@ -199,9 +199,14 @@ export class ClusterNode extends CommandRouter {
 
   /** One request to the owner for a batch; each command is answered, routed again or refused on its own. */
   private async send(owner: string, items: readonly Pending[]): Promise<void> {
+    const nc = this.nc;
+    if (nc === undefined) {
+      for (const item of items) item.resolve(item.here()); // closed while the batch waited: nothing was sent
+      return;
+    }
     let msg: Msg;
     try {
-      msg = await this.nc!.request(ownSubject(this.options.stream, owner), encodeBatch(items.map((item) => item.bytes)), { timeout: this.options.forwardTimeoutMs });
+      msg = await nc.request(ownSubject(this.options.stream, owner), encodeBatch(items.map((item) => item.bytes)), { timeout: this.options.forwardTimeoutMs });
     } catch (error) {
       const undelivered = error instanceof RequestError && error.isNoResponders();
       if (!undelivered) {
