@@ -87,7 +87,7 @@ describe('forwarded commands and replies', () => {
     expect(batch.map((item) => (decodeForwarded(item)!.command as { key: string }).key)).toEqual(['a', 'b', 'c']);
     expect(decodeBatch(items[0])).toBeUndefined();
     const answers = [encodeReply({ ok: true, envelopes: [] }), encodeStatus(AnswerStatus.TooLarge)];
-    expect(decodeAnswers(encodeAnswers(answers)).map((a) => decodeAnswer(a, ref).status)).toEqual([AnswerStatus.Reply, AnswerStatus.TooLarge]);
+    expect((decodeAnswers(encodeAnswers(answers)) as Uint8Array[]).map((a) => decodeAnswer(a, ref).status)).toEqual([AnswerStatus.Reply, AnswerStatus.TooLarge]);
     expect(decodeAnswers(encodeStatus(AnswerStatus.Gone))).toBe(AnswerStatus.Gone);
   });
 });
