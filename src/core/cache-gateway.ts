@@ -57,8 +57,13 @@ export class CacheGateway {
   askHere(ref: EntityRef, command: CacheCommand, quotaLimit: number | undefined): Promise<Reply> {
     const creates = mayCreateCache(command);
     if (creates && !this.registry.isLiveNow(ref)) {
-      if (!this.orgCaches.enter(ref.org, ref.name)) return this.askAtLimit(ref, command, quotaLimit);
-      return this.registry.ask(ref, command, { quotaLimit }).finally(() => this.orgCaches.leave(ref.org, ref.name));
+      // Synchronous unless the command waits for names on their way (see OrgCaches.enter).
+      return new Promise((resolve) =>
+        this.orgCaches.enter(ref.org, ref.name, (admitted) => {
+          if (!admitted) return resolve(this.askAtLimit(ref, command, quotaLimit));
+          resolve(this.registry.ask(ref, command, { quotaLimit }).finally(() => this.orgCaches.leave(ref.org, ref.name)));
+        }),
+      );
     }
     // A delete (or any command that cannot create its cache) of a cache that is not loaded:
     // answered from the read models when the cache is not live, without recovering an entity.
@@ -67,7 +72,7 @@ export class CacheGateway {
   }
 
   /**
-   * An org at MAX_CACHES_PER_ORG (counting names on their way): a command for a cache that
+   * An org at MAX_CACHES_PER_ORG (its live caches, once names on their way are answered): a command for a cache that
    * does not exist is refused here, without recovering an entity for it (a batch over
    * thousands of new names stays cheap). The entity checks again when the command is decided.
    */
