@@ -42,7 +42,14 @@ export class CacheGateway {
   ask(ctx: RequestContext, cacheName: string, asked: CacheCommand): Promise<Reply> {
     const principal = ctx.principal;
     const refusal = this.admission.refuse(principal, asked) ?? this.disk?.refuse(principal, asked);
+    // The org's journal bytes being read (after a start): judged when they land, in the order asked.
+    if (refusal instanceof Promise) return refusal.then((later) => (later !== undefined ? { ok: false, error: later } : this.admitted(ctx, cacheName, asked)));
     if (refusal !== undefined) return Promise.resolve({ ok: false, error: refusal });
+    return this.admitted(ctx, cacheName, asked);
+  }
+
+  private admitted(ctx: RequestContext, cacheName: string, asked: CacheCommand): Promise<Reply> {
+    const principal = ctx.principal;
     const command = this.admission.stamp(asked);
     const quotaLimit = this.admission.quotaLimit(principal);
     const ref = { org: principal.org, name: cacheName };

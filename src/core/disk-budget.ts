@@ -28,10 +28,13 @@ function frees(command: CacheCommand): boolean {
  * write, and on NATS by each node as it applies the stream) and in all. A command that would
  * add bytes to an org at or past its budget, or to a service past the total, is refused
  * before it reaches the entity: a clear 4xx, never the 503 of a full disk. Deletions always
- * pass. Synchronous: an org's count is read once (the first command of an org after a start
- * is admitted while it is read).
+ * pass. Synchronous once an org's figure is known; until then (after a start) it is read once,
+ * whatever the number of commands asking, and they are judged when it lands.
  */
 export class DiskBudget {
+  /** Each org's read of its journal bytes in flight. */
+  private readonly reading = new Map<string, Promise<void>>();
+
   constructor(
     private readonly readModels: InlineReadModels,
     private readonly limits: DiskBudgetLimits,
@@ -47,7 +50,36 @@ export class DiskBudget {
     return this.limits.orgBytesByLevel === undefined ? undefined : limitForLevel(this.limits.orgBytesByLevel, principal.serviceLevel);
   }
 
-  refuse(principal: Principal, command: CacheCommand): DomainError | undefined {
+  /**
+   * The refusal of a command, if any: synchronous once the org's journal bytes are known, else
+   * a promise that settles when the org's one read of them does. Every command of the org waits
+   * for it, deletions too, so none overtakes a write asked before it.
+   */
+  refuse(principal: Principal, command: CacheCommand): DomainError | undefined | Promise<DomainError | undefined> {
+    const budget = this.orgBudget(principal);
+    if (budget !== undefined && this.readModels.journalBytesNow(principal.org) === undefined) {
+      return this.figure(principal.org).then(() => this.judge(principal, command, budget));
+    }
+    return this.judge(principal, command, budget);
+  }
+
+  /** The org's one read of its journal bytes in flight; a failed read lets commands through (the journal reports the fault). */
+  private figure(org: string): Promise<void> {
+    let reading = this.reading.get(org);
+    if (reading === undefined) {
+      reading = this.readModels
+        .journalBytes(org)
+        .then(
+          () => undefined,
+          () => undefined,
+        )
+        .finally(() => this.reading.delete(org));
+      this.reading.set(org, reading);
+    }
+    return reading;
+  }
+
+  private judge(principal: Principal, command: CacheCommand, budget: number | undefined): DomainError | undefined {
     if (frees(command)) return undefined;
     const total = this.limits.totalBytes;
     if (total !== undefined) {
@@ -56,14 +88,9 @@ export class DiskBudget {
         return domainError('DISK_BUDGET_EXCEEDED', `the service's journal holds ${used} bytes; DISK_BUDGET_BYTES is ${total}: nothing more is written until room is made (deletions are taken)`);
       }
     }
-    const budget = this.orgBudget(principal);
     if (budget === undefined) return undefined;
     const used = this.readModels.journalBytesNow(principal.org);
-    if (used === undefined) {
-      void this.readModels.journalBytes(principal.org).catch(() => undefined);
-      return undefined;
-    }
-    if (used >= budget) {
+    if (used !== undefined && used >= budget) {
       return domainError(
         'DISK_BUDGET_EXCEEDED',
         `the organisation's journal holds ${used} bytes (values, keys, descriptions, settings and retained history); its disk budget (ORG_DISK_BUDGET_BYTES) is ${budget}: delete or flush to make room`,
