@@ -2,6 +2,7 @@ import { CacheCommand, CacheState, Entry, domainError } from '../domain';
 import { operationsMayCreate } from '../domain/decide-operations';
 import { Reply } from '../entities/cache-entity';
 import { EntityRegistry } from '../entities/entity-registry';
+import { NameRows } from '../entities/name-rows';
 import { OrgCaches } from '../entities/org-caches';
 import { CacheNameRow, InlineReadModels, KeyPage, KeyPageRequest } from '../journal/inline-read-models';
 import { EntityRef } from '../journal/keys';
@@ -26,6 +27,9 @@ export interface ReadObserver {
  * half-applied command), synchronously when the cache's entity is ready.
  */
 export class CacheGateway {
+  /** Whether caches exist, read together for the commands of one turn (a batch over thousands of new names at the limit). */
+  private readonly nameRows: NameRows;
+
   constructor(
     private readonly registry: EntityRegistry,
     private readonly clock: CoreClock,
@@ -36,7 +40,9 @@ export class CacheGateway {
     private readonly reads?: ReadObserver,
     /** Scale-out: sends a command to its cache's owner (src/cluster/); absent, every command runs here. */
     private readonly router?: CommandRouter,
-  ) {}
+  ) {
+    this.nameRows = new NameRows(readModels);
+  }
 
   /** Sends a command; resolves with the reply, whether accepted or refused (never throws for a refusal). */
   ask(ctx: RequestContext, cacheName: string, asked: CacheCommand): Promise<Reply> {
@@ -84,7 +90,8 @@ export class CacheGateway {
    * thousands of new names stays cheap). The entity checks again when the command is decided.
    */
   private async askAtLimit(ref: EntityRef, command: CacheCommand, quotaLimit: number | undefined): Promise<Reply> {
-    if (!(await this.readModels.isLive(ref))) {
+    const row = await this.nameRows.row(ref);
+    if (row === undefined || row.deleted) {
       return { ok: false, error: domainError('CACHE_LIMIT_REACHED', `the organisation has ${this.orgCaches.limit} caches (MAX_CACHES_PER_ORG); delete one first`) };
     }
     return this.registry.ask(ref, command, { quotaLimit });

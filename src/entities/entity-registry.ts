@@ -5,6 +5,7 @@ import { DueExpiry, InlineReadModels } from '../journal/inline-read-models';
 import { StorageUnavailableError } from '../journal/storage-fault';
 import { EntityRef } from '../journal/keys';
 import { AskOptions, CacheEntity, EntityContext, Reply } from './cache-entity';
+import { NameRows } from './name-rows';
 
 /** A read asked for a seq (`minSeq`) the cache has not reached in the journal. */
 export class SeqNotReachedError extends Error {
@@ -58,6 +59,8 @@ export class EntityRegistry {
   /** Entities passivated to keep an org under MAX_ENTITIES_PER_ORG (for the metrics and tests). */
   boundPassivations = 0;
   private readonly ctx: EntityContext;
+  /** The read models' cache-name rows, read together for the caches asked about in one turn. */
+  private readonly nameRows: NameRows | undefined;
 
   constructor(
     ctx: EntityContext,
@@ -66,6 +69,7 @@ export class EntityRegistry {
     // An entity whose cache is no longer live (deleted, or never created) tells the registry
     // after each group, so it is unloaded at once instead of after ENTITY_IDLE_SECONDS.
     this.ctx = { ...ctx, notLive: (ref) => this.notLive(ref) };
+    this.nameRows = options.readModels === undefined ? undefined : new NameRows(options.readModels);
     const every = Math.max(1000, Math.min(options.idleMs / 2, 30_000));
     this.sweeper = setInterval(() => this.passivateIdle(), every);
     this.sweeper.unref();
@@ -114,11 +118,11 @@ export class EntityRegistry {
    * live (absent, or deleted with its description and seq); undefined: load the entity.
    */
   private async ghost(ref: EntityRef): Promise<Ghost | undefined> {
-    const readModels = this.options.readModels;
-    if (readModels === undefined || this.ctx.journal.shared) return undefined;
+    const rows = this.nameRows;
+    if (rows === undefined || this.ctx.journal.shared) return undefined;
     let row;
     try {
-      row = await readModels.cacheRow(ref);
+      row = await rows.row(ref);
     } catch {
       return undefined; // the entity's recovery reports a storage fault
     }

@@ -87,6 +87,10 @@ export abstract class InlineReadModels {
     const row = (await this.listCaches(ref.org, true)).find((r) => r.cacheName === ref.name);
     return row === undefined ? undefined : { description: row.description, deleted: row.deleted };
   }
+  /** `cacheRow` of many caches, in their order (one read of the store where it can). */
+  cacheRows(refs: readonly EntityRef[]): Promise<Array<NameRow | undefined>> {
+    return Promise.all(refs.map((ref) => this.cacheRow(ref)));
+  }
   /**
    * Recomputes every row from the journal (offline `cachelog rebuild`, after a repair, or to
    * check them); `progress` hears the global offset reached.

@@ -12,6 +12,9 @@ import { APP_CONFIG } from '../../config/settings';
 import type { EdgeConfig } from '../../config/edge';
 import { ResponseBudget, base64Length, jsonStringBytes } from '../edge/response-budget';
 
+/** Elements of a `POST /batch/get` looked up side by side. */
+const LOOKUPS_AT_ONCE = 256;
+
 /**
  * Batches: the whole body is validated first (one bad element: 400, nothing written), then
  * every element is sent to its cache; elements of different caches run side by side.
@@ -52,12 +55,20 @@ export class BatchController {
     // reserved against the org's share of unread answers; only within MAX_RESPONSE_BYTES and
     // that share are they encoded. Ready caches answer synchronously.
     const budget = new ResponseBudget(this.config.edge.maxResponseBytes, 'the batch answer', request);
+    // Up to LOOKUPS_AT_ONCE elements are looked up together: caches that are not loaded are
+    // then read in one store call (most of a batch over missing names), and at most that many
+    // entities recover at once.
     const values: Array<Uint8Array | undefined> = [];
-    for (const { cacheName, key } of getCachedBatch) {
-      const found = this.caches.valueNow(principal, cacheName, key);
-      const value = found instanceof Promise ? await found : found;
-      budget.charge(ELEMENT_ENVELOPE_BYTES + jsonStringBytes(cacheName) + jsonStringBytes(key) + (value === undefined ? 0 : base64Length(value.byteLength)));
-      values.push(value);
+    for (let from = 0; from < getCachedBatch.length; from += LOOKUPS_AT_ONCE) {
+      const window = getCachedBatch.slice(from, from + LOOKUPS_AT_ONCE);
+      const found = window.map(({ cacheName, key }) => this.caches.valueNow(principal, cacheName, key));
+      // Should the answer budget refuse part-way, the lookups not awaited yet must not fail unhandled.
+      for (const f of found) if (f instanceof Promise) f.catch(() => undefined);
+      for (let i = 0; i < window.length; i++) {
+        const value = found[i] instanceof Promise ? await found[i] : (found[i] as Uint8Array | undefined);
+        budget.charge(ELEMENT_ENVELOPE_BYTES + jsonStringBytes(window[i].cacheName) + jsonStringBytes(window[i].key) + (value === undefined ? 0 : base64Length(value.byteLength)));
+        values.push(value);
+      }
     }
     // A small answer is built whole (a stream costs more than it saves below this size).
     if (budget.measured < STREAMED_ANSWER_BYTES) return { complete: true, results: getCachedBatch.map(({ cacheName, key }, i) => batchElement(cacheName, key, values[i])) };

@@ -588,6 +588,11 @@ export class LevelDbInlineReadModels extends InlineReadModels {
     return row === undefined ? undefined : decodeNameRow(row);
   }
 
+  override async cacheRows(refs: readonly EntityRef[]): Promise<Array<NameRow | undefined>> {
+    const rows = await this.storage.names.getMany(refs.map(encodeEntityId));
+    return rows.map((row) => (row === undefined ? undefined : decodeNameRow(row)));
+  }
+
   /**
    * The cache's rows are read, and compared with its state, without the journal's lock: only
    * this cache's appends change its rows, so they are the rows of `state()`'s version as long
