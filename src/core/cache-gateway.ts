@@ -70,11 +70,17 @@ export class CacheGateway {
   askHere(ref: EntityRef, command: CacheCommand, quotaLimit: number | undefined): Promise<Reply> {
     const creates = mayCreateCache(command);
     if (creates && !this.registry.isLiveNow(ref)) {
-      // Synchronous unless the command waits for names on their way (see OrgCaches.enter).
-      return new Promise((resolve) =>
+      // Synchronous unless the command waits for names on their way (see OrgCaches.enter), when
+      // another command's leave runs this: nothing may throw into it.
+      return new Promise((resolve, reject) =>
         this.orgCaches.enter(ref.org, ref.name, (admitted) => {
           if (!admitted) return resolve(this.askAtLimit(ref, command, quotaLimit));
-          resolve(this.registry.ask(ref, command, { quotaLimit }).finally(() => this.orgCaches.leave(ref.org, ref.name)));
+          try {
+            resolve(this.registry.ask(ref, command, { quotaLimit }).finally(() => this.orgCaches.leave(ref.org, ref.name)));
+          } catch (error) {
+            this.orgCaches.leave(ref.org, ref.name);
+            reject(error);
+          }
         }),
       );
     }
