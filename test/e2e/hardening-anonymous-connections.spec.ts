@@ -76,3 +76,37 @@ describe('half-sent headers from several addresses', () => {
     expect([other.isClosed, newest.isClosed]).toEqual([false, false]);
   });
 });
+
+describe('kept-alive anonymous connections of one address over its share', () => {
+  let app: TestApp;
+  const open: RawConnection[] = [];
+  beforeAll(async () => (app = await startTestApp({})));
+  afterAll(async () => {
+    for (const connection of open) connection.destroy();
+    await app.dispose();
+  });
+
+  it('never pushes out a kept-alive connection that has just been answered (its client may be sending the next request)', async () => {
+    // 16 kept-alive connections from one address, each answered once, then quiet: the address's whole share.
+    const pool: RawConnection[] = [];
+    const answered = (connection: RawConnection, count: number) => connection.until(() => connection.text.split('HTTP/1.1 200').length > count, 5000);
+    for (let i = 0; i < 16; i++) {
+      const connection = await RawConnection.open(app.url, '127.0.0.80');
+      open.push(connection);
+      connection.write('GET /health/live HTTP/1.1\r\nhost: x\r\n\r\n');
+      expect(await answered(connection, 1)).toBe(true);
+      pool.push(connection);
+    }
+    await sleep(1100); // all settled: an over-share connection of this address may take the place of one
+    // The oldest is used again, and a new connection arrives just after its answer (a pool growing under load).
+    pool[0].write('GET /health/live HTTP/1.1\r\nhost: x\r\n\r\n');
+    expect(await answered(pool[0], 2)).toBe(true);
+    const newcomer = await RawConnection.open(app.url, '127.0.0.80');
+    open.push(newcomer);
+    // The one quiet the longest went, not the one just answered, which still serves its next request.
+    expect(await pool[1].closedWithin(2000)).toBe(true);
+    pool[0].write('GET /health/live HTTP/1.1\r\nhost: x\r\n\r\n');
+    expect(await answered(pool[0], 3)).toBe(true);
+    expect([pool[0].isClosed, newcomer.isClosed]).toEqual([false, false]);
+  });
+});

@@ -17,6 +17,10 @@ interface Slot {
   released: boolean;
   /** When it was accepted (ms, monotonic). */
   readonly openedAt: number;
+  /** When its last answer ended (ms, monotonic); undefined until it has answered one. */
+  idleSince: number | undefined;
+  /** The bytes read from it when its last answer ended: more since means a request is on its way. */
+  bytesReadWhenIdle: number;
 }
 
 /**
@@ -25,6 +29,15 @@ interface Slot {
  * ones. Only connections anonymous for longer than this count against their address's share.
  */
 const SETTLING_MS = 1000;
+
+/**
+ * A keep-alive connection between two requests is idle only briefly: its client may be writing
+ * the next request as another connection arrives, and closing it then cuts that request
+ * ("other side closed"). A connection that has answered a request is taken the place of only
+ * once it has been quiet for longer than this (one that never answered one, as half-sent
+ * headers, at once).
+ */
+const QUIET_MS = 250;
 
 /**
  * Connection slots. Every connection counts against MAX_CONNECTIONS and its address's
@@ -96,7 +109,8 @@ export class ConnectionSlots {
     if (this.budget.open >= maxConnections && !this.evictFrom(this.mostAnonymous())) {
       return this.refuse(socket, 503, `the service has ${maxConnections} connections open (MAX_CONNECTIONS)`);
     }
-    const slot: Slot = { socket, address, authenticated: false, inFlight: 0, released: false, openedAt: performance.now() };
+    const openedAt = performance.now();
+    const slot: Slot = { socket, address, authenticated: false, inFlight: 0, released: false, openedAt, idleSince: undefined, bytesReadWhenIdle: 0 };
     this.slots.set(socket, slot);
     this.giveBack.set(slot, this.budget.take(address));
     this.addAnonymous(slot);
@@ -119,21 +133,37 @@ export class ConnectionSlots {
     const slot = this.slotOf(request.socket);
     if (slot === undefined) return;
     slot.inFlight++;
-    response.once('close', () => slot.inFlight--);
+    response.once('close', () => {
+      if (--slot.inFlight > 0) return;
+      slot.idleSince = performance.now();
+      slot.bytesReadWhenIdle = slot.socket.bytesRead;
+    });
   }
 
-  /** Closes the oldest idle anonymous connection of `address` open for at least `minAgeMs`; false when it has none. */
+  /**
+   * Closes the oldest idle anonymous connection of `address` open for at least `minAgeMs` (idle:
+   * no request being answered; after an answer, none arriving and none for QUIET_MS); false
+   * when it has none.
+   */
   private evictFrom(address: string | undefined, minAgeMs = 0): boolean {
     if (address === undefined) return false;
     const now = performance.now();
     for (const slot of this.anonymous.get(address) ?? []) {
-      if (slot.inFlight > 0 || now - slot.openedAt < minAgeMs) continue;
+      if (slot.inFlight > 0 || now - slot.openedAt < minAgeMs || this.betweenRequests(slot, now)) continue;
       this.release(slot); // free now, not when the socket's close event comes
       slot.socket.on('error', () => undefined);
       slot.socket.destroy();
       return true;
     }
     return false;
+  }
+
+  /** A kept-alive connection whose client may be sending its next request now. */
+  private betweenRequests(slot: Slot, now: number): boolean {
+    if (slot.idleSince === undefined) return false;
+    const quietFor = now - slot.idleSince;
+    // Bytes since its last answer: a request on its way, unless they have trickled for a while (half-sent headers).
+    return quietFor < QUIET_MS || (slot.socket.bytesRead !== slot.bytesReadWhenIdle && quietFor < SETTLING_MS);
   }
 
   /** The address holding the most anonymous connections. */
