@@ -16,13 +16,6 @@ import { JournalCatchUp } from './journal-catch-up';
 export { CommandFailedError, SequenceGapError } from './entity-context';
 export type { AskOptions, EntityContext, EntityObserver, Reply } from './entity-context';
 
-/**
- * Groups of one cache journaled whose answers wait for this node's read models (NATS): the
- * next group is decided and published at the previous one's acknowledgement, up to this many
- * ahead; more would cut the groups small (a message each, and a read-model write each).
- */
-const PIPELINE_DEPTH = 2;
-
 /** Most commands one group of decisions takes from the mailbox. */
 const MAX_BATCH = 1024;
 
@@ -46,8 +39,6 @@ export class CacheEntity {
   private mailbox: Ask[] = [];
   private draining = false;
   private drained: Array<() => void> = [];
-  /** Answers of groups journaled but not yet in this node's read models, oldest first (answered in order). */
-  private answering: Array<Promise<void>> = [];
   private readonly catchUp: JournalCatchUp;
   private readonly actor = createActor(entityLifecycle);
   private readonly limits: DecisionLimits;
@@ -189,8 +180,6 @@ export class CacheEntity {
         await this.catchUp.takeRequested();
         continue;
       }
-      // At most PIPELINE_DEPTH groups wait for their read models; meanwhile the mailbox fills the next group.
-      while (this.answering.length >= PIPELINE_DEPTH) await this.answering[0];
       // One append per group on every journal (on NATS one message: see grouped-messages.ts).
       const group = this.mailbox.length <= MAX_BATCH ? this.mailbox.splice(0) : this.mailbox.splice(0, MAX_BATCH);
       try {
@@ -243,11 +232,10 @@ export class CacheEntity {
     if (later.length > 0) this.mailbox.unshift(...group.splice(group.length - later.length));
 
     let envelopes: Envelope[] = [];
-    let settled: Promise<unknown> | undefined;
     if (events.length > 0) {
       const groupSeq = this.seq;
       try {
-        ({ envelopes, settled } = await this.ctx.journal.appendInSteps(this.ref, groupSeq, events));
+        envelopes = await this.ctx.journal.append(this.ref, groupSeq, events);
       } catch (error) {
         ledger.abandoned();
         // A shared journal (NATS) may hold events this entity has not seen: another node wrote
@@ -263,38 +251,17 @@ export class CacheEntity {
         this.follower?.applyQueued();
         return;
       }
+      ledger.committed();
       for (const event of events) this.applyEvent(event);
       this.seq += events.length;
       this.lastOffset = envelopes[envelopes.length - 1].offset;
       this.snapshots.maybeSnapshot();
     }
-    this.answer(replies, envelopes, events.length > 0 ? ledger : undefined, settled);
+    answerGroup(replies, envelopes);
     // A cut's further evictions, behind the commands that came meanwhile (see decideGroup's `next`).
     if (decided.next.length > 0) this.mailbox.push(...decided.next);
     this.follower?.applyQueued();
     if (this.state.status !== 'live') this.ctx.notLive?.(this.ref);
-  }
-
-  /**
-   * Answers a group once its events are in this node's read models (`settled`; at once on a
-   * journal that writes them with the events), after the groups before it. The next group is
-   * decided meanwhile, on the committed state; the ledger holds the group's reservations until
-   * then, so the quota counts them until the read models do.
-   */
-  private answer(replies: DecidedGroup['replies'], envelopes: Envelope[], ledger: GroupLedger | undefined, settled: Promise<unknown> | undefined): void {
-    const now = (): void => {
-      ledger?.committed();
-      answerGroup(replies, envelopes);
-    };
-    if (settled === undefined && this.answering.length === 0) return now();
-    const previous = this.answering[this.answering.length - 1];
-    const answered: Promise<void> = (previous === undefined ? (settled ?? Promise.resolve()) : Promise.all([previous, settled]))
-      .then(now)
-      .catch((error) => this.logger.error(`answering a group of ${JSON.stringify(this.ref)} failed: ${(error as Error).message}`))
-      .finally(() => {
-        this.answering.shift(); // not returned: `finally` would wait for the promise it returns, this one
-      });
-    this.answering.push(answered);
   }
 
   /** Applies one committed event to the state: its expiry scheduled, its bytes counted for the snapshot policy. */

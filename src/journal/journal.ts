@@ -159,16 +159,6 @@ export abstract class Journal {
    */
   abstract append(ref: EntityRef, expectedSeq: number, events: readonly CacheEvent[]): Promise<Envelope[]>;
 
-  /**
-   * `append` in two steps, for an entity that decides its next group as soon as this one is
-   * durable: `envelopes` once the events are durable; `settled` (when not undefined) once this
-   * process's read models include them, which the writer's answer waits for (so a writer lists
-   * its own keys). Undefined: the read models were written with the events.
-   */
-  async appendInSteps(ref: EntityRef, expectedSeq: number, events: readonly CacheEvent[]): Promise<{ envelopes: Envelope[]; settled: Promise<unknown> | undefined }> {
-    return { envelopes: await this.append(ref, expectedSeq, events), settled: undefined };
-  }
-
   /** The entity's events with `fromSeq <= seq <= toSeq`, in order (compacted ones are missing). */
   abstract replay(ref: EntityRef, fromSeq?: number, toSeq?: number): AsyncIterable<JournalRecord>;
 

@@ -214,54 +214,26 @@ export class NatsJournal extends Journal {
    * Appends to one cache run one after the other in the order they were handed in (like
    * a group commit's batch order), each published as soon as the previous one is
    * acknowledged (not after it settled): each message expects the stream sequence of the one
-   * before it. Resolves once this node's read models include the append (see appendInSteps).
+   * before it.
    */
   append(ref: EntityRef, expectedSeq: number, events: readonly CacheEvent[]): Promise<Envelope[]> {
     this.inFlight++;
-    return this.publishInOrder(ref, expectedSeq, events)
-      .then(async (envelopes) => {
-        await this.settle(envelopes);
-        return envelopes;
-      })
-      .finally(() => this.done());
-  }
-
-  /** The envelopes at the publish's acknowledgement, and when this node's read models include them. */
-  override async appendInSteps(ref: EntityRef, expectedSeq: number, events: readonly CacheEvent[]): Promise<{ envelopes: Envelope[]; settled: Promise<unknown> }> {
-    this.inFlight++;
-    let envelopes: Envelope[];
-    try {
-      envelopes = await this.publishInOrder(ref, expectedSeq, events);
-    } catch (error) {
-      this.done();
-      throw error;
-    }
-    return { envelopes, settled: this.settle(envelopes).finally(() => this.done()) };
-  }
-
-  private publishInOrder(ref: EntityRef, expectedSeq: number, events: readonly CacheEvent[]): Promise<Envelope[]> {
     const subject = this.subjects.of(ref);
     const before = this.tails.get(subject);
-    const run = before === undefined ? this.publishChain(ref, subject, expectedSeq, events) : before.then(() => this.publishChain(ref, subject, expectedSeq, events));
+    const run = (before === undefined ? this.publishChain(ref, subject, expectedSeq, events) : before.then(() => this.publishChain(ref, subject, expectedSeq, events)));
     const tail = run.then(
       () => undefined,
       () => undefined,
     );
     this.tails.set(subject, tail);
-    void tail.then(() => {
-      if (this.tails.get(subject) === tail) this.tails.delete(subject);
+    const settled = this.settled === undefined ? run : run.then(async (envelopes) => {
+      if (envelopes.length > 0) await this.settled!(envelopes[envelopes.length - 1].offset);
+      return envelopes;
     });
-    return run;
-  }
-
-  /** Until this node's read models include the envelopes (never rejects: a wait that timed out is logged). */
-  private settle(envelopes: readonly Envelope[]): Promise<unknown> {
-    if (this.settled === undefined || envelopes.length === 0) return Promise.resolve();
-    return this.settled(envelopes[envelopes.length - 1].offset).catch(() => undefined);
-  }
-
-  private done(): void {
-    if (--this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
+    return settled.finally(() => {
+      if (this.tails.get(subject) === tail) this.tails.delete(subject);
+      if (--this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
+    });
   }
 
   private async publishChain(ref: EntityRef, subject: string, expectedSeq: number, events: readonly CacheEvent[]): Promise<Envelope[]> {
