@@ -1,6 +1,6 @@
 import { NatsCluster, startNatsCluster } from '../support/nats-cluster';
 import { NatsServer, startSingleNats } from '../support/nats-server';
-import { ServiceProcess, startService } from '../support/service-process';
+import { ServiceProcess, startService, stopService } from '../support/service-process';
 import { tempDir } from '../support/temp-dir';
 import { tokenFor } from '../support/test-app';
 
@@ -31,10 +31,7 @@ async function startNodes(env: Record<string, string>): Promise<Node[]> {
 
 async function stopNodes(nodes: Node[]): Promise<void> {
   for (const { service, dir } of nodes) {
-    service.child.kill('SIGTERM');
-    const timer = setTimeout(() => service.child.kill('SIGKILL'), 10_000);
-    await service.exited;
-    clearTimeout(timer);
+    await stopService(service);
     dir.cleanup();
   }
 }

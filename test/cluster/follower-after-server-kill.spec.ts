@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { NatsCluster, startNatsCluster } from '../support/nats-cluster';
-import { ServiceProcess, startService } from '../support/service-process';
+import { ServiceProcess, startService, stopService } from '../support/service-process';
 import { tempDir } from '../support/temp-dir';
 import { tokenFor } from '../support/test-app';
 
@@ -34,10 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const { service, dir } of nodes.splice(0)) {
-    service.child.kill('SIGTERM');
-    const timer = setTimeout(() => service.child.kill('SIGKILL'), 10_000);
-    await service.exited;
-    clearTimeout(timer);
+    await stopService(service);
     dir.cleanup();
   }
   await cluster?.stop();

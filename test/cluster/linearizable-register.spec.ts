@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Operation, RegisterInput, RegisterOutput, RegisterState, checkLinearizable, describeOp, versionedRegister } from '../support/linearizability';
 import { NatsCluster, startNatsCluster } from '../support/nats-cluster';
-import { ServiceProcess, startService } from '../support/service-process';
+import { ServiceProcess, startService, stopService } from '../support/service-process';
 import { tempDir } from '../support/temp-dir';
 import { tokenFor } from '../support/test-app';
 
@@ -75,16 +75,9 @@ async function startNodes(stream: string, extraEnv: Record<string, string> = {})
   nodes.push(...started);
 }
 
-async function stopNode(service: ServiceProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill(signal);
-  const timer = setTimeout(() => service.child.kill('SIGKILL'), 10_000);
-  await service.exited;
-  clearTimeout(timer);
-}
-
 async function stopNodes(): Promise<void> {
   for (const { service, dir } of nodes.splice(0)) {
-    await stopNode(service);
+    await stopService(service);
     dir.cleanup();
   }
 }
@@ -495,7 +488,7 @@ describe('a linearizable register through 3 cachelog nodes on a 3-server NATS cl
     await sleep(3_000);
     const victim = nodes[1];
     note('kill -9 cachelog node 1');
-    await stopNode(victim.service, 'SIGKILL');
+    await stopService(victim.service, 'SIGKILL');
     await sleep(3_000);
     victim.service = await startService(victim.dir.path, victim.env);
     note('cachelog node 1 restarted');

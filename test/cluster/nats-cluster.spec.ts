@@ -7,7 +7,7 @@ import { evolve, initialState } from '../../src/domain';
 import { freePort } from '../support/free-port';
 import { waitForJetStream } from '../support/nats-cluster';
 import { NatsServer, startNatsServer } from '../support/nats-server';
-import { ServiceProcess, startService } from '../support/service-process';
+import { ServiceProcess, startService, stopService } from '../support/service-process';
 import { tempDir } from '../support/temp-dir';
 import { tokenFor } from '../support/test-app';
 
@@ -67,11 +67,7 @@ async function startNodes(stream: string, count = 2): Promise<ServiceProcess[]> 
 
 afterEach(async () => {
   for (const { service, dir } of nodes.splice(0)) {
-    // A clean stop, or kill -9 after 10 s: no child may outlive the file (jest would not exit).
-    service.child.kill('SIGTERM');
-    const timer = setTimeout(() => service.child.kill('SIGKILL'), 10_000);
-    await service.exited;
-    clearTimeout(timer);
+    await stopService(service);
     dir.cleanup();
   }
   // Drop the test's streams and buckets: fewer replicated groups to re-elect when a server dies.

@@ -36,3 +36,14 @@ export async function startService(dataDir: string, env: Record<string, string> 
   });
   return { url, child, output: () => output, exited };
 }
+
+/**
+ * Stops a service process: `signal` (a clean SIGTERM by default), then kill -9 if it has not
+ * exited within 10 s, so no child outlives its test file (jest would not exit).
+ */
+export async function stopService(service: ServiceProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill(signal);
+  const timer = setTimeout(() => service.child.kill('SIGKILL'), 10_000);
+  await service.exited;
+  clearTimeout(timer);
+}

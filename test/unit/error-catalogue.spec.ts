@@ -80,37 +80,31 @@ describe('the error catalogue', () => {
 
   it('every code a source file answers with is catalogued (an error, a refusal body, a health answer)', () => {
     const uncatalogued: string[] = [];
-    const walk = (dir: string): void => {
-      for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        const path = join(dir, entry.name);
-        if (entry.isDirectory()) walk(path);
-        else if (path.endsWith('.ts')) {
-          const text = readFileSync(path, 'utf8');
-          const answered = [...text.matchAll(/new ApiError\([^,()]+, '([A-Z_]+)'/g), ...text.matchAll(/\bcode: '([A-Z][A-Z_]+)'/g)];
-          // POSIX errno names (EEXIST...) are the file system's codes, not answers.
-          for (const match of answered) if (!Object.hasOwn(ERROR_CATALOGUE, match[1]) && !/^E[A-Z]+$/.test(match[1])) uncatalogued.push(`${path}: ${match[0]}`);
-        }
-      }
-    };
-    walk(join(__dirname, '..', '..', 'src'));
+    for (const [path, text] of sourceFiles()) {
+      const answered = [...text.matchAll(/new ApiError\([^,()]+, '([A-Z_]+)'/g), ...text.matchAll(/\bcode: '([A-Z][A-Z_]+)'/g)];
+      // POSIX errno names (EEXIST...) are the file system's codes, not answers.
+      for (const match of answered) if (!Object.hasOwn(ERROR_CATALOGUE, match[1]) && !/^E[A-Z]+$/.test(match[1])) uncatalogued.push(`${path}: ${match[0]}`);
+    }
     expect(uncatalogued).toStrictEqual([]);
   });
 
   it('no source file spells a catalogued code with the status the catalogue already gives it', () => {
     const spelled: string[] = [];
-    const walk = (dir: string): void => {
-      for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        const path = join(dir, entry.name);
-        if (entry.isDirectory()) walk(path);
-        else if (path.endsWith('.ts')) {
-          for (const match of readFileSync(path, 'utf8').matchAll(/new ApiError\((\d+), '([A-Z_]+)'/g)) {
-            const code = match[2] as keyof typeof ERROR_CATALOGUE;
-            if (ERROR_CATALOGUE[code]?.status === Number(match[1])) spelled.push(`${path}: ${match[0]}`);
-          }
-        }
+    for (const [path, text] of sourceFiles()) {
+      for (const match of text.matchAll(/new ApiError\((\d+), '([A-Z_]+)'/g)) {
+        const code = match[2] as keyof typeof ERROR_CATALOGUE;
+        if (ERROR_CATALOGUE[code]?.status === Number(match[1])) spelled.push(`${path}: ${match[0]}`);
       }
-    };
-    walk(join(__dirname, '..', '..', 'src'));
+    }
     expect(spelled).toStrictEqual([]);
   });
 });
+
+/** Every TypeScript file under src/, with its text. */
+function* sourceFiles(dir = join(__dirname, '..', '..', 'src')): Generator<[string, string]> {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* sourceFiles(path);
+    else if (path.endsWith('.ts')) yield [path, readFileSync(path, 'utf8')];
+  }
+}
