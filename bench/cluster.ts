@@ -1,6 +1,6 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LoadResult, loadTool, runLoad } from './lib/load';
@@ -62,12 +62,12 @@ async function startNatsServer(work: string): Promise<{ url: string; child: Chil
   return { url: `nats://${HOST}:${port}`, child };
 }
 
-async function startNodes(count: number, env: Record<string, string>, work: string, tag: string): Promise<Node[]> {
+async function startNodes(count: number, env: Record<string, string>, work: string, tag: string, execArgv: string[] = []): Promise<Node[]> {
   const nodes: Node[] = [];
   for (let i = 0; i < count; i++) {
     const port = await freePort();
     const dir = join(work, `${tag}-${i}`);
-    const forked = forkServer(join(__dirname, 'servers', 'cachelog.js'), [], { BENCH_PORT: String(port), DATA_DIR: dir, JWT_SECRET: SECRET, JOURNAL_SYNC: 'always', ...env });
+    const forked = forkServer(join(__dirname, 'servers', 'cachelog.js'), [], { BENCH_PORT: String(port), DATA_DIR: dir, JWT_SECRET: SECRET, JOURNAL_SYNC: 'always', ...env }, execArgv);
     await forked.ready;
     nodes.push({ port, forked, dir });
   }
@@ -217,7 +217,56 @@ export async function clusterFigures(quick: boolean): Promise<string[]> {
   ];
 }
 
-if (require.main === module) {
+/** CPU time (user + system) a process has used so far, in µs, from /proc (Linux). */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // utime and stime are fields 14 and 15 of the whole line (11 and 12 after the command name), in clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/**
+ * `--cpu-per-write=N`: N NATS processes under the one-cache load only, `runs` times, and the CPU
+ * each cachelog process and nats-server spent per write (from /proc: less sensitive to other
+ * load on the machine than req/s). `--cpu-prof=<dir>` also writes a V8 CPU profile per process;
+ * BENCH_NODE_ARGS (space-separated) are further node options for the cachelog processes.
+ */
+async function cpuPerWrite(count: number, runs: number, durationS: number, profDir: string | undefined): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'cachelog-bench-cpu-'));
+  const nats = await startNatsServer(work);
+  const execArgv = [...(profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`]), ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
+  try {
+    const nodes = await startNodes(count, { JOURNAL: 'nats', NATS_URL: nats.url, NATS_STREAM: 'cpu' }, work, 'cpu', execArgv);
+    try {
+      await prefill(nodes);
+      for (let r = 0; r < runs; r++) {
+        const pids = [...nodes.map((n) => n.forked.child.pid!), nats.child.pid!];
+        const before = pids.map(cpuMicros);
+        const result = await loadAll(nodes, 'set-shared', durationS, work);
+        const writes = result.rps * durationS;
+        const perWrite = pids.map((pid, i) => (cpuMicros(pid) - before[i]) / writes);
+        log(
+          `cpu-per-write ${count} process(es): ${fmt(result.rps)} req/s (${result.errors} non-2xx); µs of CPU per write: ${perWrite
+            .map((us, i) => `${i < nodes.length ? `node ${i} (pid ${pids[i]})` : 'nats-server'} ${fmt(us)}`)
+            .join(', ')}`,
+        );
+      }
+    } finally {
+      for (const node of nodes) await stop(node.forked.child);
+    }
+  } finally {
+    await stop(nats.child);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const argValue = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+
+if (require.main === module && argValue('cpu-per-write') !== undefined) {
+  cpuPerWrite(Number(argValue('cpu-per-write')), Number(argValue('runs') ?? 3), Number(argValue('seconds') ?? 5), argValue('cpu-prof')).catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+} else if (require.main === module) {
   clusterFigures(process.argv.includes('--quick')).then(
     (lines) => log(lines.join('\n')),
     (error) => {
