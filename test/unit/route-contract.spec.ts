@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { compileValidator } from '../../src/api/contract/contract-validation';
 import { cacheNameParam, fastCheckOf, keyParam } from '../../src/api/contract/params';
 import { FASTIFY_ROUTE_CONFIG_METADATA } from '@nestjs/platform-fastify/constants';
-import { Route, RouteContract } from '../../src/api/contract/route-contract';
+import { Route, RouteContract, resolveSchema } from '../../src/api/contract/route-contract';
+import { NativeContracts } from '../../src/api/native/native.contracts';
 import { Public } from '../../src/auth/public.decorator';
 import { ApiError } from '../../src/api/errors/api-error';
 import { RouteFamily, familyOf, profileOf } from '../../src/families';
@@ -78,6 +79,79 @@ describe('route contracts: one declaration validates the request', () => {
     const batch: RouteContract = { family: 'native', summary: 'batch', body: { contentType: 'application/json', schema: (c) => z.array(z.number()).max(c.edge.maxBatchElements) }, responses: {} };
     expect(refusal(() => compileValidator(batch, small)!(request({ body: [1, 2, 3] })))).toMatch(/^body: /);
     expect(refusal(() => compileValidator(batch, config)!(request({ body: [1, 2, 3] })))).toBeUndefined();
+  });
+});
+
+describe('a batch is checked a slice of elements per event-loop turn', () => {
+  const limited = loadConfig({ DATA_DIR: '/tmp/unused', JWT_SECRET: 'test-secret-of-at-least-32-bytes!!', MAX_BATCH_ELEMENTS: '1200' });
+  const whole = (contract: RouteContract) => resolveSchema(contract.body!.schema, limited)!;
+
+  /** The outcome of a validator: the parsed body, or the 400's message. */
+  async function outcome(run: () => void | Promise<void>, parsed: () => unknown): Promise<{ body?: unknown; refused?: string }> {
+    try {
+      await run();
+      return { body: parsed() };
+    } catch (error) {
+      expect(error).toBeInstanceOf(ApiError);
+      expect((error as ApiError).status).toBe(400);
+      return { refused: (error as ApiError).message };
+    }
+  }
+
+  const good = (i: number) => ({ cacheName: `c${i % 3}`, key: `k${i}`, value: 'YQ==', ...(i % 4 === 0 ? { ttlSeconds: i } : {}), ...(i % 5 === 0 ? { extra: 1 } : {}) });
+  const bad = [
+    (i: number) => ({ ...good(i), key: '' }),
+    (i: number) => ({ ...good(i), value: 'not base64!' }),
+    (i: number) => ({ ...good(i), ttlSeconds: -1 }),
+    () => 'text',
+    () => null,
+  ];
+
+  it.each([
+    ['batchSet', 'cacheRequests'],
+    ['batchDelete', 'getCachedBatch'],
+  ] as const)('%s answers as one parse of its whole schema would, at any length and with bad elements anywhere', async (route, field) => {
+    const contract = NativeContracts[route];
+    const validate = compileValidator(contract, limited)!;
+    const schema = whole(contract);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 1300 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: bad.length - 1 })), { maxLength: 3 }),
+        fc.constantFrom({}, { other: true }),
+        async (length, faults, extra) => {
+          const list: unknown[] = Array.from({ length }, (_, i) => good(i));
+          for (const [at, kind] of faults) if (length > 0) list[at % length] = bad[kind](at % length);
+          const body = { ...extra, [field]: list };
+          const sliced = request({ body });
+          let parsedWhole: unknown;
+          const expected = await outcome(
+            () => {
+              const result = schema.safeParse(body);
+              if (!result.success) throw ApiError.of('INVALID_REQUEST', `${result.error.issues[0].path.map(String).join('.') || 'body'}: ${result.error.issues[0].message}`);
+              parsedWhole = result.data;
+            },
+            () => parsedWhole,
+          );
+          expect(await outcome(() => validate(sliced), () => sliced.body)).toEqual(expected);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('gives other callbacks a turn between slices, and refuses an over-long batch before checking any element', async () => {
+    const validate = compileValidator(NativeContracts.batchSet, limited)!;
+    const body = { cacheRequests: Array.from({ length: 1200 }, (_, i) => good(i)) };
+    let ranMeanwhile = false;
+    setImmediate(() => (ranMeanwhile = true));
+    const checked = validate(request({ body }));
+    expect(checked).toBeInstanceOf(Promise);
+    expect(ranMeanwhile).toBe(false);
+    await checked;
+    expect(ranMeanwhile).toBe(true);
+    const tooLong = { cacheRequests: Array.from({ length: 1201 }, () => 'not even an element') };
+    expect(refusal(() => validate(request({ body: tooLong })))).toBe('cacheRequests: at most 1200 elements (MAX_BATCH_ELEMENTS)');
   });
 });
 

@@ -37,6 +37,19 @@ export interface BodyContract {
    * bodies (MAX_CONTROL_BODY_BYTES) only.
    */
   readonly size?: BodySize;
+  /**
+   * A body that is a long list (a batch): its elements are checked a slice per event-loop turn
+   * (core/turns.ts) once the list is longer than a slice, the rest of the body with `schema` as
+   * usual. `field` names the list in the body object (absent: the body is the list); `limit`
+   * is the list's length limit, checked before any element (zod would check it after all).
+   */
+  readonly elements?: ElementsContract;
+}
+
+export interface ElementsContract {
+  readonly field?: string;
+  readonly element: z.ZodType;
+  readonly limit?: (config: AppConfig) => { readonly max: number; readonly message: string };
 }
 
 /** The kinds of large bodies a route may take (see edge/body-limits.ts for their limits). */

@@ -10,7 +10,14 @@ import { BatchCacheRequest, BatchGetRequest } from './dto/native.dto';
 import { NativeContracts } from './native.contracts';
 import { APP_CONFIG } from '../../config/settings';
 import type { EdgeConfig } from '../../config/edge';
+import { mapInTurns } from '../../core/turns';
 import { ResponseBudget, base64Length, jsonStringBytes } from '../edge/response-budget';
+
+/** An answer awaited later, after turns of the event loop: should it fail meanwhile, that is not an unhandled rejection (it is seen when awaited). */
+function settledLater<T>(answer: Promise<T>): Promise<T> {
+  answer.catch(() => undefined);
+  return answer;
+}
 
 /** Elements of a `POST /batch/get` looked up side by side. */
 const LOOKUPS_AT_ONCE = 256;
@@ -31,19 +38,12 @@ export class BatchController {
   @Route(NativeContracts.batchSet)
   async set(@CurrentPrincipal() principal: Principal, @Body() { cacheRequests }: BatchCacheRequest, @Req() request: FastifyRequest) {
     const meta = commandMeta(principal, request);
-    const values = cacheRequests.map(({ value }) => this.caches.decodeValue(value));
-    const results = await Promise.all(
-      cacheRequests.map(async ({ cacheName, key, ttlSeconds }, i) => {
-        const reply = await this.caches.ask(principal, cacheName, {
-          type: 'SetValue',
-          key,
-          value: values[i],
-          ttlSeconds: ttlSeconds ?? 0,
-          ...meta,
-        });
-        return { cacheName, key, success: reply.ok };
-      }),
+    // A slice per event-loop turn (core/turns.ts): other orgs' requests run between slices.
+    const values = await mapInTurns(cacheRequests, ({ value }) => this.caches.decodeValue(value));
+    const asked = await mapInTurns(cacheRequests, ({ cacheName, key, ttlSeconds }, i) =>
+      settledLater(this.caches.ask(principal, cacheName, { type: 'SetValue', key, value: values[i], ttlSeconds: ttlSeconds ?? 0, ...meta }).then((reply) => ({ cacheName, key, success: reply.ok }))),
     );
+    const results = await Promise.all(asked);
     return { complete: results.every((r) => r.success), results };
   }
 
@@ -80,12 +80,10 @@ export class BatchController {
   @Route(NativeContracts.batchDelete)
   async delete(@CurrentPrincipal() principal: Principal, @Body() { getCachedBatch }: BatchGetRequest, @Req() request: FastifyRequest) {
     const meta = commandMeta(principal, request);
-    const cacheDeleteResponses = await Promise.all(
-      getCachedBatch.map(async ({ cacheName, key }) => {
-        const reply = await this.caches.ask(principal, cacheName, { type: 'DeleteKey', key, ...meta });
-        return { cacheName, key, success: reply.ok };
-      }),
+    const asked = await mapInTurns(getCachedBatch, ({ cacheName, key }) =>
+      settledLater(this.caches.ask(principal, cacheName, { type: 'DeleteKey', key, ...meta }).then((reply) => ({ cacheName, key, success: reply.ok }))),
     );
+    const cacheDeleteResponses = await Promise.all(asked);
     return { success: cacheDeleteResponses.every((r) => r.success), cacheDeleteResponses };
   }
 }

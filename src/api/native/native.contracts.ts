@@ -4,7 +4,7 @@ import { CacheKeyParams, CacheNameParams, cacheNameParam, keyParam } from '../co
 import { ttlSecondsField } from '../validation';
 import { RouteContract, empty, error, json, named } from '../contract/route-contract';
 import { PointQueryDto } from '../history/point-in-time';
-import { CacheNameCreateDto, CacheRequestDto, batchCacheRequestDto, batchGetRequestDto } from './dto/native.dto';
+import { CacheKeyDto, CacheNameCreateDto, CacheRequestDto, batchCacheRequestDto, batchGetRequestDto, batchLimit } from './dto/native.dto';
 
 // Examples are those of the Akka-Cache REST API document.
 const VALUE_ONE = 'dGhpcyBpcyB0aGUgcGF5bG9hZCBvZiBvbmU=';
@@ -207,6 +207,7 @@ export const NativeContracts = {
     body: {
       contentType: 'application/json',
       schema: (config: AppConfig) => named('BatchSetRequest', batchCacheRequestDto(config.edge.maxBatchElements)),
+      elements: { field: 'cacheRequests', element: CacheRequestDto, limit: (config: AppConfig) => batchLimit(config.edge.maxBatchElements) },
       size: 'batch',
       example: { cacheRequests: [{ cacheName: 'cache1', key: 'key1', value: VALUE_ONE }, { cacheName: 'cache1', key: 'key2', value: VALUE_TWO }] },
     },
@@ -223,6 +224,7 @@ export const NativeContracts = {
     body: {
       contentType: 'application/json',
       schema: (config: AppConfig) => named('BatchKeysRequest', batchGetRequestDto(config.edge.maxBatchElements)),
+      elements: { field: 'getCachedBatch', element: CacheKeyDto, limit: (config: AppConfig) => batchLimit(config.edge.maxBatchElements) },
       size: 'batch',
       example: { getCachedBatch: [{ cacheName: 'cache1', key: 'key2' }, { cacheName: 'cache1', key: 'key1' }] },
     },
@@ -239,6 +241,7 @@ export const NativeContracts = {
     body: {
       contentType: 'application/json',
       schema: (config: AppConfig) => named('BatchKeysRequest', batchGetRequestDto(config.edge.maxBatchElements)),
+      elements: { field: 'getCachedBatch', element: CacheKeyDto, limit: (config: AppConfig) => batchLimit(config.edge.maxBatchElements) },
       size: 'batch',
       example: { getCachedBatch: [{ cacheName: 'cache1', key: 'key3' }, { cacheName: 'cache1', key: 'key2' }] },
     },

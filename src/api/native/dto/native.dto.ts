@@ -16,10 +16,13 @@ export const CacheRequestDto = z.object({
 });
 export type CacheRequest = z.infer<typeof CacheRequestDto>;
 
+/** What a batch longer than MAX_BATCH_ELEMENTS is told. */
+export const batchLimit = (maxElements: number) => ({ max: maxElements, message: `at most ${maxElements} elements (MAX_BATCH_ELEMENTS)` });
+
 /** A batch of at most `maxElements` sets (MAX_BATCH_ELEMENTS). */
 export const batchCacheRequestDto = (maxElements: number) =>
   z.object({
-    cacheRequests: z.array(CacheRequestDto).max(maxElements, `at most ${maxElements} elements (MAX_BATCH_ELEMENTS)`),
+    cacheRequests: z.array(CacheRequestDto).max(maxElements, batchLimit(maxElements).message),
   });
 
 export type BatchCacheRequest = z.infer<ReturnType<typeof batchCacheRequestDto>>;
@@ -29,6 +32,6 @@ export const CacheKeyDto = z.object({ cacheName: cacheNameField, key: keyField }
 /** A batch of at most `maxElements` keys to get or delete (MAX_BATCH_ELEMENTS). */
 export const batchGetRequestDto = (maxElements: number) =>
   z.object({
-    getCachedBatch: z.array(CacheKeyDto).max(maxElements, `at most ${maxElements} elements (MAX_BATCH_ELEMENTS)`),
+    getCachedBatch: z.array(CacheKeyDto).max(maxElements, batchLimit(maxElements).message),
   });
 export type BatchGetRequest = z.infer<ReturnType<typeof batchGetRequestDto>>;
