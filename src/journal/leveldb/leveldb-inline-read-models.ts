@@ -99,6 +99,13 @@ export class InlineSpaces {
  */
 export class KeyRowCache {
   private readonly rows = new Map<string, KeyRow | null>();
+  /**
+   * Walks the rows oldest first, kept from one eviction to the next: a fresh `keys().next()`
+   * per eviction steps again over every entry deleted since V8 last compacted the Map's table,
+   * which made a full cache cost ~20 µs per row set (measured: 150,000 new rows past 50,000,
+   * 3.6 s of a 150,000-key fill). Everything before it is deleted; a row set again moves behind it.
+   */
+  private oldest: IterableIterator<string> = this.rows.keys();
 
   constructor(readonly capacity: number) {}
 
@@ -117,11 +124,16 @@ export class KeyRowCache {
     const name = id + key;
     this.rows.delete(name);
     this.rows.set(name, row);
-    if (this.rows.size > this.capacity) this.rows.delete(this.rows.keys().next().value!);
+    while (this.rows.size > this.capacity) {
+      let next = this.oldest.next();
+      if (next.done) next = (this.oldest = this.rows.keys()).next(); // cannot happen while rows remain; a spent iterator stays spent
+      this.rows.delete(next.value as string);
+    }
   }
 
   clear(): void {
     this.rows.clear();
+    this.oldest = this.rows.keys();
   }
 }
 
