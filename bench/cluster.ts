@@ -235,19 +235,28 @@ async function cpuPerWrite(count: number, runs: number, durationS: number, profD
   const nats = await startNatsServer(work);
   const execArgv = [...(profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`]), ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
   try {
-    const nodes = await startNodes(count, { JOURNAL: 'nats', NATS_URL: nats.url, NATS_STREAM: 'cpu' }, work, 'cpu', execArgv);
+    const metricsToken = 'bench-metrics-token';
+    const nodes = await startNodes(count, { JOURNAL: 'nats', NATS_URL: nats.url, NATS_STREAM: 'cpu', METRICS_TOKEN: metricsToken }, work, 'cpu', execArgv);
+    // Commands a node ran for others: the owner of the one cache is the node whose count grew.
+    const served = async (node: Node): Promise<number> => {
+      const text = await (await fetch(`http://${HOST}:${node.port}/metrics`, { headers: { Authorization: `Bearer ${metricsToken}` } })).text();
+      return Number(/cachelog_forwarded_commands_total\{outcome="served"\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
     try {
       await prefill(nodes);
       for (let r = 0; r < runs; r++) {
         const pids = [...nodes.map((n) => n.forked.child.pid!), nats.child.pid!];
+        const servedBefore = await Promise.all(nodes.map(served));
         const before = pids.map(cpuMicros);
         const result = await loadAll(nodes, 'set-shared', durationS, work);
         const writes = result.rps * durationS;
         const perWrite = pids.map((pid, i) => (cpuMicros(pid) - before[i]) / writes);
+        const servedAfter = await Promise.all(nodes.map(served));
+        const role = (i: number) => (i >= nodes.length ? 'nats-server' : servedAfter[i] > servedBefore[i] ? `owner (node ${i})` : `node ${i}`);
         log(
           `cpu-per-write ${count} process(es): ${fmt(result.rps)} req/s (${result.errors} non-2xx); µs of CPU per write: ${perWrite
-            .map((us, i) => `${i < nodes.length ? `node ${i} (pid ${pids[i]})` : 'nats-server'} ${fmt(us)}`)
-            .join(', ')}`,
+            .map((us, i) => `${role(i)} ${fmt(us)}`)
+            .join(', ')}; cachelog processes together ${fmt(perWrite.slice(0, nodes.length).reduce((a, b) => a + b, 0))}`,
         );
       }
     } finally {
