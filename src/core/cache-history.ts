@@ -101,9 +101,10 @@ export class CacheHistory {
    * The cache's state at a point. Each one decodes a snapshot and replays events, so an org
    * has at most POINT_IN_TIME_MAX_PER_ORG running (refused beyond, before any of it is read),
    * and each decodes at most POINT_IN_TIME_MAX_BYTES (judged by the snapshot's stored size
-   * before it is decoded, then by the state the replay grows).
+   * before it is decoded, then by the state the replay grows). With `only`, the state holds
+   * those keys' entries alone (a read of one key copies that key's value, not the cache's).
    */
-  async pointInTime(principal: Principal, cacheName: string, point: Point): Promise<ResolvedPoint> {
+  async pointInTime(principal: Principal, cacheName: string, point: Point, only?: ReadonlySet<string>): Promise<ResolvedPoint> {
     const ref = { org: principal.org, name: cacheName };
     const { pointInTimeMaxEvents, pointInTimeMaxBytes, pointInTimeMaxPerOrg } = this.limits;
     const running = this.pointsRunning.get(ref.org) ?? 0;
@@ -113,7 +114,7 @@ export class CacheHistory {
     this.pointsRunning.set(ref.org, running + 1);
     try {
       const seq = await this.resolve(ref, point);
-      const found = await stateAt(this.journal, this.snapshots, ref, seq, pointInTimeMaxEvents, pointInTimeMaxBytes);
+      const found = await stateAt(this.journal, this.snapshots, ref, seq, pointInTimeMaxEvents, pointInTimeMaxBytes, only);
       const now = point.kind === 'time' ? point.time : (found.time ?? 0);
       return { ...found, now };
     } finally {
@@ -125,7 +126,7 @@ export class CacheHistory {
 
   /** A key's live value at a point; undefined: none then. */
   async valueAt(principal: Principal, cacheName: string, key: string, point: Point): Promise<Uint8Array | undefined> {
-    const { state, now } = await this.pointInTime(principal, cacheName, point);
+    const { state, now } = await this.pointInTime(principal, cacheName, point, new Set([key]));
     return liveEntry(state, key, now)?.value;
   }
 

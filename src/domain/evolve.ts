@@ -68,6 +68,19 @@ export function evolve(state: CacheState, event: CacheEvent): CacheState {
   }
 }
 
+/**
+ * `evolve` of a state that holds the entries of `keys` alone (a point-in-time read of one
+ * key): an event of another key moves only the version, as it would have moved the whole
+ * state's, so these entries, the version, status and settings are the whole state's.
+ */
+export function evolveOnly(state: CacheState, event: CacheEvent, keys: ReadonlySet<string>): CacheState {
+  if ('key' in event && !keys.has(event.key)) {
+    state.version += 1;
+    return state;
+  }
+  return evolve(state, event);
+}
+
 export function assertNever(value: never): never {
   throw new Error(`unhandled case: ${JSON.stringify(value)}`);
 }

@@ -1,4 +1,4 @@
-import { CacheEvent, CacheState, evolve, initialState } from '../domain';
+import { CacheEvent, CacheState, evolve, evolveOnly, initialState } from '../domain';
 import { HistoryGoneError, Journal, PointInTimeTooLargeError, ReplayLimitError } from './journal';
 import { EntityRef } from './keys';
 import { SnapshotStore } from './snapshot-store';
@@ -23,10 +23,12 @@ export interface PointInTime {
  * `seq`, then the events after it up to `seq`. Throws HistoryGoneError when the events in
  * between were compacted away, ReplayLimitError when more than `maxEvents` would be replayed,
  * PointInTimeTooLargeError when the snapshot is stored larger than `maxBytes` (before it is
- * decoded) or the state it grows to by the replayed values passes `maxBytes`.
+ * decoded) or the state it grows to by the replayed values passes `maxBytes`. With `only`, the
+ * state holds those keys' entries alone (evolveOnly): the rest of the snapshot is checked, not
+ * copied, and the replay keeps no other key's value.
  */
-export async function stateAt(journal: Journal, snapshots: SnapshotStore, ref: EntityRef, seq: number, maxEvents = Infinity, maxBytes = Infinity): Promise<PointInTime> {
-  const snapshot = seq > 0 ? await snapshots.load(ref, seq, maxBytes) : undefined;
+export async function stateAt(journal: Journal, snapshots: SnapshotStore, ref: EntityRef, seq: number, maxEvents = Infinity, maxBytes = Infinity, only?: ReadonlySet<string>): Promise<PointInTime> {
+  const snapshot = seq > 0 ? await snapshots.load(ref, seq, maxBytes, only) : undefined;
   const state = snapshot?.state ?? initialState();
   let at = snapshot?.seq ?? 0;
   // Refused before the first event is read: the cost is known from the snapshot's position.
@@ -34,7 +36,8 @@ export async function stateAt(journal: Journal, snapshots: SnapshotStore, ref: E
   let time: number | undefined;
   for await (const record of journal.replay(ref, at + 1, seq)) {
     if (record.seq !== at + 1) throw new HistoryGoneError(`events ${at + 1} to ${record.seq - 1} were compacted away`);
-    evolve(state, record.event);
+    if (only) evolveOnly(state, record.event, only);
+    else evolve(state, record.event);
     if (state.bytes > maxBytes) throw new PointInTimeTooLargeError(maxBytes, state.bytes);
     at = record.seq;
     time = record.event.at;

@@ -19,9 +19,10 @@ export abstract class SnapshotStore {
    * The newest readable snapshot with `seq <= maxSeq`. An unreadable one is reported loudly
    * and skipped, so recovery falls back to an older snapshot or to a full replay. With
    * `maxBytes`, a snapshot stored larger than that is refused (PointInTimeTooLargeError)
-   * before any of it is decoded.
+   * before any of it is decoded. With `only`, the state holds those keys' entries alone (the
+   * rest is checked, not copied; `bytes` counts theirs).
    */
-  abstract load(ref: EntityRef, maxSeq?: number, maxBytes?: number): Promise<SnapshotRecord | undefined>;
+  abstract load(ref: EntityRef, maxSeq?: number, maxBytes?: number, only?: ReadonlySet<string>): Promise<SnapshotRecord | undefined>;
 
   /** Sequence numbers of the entity's snapshots, newest first. */
   abstract seqs(ref: EntityRef): Promise<number[]>;

@@ -40,10 +40,17 @@ describe('budget: point-in-time reads', () => {
   });
 
   it('refuses a point whose replay grows the state past POINT_IN_TIME_MAX_BYTES', async () => {
-    const answer = await http(`${app.url}/grow/k0?at=21`, { token });
+    const answer = await http(`${app.url}/cacheName/grow/keys?at=21`, { token });
     expect(answer.status).toBe(422);
     expect(answer.json().code).toBe('POINT_IN_TIME_TOO_LARGE');
-    expect((await http(`${app.url}/grow/k0?at=5`, { token })).status).toBe(200);
+    expect((await http(`${app.url}/cacheName/grow/keys?at=5`, { token })).status).toBe(200);
+  });
+
+  it("a read of one key at a point holds that key's value alone, so the same point is within the budget for it", async () => {
+    for (const path of ['/grow/k0?at=21', '/get/grow/k19?at=21']) expect((await http(`${app.url}${path}`, { token })).status).toBe(200);
+    const past = await http(`${app.url}/grow/k19?at=21`, { token });
+    expect(past.body.equals(VALUE)).toBe(true);
+    expect((await http(`${app.url}/grow/k19?at=20`, { token })).status).toBe(404);
   });
 
   it('an org has at most POINT_IN_TIME_MAX_PER_ORG point-in-time reads running; another org is not counted', async () => {

@@ -33,7 +33,7 @@ export class LevelDbSnapshotStore extends SnapshotStore {
     if (ops.length > 0) await this.storage.db.batch(ops as never);
   }
 
-  async load(ref: EntityRef, maxSeq = MAX_SEQ, maxBytes = Infinity): Promise<SnapshotRecord | undefined> {
+  async load(ref: EntityRef, maxSeq = MAX_SEQ, maxBytes = Infinity, only?: ReadonlySet<string>): Promise<SnapshotRecord | undefined> {
     const entityId = entityIdOf(ref);
     // Keys first, then one value at a time: an iterator over values would read ahead the
     // older snapshots too (each can be as large as the whole cache).
@@ -46,7 +46,7 @@ export class LevelDbSnapshotStore extends SnapshotStore {
         if (value === undefined) continue;
         const stored = isChunkHeader(value) ? readUint64BE(value, 6) : value.length;
         if (stored > maxBytes) throw new PointInTimeTooLargeError(maxBytes, stored);
-        return { seq, state: decodeState(await readSnapshotValue(this.storage, key, value)) };
+        return { seq, state: decodeState(await readSnapshotValue(this.storage, key, value), only) };
       } catch (error) {
         if (error instanceof PointInTimeTooLargeError) throw error;
         this.logger.warn(`snapshot of ${JSON.stringify(ref)} at seq ${seq} is unreadable (${(error as Error).message}); falling back`);

@@ -22,10 +22,10 @@ export class MemorySnapshotStore extends SnapshotStore {
     this.byEntity.set(key, [...newer, ...atOrOlder]);
   }
 
-  async load(ref: EntityRef, maxSeq = MAX_SEQ, maxBytes = Infinity): Promise<SnapshotRecord | undefined> {
+  async load(ref: EntityRef, maxSeq = MAX_SEQ, maxBytes = Infinity, only?: ReadonlySet<string>): Promise<SnapshotRecord | undefined> {
     const found = (this.byEntity.get(entityIdOf(ref).toString('latin1')) ?? []).find((s) => s.seq <= maxSeq);
     if (found !== undefined && found.bytes.length > maxBytes) throw new PointInTimeTooLargeError(maxBytes, found.bytes.length);
-    return found && { seq: found.seq, state: decodeState(found.bytes) };
+    return found && { seq: found.seq, state: decodeState(found.bytes, only) };
   }
 
   async seqs(ref: EntityRef): Promise<number[]> {

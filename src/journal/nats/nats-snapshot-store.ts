@@ -80,7 +80,7 @@ export class NatsSnapshotStore extends SnapshotStore {
     }
   }
 
-  async load(ref: EntityRef, maxSeq = MAX_SEQ, maxBytes = Infinity): Promise<SnapshotRecord | undefined> {
+  async load(ref: EntityRef, maxSeq = MAX_SEQ, maxBytes = Infinity, only?: ReadonlySet<string>): Promise<SnapshotRecord | undefined> {
     const { entries } = await this.readIndex(ref);
     for (const entry of entries) {
       if (entry.seq > maxSeq) continue;
@@ -95,7 +95,7 @@ export class NatsSnapshotStore extends SnapshotStore {
         }
         const length = parts.reduce((sum, part) => sum + part.length, 0);
         if (length !== entry.bytes) throw new Error(`${length} bytes where ${entry.bytes} were written`);
-        return { seq: entry.seq, state: decodeState(parts) };
+        return { seq: entry.seq, state: decodeState(parts, only) };
       } catch (error) {
         this.logger.error(`snapshot of ${JSON.stringify(ref)} at seq ${entry.seq} is unreadable (${(error as Error).message}); trying an older one or a full replay`);
       }
