@@ -93,6 +93,8 @@ export class NatsBackend extends JournalBackend {
         timeout: options.timeoutMs,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,
+        // nats.js builds two errors per request (every publish's acknowledgement) up front for their stack traces.
+        noAsyncTraces: true,
       });
     } catch (error) {
       throw new Error(`cannot reach NATS at ${options.servers.join(',')}: ${(error as Error).message}`);
