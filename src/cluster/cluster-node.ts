@@ -220,24 +220,29 @@ export class ClusterNode extends CommandRouter {
       return;
     }
     const answers = decodeAnswers(msg.data);
-    items.forEach((item, i) => item.resolve(this.answered(owner, item, typeof answers === 'number' ? encodeStatus(answers) : answers[i])));
-  }
-
-  private async answered(owner: string, item: Pending, bytes: Uint8Array | undefined): Promise<Reply> {
-    const answer = bytes === undefined ? { status: AnswerStatus.Unreadable } : decodeAnswer(bytes, item.ref);
-    switch (answer.status) {
-      case AnswerStatus.Reply:
-        this.counts.answered++;
-        await this.settleHere(item.ref, answer.reply);
-        return answer.reply;
-      case AnswerStatus.Gone:
-        return this.reroute(owner, item);
-      case AnswerStatus.Unreadable:
-        return item.here();
-      default:
-        this.counts.indeterminate++;
-        return { ok: false, error: new JournalUnavailableError(undefined, `the command was carried out by the node that owns cache ${JSON.stringify(item.ref.name)}, but its answer is larger than one NATS message`) };
-    }
+    const replies: Array<{ item: Pending; reply: Reply }> = [];
+    items.forEach((item, i) => {
+      const bytes = typeof answers === 'number' ? encodeStatus(answers) : answers[i];
+      const answer = bytes === undefined ? { status: AnswerStatus.Unreadable } : decodeAnswer(bytes, item.ref);
+      switch (answer.status) {
+        case AnswerStatus.Reply:
+          this.counts.answered++;
+          replies.push({ item, reply: answer.reply });
+          break;
+        case AnswerStatus.Gone:
+          item.resolve(this.reroute(owner, item));
+          break;
+        case AnswerStatus.Unreadable:
+          item.resolve(item.here());
+          break;
+        default:
+          this.counts.indeterminate++;
+          item.resolve({ ok: false, error: new JournalUnavailableError(undefined, `the command was carried out by the node that owns cache ${JSON.stringify(item.ref.name)}, but its answer is larger than one NATS message`) });
+      }
+    });
+    if (replies.length === 0) return;
+    await this.settleHere(replies);
+    for (const { item, reply } of replies) item.resolve(reply);
   }
 
   /** The owner surely ran nothing (gone, or leaving): another owner, or here. */
@@ -250,21 +255,30 @@ export class ClusterNode extends CommandRouter {
   }
 
   /**
-   * Read-your-writes on this node: the owner's write is applied here too (to the cache's copy,
-   * if this node holds one, and to its read models) before the client has its answer.
+   * Read-your-writes on this node: the owner's writes are applied here too (to the cache's copy,
+   * if this node holds one, and to its read models) before their clients have their answers.
+   * Once per batch: a reply's events are in the stream before those of any reply after it in
+   * the batch's cache, so waiting for the last seq of each cache and the highest offset covers all.
    */
-  private async settleHere(ref: EntityRef, reply: Reply): Promise<void> {
-    if (!reply.ok || reply.envelopes.length === 0) return;
-    const last = reply.envelopes[reply.envelopes.length - 1];
-    // Loaded, or recovering (a recovery that read the log before this write is caught up by reach).
-    if (this.registry.loaded(ref) !== undefined) {
-      try {
-        await this.registry.reach(ref, last.seq);
-      } catch {
-        // a journal fault is the next read's to report
-      }
+  private async settleHere(replies: ReadonlyArray<{ item: Pending; reply: Reply }>): Promise<void> {
+    let offset = 0;
+    const seqs = new Map<string, { ref: EntityRef; seq: number }>();
+    for (const { item, reply } of replies) {
+      if (!reply.ok || reply.envelopes.length === 0) continue;
+      const last = reply.envelopes[reply.envelopes.length - 1];
+      if (last.offset > offset) offset = last.offset;
+      const id = `${item.ref.org.length}:${item.ref.org}${item.ref.name}`;
+      const known = seqs.get(id);
+      if (known === undefined || known.seq < last.seq) seqs.set(id, { ref: item.ref, seq: last.seq });
     }
-    await this.readModels.whenApplied(last.offset, Math.max(this.readWaitMs, this.options.timeoutMs));
+    if (offset === 0) return;
+    const reached: Array<Promise<unknown>> = [];
+    // Loaded, or recovering (a recovery that read the log before this write is caught up by reach).
+    for (const { ref, seq } of seqs.values()) {
+      if (this.registry.loaded(ref) !== undefined) reached.push(this.registry.reach(ref, seq).catch(() => undefined)); // a journal fault is the next read's to report
+    }
+    reached.push(this.readModels.whenApplied(offset, Math.max(this.readWaitMs, this.options.timeoutMs)));
+    await Promise.all(reached);
   }
 
   /** Commands another node forwarded here: each run through this node's gateway, the replies sent back in one message. */
