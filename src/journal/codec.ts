@@ -40,6 +40,40 @@ export function encodeEvent(event: CacheEvent): Buffer {
   return packr.pack(record);
 }
 
+/** Values from this size are encoded without a second copy (encodeEventAfter). */
+const LARGE_EVENT_VALUE = 64 * 1024;
+
+/**
+ * `encodeEvent`'s bytes after `headroom` bytes left to the caller (the LevelDB record's
+ * CRC), in one buffer. A large value is copied once, into it: through MessagePack's buffer and
+ * then into the record, a 1 MiB overwrite copied its value twice more than it needs, and the
+ * collections of that external memory were a third of its CPU (measured by profile). The
+ * bytes are the same as `encodeEvent`'s (MessagePack: the record's array, its fields, the value
+ * as bin 32, the rest).
+ */
+export function encodeEventAfter(event: CacheEvent, headroom: number): Buffer {
+  if (event.type !== 'Set' || event.value.byteLength < LARGE_EVENT_VALUE) {
+    const encoded = encodeEvent(event);
+    const out = Buffer.allocUnsafe(headroom + encoded.length);
+    encoded.copy(out, headroom);
+    return out;
+  }
+  // [tag, at, by, device, key, value, expiresAt]: packed as a 5-element array, then widened to 7.
+  const head = packr.pack([EVENT_FIELDS.Set.tag, event.at, event.by, event.device, event.key]);
+  if (head[0] !== 0x95) throw new CodecError('unexpected MessagePack array header');
+  const valueAt = headroom + head.length + 5;
+  const tailAt = valueAt + event.value.byteLength;
+  const out = Buffer.allocUnsafe(tailAt + 9); // a float64 at most
+  head.copy(out, headroom);
+  out[headroom] = 0x97;
+  out[valueAt - 5] = 0xc6;
+  out.writeUInt32BE(event.value.byteLength, valueAt - 4);
+  out.set(event.value, valueAt);
+  const tail = packr.pack(event.expiresAt);
+  tail.copy(out, tailAt);
+  return out.subarray(0, tailAt + tail.length);
+}
+
 export function decodeEvent(bytes: Uint8Array): CacheEvent {
   let record: unknown;
   try {

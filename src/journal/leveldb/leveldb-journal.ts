@@ -4,7 +4,7 @@ import { encodeEvent } from '../codec';
 import { Envelope, HistoryGoneError, Journal, JournalRecord, JournalSequenceConflictError, JournalUnavailableError, ReplayLimitError, SyncPolicy } from '../journal';
 import { EntityRef, MAX_SEQ, decodeEntityId, entityIdOf, readUint64BE, uint64BE, withSeq } from '../keys';
 import { LevelDbInlineReadModels, RawOp, eventDiskBytes } from './leveldb-inline-read-models';
-import { decodeRecord, frameRecord } from './record';
+import { decodeRecord, frameEvent } from './record';
 import { Storage, Sublevel } from './storage';
 
 interface PendingAppend {
@@ -160,7 +160,7 @@ export class LevelDbJournal extends Journal {
         const seq = append.expectedSeq + 1 + i;
         const key = withSeq(append.entityId, seq);
         const offsetKey = uint64BE(++offset);
-        const record = frameRecord(encodeEvent(event));
+        const record = frameEvent(event);
         sizes.push(eventDiskBytes(key.length, record.length));
         ops.push({ type: 'put', key: Buffer.concat([prefix.journal, key]), value: record });
         ops.push({ type: 'put', key: Buffer.concat([prefix.global, offsetKey]), value: key });

@@ -1,5 +1,5 @@
 import { CacheEvent } from '../../domain';
-import { decodeEvent } from '../codec';
+import { decodeEvent, encodeEventAfter } from '../codec';
 import { crc32 } from '../crc32';
 import { JournalCorruptError } from '../journal';
 import { decodeEntityId } from '../keys';
@@ -12,6 +12,13 @@ export function frameRecord(payload: Buffer): Buffer {
   const out = Buffer.allocUnsafe(CRC_BYTES + payload.length);
   out.writeUInt32BE(crc32(payload), 0);
   payload.copy(out, CRC_BYTES);
+  return out;
+}
+
+/** The journal value of an event: `frameRecord(encodeEvent(event))`, its value copied once. */
+export function frameEvent(event: CacheEvent): Buffer {
+  const out = encodeEventAfter(event, CRC_BYTES);
+  out.writeUInt32BE(crc32(out.subarray(CRC_BYTES)), 0);
   return out;
 }
 
