@@ -14,6 +14,8 @@ export interface CompactionResult {
 }
 
 const DAY_MS = 86_400_000;
+/** Events whose weights a compaction keeps from its replay (about 40 bytes each). */
+const MAX_WEIGHTS_KEPT = 1_000_000;
 
 /**
  * Where compaction may cut: always at a snapshot (so the state there is known without the
@@ -99,8 +101,11 @@ async function compactNow(
   const lastSet = new Map<string, number>();
   // What the events through the cut weigh now, and after the drop (a shared journal drops whole messages only).
   let weighed = 0;
-  for await (const { seq, event } of journal.replay(ref, 1, cut)) {
+  // What replay tells of the weights of the events that may be dropped, for dropEvents (bounded: beyond, it reads them).
+  const storedBytes = new Map<number, number>();
+  for await (const { seq, event, storedBytes: weight } of journal.replay(ref, 1, cut)) {
     if (accounting !== undefined) weighed += accounting.weigh(ref, event);
+    if (weight !== undefined && seq > before && storedBytes.size < MAX_WEIGHTS_KEPT) storedBytes.set(seq, weight);
     if (event.type === 'Set') lastSet.set(event.key, seq);
     else if (event.type === 'ExpiryChanged' && keep.has(seq)) {
       const set = lastSet.get(event.key);
@@ -118,7 +123,7 @@ async function compactNow(
 
   let dropped: number | undefined;
   try {
-    dropped = await journal.dropEvents(ref, cut + 1, keep, onProgress);
+    dropped = await journal.dropEvents(ref, cut + 1, keep, onProgress, storedBytes);
   } finally {
     // Weighed again after the drop, even one that failed part-way (what it deleted is gone).
     if (accounting !== undefined && dropped !== 0) {

@@ -28,6 +28,8 @@ export interface Envelope {
 export interface JournalRecord {
   readonly seq: number;
   readonly event: CacheEvent;
+  /** What the event weighs in the journal's bytes (LevelDB: its record and index rows), when the journal tells. */
+  readonly storedBytes?: number;
 }
 
 export type SyncPolicy = 'always' | 'none';
@@ -183,8 +185,10 @@ export abstract class Journal {
    * and records that history before `beforeSeq` may be incomplete. Returns how many were dropped.
    * A journal that stores an append as one record (NATS: one message per group) drops a record
    * only when every event in it may go, so it may keep more than asked, never less.
+   * `storedBytes`: what replay told of events' weights, so a journal that counts the bytes it
+   * frees need not read those events again.
    */
-  abstract dropEvents(ref: EntityRef, beforeSeq: number, keep: ReadonlySet<number>, onProgress?: (dropped: number) => void): Promise<number>;
+  abstract dropEvents(ref: EntityRef, beforeSeq: number, keep: ReadonlySet<number>, onProgress?: (dropped: number) => void, storedBytes?: ReadonlyMap<number, number>): Promise<number>;
 
   /** Every event with `seq <= compactedThrough` may have been dropped (0: nothing compacted). */
   abstract compactedThrough(ref: EntityRef): Promise<number>;

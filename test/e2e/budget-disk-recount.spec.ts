@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { AutoCompactor } from '../../src/entities/auto-compactor';
 import { InlineReadModels } from '../../src/journal/inline-read-models';
 import { DISK_FLAG_KEY, LevelDbInlineReadModels } from '../../src/journal/leveldb/leveldb-inline-read-models';
 import { Storage } from '../../src/journal/leveldb/storage';
@@ -85,5 +86,39 @@ describe('budget: journal bytes of an older data directory', () => {
     app = await startTestApp({ env, dataDir: dir.path, logger: ['log', 'error', 'warn'], logDestination: quiet });
     expect(quiet.text).not.toMatch(/counting journal bytes/);
     expect((await figures(app)).heavy).toBe(fresh.heavy);
+  });
+
+  it('after compactions, which weigh what they drop from what their replay read, the figures are those a recount finds', async () => {
+    const compacting = { JOURNAL_SYNC: 'none', HISTORY_COMPACT_MIN_BYTES: String(64 * KiB) };
+    const other = tempDir();
+    try {
+      app = await startTestApp({ env: compacting, dataDir: other.path });
+      const compactor = app.app.get(AutoCompactor);
+      const value = Buffer.alloc(100 * KiB, 3);
+      for (let i = 0; i < 30; i++) {
+        value[0] = i;
+        expect((await http(`${app.url}/c/k${i % 2}`, { method: 'POST', token: heavy, body: value })).status).toBe(201);
+        expect((await http(`${app.url}/a/key${i % 3}`, { method: 'POST', token: light, body: Buffer.from(`value ${i}`) })).status).toBe(201);
+      }
+      for (let i = 0; i < 3000 && compactor.done < 3; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      await compactor.stop();
+      expect(compactor.done).toBeGreaterThanOrEqual(3);
+      const kept = { heavy: await app.app.get(InlineReadModels).journalBytes('heavy'), light: await app.app.get(InlineReadModels).journalBytes('light') };
+      await app.close();
+
+      const storage = new Storage(other.path);
+      await storage.open();
+      await storage.journalBytes.clear();
+      await storage.meta.del(DISK_FLAG_KEY);
+      await storage.close();
+      app = await startTestApp({ env: { ...compacting, HISTORY_COMPACT_FACTOR: '0' }, dataDir: other.path });
+      const rows = app.app.get(InlineReadModels);
+      expect({ heavy: await rows.journalBytes('heavy'), light: await rows.journalBytes('light') }).toEqual(kept);
+      expect(kept.heavy).toBeLessThan(30 * 100 * KiB);
+    } finally {
+      await app?.close();
+      app = undefined;
+      other.cleanup();
+    }
   });
 });

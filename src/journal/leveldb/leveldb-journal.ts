@@ -209,7 +209,7 @@ export class LevelDbJournal extends Journal {
     try {
       for await (const [key, value] of iterator) {
         const seq = readUint64BE(key, entityId.length);
-        yield { seq, event: decodeRecord(entityId, seq, value) };
+        yield { seq, event: decodeRecord(entityId, seq, value), storedBytes: eventDiskBytes(key.length, value.length) };
       }
     } finally {
       await iterator.close();
@@ -310,7 +310,7 @@ export class LevelDbJournal extends Journal {
    * the furthest of both), which `unfinishedCompaction` makes compaction call even without a
    * newer cut. Each dropped event's global-index and offset rows go with it.
    */
-  async dropEvents(ref: EntityRef, beforeSeq: number, keep: ReadonlySet<number>, onProgress?: (dropped: number) => void): Promise<number> {
+  async dropEvents(ref: EntityRef, beforeSeq: number, keep: ReadonlySet<number>, onProgress?: (dropped: number) => void, storedBytes?: ReadonlyMap<number, number>): Promise<number> {
     const entityId = entityIdOf(ref);
     const before = await this.compactedThrough(ref);
     const pending = await this.pendingDrop(entityId);
@@ -326,7 +326,14 @@ export class LevelDbJournal extends Journal {
     let dropped = 0;
     let chunk: Buffer[] = [];
     let chunkBytes = 0;
+    // Events whose weight replay did not tell are read for it (a 1 MiB value each, otherwise).
+    let unweighed: Buffer[] = [];
     const flush = async () => {
+      if (unweighed.length > 0) {
+        const values = await this.storage.journal.getMany(unweighed);
+        values.forEach((value, i) => value !== undefined && (chunkBytes += eventDiskBytes(unweighed[i].length, value.length)));
+        unweighed = [];
+      }
       const offsets = await this.storage.eventOffsets.getMany(chunk);
       const ops: Op[] = [];
       chunk.forEach((key, i) => {
@@ -348,10 +355,13 @@ export class LevelDbJournal extends Journal {
       chunk = [];
       chunkBytes = 0;
     };
-    for await (const [key, value] of this.storage.journal.iterator({ gte: withSeq(entityId, from + 1), lt: withSeq(entityId, beforeSeq) })) {
-      if (keep.has(readUint64BE(key, entityId.length))) continue;
+    for await (const key of this.storage.journal.keys({ gte: withSeq(entityId, from + 1), lt: withSeq(entityId, beforeSeq) })) {
+      const seq = readUint64BE(key, entityId.length);
+      if (keep.has(seq)) continue;
       chunk.push(key);
-      chunkBytes += eventDiskBytes(key.length, value.length);
+      const weight = storedBytes?.get(seq);
+      if (weight === undefined) unweighed.push(key);
+      else chunkBytes += weight;
       if (chunk.length >= WRITE_CHUNK / 10) await flush();
     }
     if (chunk.length > 0) await flush();
