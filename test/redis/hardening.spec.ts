@@ -30,7 +30,8 @@ describe('Redis protocol: bounds and malformed input', () => {
   let app: RedisTestApp;
   let journal: Journal;
   beforeAll(async () => {
-    app = await startRedisApp({ MAX_VALUE_BYTES: '65536', RESP_MAX_QUERY_BYTES: '300000', RESP_AUTH_TIMEOUT_SECONDS: '2', MAX_RESPONSE_BYTES: '100000' });
+    // ANSWER_DRAIN_TIMEOUT_SECONDS 2 (default 10): the client that never reads is closed after it, not 10 s later.
+    app = await startRedisApp({ MAX_VALUE_BYTES: '65536', RESP_MAX_QUERY_BYTES: '300000', RESP_AUTH_TIMEOUT_SECONDS: '2', MAX_RESPONSE_BYTES: '100000', ANSWER_DRAIN_TIMEOUT_SECONDS: '2' });
     journal = app.app.get(Journal);
   });
   afterAll(() => app.dispose());
@@ -133,7 +134,8 @@ describe('Redis protocol: bounds and malformed input', () => {
     const raw = await RawConnection.open(app.respPort);
     raw.socket.pause();
     raw.send(resp('AUTH', tokenFor({ org: 'slow-reader' })));
-    // 4,000 GETs of 60 KB each: 240 MB of replies the client never reads (RESP_MAX_OUTPUT_BYTES: 64 MiB).
+    // 4,000 GETs of 60 KB each: 240 MB of replies the client never reads (RESP_MAX_OUTPUT_BYTES: 64 MiB;
+    // held past its share, the connection is closed once it has read nothing for ANSWER_DRAIN_TIMEOUT_SECONDS).
     raw.send(Buffer.concat(Array.from({ length: 4000 }, () => resp('GET', 'big'))));
     const deadline = Date.now() + 20000;
     while (server.openConnections > before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
