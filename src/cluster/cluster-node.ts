@@ -9,7 +9,7 @@ import { EntityRegistry } from '../entities/entity-registry';
 import { InlineReadModels } from '../journal/inline-read-models';
 import { JournalUnavailableError } from '../journal/journal';
 import { EntityRef } from '../journal/keys';
-import { AnswerStatus, decodeAnswer, decodeAnswers, decodeBatch, decodeForwarded, encodeAnswers, encodeBatch, encodeForwarded, encodeReply, encodeStatus } from './forwarded';
+import { Answer, AnswerStatus, decodeAnswer, decodeAnswers, decodeBatch, decodeForwarded, encodeAnswers, encodeBatch, encodeForwarded, encodeReply, encodeStatus } from './forwarded';
 import { Membership } from './membership';
 
 export interface ClusterOptions {
@@ -219,11 +219,29 @@ export class ClusterNode extends CommandRouter {
       }
       return;
     }
-    const answers = decodeAnswers(msg.data);
+    let answers: ReturnType<typeof decodeAnswers> | undefined;
+    try {
+      answers = decodeAnswers(msg.data);
+    } catch {
+      answers = undefined;
+    }
     const replies: Array<{ item: Pending; reply: Reply }> = [];
     items.forEach((item, i) => {
-      const bytes = typeof answers === 'number' ? encodeStatus(answers) : answers[i];
-      const answer = bytes === undefined ? { status: AnswerStatus.Unreadable } : decodeAnswer(bytes, item.ref);
+      let answer: Answer | undefined;
+      if (answers !== undefined) {
+        const bytes = typeof answers === 'number' ? encodeStatus(answers) : answers[i];
+        try {
+          answer = bytes === undefined ? { status: AnswerStatus.Unreadable } : decodeAnswer(bytes, item.ref);
+        } catch {
+          answer = undefined;
+        }
+      }
+      if (answer === undefined) {
+        // An answer this node cannot read: the owner may have carried the command out, so it is not run again.
+        this.counts.indeterminate++;
+        item.resolve({ ok: false, error: new JournalUnavailableError(undefined, `the node that owns cache ${JSON.stringify(item.ref.name)} answered in a form this node cannot read; the write may have landed (it is not repeated)`) });
+        return;
+      }
       switch (answer.status) {
         case AnswerStatus.Reply:
           this.counts.answered++;

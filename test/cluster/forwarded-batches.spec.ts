@@ -1,4 +1,6 @@
-import { ClusterNode } from '../../src/cluster/cluster-node';
+import type { Msg, Subscription } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import { ClusterNode, ownSubject } from '../../src/cluster/cluster-node';
 import { NatsServer, startSingleNats } from '../support/nats-server';
 import { TestApp, startTestApp, tokenFor } from '../support/test-app';
 
@@ -15,16 +17,16 @@ let server: NatsServer;
 const apps: TestApp[] = [];
 
 beforeAll(async () => (server = await startSingleNats()));
-afterAll(async () => {
+afterEach(async () => {
   for (const app of apps.splice(0)) await app.dispose();
-  await server.stop();
 });
+afterAll(() => server.stop());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Two nodes that see each other; answers [owner, forwarder] of a cache name starting with `prefix`. */
-async function nodes(prefix: string): Promise<{ owner: TestApp; forwarder: TestApp; cache: string }> {
-  for (let i = 0; i < 2; i++) apps.push(await startTestApp({ env: { JOURNAL: 'nats', NATS_URL: server.url, NATS_STREAM: 'batches' } }));
+async function nodes(prefix: string, stream: string): Promise<{ owner: TestApp; forwarder: TestApp; cache: string }> {
+  for (let i = 0; i < 2; i++) apps.push(await startTestApp({ env: { JOURNAL: 'nats', NATS_URL: server.url, NATS_STREAM: stream, NATS_FORWARD_TIMEOUT_MS: '5000' } }));
   const clusters = apps.map((app) => app.app.get(ClusterNode));
   for (const until = Date.now() + 20_000; !clusters.every((c) => c.members.length === 2); await sleep(50)) if (Date.now() > until) throw new Error('the nodes do not see each other');
   const [a, b] = apps;
@@ -37,7 +39,7 @@ const forwardedCounts = (app: TestApp) => ({ ...app.app.get(ClusterNode).counts 
 
 describe('forwarded commands in batches', () => {
   it('concurrent writes through a non-owner: each answered once with its own seq, applied once, and read back through that node at once', async () => {
-    const { owner, forwarder, cache } = await nodes('batched');
+    const { owner, forwarder, cache } = await nodes('batched', 'batches');
     const before = { owner: forwardedCounts(owner), forwarder: forwardedCounts(forwarder) };
     const KEYS = 120;
     const INCREMENTS = 60;
@@ -82,5 +84,31 @@ describe('forwarded commands in batches', () => {
     expect(after.owner.served - before.owner.served).toBe(KEYS + INCREMENTS);
     expect(after.forwarder.answered - before.forwarder.answered).toBe(KEYS + INCREMENTS);
     expect(after.forwarder.served - before.forwarder.served).toBe(0);
+  }, 60_000);
+
+  it('an answer the forwarding node cannot read is 503 JOURNAL_UNAVAILABLE and the command is not run again there (it may have been carried out)', async () => {
+    const { owner, forwarder, cache } = await nodes('garbled', 'garbled');
+    // The owner's first write creates the cache, so the forwarder's copy would show any second run.
+    expect((await fetch(`${owner.url}/${cache}/first`, { method: 'POST', headers: { ...auth, 'content-type': 'application/octet-stream' }, body: 'x' })).status).toBe(201);
+    // Someone else answers for the owner, in a form no version writes.
+    const ownerNode = owner.app.get(ClusterNode);
+    (ownerNode as unknown as { serving: Subscription }).serving.unsubscribe();
+    const nc = await connect({ servers: server.url });
+    try {
+      nc.subscribe(ownSubject(ownerNode.options.stream, ownerNode.self), { callback: (error: Error | null, msg: Msg) => void (error === null && msg.respond(new Uint8Array([0xc1, 0xc1, 0xc1]))) });
+      await nc.flush();
+      const before = forwardedCounts(forwarder);
+      const res = await fetch(`${forwarder.url}/${cache}/k`, { method: 'POST', headers: { ...auth, 'content-type': 'application/octet-stream' }, body: 'v' });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ code: 'JOURNAL_UNAVAILABLE' });
+      expect(forwardedCounts(forwarder).indeterminate - before.indeterminate).toBe(1);
+      // Not run here instead: the key is in neither node's state, and the cache holds its one write.
+      await sleep(200);
+      for (const app of [forwarder, owner]) expect((await fetch(`${app.url}/${cache}/k`, { headers: auth })).status).toBe(404);
+      const listed = (await fetch(`${owner.url}/cacheName/${cache}/keys`, { headers: auth }).then((r) => r.json())) as { keys: string[] };
+      expect(listed.keys).toEqual(['first']);
+    } finally {
+      await nc.close();
+    }
   }, 60_000);
 });
