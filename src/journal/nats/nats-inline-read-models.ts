@@ -55,9 +55,6 @@ export function natsEventBytes(entityId: Buffer, event: CacheEvent): number {
   return bytes;
 }
 
-/** The most followed events one apply takes together (a LevelDB batch of their rows). */
-const FOLLOWED_APPLY_EVENTS = 4096;
-
 /** Row of the journal-bytes space: what compactions of one cache have dropped so far, as this node has applied it. */
 const droppedBytesKey = (entityId: Buffer) => Buffer.concat([Buffer.from('f'), entityId]);
 
@@ -94,7 +91,6 @@ export class NatsInlineReadModels extends LevelDbInlineReadModels {
   private readMax = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private following: Subscription | undefined;
-  private followedWaiting: Array<readonly Envelope[]> = [];
   private waiters: Array<{ offset: number; resolve: () => void }> = [];
   private readonly nodeId = randomUUID();
   private droppedKv: KV | undefined;
@@ -162,9 +158,7 @@ export class NatsInlineReadModels extends LevelDbInlineReadModels {
     if (this.readMax > this.applied) await this.markApplied(this.readMax);
     this.following = this.natsJournal.follow(this.applied).subscribe({
       next: (batch) => {
-        // Batches that arrive while an apply is under way wait for the next one together: one read and one LevelDB batch for all of them.
-        this.followedWaiting.push(batch);
-        if (this.followedWaiting.length === 1) this.queue = this.queue.then(() => this.applyFollowed()).catch((error) => this.log.error(`applying the stream to read models failed: ${(error as Error).message}`));
+        this.queue = this.queue.then(() => this.apply(batch)).catch((error) => this.log.error(`applying the stream to read models failed: ${(error as Error).message}`));
       },
       error: (error) => this.log.error(`following the stream for read models stopped: ${(error as Error).message}`),
     });
@@ -330,16 +324,6 @@ export class NatsInlineReadModels extends LevelDbInlineReadModels {
       clearInterval(renew);
       await claims.delete(key).catch(() => undefined);
     };
-  }
-
-  /** The followed batches not applied yet, taken together by the next apply (up to FOLLOWED_APPLY_EVENTS events). */
-  private async applyFollowed(): Promise<void> {
-    const taken: Envelope[] = [];
-    let i = 0;
-    while (i < this.followedWaiting.length && (taken.length === 0 || taken.length + this.followedWaiting[i].length <= FOLLOWED_APPLY_EVENTS)) for (const envelope of this.followedWaiting[i++]) taken.push(envelope);
-    this.followedWaiting.splice(0, i);
-    if (this.followedWaiting.length > 0) this.queue = this.queue.then(() => this.applyFollowed()).catch((error) => this.log.error(`applying the stream to read models failed: ${(error as Error).message}`));
-    await this.apply(taken);
   }
 
   private async apply(batch: readonly Envelope[]): Promise<void> {
