@@ -225,7 +225,6 @@ export class ClusterNode extends CommandRouter {
     } catch {
       answers = undefined;
     }
-    const replies: Array<{ item: Pending; reply: Reply }> = [];
     items.forEach((item, i) => {
       let answer: Answer | undefined;
       if (answers !== undefined) {
@@ -236,31 +235,29 @@ export class ClusterNode extends CommandRouter {
           answer = undefined;
         }
       }
-      if (answer === undefined) {
-        // An answer this node cannot read: the owner may have carried the command out, so it is not run again.
-        this.counts.indeterminate++;
-        item.resolve({ ok: false, error: new JournalUnavailableError(undefined, `the node that owns cache ${JSON.stringify(item.ref.name)} answered in a form this node cannot read; the write may have landed (it is not repeated)`) });
-        return;
-      }
-      switch (answer.status) {
-        case AnswerStatus.Reply:
-          this.counts.answered++;
-          replies.push({ item, reply: answer.reply });
-          break;
-        case AnswerStatus.Gone:
-          item.resolve(this.reroute(owner, item));
-          break;
-        case AnswerStatus.Unreadable:
-          item.resolve(item.here());
-          break;
-        default:
-          this.counts.indeterminate++;
-          item.resolve({ ok: false, error: new JournalUnavailableError(undefined, `the command was carried out by the node that owns cache ${JSON.stringify(item.ref.name)}, but its answer is larger than one NATS message`) });
-      }
+      item.resolve(this.answered(owner, item, answer));
     });
-    if (replies.length === 0) return;
-    await this.settleHere(replies);
-    for (const { item, reply } of replies) item.resolve(reply);
+  }
+
+  private async answered(owner: string, item: Pending, answer: Answer | undefined): Promise<Reply> {
+    if (answer === undefined) {
+      // An answer this node cannot read: the owner may have carried the command out, so it is not run again.
+      this.counts.indeterminate++;
+      return { ok: false, error: new JournalUnavailableError(undefined, `the node that owns cache ${JSON.stringify(item.ref.name)} answered in a form this node cannot read; the write may have landed (it is not repeated)`) };
+    }
+    switch (answer.status) {
+      case AnswerStatus.Reply:
+        this.counts.answered++;
+        await this.settleHere(item.ref, answer.reply);
+        return answer.reply;
+      case AnswerStatus.Gone:
+        return this.reroute(owner, item);
+      case AnswerStatus.Unreadable:
+        return item.here();
+      default:
+        this.counts.indeterminate++;
+        return { ok: false, error: new JournalUnavailableError(undefined, `the command was carried out by the node that owns cache ${JSON.stringify(item.ref.name)}, but its answer is larger than one NATS message`) };
+    }
   }
 
   /** The owner surely ran nothing (gone, or leaving): another owner, or here. */
@@ -273,30 +270,21 @@ export class ClusterNode extends CommandRouter {
   }
 
   /**
-   * Read-your-writes on this node: the owner's writes are applied here too (to the cache's copy,
-   * if this node holds one, and to its read models) before their clients have their answers.
-   * Once per batch: a reply's events are in the stream before those of any reply after it in
-   * the batch's cache, so waiting for the last seq of each cache and the highest offset covers all.
+   * Read-your-writes on this node: the owner's write is applied here too (to the cache's copy,
+   * if this node holds one, and to its read models) before the client has its answer.
    */
-  private async settleHere(replies: ReadonlyArray<{ item: Pending; reply: Reply }>): Promise<void> {
-    let offset = 0;
-    const seqs = new Map<string, { ref: EntityRef; seq: number }>();
-    for (const { item, reply } of replies) {
-      if (!reply.ok || reply.envelopes.length === 0) continue;
-      const last = reply.envelopes[reply.envelopes.length - 1];
-      if (last.offset > offset) offset = last.offset;
-      const id = `${item.ref.org.length}:${item.ref.org}${item.ref.name}`;
-      const known = seqs.get(id);
-      if (known === undefined || known.seq < last.seq) seqs.set(id, { ref: item.ref, seq: last.seq });
-    }
-    if (offset === 0) return;
-    const reached: Array<Promise<unknown>> = [];
+  private async settleHere(ref: EntityRef, reply: Reply): Promise<void> {
+    if (!reply.ok || reply.envelopes.length === 0) return;
+    const last = reply.envelopes[reply.envelopes.length - 1];
     // Loaded, or recovering (a recovery that read the log before this write is caught up by reach).
-    for (const { ref, seq } of seqs.values()) {
-      if (this.registry.loaded(ref) !== undefined) reached.push(this.registry.reach(ref, seq).catch(() => undefined)); // a journal fault is the next read's to report
+    if (this.registry.loaded(ref) !== undefined) {
+      try {
+        await this.registry.reach(ref, last.seq);
+      } catch {
+        // a journal fault is the next read's to report
+      }
     }
-    reached.push(this.readModels.whenApplied(offset, Math.max(this.readWaitMs, this.options.timeoutMs)));
-    await Promise.all(reached);
+    await this.readModels.whenApplied(last.offset, Math.max(this.readWaitMs, this.options.timeoutMs));
   }
 
   /** Commands another node forwarded here: each run through this node's gateway, the replies sent back in one message. */

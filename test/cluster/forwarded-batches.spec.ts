@@ -6,10 +6,9 @@ import { TestApp, startTestApp, tokenFor } from '../support/test-app';
 
 /**
  * Many commands forwarded at once: the non-owner sends those that arrive together in one
- * request and settles their replies together (one wait for its read models and its copy of
- * the cache per batch), and every node applies the followed stream in coalesced LevelDB
- * batches. Each command is still answered on its own, applied once, and read back at once
- * through the node that forwarded it. Two nodes in this process on one real nats-server.
+ * request to the owner. Each command is still answered on its own, applied once, and read back
+ * at once through the node that forwarded it; an answer that node cannot read is indeterminate
+ * (503), never run again. Two nodes in this process on one real nats-server.
  */
 const token = tokenFor({ org: 'acme' });
 const auth = { authorization: `Bearer ${token}` };
