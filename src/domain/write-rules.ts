@@ -43,7 +43,7 @@ export function evictions(state: CacheState, meta: EventMeta, incoming: number, 
   const events: CacheEvent[] = [];
   if (excess <= 0) return events;
   for (const key of state.entries.keys()) {
-    events.push({ ...meta, type: 'Evicted', key });
+    events.push({ at: meta.at, by: meta.by, device: meta.device, type: 'Evicted', key }); // fields written out, as setEvent: a spread per key measured ~8x slower
     if (--excess === 0) break;
   }
   return events;
