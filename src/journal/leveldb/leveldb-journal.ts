@@ -5,6 +5,7 @@ import { Envelope, HistoryGoneError, Journal, JournalRecord, JournalSequenceConf
 import { EntityRef, MAX_SEQ, decodeEntityId, entityIdOf, readUint64BE, uint64BE, withSeq } from '../keys';
 import { LevelDbInlineReadModels, RawOp, eventDiskBytes } from './leveldb-inline-read-models';
 import { decodeRecord, frameEvent } from './record';
+import { nextGroup, valueBytes } from './commit-order';
 import { Storage, Sublevel } from './storage';
 
 interface PendingAppend {
@@ -16,6 +17,9 @@ interface PendingAppend {
   readonly events: readonly CacheEvent[];
   readonly resolve: (envelopes: Envelope[]) => void;
   readonly reject: (error: Error) => void;
+  /** Bytes of values (commit-order.ts: large appends wait while small ones do). */
+  readonly bytes: number;
+  passedOver: number;
 }
 
 type Op = { type: 'put'; sublevel: Sublevel; key: Buffer; value: Buffer } | { type: 'del'; sublevel: Sublevel; key: Buffer };
@@ -28,8 +32,9 @@ export const COMPACTED_PREFIX = Buffer.from('compacted:');
 export const COMPACTING_PREFIX = Buffer.from('compacting:');
 
 /**
- * The LevelDB event journal. Appends are group-committed: every append waiting when a
- * write starts goes into one batch, written with `sync` (by default); promises resolve
+ * The LevelDB event journal. Appends are group-committed: the appends waiting when a write
+ * starts go into one batch (all of them, but that large ones wait a little while small ones
+ * do: commit-order.ts), written with `sync` (by default); promises resolve
  * only once that batch is on disk, and then the envelopes go out to followers. The batch
  * also carries each event's offset row (its journal key → global offset) and the inline
  * read models' rows: one write per group commit, keys built with their key space's prefix.
@@ -85,7 +90,7 @@ export class LevelDbJournal extends Journal {
     const idKey = entityId.toString('latin1');
     return new Promise((resolve, reject) => {
       const enqueue = () => {
-        this.pending.push({ ref, entityId, idKey, expectedSeq, events, resolve, reject });
+        this.pending.push({ ref, entityId, idKey, expectedSeq, events, resolve, reject, bytes: valueBytes(events as ReadonlyArray<{ type: string; value?: Uint8Array }>), passedOver: 0 });
         if (!this.writing && !this.scheduled) {
           this.scheduled = true;
           setImmediate(() => void this.writeBatch());
@@ -133,8 +138,8 @@ export class LevelDbJournal extends Journal {
     }
     this.scheduled = false;
     this.writing = true;
-    const appends = this.pending;
-    this.pending = [];
+    const { take: appends, rest } = nextGroup(this.pending);
+    this.pending = rest;
     if (this.storage.healer.healing) {
       // The handle is being reopened: fail fast, leave the database alone.
       const error = new JournalUnavailableError(this.storage.healer.lastFault ?? this.lastFault);
