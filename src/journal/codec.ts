@@ -298,7 +298,9 @@ function decodeKeysV3(bytes: ChunkedBytes, only: ReadonlySet<string>): CacheStat
   for (let i = 0; i < n; i++) {
     if (only.has(keys[i])) {
       if (entries.has(keys[i])) throw new CodecError(`unreadable snapshot entries (key ${JSON.stringify(keys[i])} is repeated)`);
-      entries.set(keys[i], { value: Buffer.from(bytes.range(at, at + lengths[i])), expiresAt: expiresAt[i], version: versions[i] });
+      const value = Buffer.allocUnsafe(lengths[i]); // its own bytes: a view would keep a whole chunk
+      bytes.copyTo(value, at);
+      entries.set(keys[i], { value, expiresAt: expiresAt[i], version: versions[i] });
       kept += lengths[i];
     }
     at += lengths[i];
