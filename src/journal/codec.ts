@@ -201,10 +201,20 @@ const isPartList = (stored: SnapshotBytes): stored is readonly Uint8Array[] => A
  * status, description, version, bytes, [key, value, expiresAt, entryVersion, ...], settings]`
  * (formatVersion 1 had no settings).
  */
-export function decodeState(stored: SnapshotBytes, only?: ReadonlySet<string>): CacheState {
+export interface DecodeOptions {
+  /** The entries of these keys alone (a point-in-time read of one key), `bytes` counting theirs. */
+  readonly only?: ReadonlySet<string>;
+  /**
+   * The CRC-32 of the stored bytes from offset 6, computed by the reader a chunk at a time as
+   * they came (snapshot-chunks.ts), so this decode does not take one pass over them all.
+   */
+  readonly checksum?: number;
+}
+
+export function decodeState(stored: SnapshotBytes, { only, checksum }: DecodeOptions = {}): CacheState {
   const parts = (isPartList(stored) ? stored : [stored]).map((part) => Buffer.from(part.buffer, part.byteOffset, part.byteLength));
   const chunked = new ChunkedBytes(parts);
-  if (chunked.length >= 2 && chunked.range(0, 2)[0] === SNAPSHOT_MAGIC && chunked.range(1, 2)[0] === 3) return only ? decodeKeysV3(chunked, only) : decodeStateV3(chunked);
+  if (chunked.length >= 2 && chunked.range(0, 2)[0] === SNAPSHOT_MAGIC && chunked.range(1, 2)[0] === 3) return only ? decodeKeysV3(chunked, only, checksum) : decodeStateV3(chunked, checksum);
   const bytes = parts.length === 1 ? parts[0] : Buffer.concat(parts);
   if (bytes[0] === SNAPSHOT_MAGIC) return restrict(decodeStateV2(bytes), only);
   let record: unknown;
@@ -244,8 +254,8 @@ function restrict(state: CacheState, only: ReadonlySet<string> | undefined): Cac
 }
 
 /** The columns and keys of a layout-3 snapshot, checked (the values are not read). */
-function columnsV3(bytes: ChunkedBytes) {
-  const { head, headLength } = checkedHead(bytes);
+function columnsV3(bytes: ChunkedBytes, checksum: number | undefined) {
+  const { head, headLength } = checkedHead(bytes, checksum);
   const [statusIndex, description, version, byteCount, n, rawSettings, keyBytes] = head as [number, string, number, number, number, unknown, number];
   const status = STATUS[statusIndex];
   if (status === undefined) throw new CodecError('snapshot has an unknown status');
@@ -271,8 +281,8 @@ function columnsV3(bytes: ChunkedBytes) {
   return { state, n, keys, lengths, columnsAt, valuesAt };
 }
 
-function decodeStateV3(bytes: ChunkedBytes): CacheState {
-  const { state, n, keys, lengths, columnsAt, valuesAt } = columnsV3(bytes);
+function decodeStateV3(bytes: ChunkedBytes, checksum?: number): CacheState {
+  const { state, n, keys, lengths, columnsAt, valuesAt } = columnsV3(bytes, checksum);
   let entries: CompactEntryMap;
   try {
     const columns = { keys, lengths, expiresAt: readFloat64s(bytes, columnsAt, n), versions: readFloat64s(bytes, columnsAt + 8 * n, n) };
@@ -288,8 +298,8 @@ function decodeStateV3(bytes: ChunkedBytes): CacheState {
  * whole snapshot is still checked, but only those values are copied out of it (a read of one
  * key of an 8 MiB cache copied all 8 MiB, ~20-40 ms of one turn). `bytes` counts theirs.
  */
-function decodeKeysV3(bytes: ChunkedBytes, only: ReadonlySet<string>): CacheState {
-  const { state, n, keys, lengths, columnsAt, valuesAt } = columnsV3(bytes);
+function decodeKeysV3(bytes: ChunkedBytes, only: ReadonlySet<string>, checksum?: number): CacheState {
+  const { state, n, keys, lengths, columnsAt, valuesAt } = columnsV3(bytes, checksum);
   const expiresAt = readFloat64s(bytes, columnsAt, n);
   const versions = readFloat64s(bytes, columnsAt + 8 * n, n);
   const entries = new CompactEntryMap();
@@ -309,11 +319,11 @@ function decodeKeysV3(bytes: ChunkedBytes, only: ReadonlySet<string>): CacheStat
 }
 
 /** The CRC-checked MessagePack head of layouts 2 and 3. */
-function checkedHead(bytes: Buffer | ChunkedBytes): { head: unknown[]; headLength: number } {
+function checkedHead(bytes: Buffer | ChunkedBytes, checksum?: number): { head: unknown[]; headLength: number } {
   const chunked = bytes instanceof ChunkedBytes ? bytes : new ChunkedBytes([bytes]);
   if (chunked.length < SNAPSHOT_PREFIX) throw new CodecError('snapshot has an unknown layout');
   const prefix = chunked.range(0, SNAPSHOT_PREFIX);
-  if (prefix.readUInt32BE(2) !== chunked.crc32From(6)) throw new CodecError('snapshot checksum mismatch');
+  if (prefix.readUInt32BE(2) !== (checksum ?? chunked.crc32From(6))) throw new CodecError('snapshot checksum mismatch');
   const headLength = prefix.readUInt32BE(6);
   if (SNAPSHOT_PREFIX + headLength > chunked.length) throw new CodecError('truncated snapshot (head past the end)');
   let head: unknown;

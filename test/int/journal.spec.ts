@@ -90,6 +90,25 @@ describe('the LevelDB journal', () => {
       expect(value.length).toBeLessThan(100); // headers only: the bytes are in the chunks
     }
     expect(headers).toBe(2);
+    // One key read alone from the chunks (its value spans two of them), checked as a whole.
+    const one = await backend.snapshots.load(ref, 15, Infinity, new Set(['k3']));
+    expect([...one!.state.entries.keys()]).toStrictEqual(['k3']);
+    expect(Buffer.from(one!.state.entries.get('k3')!.value).equals(Buffer.alloc(600 * 1024, 18))).toBe(true);
+    // The checksum the reader computes chunk by chunk catches a byte changed in any chunk.
+    for (const chunk of [0, 1, 2]) {
+      const chunkKey = Buffer.concat([withSeq(id, 15), Buffer.from([0, 0, 0, chunk])]);
+      const intact = (await backend.storage.snapshotChunks.get(chunkKey))!;
+      const damaged = Buffer.from(intact);
+      damaged[chunk === 0 ? 7 : damaged.length >> 1] ^= 1;
+      await backend.storage.snapshotChunks.put(chunkKey, damaged);
+      const warned = jest.spyOn(require('@nestjs/common').Logger.prototype, 'warn').mockImplementation(() => undefined);
+      expect((await backend.snapshots.load(ref))?.seq).toBe(10);
+      expect((await backend.snapshots.load(ref, 15, Infinity, new Set(['k0'])))?.seq).toBe(10);
+      expect(warned).toHaveBeenCalledWith(expect.stringContaining('checksum mismatch'));
+      warned.mockRestore();
+      await backend.storage.snapshotChunks.put(chunkKey, intact);
+    }
+    expect((await backend.snapshots.load(ref))?.seq).toBe(15);
     let chunks = 0;
     for await (const _ of backend.storage.snapshotChunks.keys()) chunks++;
     expect(chunks).toBe(2 * 3); // two snapshots kept, 3 MB each in 1 MiB chunks

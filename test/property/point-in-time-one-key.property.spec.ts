@@ -53,7 +53,7 @@ describe('a point-in-time read of one key decodes that key alone', () => {
         const snapshot = encodeState(replay(initialState(), events.slice(0, split)));
         const whole = replay(decodeState(snapshot), events.slice(split));
         const only = new Set([k]);
-        const one = events.slice(split).reduce((s, e) => evolveOnly(s, e, only), decodeState(cut(snapshot, sizes), only));
+        const one = events.slice(split).reduce((s, e) => evolveOnly(s, e, only), decodeState(cut(snapshot, sizes), { only }));
         expect(entryOf(one, k)).toEqual(entryOf(whole, k));
         expect(head(one)).toEqual(head(whole));
         expect([...one.entries.keys()].filter((other) => other !== k)).toStrictEqual([]);
@@ -70,7 +70,7 @@ describe('a point-in-time read of one key decodes that key alone', () => {
         const damaged = Buffer.from(snapshot);
         const at = 2 + (flip % (damaged.length - 2)); // past the layout's magic and number
         damaged[at] ^= 0x20;
-        expect(() => decodeState(damaged, new Set([k]))).toThrow(CodecError);
+        expect(() => decodeState(damaged, { only: new Set([k]) })).toThrow(CodecError);
       }),
       { numRuns: 200, seed: 3 },
     );

@@ -46,7 +46,8 @@ export class LevelDbSnapshotStore extends SnapshotStore {
         if (value === undefined) continue;
         const stored = isChunkHeader(value) ? readUint64BE(value, 6) : value.length;
         if (stored > maxBytes) throw new PointInTimeTooLargeError(maxBytes, stored);
-        return { seq, state: decodeState(await readSnapshotValue(this.storage, key, value), only) };
+        const read = await readSnapshotValue(this.storage, key, value);
+        return { seq, state: decodeState(read.parts, { only, checksum: read.checksum }) };
       } catch (error) {
         if (error instanceof PointInTimeTooLargeError) throw error;
         this.logger.warn(`snapshot of ${JSON.stringify(ref)} at seq ${seq} is unreadable (${(error as Error).message}); falling back`);

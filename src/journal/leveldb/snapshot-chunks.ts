@@ -1,5 +1,9 @@
 import { writeUint64BE } from '../keys';
+import { crc32 } from '../crc32';
 import { Storage } from './storage';
+
+/** Where a snapshot's checksum starts (codec.ts: magic, layout, then the u32 CRC of the rest). */
+const CHECKSUM_FROM = 6;
 
 /**
  * Large snapshots are stored in 1 MiB chunks, in their own key space, under a small header
@@ -33,22 +37,31 @@ export function chunkKey(snapshotKey: Buffer, index: number): Buffer {
   return out;
 }
 
-/** The snapshot's encoded bytes from its stored value (a whole snapshot, or a header): its chunks, not concatenated. */
-export async function readSnapshotValue(storage: Storage, key: Buffer, value: Buffer): Promise<Buffer[]> {
-  if (!isChunkHeader(value)) return [value];
+/**
+ * The snapshot's encoded bytes from its stored value (a whole snapshot, or a header): its
+ * chunks, not concatenated, and for chunks the CRC-32 of the bytes from offset 6 (what the
+ * snapshot's own checksum covers), computed a chunk at a time as they come: one pass over an
+ * 8 MiB snapshot in the decode's turn was 3-8 ms of every read of it.
+ */
+export async function readSnapshotValue(storage: Storage, key: Buffer, value: Buffer): Promise<{ parts: Buffer[]; checksum?: number }> {
+  if (!isChunkHeader(value)) return { parts: [value] };
   const chunks = value.readUInt32BE(2);
   // One chunk at a time: LevelDB's own copy of each is freed before the next is read (one
   // getMany of all held them at once, and the allocator kept those 130 MB at 1M keys as the
   // process's resident memory; 8 at a time measured slower than 1). Not through the block
   // cache, whose hot blocks a snapshot read once would push out.
   const parts: Buffer[] = [];
+  let checksum = 0;
+  let at = 0;
   for (let i = 0; i < chunks; i++) {
     // classic-level's own option, passed through by the sublevel; abstract-level does not type it.
     const part = await storage.snapshotChunks.get(chunkKey(key, i), { fillCache: false } as object);
     if (part === undefined) throw new Error(`snapshot chunk ${i} of ${chunks} is missing`);
     parts.push(part);
+    if (at + part.length > CHECKSUM_FROM) checksum = crc32(at >= CHECKSUM_FROM ? part : part.subarray(CHECKSUM_FROM - at), checksum);
+    at += part.length;
   }
-  return parts;
+  return { parts, checksum };
 }
 
 /** Ops that store `bytes` as the snapshot at `key` (chunked when large). */

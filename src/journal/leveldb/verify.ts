@@ -66,7 +66,8 @@ async function loadSnapshots(storage: Storage, id: Buffer): Promise<Map<number, 
   for await (const [key, value] of storage.snapshots.iterator({ gte: withSeq(id, 0), lte: withSeq(id, MAX_SEQ) })) {
     const seq = readUint64BE(key, id.length);
     try {
-      out.set(seq, decodeState(await readSnapshotValue(storage, key, value)));
+      const read = await readSnapshotValue(storage, key, value);
+      out.set(seq, decodeState(read.parts, { checksum: read.checksum }));
     } catch (error) {
       out.set(seq, error as Error);
     }

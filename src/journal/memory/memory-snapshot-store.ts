@@ -25,7 +25,7 @@ export class MemorySnapshotStore extends SnapshotStore {
   async load(ref: EntityRef, maxSeq = MAX_SEQ, maxBytes = Infinity, only?: ReadonlySet<string>): Promise<SnapshotRecord | undefined> {
     const found = (this.byEntity.get(entityIdOf(ref).toString('latin1')) ?? []).find((s) => s.seq <= maxSeq);
     if (found !== undefined && found.bytes.length > maxBytes) throw new PointInTimeTooLargeError(maxBytes, found.bytes.length);
-    return found && { seq: found.seq, state: decodeState(found.bytes, only) };
+    return found && { seq: found.seq, state: decodeState(found.bytes, { only }) };
   }
 
   async seqs(ref: EntityRef): Promise<number[]> {

@@ -95,7 +95,7 @@ export class NatsSnapshotStore extends SnapshotStore {
         }
         const length = parts.reduce((sum, part) => sum + part.length, 0);
         if (length !== entry.bytes) throw new Error(`${length} bytes where ${entry.bytes} were written`);
-        return { seq: entry.seq, state: decodeState(parts, only) };
+        return { seq: entry.seq, state: decodeState(parts, { only }) };
       } catch (error) {
         this.logger.error(`snapshot of ${JSON.stringify(ref)} at seq ${entry.seq} is unreadable (${(error as Error).message}); trying an older one or a full replay`);
       }
