@@ -231,35 +231,56 @@ export function applyToReadModels(rows: ReadModelRows, ref: EntityRef, entityId:
 
 /** Makes one cache's rows equal to what `state` implies (its entries, expired ones not yet journaled included). */
 export function repairRows(rows: ReadModelRows, ref: EntityRef, entityId: Buffer, state: CacheState): RepairedRows {
-  let keys = 0;
+  const repaired = { 'key-listing': 0, 'cache-names': 0 };
+  for (const _ of repairSteps(rows, ref, entityId, state, repaired));
+  return repaired;
+}
+
+/**
+ * `repairRows` with a turn of the event loop after every REPAIR_ROWS_PER_TURN rows compared,
+ * for rows that are the caller's own until it writes them (the LevelDB journal's batch): the
+ * state is read in the first turn, so a state that moves meanwhile is the caller's to check.
+ * A rebuild of a 40,000-key cache compared them all in one turn (50-65 ms, measured).
+ */
+export async function repairRowsInTurns(rows: ReadModelRows, ref: EntityRef, entityId: Buffer, state: CacheState): Promise<RepairedRows> {
+  const repaired = { 'key-listing': 0, 'cache-names': 0 };
+  for (const _ of repairSteps(rows, ref, entityId, state, repaired)) await new Promise<void>((resolve) => setImmediate(resolve));
+  return repaired;
+}
+
+const REPAIR_ROWS_PER_TURN = 5_000;
+
+/** The repair, pausing (a `yield`) after each REPAIR_ROWS_PER_TURN rows once the state is read. */
+function* repairSteps(rows: ReadModelRows, ref: EntityRef, entityId: Buffer, state: CacheState, repaired: { 'key-listing': number; 'cache-names': number }): Generator<void> {
   const desired = new Map<string, KeyRow>();
   for (const [key, entry] of state.entries.entries()) desired.set(key, { expiresAt: entry.expiresAt, bytes: entry.value.byteLength });
+  const expected = state.status === 'absent' ? undefined : { description: state.description, deleted: state.status === 'deleted' };
   const put = (key: string, row: KeyRow) => {
     rows.putKey(entityId, key, row);
     if (row.expiresAt !== 0) rows.putExpiry(row.expiresAt, entityId, key);
     rows.addOrgBytes(ref.org, row.bytes);
   };
+  let compared = 0;
   for (const [key, row] of [...rows.keyRows(entityId)]) {
+    if (++compared % REPAIR_ROWS_PER_TURN === 0) yield;
     const want = desired.get(key);
     desired.delete(key);
     if (want !== undefined && want.expiresAt === row.expiresAt && want.bytes === row.bytes) continue;
-    keys++;
+    repaired['key-listing']++;
     rows.delKey(entityId, key);
     if (row.expiresAt !== 0) rows.delExpiry(row.expiresAt, entityId, key);
     rows.addOrgBytes(ref.org, -row.bytes);
     if (want !== undefined) put(key, want);
   }
   for (const [key, row] of desired) {
-    keys++;
+    if (++compared % REPAIR_ROWS_PER_TURN === 0) yield;
+    repaired['key-listing']++;
     put(key, row);
   }
-  const expected = state.status === 'absent' ? undefined : { description: state.description, deleted: state.status === 'deleted' };
   const actual = rows.nameRow(entityId);
-  let names = 0;
   if (expected === undefined ? actual !== undefined : actual === undefined || actual.description !== expected.description || actual.deleted !== expected.deleted) {
-    names = 1;
+    repaired['cache-names'] = 1;
     if (expected === undefined) rows.delName(entityId);
     else rows.putName(entityId, expected);
   }
-  return { 'key-listing': keys, 'cache-names': names };
 }

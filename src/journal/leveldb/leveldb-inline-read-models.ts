@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Packr } from 'msgpackr';
 import { CacheState } from '../../domain';
 import { Envelope } from '../journal';
-import { CacheNameRow, DueExpiry, InlineReadModels, KeyPage, KeyPageRequest, KeyPageRow, KeyRow, NameRow, ReadModelRows, RepairedRows, applyToReadModels, repairRows } from '../inline-read-models';
+import { CacheNameRow, DueExpiry, InlineReadModels, KeyPage, KeyPageRequest, KeyPageRow, KeyRow, NameRow, ReadModelRows, RepairedRows, applyToReadModels, repairRowsInTurns } from '../inline-read-models';
 import { EntityRef, decodeEntityId, encodeEntityId, encodeOrgPrefix, prefixEnd, readUint64BE, uint64BE, writeUint64BE } from '../keys';
 import { Storage, Sublevel } from './storage';
 
@@ -623,7 +623,7 @@ export class LevelDbInlineReadModels extends InlineReadModels {
     await rows.prefetch(this.storage, [{ ref, entityId, seq: 0, offset: 0, event: { type: 'CacheDeleted', at: 0, by: '', device: null } }]);
     const current = state();
     if (current === undefined || current.version !== version) return undefined;
-    const repaired = repairRows(rows, ref, entityId, current);
+    const repaired = await repairRowsInTurns(rows, ref, entityId, current);
     return this.exclusive(async () => {
       const now = state();
       if (now === undefined || now.version !== version) return undefined;
