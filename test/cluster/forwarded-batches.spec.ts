@@ -1,7 +1,7 @@
 import type { Msg, Subscription } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { ClusterNode, ownSubject } from '../../src/cluster/cluster-node';
-import { NatsServer, startSingleNats } from '../support/nats-server';
+import { natsForFile } from '../support/nats-server';
 import { TestApp, startTestApp, tokenFor } from '../support/test-app';
 
 /**
@@ -12,20 +12,14 @@ import { TestApp, startTestApp, tokenFor } from '../support/test-app';
  */
 const token = tokenFor({ org: 'acme' });
 const auth = { authorization: `Bearer ${token}` };
-let server: NatsServer;
-const apps: TestApp[] = [];
-
-beforeAll(async () => (server = await startSingleNats()));
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.dispose();
-});
-afterAll(() => server.stop());
+const nats = natsForFile();
+const apps = nats.apps as TestApp[];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Two nodes that see each other; answers [owner, forwarder] of a cache name starting with `prefix`. */
 async function nodes(prefix: string, stream: string): Promise<{ owner: TestApp; forwarder: TestApp; cache: string }> {
-  for (let i = 0; i < 2; i++) apps.push(await startTestApp({ env: { JOURNAL: 'nats', NATS_URL: server.url, NATS_STREAM: stream, NATS_FORWARD_TIMEOUT_MS: '5000' } }));
+  for (let i = 0; i < 2; i++) apps.push(await startTestApp({ env: { JOURNAL: 'nats', NATS_URL: nats.server.url, NATS_STREAM: stream, NATS_FORWARD_TIMEOUT_MS: '5000' } }));
   const clusters = apps.map((app) => app.app.get(ClusterNode));
   for (const until = Date.now() + 20_000; !clusters.every((c) => c.members.length === 2); await sleep(50)) if (Date.now() > until) throw new Error('the nodes do not see each other');
   const [a, b] = apps;
@@ -92,7 +86,7 @@ describe('forwarded commands in batches', () => {
     // Someone else answers for the owner, in a form no version writes.
     const ownerNode = owner.app.get(ClusterNode);
     (ownerNode as unknown as { serving: Subscription }).serving.unsubscribe();
-    const nc = await connect({ servers: server.url });
+    const nc = await connect({ servers: nats.server.url });
     try {
       nc.subscribe(ownSubject(ownerNode.options.stream, ownerNode.self), { callback: (error: Error | null, msg: Msg) => void (error === null && msg.respond(new Uint8Array([0xc1, 0xc1, 0xc1]))) });
       await nc.flush();

@@ -5,7 +5,7 @@ import { AutoCompactor } from '../../src/entities/auto-compactor';
 import { InlineReadModels } from '../../src/journal/inline-read-models';
 import { DISK_FLAG_KEY } from '../../src/journal/leveldb/leveldb-inline-read-models';
 import { Storage } from '../../src/journal/leveldb/storage';
-import { NatsServer, startSingleNats } from '../support/nats-server';
+import { natsForFile } from '../support/nats-server';
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /**
@@ -15,17 +15,11 @@ import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
  * figures, and an org past ORG_DISK_BUDGET_BYTES is refused as on LevelDB while others write.
  */
 const KiB = 1024;
-let server: NatsServer;
-const apps: TestApp[] = [];
-
-beforeAll(async () => (server = await startSingleNats()));
-afterEach(async () => {
-  for (const app of apps.splice(0).reverse()) await app.dispose();
-});
-afterAll(() => server.stop());
+const nats = natsForFile({ lastFirst: true });
+const apps = nats.apps as TestApp[];
 
 const start = async (stream: string, env: Record<string, string>, dataDir?: string) => {
-  const app = await startTestApp({ env: { JOURNAL: 'nats', NATS_URL: server.url, NATS_STREAM: stream, ...env }, dataDir });
+  const app = await startTestApp({ env: { JOURNAL: 'nats', NATS_URL: nats.server.url, NATS_STREAM: stream, ...env }, dataDir });
   apps.push(app);
   return app;
 };
@@ -36,7 +30,7 @@ const until = async (condition: () => boolean | Promise<boolean>) => {
 };
 
 async function streamState(stream: string) {
-  const nc = await connect({ servers: server.url });
+  const nc = await connect({ servers: nats.server.url });
   try {
     return (await (await jetstreamManager(nc)).streams.info(stream)).state;
   } finally {

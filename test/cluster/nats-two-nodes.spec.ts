@@ -1,24 +1,18 @@
 import { rmSync } from 'node:fs';
 import { INTERRUPTED_REASON } from '../../src/tasks/task-runner';
 import { TaskStore } from '../../src/tasks/task.store';
-import { NatsServer, startSingleNats } from '../support/nats-server';
+import { natsForFile } from '../support/nats-server';
 import { finished, submitTask } from '../support/tasks';
 import { TestApp, http, startTestApp, tokenFor } from '../support/test-app';
 
 /** Two cachelog nodes in this process on one real nats-server: contention, the read-wait setting, quotas, listings and tasks. */
 const token = tokenFor({ org: 'acme' });
 const auth = { authorization: `Bearer ${token}` };
-let server: NatsServer;
-const apps: TestApp[] = [];
-
-beforeAll(async () => (server = await startSingleNats()));
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.dispose();
-});
-afterAll(() => server.stop());
+const nats = natsForFile();
+const apps = nats.apps as TestApp[];
 
 async function nodes(stream: string, extra: Record<string, string>): Promise<[TestApp, TestApp]> {
-  for (let i = 0; i < 2; i++) apps.push(await startTestApp({ env: { JOURNAL: 'nats', NATS_URL: server.url, NATS_STREAM: stream, ...extra } }));
+  for (let i = 0; i < 2; i++) apps.push(await startTestApp({ env: { JOURNAL: 'nats', NATS_URL: nats.server.url, NATS_STREAM: stream, ...extra } }));
   return [apps[0], apps[1]];
 }
 
@@ -89,7 +83,7 @@ describe('two nodes on one stream', () => {
     const state = async (app: TestApp) => (await http(`${app.url}/api/v1/cache/state/?task_id=interrupted-on-a`, { token })).json();
     const restart = async (app: TestApp) => {
       await app.close();
-      const again = await startTestApp({ dataDir: app.dataDir, env: { JOURNAL: 'nats', NATS_URL: server.url, NATS_STREAM: 'tasks' } });
+      const again = await startTestApp({ dataDir: app.dataDir, env: { JOURNAL: 'nats', NATS_URL: nats.server.url, NATS_STREAM: 'tasks' } });
       // Disposed with the others, its data directory too (startTestApp keeps a directory it was given).
       apps.splice(apps.indexOf(app), 1, { ...again, dispose: async () => (await again.dispose(), rmSync(app.dataDir, { recursive: true, force: true })) });
       return again;

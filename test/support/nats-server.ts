@@ -86,3 +86,19 @@ export async function startSingleNats(): Promise<NatsServer> {
     },
   };
 }
+
+/**
+ * The jest hooks of a file whose tests start cachelog nodes on one nats-server: the server for
+ * the file, the apps a test pushes to `apps` disposed after it (the last started first when
+ * `lastFirst`: a node that compacts is stopped before the one that follows it).
+ */
+export function natsForFile(options: { lastFirst?: boolean } = {}): { server: NatsServer; readonly apps: Array<{ dispose(): Promise<void> }> } {
+  const file = { server: undefined as unknown as NatsServer, apps: [] as Array<{ dispose(): Promise<void> }> };
+  beforeAll(async () => (file.server = await startSingleNats()));
+  afterEach(async () => {
+    const started = file.apps.splice(0);
+    for (const app of options.lastFirst ? started.reverse() : started) await app.dispose();
+  });
+  afterAll(() => file.server.stop());
+  return file;
+}
