@@ -1,3 +1,4 @@
+import { nextTurn } from '../../core/turns';
 import { asBuffer } from './binary';
 
 /** `{"cacheName":,"key":,"success":false,"value":}` around an element's strings. */
@@ -14,8 +15,6 @@ export const STREAM_HIGH_WATER_BYTES = 64 * 1024;
 export const VALUE_SLICE_BYTES = 3 * 256 * 1024;
 /** The stream gives the event loop a turn after producing this much. */
 export const TURN_BYTES = 1024 * 1024;
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * The batch answer, a slice at a time as the client reads it: values are encoded in slices of
